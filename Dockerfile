@@ -1,0 +1,42 @@
+# syntax=docker/dockerfile:1
+
+# Node 22 is the current LTS; "slim" keeps the image small (no curl, hence the node-based healthcheck).
+ARG NODE_IMAGE=node:22-bookworm-slim
+
+# ---- build: full dependency tree, compile TypeScript to dist/ -------------------------------
+FROM ${NODE_IMAGE} AS build
+WORKDIR /app
+
+# Manifests first so the dependency layer is reused while only the sources change.
+COPY package.json package-lock.json ./
+RUN npm ci
+
+COPY nest-cli.json tsconfig.json tsconfig.build.json ./
+COPY src ./src
+RUN npm run build
+
+# ---- runtime: production dependencies and compiled output only -----------------------------
+FROM ${NODE_IMAGE} AS runtime
+ENV NODE_ENV=production PORT=3000
+WORKDIR /app
+
+# package.json is needed at run time too: its "type": "module" makes node load dist/*.js as ESM.
+# --ignore-scripts: no production dependency has an install script, and it keeps the package's
+# own lifecycle scripts (e.g. a "prepare" hook that needs dev tools) from running here.
+COPY package.json package-lock.json ./
+RUN npm ci --omit=dev --ignore-scripts && npm cache clean --force
+
+COPY --from=build /app/dist ./dist
+
+# Files stay owned by root, so the service (running as the unprivileged "node" user of the base
+# image) can read but not modify its own code.
+USER node
+
+EXPOSE 3000
+
+# Liveness only (the readiness probe, which also checks Redis, lives in docker-compose.yml).
+# Exit 0 on a 2xx answer, 1 on any other answer or a connection error.
+HEALTHCHECK --interval=15s --timeout=3s --start-period=20s --retries=3 \
+  CMD ["node", "-e", "fetch('http://127.0.0.1:' + (process.env.PORT || 3000) + '/health').then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))"]
+
+CMD ["node", "dist/main.js"]

@@ -1,0 +1,28 @@
+import { LogLevel, RequestMethod, ValidationPipe } from '@nestjs/common';
+import type { NestExpressApplication } from '@nestjs/platform-express';
+import { ProblemDetailsFilter } from './common/problem-details.filter.js';
+import { VALIDATION_PIPE_OPTIONS } from './common/validation.js';
+import type { AppConfig } from './config/index.js';
+
+const LOG_LEVELS: LogLevel[] = ['fatal', 'error', 'warn', 'log', 'debug', 'verbose'];
+
+/** LOG_LEVEL and every level more severe than it. */
+export function logLevelsFrom(level: LogLevel): LogLevel[] {
+  return LOG_LEVELS.slice(0, LOG_LEVELS.indexOf(level) + 1);
+}
+
+/** Everything main.ts does to the app, shared with the tests so they exercise the same stack. */
+export function configureApp(app: NestExpressApplication, config: AppConfig): NestExpressApplication {
+  app.disable('x-powered-by');
+  app.setGlobalPrefix('api', {
+    exclude: [
+      { path: 'health', method: RequestMethod.GET },
+      { path: 'health/ready', method: RequestMethod.GET },
+    ],
+  });
+  app.useBodyParser('json', { limit: config.BODY_LIMIT });
+  app.useGlobalPipes(new ValidationPipe(VALIDATION_PIPE_OPTIONS));
+  app.useGlobalFilters(new ProblemDetailsFilter());
+  app.enableShutdownHooks();
+  return app;
+}

@@ -1,0 +1,131 @@
+import { plainToInstance, Transform } from 'class-transformer';
+import {
+  IsIn,
+  IsInt,
+  IsOptional,
+  IsString,
+  Matches,
+  Max,
+  Min,
+  MinLength,
+  validateSync,
+} from 'class-validator';
+
+const toInt = ({ value }: { value: unknown }) =>
+  typeof value === 'string' && /^-?\d+$/.test(value.trim()) ? Number(value) : value;
+const toList = ({ value }: { value: unknown }) =>
+  typeof value === 'string'
+    ? value
+        .split(',')
+        .map((item) => item.trim())
+        .filter(Boolean)
+    : value;
+
+const REDIS_URL_PATTERN = /^rediss?:\/\/\S+$/;
+
+/**
+ * Every environment variable the service reads, with its default. Validated once at start:
+ * a wrong value stops the service with a message that names the variable.
+ */
+export class AppConfig {
+  @IsIn(['development', 'production', 'test'])
+  NODE_ENV: 'development' | 'production' | 'test' = 'development';
+
+  @Transform(toInt)
+  @IsInt()
+  @Min(0)
+  @Max(65535)
+  PORT = 3000;
+
+  @Matches(REDIS_URL_PATTERN, { message: 'REDIS_URL must be a redis:// or rediss:// URL' })
+  REDIS_URL = 'redis://127.0.0.1:6379';
+
+  /** Independent Redis nodes for the Redlock quorum; empty means the lock lives on REDIS_URL. */
+  @Transform(toList)
+  @Matches(REDIS_URL_PATTERN, { each: true, message: 'REDIS_LOCK_URLS must be a comma-separated list of redis:// URLs' })
+  REDIS_LOCK_URLS: string[] = [];
+
+  /** Bounds every Redis command so an unreachable store answers 503 quickly instead of hanging. */
+  @Transform(toInt)
+  @IsInt()
+  @Min(50)
+  @Max(60_000)
+  REDIS_COMMAND_TIMEOUT_MS = 1000;
+
+  @Transform(toInt)
+  @IsInt()
+  @Min(1)
+  IDEMPOTENCY_RESULT_TTL_SECONDS = 86_400;
+
+  @Transform(toInt)
+  @IsInt()
+  @Min(1)
+  IDEMPOTENCY_ERROR_TTL_SECONDS = 30;
+
+  /** Only matters after a crash: a live holder extends its lock while the operation runs. */
+  @Transform(toInt)
+  @IsInt()
+  @Min(100)
+  IDEMPOTENCY_LOCK_TTL_MS = 10_000;
+
+  /** 0 answers a concurrent duplicate with 409 at once; > 0 lets it wait that long for the outcome. */
+  @Transform(toInt)
+  @IsInt()
+  @Min(0)
+  @Max(120_000)
+  IDEMPOTENCY_WAIT_MS = 0;
+
+  @Transform(toInt)
+  @IsInt()
+  @Min(1)
+  IDEMPOTENCY_RETRY_AFTER_SECONDS = 1;
+
+  /** Protects /api/admin; unset leaves the admin routes open (development only). */
+  @IsOptional()
+  @IsString()
+  @MinLength(16, { message: 'ADMIN_TOKEN must be at least 16 characters' })
+  ADMIN_TOKEN?: string = undefined;
+
+  @Matches(/^\d+(b|kb|mb)?$/i, { message: 'BODY_LIMIT must look like 16kb, 1mb or a byte count' })
+  BODY_LIMIT = '16kb';
+
+  @IsIn(['fatal', 'error', 'warn', 'log', 'debug', 'verbose'])
+  LOG_LEVEL: 'fatal' | 'error' | 'warn' | 'log' | 'debug' | 'verbose' = 'log';
+
+  /** The mock gateway's behaviour until an admin changes it (kept in Redis after that). */
+  @Transform(toInt)
+  @IsInt()
+  @Min(0)
+  @Max(60_000)
+  GATEWAY_MIN_DELAY_MS = 100;
+
+  @Transform(toInt)
+  @IsInt()
+  @Min(0)
+  @Max(60_000)
+  GATEWAY_MAX_DELAY_MS = 300;
+}
+
+export class InvalidConfigError extends Error {}
+
+/** Validates raw variables (process.env) into a typed AppConfig, or throws naming each bad variable. */
+export function loadAppConfig(raw: Record<string, unknown>): AppConfig {
+  const known = Object.keys(new AppConfig());
+  const relevant = Object.fromEntries(
+    Object.entries(raw).filter(([name, value]) => known.includes(name) && value !== undefined && value !== ''),
+  );
+  const config = plainToInstance(AppConfig, relevant);
+  const errors = validateSync(config, { skipMissingProperties: false });
+  const problems = errors.flatMap((error) =>
+    Object.values(error.constraints ?? {}).map((message) =>
+      message.startsWith(error.property) ? message : `${error.property}: ${message}`,
+    ),
+  );
+  if (config.GATEWAY_MIN_DELAY_MS > config.GATEWAY_MAX_DELAY_MS) {
+    problems.push('GATEWAY_MIN_DELAY_MS must not exceed GATEWAY_MAX_DELAY_MS');
+  }
+  if (problems.length > 0) {
+    throw new InvalidConfigError(`Invalid configuration:\n  - ${problems.join('\n  - ')}`);
+  }
+  return config;
+}

@@ -1,0 +1,7 @@
+export const IDEMPOTENT_METADATA = 'IDEMPOTENCY:ROUTE_OPTIONS';
+export const IDEMPOTENCY_MODULE_OPTIONS = 'IDEMPOTENCY:MODULE_OPTIONS';
+
+export const IDEMPOTENCY_KEY_HEADER = 'Idempotency-Key';
+export const IDEMPOTENCY_CACHED_HEADER = 'Idempotency-Cached';
+export const IDEMPOTENT_REPLAYED_HEADER = 'Idempotent-Replayed';
+

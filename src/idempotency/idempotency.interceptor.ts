@@ -1,0 +1,216 @@
+import { CallHandler, ExecutionContext, Inject, Injectable, NestInterceptor } from '@nestjs/common';
+import { HTTP_CODE_METADATA } from '@nestjs/common/constants.js';
+import { Reflector } from '@nestjs/core';
+import type { Request, Response as ExpressResponse } from 'express';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { defer, lastValueFrom, Observable } from 'rxjs';
+import { principalOf, type RequestWithPrincipal } from '../common/principal.js';
+import { PROBLEM_CONTENT_TYPE, ProblemException, toProblem } from '../common/problem.js';
+import { fingerprintOf } from './fingerprint.js';
+import { parseIdempotencyKey } from './idempotency-key.js';
+import type { IdempotencyModuleOptions } from './idempotency-module-options.interface.js';
+import { IdempotencyContext, toIdempotencyContext } from './idempotency-scope.js';
+import {
+  BeginResult,
+  IDEMPOTENCY_STORE,
+  IdempotencyLockHeldError,
+  IdempotencyStore,
+  IdempotencyStoreUnavailableError,
+  StoredResponse,
+} from './idempotency-store.interface.js';
+import {
+  IDEMPOTENCY_CACHED_HEADER,
+  IDEMPOTENCY_KEY_HEADER,
+  IDEMPOTENCY_MODULE_OPTIONS,
+  IDEMPOTENT_METADATA,
+  IDEMPOTENT_REPLAYED_HEADER,
+} from './idempotency.constants.js';
+import type { IdempotentRouteOptions } from './idempotent.decorator.js';
+import { IDEMPOTENCY_CONTEXT, RequestWithIdempotency } from './idempotent-request.decorator.js';
+import { ttlFor } from './retention.js';
+
+/** Headers of a first response that its replays must carry too. */
+const REPLAYED_HEADERS = ['location'];
+const JSON_CONTENT_TYPE = 'application/json; charset=utf-8';
+
+/**
+ * Runs an @Idempotent() route once per (principal, method, route, key): lock, re-check, run, store
+ * the outcome, release; every retry gets the stored outcome byte for byte. Fails closed: when the
+ * store cannot be reached the handler does not run.
+ *
+ * Both a first response and its replays are sent as the same stored wire form (a web Response),
+ * so they cannot drift apart.
+ */
+@Injectable()
+export class IdempotencyInterceptor implements NestInterceptor {
+  constructor(
+    private readonly reflector: Reflector,
+    @Inject(IDEMPOTENCY_STORE) private readonly store: IdempotencyStore,
+    @Inject(IDEMPOTENCY_MODULE_OPTIONS) private readonly options: IdempotencyModuleOptions,
+  ) {}
+
+  intercept(context: ExecutionContext, next: CallHandler): Observable<unknown> {
+    const route = this.reflector.getAllAndOverride<Required<Pick<IdempotentRouteOptions, 'required'>> & IdempotentRouteOptions>(
+      IDEMPOTENT_METADATA,
+      [context.getHandler(), context.getClass()],
+    );
+    if (!route) return next.handle();
+    const request = context.switchToHttp().getRequest<Request & RequestWithIdempotency>();
+    const response = context.switchToHttp().getResponse<ExpressResponse>();
+    response.setHeader(IDEMPOTENCY_CACHED_HEADER, 'false');
+
+    const key = parseIdempotencyKey(headerOccurrences(request, IDEMPOTENCY_KEY_HEADER));
+    if (key === undefined) {
+      if (!route.required) return next.handle();
+      throw new ProblemException(400, 'IDEMPOTENCY_KEY_MISSING', `This route requires an ${IDEMPOTENCY_KEY_HEADER} header.`);
+    }
+    const idempotency = toIdempotencyContext({
+      principal: this.getPrincipal(request),
+      method: request.method,
+      route: request.route?.path ?? request.path,
+      key,
+    }, fingerprintOf(request.body));
+    request[IDEMPOTENCY_CONTEXT] = idempotency;
+    return defer(() => this.respond(idempotency, route, context, next, response));
+  }
+
+  /** Who the key belongs to; override to scope keys by something other than the authenticated principal. */
+  protected getPrincipal(request: Request): string {
+    return principalOf(request as RequestWithPrincipal);
+  }
+
+  private async respond(
+    idempotency: IdempotencyContext,
+    route: IdempotentRouteOptions,
+    context: ExecutionContext,
+    next: CallHandler,
+    response: ExpressResponse,
+  ): Promise<Response> {
+    const begun = await this.guardStore(async () => {
+      const stored = await this.store.find(idempotency.recordId);
+      return stored ? { stored } : await this.beginOrWait(idempotency.recordId);
+    });
+    if (begun.stored) return this.replay(begun.stored, idempotency.fingerprint, response);
+
+    idempotency.lockLost = begun.lease.lost;
+    const outcome = await this.run(idempotency.fingerprint, context, next);
+    const ttlMs = ttlFor(outcome.status, {
+      resultTtlMs: route.resultTtlMs ?? this.options.resultTtlMs,
+      errorTtlMs: route.errorTtlMs ?? this.options.errorTtlMs,
+    });
+    if (ttlMs === undefined) {
+      await this.store.abandon(begun.lease);
+      throw outcome.error;
+    }
+    // Stored before it is answered: a success the store did not take is reported as 503, and the
+    // retry resumes the same order and gets the same charge (the gateway deduplicates).
+    await this.guardStore(() => this.store.complete(begun.lease, outcome.stored, ttlMs));
+    return toWebResponse(outcome.stored);
+  }
+
+  /** Runs the handler and captures what it answered, success or problem, in its wire form. */
+  private async run(
+    fingerprint: string,
+    context: ExecutionContext,
+    next: CallHandler,
+  ): Promise<{ status: number; stored: StoredResponse; error?: unknown }> {
+    const response = context.switchToHttp().getResponse<ExpressResponse>();
+    const storedAt = () => new Date().toISOString();
+    try {
+      const body = await lastValueFrom(next.handle(), { defaultValue: undefined });
+      const status = this.successStatus(context);
+      const headers: Record<string, string> = { 'content-type': JSON_CONTENT_TYPE };
+      for (const name of REPLAYED_HEADERS) {
+        const value = response.getHeader(name);
+        if (value !== undefined) headers[name] = String(value);
+      }
+      return { status, stored: { status, headers, body: JSON.stringify(body ?? null), fingerprint, storedAt: storedAt() } };
+    } catch (error) {
+      const { problem, headers } = toProblem(error);
+      return {
+        status: problem.status,
+        error,
+        stored: {
+          status: problem.status,
+          headers: { ...lowerCaseKeys(headers), 'content-type': PROBLEM_CONTENT_TYPE },
+          body: JSON.stringify(problem),
+          fingerprint,
+          storedAt: storedAt(),
+        },
+      };
+    }
+  }
+
+  private replay(stored: StoredResponse, fingerprint: string, response: ExpressResponse): Response {
+    if (stored.fingerprint !== fingerprint) {
+      throw new ProblemException(
+        422,
+        'IDEMPOTENCY_KEY_REUSED',
+        `This ${IDEMPOTENCY_KEY_HEADER} was already used with a different request body; use a new key for a new request.`,
+      );
+    }
+    response.setHeader(IDEMPOTENCY_CACHED_HEADER, 'true');
+    response.setHeader(IDEMPOTENT_REPLAYED_HEADER, 'true');
+    return toWebResponse(stored);
+  }
+
+  /** 409 at once, or in wait mode: retry until the first request stored its outcome or the bound passes. */
+  private async beginOrWait(recordId: string): Promise<BeginResult> {
+    const deadline = Date.now() + this.options.waitTimeoutMs;
+    for (let delayMs = 20; ; delayMs = Math.min(delayMs * 2, 200)) {
+      try {
+        return await this.store.begin(recordId);
+      } catch (error) {
+        if (!(error instanceof IdempotencyLockHeldError) || Date.now() + delayMs > deadline) throw error;
+      }
+      await sleep(delayMs);
+      const stored = await this.store.find(recordId);
+      if (stored) return { stored };
+    }
+  }
+
+  /** Maps the store's failures to the problems the contract names. */
+  private async guardStore<T>(operation: () => Promise<T>): Promise<T> {
+    const retryAfter = { 'Retry-After': String(this.options.retryAfterSeconds) };
+    try {
+      return await operation();
+    } catch (error) {
+      if (error instanceof IdempotencyLockHeldError) {
+        throw new ProblemException(409, 'REQUEST_IN_PROGRESS', 'A request with this Idempotency-Key is still in progress; retry later.', {
+          headers: retryAfter,
+        });
+      }
+      if (error instanceof IdempotencyStoreUnavailableError) {
+        throw new ProblemException(503, 'IDEMPOTENCY_STORE_UNAVAILABLE', 'The idempotency store is unreachable; nothing was charged. Retry later with the same key.', {
+          headers: retryAfter,
+          cause: error,
+        });
+      }
+      throw error;
+    }
+  }
+
+  private successStatus(context: ExecutionContext): number {
+    const declared = this.reflector.get<number | undefined>(HTTP_CODE_METADATA, context.getHandler());
+    return declared ?? (context.switchToHttp().getRequest<Request>().method === 'POST' ? 201 : 200);
+  }
+}
+
+function toWebResponse(stored: StoredResponse): Response {
+  const contentLength = String(Buffer.byteLength(stored.body));
+  return new Response(stored.body, { status: stored.status, headers: { ...stored.headers, 'content-length': contentLength } });
+}
+
+/** Node joins repeated headers into one string; the raw list shows each occurrence. */
+function headerOccurrences(request: Request, name: string): string[] {
+  const lower = name.toLowerCase();
+  const values: string[] = [];
+  for (let index = 0; index < request.rawHeaders.length; index += 2) {
+    if (request.rawHeaders[index]!.toLowerCase() === lower) values.push(request.rawHeaders[index + 1]!);
+  }
+  return values;
+}
+
+function lowerCaseKeys(headers: Record<string, string>): Record<string, string> {
+  return Object.fromEntries(Object.entries(headers).map(([name, value]) => [name.toLowerCase(), value]));
+}

@@ -1,0 +1,90 @@
+import { Injectable } from '@nestjs/common';
+import { ProblemException } from '../common/problem.js';
+import type { IdempotencyContext } from '../idempotency/index.js';
+import type { Order } from '../orders/order.js';
+import { OrdersService } from '../orders/orders.service.js';
+import { CardDeclinedError, GatewayUnavailableError } from '../provider/gateway.errors.js';
+import { PaymentProviderService } from '../provider/payment-provider.service.js';
+import type { ChargeRequestDto } from './dto/charge-request.dto.js';
+import type { Payment, StoredPayment } from './payment.js';
+import { PaymentsRepository } from './payments.repository.js';
+
+/**
+ * Charges an order through the gateway. Every step can be repeated: the order is found again by
+ * its idempotency record, the gateway call carries the order id as its idempotency key, and the
+ * writes after it overwrite with the same values. So an attempt that died anywhere is finished
+ * by the next attempt with the same key, with one charge.
+ */
+@Injectable()
+export class PaymentsService {
+  constructor(
+    private readonly orders: OrdersService,
+    private readonly gateway: PaymentProviderService,
+    private readonly payments: PaymentsRepository,
+  ) {}
+
+  async charge(idempotency: IdempotencyContext, request: ChargeRequestDto): Promise<Payment> {
+    const order = await this.orders.openForRequest(idempotency, request);
+    if (order.status === 'PAID') return this.get(order.owner, order.payment!.chargeId);
+    if (order.failure && !order.failure.retryable) throw declined();
+    if (idempotency.lockLost?.aborted) {
+      throw new ProblemException(503, 'IDEMPOTENCY_STORE_UNAVAILABLE', 'The idempotency lock was lost; nothing was charged. Retry with the same key.', {
+        headers: { 'Retry-After': '1' },
+      });
+    }
+    try {
+      const charge = await this.gateway.charge({
+        downstreamKey: order.id,
+        idempotencyKey: idempotency.key,
+        orderId: order.id,
+        amount: order.amount,
+        currency: order.currency,
+        customerId: order.customerId,
+      });
+      const payment: StoredPayment = {
+        id: charge.id,
+        orderId: order.id,
+        amount: charge.amount,
+        currency: charge.currency,
+        customerId: charge.customerId,
+        status: 'succeeded',
+        createdAt: charge.createdAt,
+        owner: order.owner,
+      };
+      // Payment first: an order marked PAID always has its payment to show.
+      await this.payments.save(payment);
+      await this.orders.markPaid(order, { chargeId: payment.id, status: 'succeeded', chargedAt: payment.createdAt });
+      return toPaymentView(payment);
+    } catch (error) {
+      throw await this.recordFailure(order, error);
+    }
+  }
+
+  async get(owner: string, id: string): Promise<Payment> {
+    const payment = await this.payments.find(id);
+    if (!payment || payment.owner !== owner) throw new ProblemException(404, 'PAYMENT_NOT_FOUND', `No payment ${id}.`);
+    return toPaymentView(payment);
+  }
+
+  /** Records a gateway refusal on the order and returns the problem to answer; other errors pass through. */
+  private async recordFailure(order: Order, error: unknown): Promise<unknown> {
+    const failedAt = new Date().toISOString();
+    if (error instanceof CardDeclinedError) {
+      await this.orders.markFailed(order, { code: 'CARD_DECLINED', detail: error.message, retryable: false, failedAt });
+      return declined();
+    }
+    if (error instanceof GatewayUnavailableError) {
+      await this.orders.markFailed(order, { code: 'PAYMENT_PROVIDER_UNAVAILABLE', detail: error.message, retryable: true, failedAt });
+      return new ProblemException(502, 'PAYMENT_PROVIDER_UNAVAILABLE', 'The payment gateway is unavailable; nothing was charged. Retry later with the same key.');
+    }
+    return error;
+  }
+}
+
+function declined(): ProblemException {
+  return new ProblemException(402, 'CARD_DECLINED', 'The card was declined by its issuer.');
+}
+
+function toPaymentView({ owner: _owner, ...payment }: StoredPayment): Payment {
+  return payment;
+}

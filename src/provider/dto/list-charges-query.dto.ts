@@ -1,0 +1,14 @@
+import { IsOptional, IsString, MaxLength } from 'class-validator';
+
+export class ListChargesQueryDto {
+  /** The client's Idempotency-Key as it sent it. */
+  @IsOptional()
+  @IsString()
+  @MaxLength(255)
+  idempotencyKey?: string;
+
+  @IsOptional()
+  @IsString()
+  @MaxLength(64)
+  orderId?: string;
+}

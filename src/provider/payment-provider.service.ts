@@ -1,0 +1,117 @@
+import { Inject, Injectable } from '@nestjs/common';
+import type { Redis } from 'ioredis';
+import { randomUUID } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { fromStore } from '../common/store-unavailable.js';
+import { ProblemException } from '../common/problem.js';
+import { AppConfig } from '../config/index.js';
+import { REDIS_CLIENT } from '../redis/index.js';
+import { CardDeclinedError, GatewayUnavailableError } from './gateway.errors.js';
+import type { PaymentBehavior } from './payment-behavior.js';
+
+const BEHAVIOR_KEY = 'gateway:behavior';
+/** One hash, downstream key → charge: HSETNX makes "charge once per key" a single atomic command. */
+const LEDGER_KEY = 'gateway:ledger';
+
+export interface GatewayChargeRequest {
+  /** The key the gateway deduplicates on; our order id, so every attempt for an order sends the same one. */
+  downstreamKey: string;
+  /** The client's Idempotency-Key as sent, kept for the ledger's filters. */
+  idempotencyKey: string;
+  orderId: string;
+  amount: number;
+  currency: string;
+  customerId: string;
+}
+
+export interface GatewayCharge extends Omit<GatewayChargeRequest, 'downstreamKey'> {
+  id: string;
+  downstreamKey: string;
+  status: 'succeeded';
+  createdAt: string;
+}
+
+/**
+ * The mock payment gateway. Like a real one it accepts an idempotency key and returns the original
+ * charge for a key it has seen. Its ledger (what it really charged) lives in Redis so every
+ * instance and every test sees the same ground truth. A successful charge is recorded before
+ * the latency is waited out, which models the response lost on its way back.
+ */
+@Injectable()
+export class PaymentProviderService {
+  constructor(
+    @Inject(REDIS_CLIENT) private readonly redis: Redis,
+    private readonly config: AppConfig,
+  ) {}
+
+  async charge(request: GatewayChargeRequest): Promise<GatewayCharge> {
+    const behavior = await this.getBehavior();
+    const latency = sleep(randomBetween(behavior.minDelayMs, behavior.maxDelayMs));
+    const existing = await this.findCharge(request.downstreamKey);
+    if (existing) {
+      await latency;
+      return existing;
+    }
+    const roll = Math.random();
+    if (roll < behavior.failureRate) {
+      await latency;
+      throw new GatewayUnavailableError();
+    }
+    if (roll < behavior.failureRate + behavior.declineRate) {
+      await latency;
+      throw new CardDeclinedError();
+    }
+    const charge: GatewayCharge = {
+      id: `ch_${randomUUID().replaceAll('-', '')}`,
+      ...request,
+      status: 'succeeded',
+      createdAt: new Date().toISOString(),
+    };
+    const recorded = await fromStore(this.redis.hsetnx(LEDGER_KEY, request.downstreamKey, JSON.stringify(charge)));
+    // Lost a race with a concurrent call for the same key: that call's charge is the one.
+    const result = recorded ? charge : (await this.findCharge(request.downstreamKey))!;
+    await latency;
+    return result;
+  }
+
+  /** Everything the gateway charged, oldest first, optionally for one client key or order. */
+  async listCharges(filter: { idempotencyKey?: string; orderId?: string }): Promise<GatewayCharge[]> {
+    const all = (await fromStore(this.redis.hvals(LEDGER_KEY))).map((raw) => JSON.parse(raw) as GatewayCharge);
+    return all
+      .filter((charge) => filter.idempotencyKey === undefined || charge.idempotencyKey === filter.idempotencyKey)
+      .filter((charge) => filter.orderId === undefined || charge.orderId === filter.orderId)
+      .sort((a, b) => a.createdAt.localeCompare(b.createdAt));
+  }
+
+  async getBehavior(): Promise<PaymentBehavior> {
+    const raw = await fromStore(this.redis.get(BEHAVIOR_KEY));
+    return raw
+      ? (JSON.parse(raw) as PaymentBehavior)
+      : { failureRate: 0, declineRate: 0, minDelayMs: this.config.GATEWAY_MIN_DELAY_MS, maxDelayMs: this.config.GATEWAY_MAX_DELAY_MS };
+  }
+
+  async updateBehavior(changes: Partial<PaymentBehavior>): Promise<PaymentBehavior> {
+    const behavior = { ...(await this.getBehavior()), ...changes };
+    if (behavior.minDelayMs > behavior.maxDelayMs) {
+      throw new ProblemException(400, 'VALIDATION_FAILED', 'The request is not valid; see errors.', {
+        errors: [{ field: 'minDelayMs', message: 'minDelayMs must not exceed maxDelayMs' }],
+      });
+    }
+    if (behavior.failureRate + behavior.declineRate > 1) {
+      throw new ProblemException(400, 'VALIDATION_FAILED', 'The request is not valid; see errors.', {
+        errors: [{ field: 'declineRate', message: 'failureRate + declineRate must not exceed 1' }],
+      });
+    }
+    await fromStore(this.redis.set(BEHAVIOR_KEY, JSON.stringify(behavior)));
+    return behavior;
+  }
+
+  private async findCharge(downstreamKey: string): Promise<GatewayCharge | undefined> {
+    const raw = await fromStore(this.redis.hget(LEDGER_KEY, downstreamKey));
+    return raw ? (JSON.parse(raw) as GatewayCharge) : undefined;
+  }
+}
+
+function randomBetween(min: number, max: number): number {
+  return min + Math.floor(Math.random() * (max - min + 1));
+}

@@ -1,0 +1,37 @@
+import { Global, Inject, Module, OnApplicationShutdown } from '@nestjs/common';
+import type { Redis } from 'ioredis';
+import { AppConfig } from '../config/index.js';
+import { createRedisClient } from './redis-client.factory.js';
+import { REDIS_CLIENT, REDIS_LOCK_CLIENTS } from './redis.constants.js';
+
+@Global()
+@Module({
+  providers: [
+    {
+      provide: REDIS_CLIENT,
+      inject: [AppConfig],
+      useFactory: (config: AppConfig) => createRedisClient(config.REDIS_URL, config, 'store'),
+    },
+    {
+      provide: REDIS_LOCK_CLIENTS,
+      inject: [AppConfig, REDIS_CLIENT],
+      useFactory: (config: AppConfig, store: Redis) =>
+        config.REDIS_LOCK_URLS.length === 0
+          ? [store]
+          : Promise.all(config.REDIS_LOCK_URLS.map((url, index) => createRedisClient(url, config, `lock-${index + 1}`))),
+    },
+  ],
+  exports: [REDIS_CLIENT, REDIS_LOCK_CLIENTS],
+})
+export class RedisModule implements OnApplicationShutdown {
+  constructor(
+    @Inject(REDIS_CLIENT) private readonly store: Redis,
+    @Inject(REDIS_LOCK_CLIENTS) private readonly lockClients: Redis[],
+  ) {}
+
+  /** Called by app.close() and, with enableShutdownHooks, on SIGTERM/SIGINT. */
+  async onApplicationShutdown(): Promise<void> {
+    const clients = new Set([this.store, ...this.lockClients]);
+    await Promise.all([...clients].map((client) => client.quit().catch(() => client.disconnect())));
+  }
+}
