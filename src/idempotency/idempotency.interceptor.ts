@@ -11,12 +11,12 @@ import { parseIdempotencyKey } from './idempotency-key.js';
 import type { IdempotencyModuleOptions } from './idempotency-module-options.interface.js';
 import { IdempotencyContext, toIdempotencyContext } from './idempotency-scope.js';
 import {
-  BeginResult,
   IDEMPOTENCY_STORE,
   IdempotencyLockHeldError,
-  IdempotencyStore,
   IdempotencyStoreUnavailableError,
-  StoredResponse,
+  type BeginResult,
+  type IdempotencyStore,
+  type StoredResponse,
 } from './idempotency-store.interface.js';
 import {
   IDEMPOTENCY_CACHED_HEADER,

@@ -1,0 +1,268 @@
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { Controller, Post, Body } from '@nestjs/common';
+import { setTimeout as sleep } from 'node:timers/promises';
+import request from 'supertest';
+import { Idempotent } from '../../src/idempotency/index.js';
+import { fingerprintOf } from '../../src/idempotency/fingerprint.js';
+import { toIdempotencyContext } from '../../src/idempotency/idempotency-scope.js';
+import { orderIdFor } from '../../src/orders/orders.service.js';
+import { responseKey } from '../../src/idempotency/redis-idempotency.store.js';
+import { CHARGE_PATH, charge, ledgerCount, newKey, setBehavior, startRedis, validCharge } from '../support/payments-client.js';
+import { TEST_PRINCIPAL_HEADER, startTestApp, type TestApp } from '../support/test-app.js';
+
+/** A second idempotent route, to show that a key is scoped by route. */
+@Controller('echo')
+class EchoController {
+  @Post()
+  @Idempotent()
+  echo(@Body() body: unknown): unknown {
+    return { echoed: body };
+  }
+}
+
+const ERROR_TTL_SECONDS = 2;
+
+describe('POST /api/payments/charge idempotency', () => {
+  let redis: Awaited<ReturnType<typeof startRedis>>;
+  let service: TestApp;
+
+  beforeAll(async () => {
+    redis = await startRedis();
+    service = await startTestApp(redis.url, { IDEMPOTENCY_ERROR_TTL_SECONDS: String(ERROR_TTL_SECONDS) }, {
+      controllers: [EchoController],
+      principalFromHeader: true,
+    });
+  });
+
+  afterAll(async () => {
+    await service?.close();
+    await redis?.stop();
+  });
+
+  const reset = () => setBehavior(service.baseUrl, { failureRate: 0, declineRate: 0, minDelayMs: 0, maxDelayMs: 0 });
+
+  it('charges once and answers 201 with the charge, a Location and Idempotency-Cached: false', async () => {
+    const key = newKey();
+    const response = await charge(service.baseUrl, key);
+    expect(response.status).toBe(201);
+    expect(response.headers['idempotency-cached']).toBe('false');
+    expect(response.headers['idempotent-replayed']).toBeUndefined();
+    expect(response.headers['content-type']).toBe('application/json; charset=utf-8');
+    expect(response.body).toEqual({
+      id: expect.stringMatching(/^ch_/),
+      orderId: expect.stringMatching(/^ord_/),
+      amount: 1999,
+      currency: 'EUR',
+      customerId: 'cus_123',
+      status: 'succeeded',
+      createdAt: expect.any(String),
+    });
+    expect(response.headers.location).toBe(`/api/payments/${response.body.id}`);
+    expect(await ledgerCount(service.baseUrl, key)).toBe(1);
+  });
+
+  it('replays the first outcome byte for byte to a retry, without charging again', async () => {
+    const key = newKey();
+    const first = await charge(service.baseUrl, key);
+    const retry = await charge(service.baseUrl, key);
+    expect(retry.status).toBe(first.status);
+    expect(retry.text).toBe(first.text);
+    expect(retry.headers.location).toBe(first.headers.location);
+    expect(retry.headers['content-type']).toBe(first.headers['content-type']);
+    expect(retry.headers['idempotency-cached']).toBe('true');
+    expect(retry.headers['idempotent-replayed']).toBe('true');
+    expect(await ledgerCount(service.baseUrl, key)).toBe(1);
+  });
+
+  it('treats the quoted (structured-field) and bare forms of a key as one key', async () => {
+    const key = newKey();
+    const first = await charge(service.baseUrl, `"${key}"`);
+    const retry = await charge(service.baseUrl, key);
+    expect(first.status).toBe(201);
+    expect(retry.headers['idempotency-cached']).toBe('true');
+    expect(retry.body.id).toBe(first.body.id);
+  });
+
+  it('refuses the same key with another body (422) and does not charge', async () => {
+    const key = newKey();
+    await charge(service.baseUrl, key).expect(201);
+    const reused = await charge(service.baseUrl, key, validCharge({ amount: 5000 }));
+    expect(reused.status).toBe(422);
+    expect(reused.headers['content-type']).toBe('application/problem+json; charset=utf-8');
+    expect(reused.body).toMatchObject({ status: 422, code: 'IDEMPOTENCY_KEY_REUSED', type: expect.any(String), title: expect.any(String) });
+    expect(await ledgerCount(service.baseUrl, key)).toBe(1);
+  });
+
+  it('sees the same body with keys in another order as the same request', async () => {
+    const key = newKey();
+    await charge(service.baseUrl, key, { amount: 10, currency: 'USD', customerId: 'c1' }).expect(201);
+    const retry = await charge(service.baseUrl, key, { customerId: 'c1', currency: 'USD', amount: 10 });
+    expect(retry.status).toBe(201);
+    expect(retry.headers['idempotency-cached']).toBe('true');
+  });
+
+  it('answers 400 IDEMPOTENCY_KEY_MISSING without a key, and charges nothing', async () => {
+    const before = (await request(service.baseUrl).get('/api/admin/provider/charges')).body.charges.length;
+    const response = await charge(service.baseUrl, undefined);
+    expect(response.status).toBe(400);
+    expect(response.body.code).toBe('IDEMPOTENCY_KEY_MISSING');
+    expect(response.headers['idempotency-cached']).toBe('false');
+    const after = (await request(service.baseUrl).get('/api/admin/provider/charges')).body.charges.length;
+    expect(after).toBe(before);
+  });
+
+  it.each([
+    ['a space', 'has space'],
+    ['256 characters', 'k'.repeat(256)],
+    ['an unterminated quote', '"abc'],
+    ['an empty value', '""'],
+  ])('answers 400 IDEMPOTENCY_KEY_INVALID for a key with %s', async (_case, key) => {
+    const response = await charge(service.baseUrl, key);
+    expect(response.status).toBe(400);
+    expect(response.body).toMatchObject({ code: 'IDEMPOTENCY_KEY_INVALID', status: 400 });
+  });
+
+  it('answers 400 IDEMPOTENCY_KEY_INVALID when the header is repeated', async () => {
+    const key = newKey();
+    const response = await request(service.baseUrl)
+      .post(CHARGE_PATH)
+      .set('Idempotency-Key', [key, key] as unknown as string)
+      .send(validCharge());
+    expect(response.status).toBe(400);
+    expect(response.body.code).toBe('IDEMPOTENCY_KEY_INVALID');
+    expect(await ledgerCount(service.baseUrl, key)).toBe(0);
+  });
+
+  it('scopes a key by route: the same key on another idempotent route runs there too', async () => {
+    const key = newKey();
+    const paid = await charge(service.baseUrl, key);
+    const echoed = await request(service.baseUrl).post('/api/echo').set('Idempotency-Key', key).send(validCharge());
+    expect(paid.status).toBe(201);
+    expect(echoed.status).toBe(201);
+    expect(echoed.headers['idempotency-cached']).toBe('false');
+    expect(echoed.body).toEqual({ echoed: validCharge() });
+  });
+
+  it('scopes a key by principal: another principal with the same key gets its own execution', async () => {
+    const key = newKey();
+    const merchantA = await charge(service.baseUrl, key, validCharge(), { [TEST_PRINCIPAL_HEADER]: 'merchant-a' });
+    const merchantB = await charge(service.baseUrl, key, validCharge(), { [TEST_PRINCIPAL_HEADER]: 'merchant-b' });
+    expect(merchantB.status).toBe(201);
+    expect(merchantB.headers['idempotency-cached']).toBe('false');
+    expect(merchantB.body.id).not.toBe(merchantA.body.id);
+    // Neither can read the other's charge or order.
+    await request(service.baseUrl).get(`/api/payments/${merchantA.body.id}`).set(TEST_PRINCIPAL_HEADER, 'merchant-b').expect(404);
+    await request(service.baseUrl).get(`/api/orders/${merchantA.body.orderId}`).set(TEST_PRINCIPAL_HEADER, 'merchant-b').expect(404);
+    await request(service.baseUrl).get(`/api/orders/${merchantA.body.orderId}`).set(TEST_PRINCIPAL_HEADER, 'merchant-a').expect(200);
+    expect(await ledgerCount(service.baseUrl, key)).toBe(2);
+  });
+
+  it('charges exactly once for 50 concurrent requests with one key; the others get 409 with Retry-After', async () => {
+    await setBehavior(service.baseUrl, { minDelayMs: 400, maxDelayMs: 400 });
+    try {
+      const key = newKey('concurrent');
+      const responses = await Promise.all(Array.from({ length: 50 }, () => charge(service.baseUrl, key)));
+      const successes = responses.filter((response) => response.status === 201);
+      const conflicts = responses.filter((response) => response.status === 409);
+      expect(successes.length + conflicts.length).toBe(50);
+      expect(successes.length).toBeGreaterThanOrEqual(1);
+      expect(new Set(successes.map((response) => response.body.id)).size).toBe(1);
+      for (const conflict of conflicts) {
+        expect(conflict.body.code).toBe('REQUEST_IN_PROGRESS');
+        expect(Number(conflict.headers['retry-after'])).toBeGreaterThan(0);
+      }
+      expect(await ledgerCount(service.baseUrl, key)).toBe(1);
+    } finally {
+      await reset();
+    }
+  });
+
+  it('stores a decline (402) as a result and replays it without calling the gateway again', async () => {
+    const key = newKey();
+    await setBehavior(service.baseUrl, { declineRate: 1 });
+    try {
+      const declined = await charge(service.baseUrl, key);
+      expect(declined.status).toBe(402);
+      expect(declined.body).toMatchObject({ code: 'CARD_DECLINED', status: 402 });
+      // With declines off, a second gateway call would now succeed: a 402 proves there was none.
+      await reset();
+      const retry = await charge(service.baseUrl, key);
+      expect(retry.status).toBe(402);
+      expect(retry.text).toBe(declined.text);
+      expect(retry.headers['idempotency-cached']).toBe('true');
+      expect(await ledgerCount(service.baseUrl, key)).toBe(0);
+      const order = await request(service.baseUrl).get(`/api/orders`).expect(200);
+      expect(order.body.data.find((item: { idempotencyKey: string }) => item.idempotencyKey === key)).toMatchObject({ status: 'PAYMENT_FAILED' });
+    } finally {
+      await reset();
+    }
+  });
+
+  it('stores a gateway failure (502) with the error TTL, then lets the same key resume the same order', async () => {
+    const key = newKey();
+    await setBehavior(service.baseUrl, { failureRate: 1 });
+    try {
+      const failed = await charge(service.baseUrl, key);
+      expect(failed.status).toBe(502);
+      expect(failed.body.code).toBe('PAYMENT_PROVIDER_UNAVAILABLE');
+      const recordId = toIdempotencyContext({ principal: 'anonymous', method: 'POST', route: CHARGE_PATH, key }, fingerprintOf(validCharge())).recordId;
+      const ttl = await service.redis.pttl(responseKey(recordId));
+      expect(ttl).toBeGreaterThan(0);
+      expect(ttl).toBeLessThanOrEqual(ERROR_TTL_SECONDS * 1000);
+
+      await reset();
+      const withinTtl = await charge(service.baseUrl, key);
+      expect(withinTtl.status).toBe(502);
+      expect(withinTtl.headers['idempotency-cached']).toBe('true');
+
+      await sleep(ERROR_TTL_SECONDS * 1000 + 100);
+      const afterTtl = await charge(service.baseUrl, key);
+      expect(afterTtl.status).toBe(201);
+      expect(afterTtl.headers['idempotency-cached']).toBe('false');
+      // The same order as the failed attempt, not a second one.
+      expect(afterTtl.body.orderId).toBe(orderIdFor(recordId));
+      const orders = await request(service.baseUrl).get('/api/orders').query({ limit: 100 }).expect(200);
+      expect(orders.body.data.filter((item: { idempotencyKey: string }) => item.idempotencyKey === key)).toHaveLength(1);
+      const order = await request(service.baseUrl).get(`/api/orders/${afterTtl.body.orderId}`).expect(200);
+      expect(order.body).toMatchObject({ status: 'PAID', idempotencyKey: key, payment: { chargeId: afterTtl.body.id } });
+      expect(await ledgerCount(service.baseUrl, key)).toBe(1);
+    } finally {
+      await reset();
+    }
+  });
+
+  it('stores a success with the result TTL', async () => {
+    const key = newKey();
+    await charge(service.baseUrl, key).expect(201);
+    const recordId = toIdempotencyContext({ principal: 'anonymous', method: 'POST', route: CHARGE_PATH, key }, '').recordId;
+    const ttl = await service.redis.pttl(responseKey(recordId));
+    expect(ttl).toBeGreaterThan(service.config.IDEMPOTENCY_RESULT_TTL_SECONDS * 1000 - 60_000);
+    expect(ttl).toBeLessThanOrEqual(service.config.IDEMPOTENCY_RESULT_TTL_SECONDS * 1000);
+  });
+
+  it('does not let a validation error occupy the key: the corrected body then succeeds', async () => {
+    const key = newKey();
+    const invalid = await charge(service.baseUrl, key, { amount: -5, currency: 'EURO', customerId: 'bad id!', extra: true });
+    expect(invalid.status).toBe(400);
+    expect(invalid.headers['content-type']).toBe('application/problem+json; charset=utf-8');
+    expect(invalid.body.code).toBe('VALIDATION_FAILED');
+    const fields = (invalid.body.errors as Array<{ field: string }>).map((error) => error.field);
+    expect(fields).toEqual(expect.arrayContaining(['amount', 'currency', 'customerId', 'extra']));
+    expect(await ledgerCount(service.baseUrl, key)).toBe(0);
+
+    const corrected = await charge(service.baseUrl, key);
+    expect(corrected.status).toBe(201);
+    expect(corrected.headers['idempotency-cached']).toBe('false');
+  });
+
+  it('sets an expiry on every key it writes, except the business records', async () => {
+    const keys = await service.redis.keys('*');
+    const withoutExpiry: string[] = [];
+    for (const name of keys) {
+      if ((await service.redis.pttl(name)) === -1) withoutExpiry.push(name);
+    }
+    expect(keys.some((name) => name.startsWith('idempotency:'))).toBe(true);
+    const businessRecord = /^(order:ord_|orders:by-owner:|payment:ch_|gateway:ledger$|gateway:behavior$)/;
+    expect(withoutExpiry.filter((name) => !businessRecord.test(name))).toEqual([]);
+  });
+});

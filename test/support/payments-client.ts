@@ -1,0 +1,43 @@
+import { randomUUID } from 'node:crypto';
+import request from 'supertest';
+import type { PaymentBehavior } from '../../src/provider/payment-behavior.js';
+import { RedisServer, hasRedisServerBinary } from './redis-server.js';
+
+export const CHARGE_PATH = '/api/payments/charge';
+
+export const validCharge = (overrides: Record<string, unknown> = {}) => ({
+  amount: 1999,
+  currency: 'EUR',
+  customerId: 'cus_123',
+  description: 'Order #1',
+  ...overrides,
+});
+
+export const newKey = (prefix = 'test') => `${prefix}-${randomUUID()}`;
+
+export function charge(baseUrl: string, key: string | undefined, body: unknown = validCharge(), headers: Record<string, string> = {}) {
+  const call = request(baseUrl).post(CHARGE_PATH).set(headers);
+  if (key !== undefined) call.set('Idempotency-Key', key);
+  return call.send(body as object);
+}
+
+/** How many charges the gateway really made for a client key: the ground truth. */
+export async function ledgerCount(baseUrl: string, key: string): Promise<number> {
+  const response = await request(baseUrl).get('/api/admin/provider/charges').query({ idempotencyKey: key }).expect(200);
+  return (response.body as { charges: unknown[] }).charges.length;
+}
+
+export async function setBehavior(baseUrl: string, behavior: Partial<PaymentBehavior>): Promise<void> {
+  await request(baseUrl).put('/api/admin/payment-behavior').send(behavior).expect(200);
+}
+
+/**
+ * A Redis for one test file: its own redis-server process where the binary exists, else the
+ * REDIS_URL instance (then tests that kill or scan Redis are skipped).
+ */
+export async function startRedis(options: { appendOnly?: boolean } = {}): Promise<Pick<RedisServer, 'url' | 'stop'>> {
+  if (hasRedisServerBinary) return RedisServer.start(options);
+  const url = process.env.REDIS_URL;
+  if (!url) throw new Error('Neither redis-server nor REDIS_URL is available for the tests');
+  return { url, stop: async () => undefined };
+}

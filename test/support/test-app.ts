@@ -1,0 +1,65 @@
+import { Type } from '@nestjs/common';
+import type { NestExpressApplication } from '@nestjs/platform-express';
+import { Test } from '@nestjs/testing';
+import type { NextFunction, Request, Response } from 'express';
+import { Redis } from 'ioredis';
+import { AppModule } from '../../src/app.module.js';
+import { configureApp } from '../../src/app.setup.js';
+import { AppConfig, loadAppConfig } from '../../src/config/index.js';
+
+export const TEST_PRINCIPAL_HEADER = 'x-test-principal';
+
+export interface TestApp {
+  app: NestExpressApplication;
+  config: AppConfig;
+  /** The listening address, e.g. http://127.0.0.1:41234. */
+  baseUrl: string;
+  /** A separate client on the same Redis, for assertions on what the service stored. */
+  redis: Redis;
+  close(): Promise<void>;
+}
+
+/**
+ * The real application (same module, same setup as main.ts) on a free port, against the given
+ * Redis. `env` sets configuration exactly as environment variables would.
+ */
+export async function startTestApp(
+  redisUrl: string,
+  env: Record<string, string> = {},
+  options: { controllers?: Type[]; principalFromHeader?: boolean } = {},
+): Promise<TestApp> {
+  const config = loadAppConfig({
+    NODE_ENV: 'test',
+    LOG_LEVEL: 'fatal',
+    GATEWAY_MIN_DELAY_MS: '0',
+    GATEWAY_MAX_DELAY_MS: '0',
+    REDIS_URL: redisUrl,
+    ...env,
+  });
+  const moduleRef = await Test.createTestingModule({
+    imports: [AppModule.forRoot(config)],
+    controllers: options.controllers ?? [],
+  }).compile();
+  const app = moduleRef.createNestApplication<NestExpressApplication>({ bodyParser: false, logger: false });
+  if (options.principalFromHeader) {
+    // Stands in for authentication: the scope test needs two different principals.
+    app.use((request: Request & { principal?: string }, _response: Response, next: NextFunction) => {
+      request.principal = request.header(TEST_PRINCIPAL_HEADER) ?? undefined;
+      next();
+    });
+  }
+  configureApp(app, config);
+  await app.listen(0, '127.0.0.1');
+  const { port } = app.getHttpServer().address() as { port: number };
+  const redis = new Redis(redisUrl, { maxRetriesPerRequest: 1, lazyConnect: false });
+  return {
+    app,
+    config,
+    baseUrl: `http://127.0.0.1:${port}`,
+    redis,
+    async close() {
+      redis.disconnect();
+      await app.close();
+    },
+  };
+}

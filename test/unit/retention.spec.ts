@@ -1,0 +1,32 @@
+import { describe, expect, it } from '@jest/globals';
+import { retentionFor, ttlFor } from '../../src/idempotency/retention.js';
+
+describe('retention policy', () => {
+  it.each([
+    [200, 'result'],
+    [201, 'result'],
+    [402, 'result'],
+    [404, 'result'],
+    [500, 'error'],
+    [502, 'error'],
+    [504, 'error'],
+    [400, 'none'],
+    [401, 'none'],
+    [403, 'none'],
+    [409, 'none'],
+    [413, 'none'],
+    [422, 'none'],
+    [429, 'none'],
+    [503, 'none'],
+  ])('status %i is kept as %s', (status, retention) => {
+    expect(retentionFor(status)).toBe(retention);
+  });
+
+  it('maps each retention to its TTL', () => {
+    const ttls = { resultTtlMs: 86_400_000, errorTtlMs: 30_000 };
+    expect(ttlFor(201, ttls)).toBe(86_400_000);
+    expect(ttlFor(402, ttls)).toBe(86_400_000);
+    expect(ttlFor(502, ttls)).toBe(30_000);
+    expect(ttlFor(400, ttls)).toBeUndefined();
+  });
+});
