@@ -51,14 +51,14 @@ export async function startTestApp(
   configureApp(app, config);
   await app.listen(0, '127.0.0.1');
   const { port } = app.getHttpServer().address() as { port: number };
-  const redis = new Redis(redisUrl, { maxRetriesPerRequest: 1, lazyConnect: false });
+  const redis = new Redis(redisUrl, { maxRetriesPerRequest: 1, lazyConnect: true });
   return {
     app,
     config,
     baseUrl: `http://127.0.0.1:${port}`,
     redis,
     async close() {
-      redis.disconnect();
+      await redis.quit().catch(() => redis.disconnect());
       await app.close();
     },
   };

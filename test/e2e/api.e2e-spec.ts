@@ -1,0 +1,203 @@
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import request from 'supertest';
+import { charge, newKey, startRedis, validCharge } from '../support/payments-client.js';
+import { startTestApp, type TestApp } from '../support/test-app.js';
+
+const PROBLEM = 'application/problem+json; charset=utf-8';
+
+/** A problem document as CONTRACT section 4 describes it, with no stack trace or internals. */
+function expectProblem(response: request.Response, status: number, code: string): void {
+  expect(response.status).toBe(status);
+  expect(response.headers['content-type']).toBe(PROBLEM);
+  expect(response.body).toEqual(
+    expect.objectContaining({ type: expect.any(String), title: expect.any(String), status, detail: expect.any(String), code }),
+  );
+  expect(response.text).not.toMatch(/\bat .+\.(js|ts):\d+/);
+}
+
+describe('the HTTP API around charges', () => {
+  let redis: Awaited<ReturnType<typeof startRedis>>;
+  let service: TestApp;
+
+  beforeAll(async () => {
+    redis = await startRedis();
+    service = await startTestApp(redis.url, { BODY_LIMIT: '16kb' });
+  });
+
+  afterAll(async () => {
+    await service?.close();
+    await redis?.stop();
+  });
+
+  describe('errors are problems', () => {
+    it('answers malformed JSON with 400 MALFORMED_JSON', async () => {
+      const response = await request(service.baseUrl)
+        .post('/api/payments/charge')
+        .set('Idempotency-Key', newKey())
+        .set('Content-Type', 'application/json')
+        .send('{"amount": 19,');
+      expectProblem(response, 400, 'MALFORMED_JSON');
+    });
+
+    it('answers a body over the limit with 413 PAYLOAD_TOO_LARGE', async () => {
+      const response = await charge(service.baseUrl, newKey(), validCharge({ description: 'x'.repeat(20_000) }));
+      expectProblem(response, 413, 'PAYLOAD_TOO_LARGE');
+    });
+
+    it('answers an unknown route with 404 NOT_FOUND', async () => {
+      expectProblem(await request(service.baseUrl).get('/api/nothing-here'), 404, 'NOT_FOUND');
+      expectProblem(await request(service.baseUrl).delete('/api/payments/charge'), 404, 'NOT_FOUND');
+    });
+
+    it('lists every invalid field of a charge', async () => {
+      const response = await charge(service.baseUrl, newKey(), {
+        amount: 1.5,
+        currency: 'XYZ',
+        customerId: 'x'.repeat(65),
+        description: 'd'.repeat(256),
+        metadata: { n: 1 },
+      });
+      expectProblem(response, 400, 'VALIDATION_FAILED');
+      const fields = new Set((response.body.errors as Array<{ field: string; message: string }>).map((error) => error.field));
+      expect([...fields].sort()).toEqual(['amount', 'currency', 'customerId', 'description', 'metadata']);
+    });
+
+    it.each([
+      ['amount 0', { amount: 0 }],
+      ['amount above 99 999 999', { amount: 100_000_000 }],
+      ['amount as a string', { amount: '1999' }],
+      ['lower-case currency', { currency: 'eur' }],
+      ['21 metadata entries', { metadata: Object.fromEntries(Array.from({ length: 21 }, (_, index) => [`k${index}`, 'v'])) }],
+    ])('refuses %s', async (_case, change) => {
+      expectProblem(await charge(service.baseUrl, newKey(), validCharge(change)), 400, 'VALIDATION_FAILED');
+    });
+
+    it('accepts the edges of the valid range', async () => {
+      const response = await charge(
+        service.baseUrl,
+        newKey(),
+        validCharge({ amount: 99_999_999, currency: 'JPY', customerId: 'A-z_09', metadata: Object.fromEntries(Array.from({ length: 20 }, (_, index) => [`k${index}`, 'v'])) }),
+      );
+      expect(response.status).toBe(201);
+    });
+  });
+
+  describe('payments and orders', () => {
+    it('reads a charge back by id, and 404s an unknown one', async () => {
+      const created = await charge(service.baseUrl, newKey()).expect(201);
+      const read = await request(service.baseUrl).get(created.headers.location!).expect(200);
+      expect(read.body).toEqual(created.body);
+      expectProblem(await request(service.baseUrl).get('/api/payments/ch_unknown'), 404, 'PAYMENT_NOT_FOUND');
+    });
+
+    it('shows the order as PAID with its payment details', async () => {
+      const key = newKey();
+      const created = await charge(service.baseUrl, key, validCharge({ metadata: { cart: '42' } })).expect(201);
+      const order = await request(service.baseUrl).get(`/api/orders/${created.body.orderId}`).expect(200);
+      expect(order.body).toEqual({
+        id: created.body.orderId,
+        idempotencyKey: key,
+        amount: 1999,
+        currency: 'EUR',
+        customerId: 'cus_123',
+        description: 'Order #1',
+        metadata: { cart: '42' },
+        status: 'PAID',
+        payment: { chargeId: created.body.id, status: 'succeeded', chargedAt: created.body.createdAt },
+        createdAt: expect.any(String),
+        updatedAt: expect.any(String),
+      });
+      expectProblem(await request(service.baseUrl).get('/api/orders/ord_000000000000000000000000'), 404, 'ORDER_NOT_FOUND');
+    });
+
+    it('lists orders newest first, page by page with an opaque cursor', async () => {
+      const created: string[] = [];
+      for (let index = 0; index < 5; index++) {
+        created.push((await charge(service.baseUrl, newKey('list')).expect(201)).body.orderId);
+        await new Promise((resolve) => setTimeout(resolve, 2));
+      }
+      const seen: string[] = [];
+      let cursor: string | undefined;
+      do {
+        const page = await request(service.baseUrl).get('/api/orders').query({ limit: 2, ...(cursor ? { cursor } : {}) }).expect(200);
+        expect(page.body.data.length).toBeLessThanOrEqual(2);
+        seen.push(...page.body.data.map((order: { id: string }) => order.id));
+        cursor = page.body.nextCursor ?? undefined;
+      } while (cursor);
+      const newestFive = created.reverse();
+      expect(seen.slice(0, 5)).toEqual(newestFive);
+      expect(new Set(seen).size).toBe(seen.length);
+    });
+
+    it('refuses a limit above 100 and a forged cursor', async () => {
+      expectProblem(await request(service.baseUrl).get('/api/orders').query({ limit: 101 }), 400, 'VALIDATION_FAILED');
+      expectProblem(await request(service.baseUrl).get('/api/orders').query({ cursor: 'bm90LWEtY3Vyc29y' }), 400, 'INVALID_CURSOR');
+    });
+  });
+
+  describe('admin: the mock gateway', () => {
+    it('reads and changes the behaviour, keeping fields left out', async () => {
+      const changed = await request(service.baseUrl).put('/api/admin/payment-behavior').send({ minDelayMs: 5, maxDelayMs: 10 }).expect(200);
+      expect(changed.body).toEqual({ failureRate: 0, declineRate: 0, minDelayMs: 5, maxDelayMs: 10 });
+      const read = await request(service.baseUrl).get('/api/admin/payment-behavior').expect(200);
+      expect(read.body).toEqual(changed.body);
+      await request(service.baseUrl).put('/api/admin/payment-behavior').send({ minDelayMs: 0, maxDelayMs: 0 }).expect(200);
+    });
+
+    it.each([
+      ['a failure rate above 1', { failureRate: 1.5 }],
+      ['a negative decline rate', { declineRate: -0.1 }],
+      ['a delay above 60 s', { maxDelayMs: 60_001 }],
+      ['a minimum above the maximum', { minDelayMs: 500, maxDelayMs: 100 }],
+      ['an unknown field', { chaos: true }],
+      ['a rate as a string', { failureRate: '0.5' }],
+    ])('refuses %s with 400', async (_case, body) => {
+      expectProblem(await request(service.baseUrl).put('/api/admin/payment-behavior').send(body), 400, 'VALIDATION_FAILED');
+    });
+
+    it('filters the ledger by client key and by order', async () => {
+      const key = newKey();
+      const created = await charge(service.baseUrl, key).expect(201);
+      const byKey = await request(service.baseUrl).get('/api/admin/provider/charges').query({ idempotencyKey: key }).expect(200);
+      expect(byKey.body.charges).toEqual([expect.objectContaining({ id: created.body.id, idempotencyKey: key, orderId: created.body.orderId })]);
+      const byOrder = await request(service.baseUrl).get('/api/admin/provider/charges').query({ orderId: created.body.orderId }).expect(200);
+      expect(byOrder.body.charges.map((item: { id: string }) => item.id)).toEqual([created.body.id]);
+    });
+  });
+
+  describe('health', () => {
+    it('answers liveness and readiness outside the /api prefix', async () => {
+      await request(service.baseUrl).get('/health').expect(200, { status: 'ok' });
+      const ready = await request(service.baseUrl).get('/health/ready').expect(200);
+      expect(ready.body).toMatchObject({ status: 'ok', checks: { redis: { status: 'up' } } });
+    });
+  });
+});
+
+describe('the admin token', () => {
+  let redis: Awaited<ReturnType<typeof startRedis>>;
+  let service: TestApp;
+  const token = 'admin-token-for-tests-0123456789';
+
+  beforeAll(async () => {
+    redis = await startRedis();
+    service = await startTestApp(redis.url, { ADMIN_TOKEN: token });
+  });
+
+  afterAll(async () => {
+    await service?.close();
+    await redis?.stop();
+  });
+
+  it('guards the admin routes when ADMIN_TOKEN is set', async () => {
+    expectProblem(await request(service.baseUrl).get('/api/admin/payment-behavior'), 401, 'ADMIN_TOKEN_INVALID');
+    expectProblem(await request(service.baseUrl).get('/api/admin/payment-behavior').set('X-Admin-Token', 'wrong'), 401, 'ADMIN_TOKEN_INVALID');
+    await request(service.baseUrl).get('/api/admin/payment-behavior').set('X-Admin-Token', token).expect(200);
+  });
+
+  it('never echoes the token in an error', async () => {
+    const response = await request(service.baseUrl).get('/api/admin/provider/charges').set('X-Admin-Token', `${token}x`);
+    expect(response.status).toBe(401);
+    expect(response.text).not.toContain(token);
+  });
+});
