@@ -1,7 +1,6 @@
 import { Controller, Get, Inject } from '@nestjs/common';
-import type { Redis } from 'ioredis';
 import { ProblemException } from '../common/problem.js';
-import { REDIS_CLIENT, REDIS_LOCK_CLIENTS } from '../redis/index.js';
+import { REDIS_CLIENT, REDIS_LOCK_CLIENTS, type RedisClient } from '../redis/index.js';
 
 interface DependencyCheck {
   status: 'up' | 'down';
@@ -11,8 +10,8 @@ interface DependencyCheck {
 @Controller('health')
 export class HealthController {
   constructor(
-    @Inject(REDIS_CLIENT) private readonly store: Redis,
-    @Inject(REDIS_LOCK_CLIENTS) private readonly lockClients: Redis[],
+    @Inject(REDIS_CLIENT) private readonly store: RedisClient,
+    @Inject(REDIS_LOCK_CLIENTS) private readonly lockClients: RedisClient[],
   ) {}
 
   /** Liveness: the process answers. */
@@ -34,7 +33,7 @@ export class HealthController {
   }
 }
 
-async function ping(client: Redis): Promise<DependencyCheck> {
+async function ping(client: RedisClient): Promise<DependencyCheck> {
   const started = performance.now();
   const status = await client.ping().then(
     () => 'up' as const,

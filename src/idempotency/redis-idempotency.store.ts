@@ -1,7 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { ExecutionError, Lock, Redlock, ResourceLockedError } from '@sesamecare-oss/redlock';
-import type { Redis } from 'ioredis';
-import { REDIS_CLIENT, REDIS_LOCK_CLIENTS } from '../redis/index.js';
+import { REDIS_CLIENT, REDIS_LOCK_CLIENTS, type RedisClient } from '../redis/index.js';
 import { IDEMPOTENCY_MODULE_OPTIONS } from './idempotency.constants.js';
 import type { IdempotencyModuleOptions } from './idempotency-module-options.interface.js';
 import {
@@ -27,8 +26,8 @@ export class RedisIdempotencyStore implements IdempotencyStore {
   private readonly redlock: Redlock;
 
   constructor(
-    @Inject(REDIS_CLIENT) private readonly redis: Redis,
-    @Inject(REDIS_LOCK_CLIENTS) lockClients: Redis[],
+    @Inject(REDIS_CLIENT) private readonly redis: RedisClient,
+    @Inject(REDIS_LOCK_CLIENTS) lockClients: RedisClient[],
     @Inject(IDEMPOTENCY_MODULE_OPTIONS) private readonly options: IdempotencyModuleOptions,
   ) {
     // No retries inside Redlock: a held lock is answered (409 or wait mode) by the caller's policy.

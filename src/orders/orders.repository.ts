@@ -1,7 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
-import type { Redis } from 'ioredis';
 import { fromStore } from '../common/store-unavailable.js';
-import { REDIS_CLIENT } from '../redis/index.js';
+import { REDIS_CLIENT, type RedisClient } from '../redis/index.js';
 import type { Order } from './order.js';
 
 const orderKey = (id: string) => `order:${id}`;
@@ -22,7 +21,7 @@ export interface OrderPage {
  */
 @Injectable()
 export class OrdersRepository {
-  constructor(@Inject(REDIS_CLIENT) private readonly redis: Redis) {}
+  constructor(@Inject(REDIS_CLIENT) private readonly redis: RedisClient) {}
 
   /** Creates the order unless one with its id exists; returns the order that is stored. */
   async createIfAbsent(order: Order): Promise<Order> {

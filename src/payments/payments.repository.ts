@@ -1,7 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
-import type { Redis } from 'ioredis';
 import { fromStore } from '../common/store-unavailable.js';
-import { REDIS_CLIENT } from '../redis/index.js';
+import { REDIS_CLIENT, type RedisClient } from '../redis/index.js';
 import type { StoredPayment } from './payment.js';
 
 const paymentKey = (id: string) => `payment:${id}`;
@@ -9,7 +8,7 @@ const paymentKey = (id: string) => `payment:${id}`;
 /** Payments by charge id, without expiry: they are the business record. */
 @Injectable()
 export class PaymentsRepository {
-  constructor(@Inject(REDIS_CLIENT) private readonly redis: Redis) {}
+  constructor(@Inject(REDIS_CLIENT) private readonly redis: RedisClient) {}
 
   async save(payment: StoredPayment): Promise<void> {
     await fromStore(this.redis.set(paymentKey(payment.id), JSON.stringify(payment)));

@@ -1,11 +1,10 @@
 import { Inject, Injectable } from '@nestjs/common';
-import type { Redis } from 'ioredis';
 import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fromStore } from '../common/store-unavailable.js';
 import { ProblemException } from '../common/problem.js';
 import { AppConfig } from '../config/index.js';
-import { REDIS_CLIENT } from '../redis/index.js';
+import { REDIS_CLIENT, type RedisClient } from '../redis/index.js';
 import { CardDeclinedError, GatewayUnavailableError } from './gateway.errors.js';
 import type { PaymentBehavior } from './payment-behavior.js';
 
@@ -40,7 +39,7 @@ export interface GatewayCharge extends Omit<GatewayChargeRequest, 'downstreamKey
 @Injectable()
 export class PaymentProviderService {
   constructor(
-    @Inject(REDIS_CLIENT) private readonly redis: Redis,
+    @Inject(REDIS_CLIENT) private readonly redis: RedisClient,
     private readonly config: AppConfig,
   ) {}
 
@@ -52,6 +51,7 @@ export class PaymentProviderService {
       await latency;
       return existing;
     }
+    await sleep(behavior.preChargeDelayMs);
     const roll = Math.random();
     if (roll < behavior.failureRate) {
       await latency;
@@ -87,7 +87,13 @@ export class PaymentProviderService {
     const raw = await fromStore(this.redis.get(BEHAVIOR_KEY));
     return raw
       ? (JSON.parse(raw) as PaymentBehavior)
-      : { failureRate: 0, declineRate: 0, minDelayMs: this.config.GATEWAY_MIN_DELAY_MS, maxDelayMs: this.config.GATEWAY_MAX_DELAY_MS };
+      : {
+          failureRate: 0,
+          declineRate: 0,
+          minDelayMs: this.config.GATEWAY_MIN_DELAY_MS,
+          maxDelayMs: this.config.GATEWAY_MAX_DELAY_MS,
+          preChargeDelayMs: 0,
+        };
   }
 
   async updateBehavior(changes: Partial<PaymentBehavior>): Promise<PaymentBehavior> {

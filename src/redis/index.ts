@@ -1,2 +1,2 @@
-export { REDIS_CLIENT, REDIS_LOCK_CLIENTS } from './redis.constants.js';
+export { REDIS_CLIENT, REDIS_LOCK_CLIENTS, type RedisClient } from './redis.constants.js';
 export { RedisModule } from './redis.module.js';

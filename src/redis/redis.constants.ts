@@ -1,3 +1,8 @@
+import type { Cluster, Redis } from 'ioredis';
+
+/** A standalone client, or a Cluster client when REDIS_CLUSTER_NODES is set: the code uses either. */
+export type RedisClient = Redis | Cluster;
+
 /** The client for results, orders and the gateway ledger. */
 export const REDIS_CLIENT = Symbol('REDIS:CLIENT');
 /** The independent nodes of the Redlock quorum (the main client when none are configured). */

@@ -1,8 +1,7 @@
 import { Global, Inject, Module, OnApplicationShutdown } from '@nestjs/common';
-import type { Redis } from 'ioredis';
 import { AppConfig } from '../config/index.js';
 import { createRedisClient } from './redis-client.factory.js';
-import { REDIS_CLIENT, REDIS_LOCK_CLIENTS } from './redis.constants.js';
+import { REDIS_CLIENT, REDIS_LOCK_CLIENTS, type RedisClient } from './redis.constants.js';
 
 @Global()
 @Module({
@@ -15,7 +14,7 @@ import { REDIS_CLIENT, REDIS_LOCK_CLIENTS } from './redis.constants.js';
     {
       provide: REDIS_LOCK_CLIENTS,
       inject: [AppConfig, REDIS_CLIENT],
-      useFactory: (config: AppConfig, store: Redis) =>
+      useFactory: (config: AppConfig, store: RedisClient) =>
         config.REDIS_LOCK_URLS.length === 0
           ? [store]
           : Promise.all(config.REDIS_LOCK_URLS.map((url, index) => createRedisClient(url, config, `lock-${index + 1}`))),
@@ -25,8 +24,8 @@ import { REDIS_CLIENT, REDIS_LOCK_CLIENTS } from './redis.constants.js';
 })
 export class RedisModule implements OnApplicationShutdown {
   constructor(
-    @Inject(REDIS_CLIENT) private readonly store: Redis,
-    @Inject(REDIS_LOCK_CLIENTS) private readonly lockClients: Redis[],
+    @Inject(REDIS_CLIENT) private readonly store: RedisClient,
+    @Inject(REDIS_LOCK_CLIENTS) private readonly lockClients: RedisClient[],
   ) {}
 
   /** Called by app.close() and, with enableShutdownHooks, on SIGTERM/SIGINT. */

@@ -138,7 +138,7 @@ describe('the HTTP API around charges', () => {
   describe('admin: the mock gateway', () => {
     it('reads and changes the behaviour, keeping fields left out', async () => {
       const changed = await request(service.baseUrl).put('/api/admin/payment-behavior').send({ minDelayMs: 5, maxDelayMs: 10 }).expect(200);
-      expect(changed.body).toEqual({ failureRate: 0, declineRate: 0, minDelayMs: 5, maxDelayMs: 10 });
+      expect(changed.body).toEqual({ failureRate: 0, declineRate: 0, minDelayMs: 5, maxDelayMs: 10, preChargeDelayMs: 0 });
       const read = await request(service.baseUrl).get('/api/admin/payment-behavior').expect(200);
       expect(read.body).toEqual(changed.body);
       await request(service.baseUrl).put('/api/admin/payment-behavior').send({ minDelayMs: 0, maxDelayMs: 0 }).expect(200);

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { setTimeout as sleep } from 'node:timers/promises';
 import request from 'supertest';
 import { charge, ledgerCount, newKey } from '../support/payments-client.js';
-import { RedisServer, hasRedisServerBinary } from '../support/redis-server.js';
+import { RedisServer, hasRedisServerBinary } from '../../scripts/lib/redis-server.js';
 import { startTestApp, type TestApp } from '../support/test-app.js';
 
 const describeWithRedisBinary = hasRedisServerBinary ? describe : describe.skip;

@@ -25,4 +25,10 @@ export class UpdatePaymentBehaviorDto {
   @Min(0)
   @Max(60_000)
   maxDelayMs?: number;
+
+  @IsOptional()
+  @IsInt()
+  @Min(0)
+  @Max(60_000)
+  preChargeDelayMs?: number;
 }

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 
-/** Whether tests can start (and kill) Redis processes of their own. */
+/** Whether tests and scripts can start (and kill) Redis processes of their own. */
 export const hasRedisServerBinary = spawnSync('redis-server', ['--version']).status === 0;
 
 export async function freePort(): Promise<number> {
@@ -35,12 +35,13 @@ async function pingRedis(port: number, timeoutMs: number): Promise<boolean> {
 }
 
 const running = new Set<RedisServer>();
-// A test that crashes must not leave Redis processes behind.
+// A test or script that dies must not leave Redis processes behind.
 process.once('exit', () => running.forEach((server) => server.kill()));
 
 /**
- * A real redis-server on a free loopback port, owned by the test: started, killed (SIGKILL, as a
- * crash) and restarted on the same port and data directory, cleaned up by pid.
+ * A real redis-server on a free loopback port, owned by whoever started it (a test, the soak or
+ * the benchmark): started, killed (SIGKILL, as a crash) and restarted on the same port and data
+ * directory, cleaned up by pid.
  */
 export class RedisServer {
   private process?: ChildProcess;
