@@ -1,16 +1,21 @@
 import { ProblemException } from './problem.js';
 
 /**
- * Business data lives in the same Redis as the idempotency records. When it cannot be reached,
- * the request is refused as retryable (503, not stored), never reported as an unexpected 500.
+ * All of the service's state lives in Redis, so "Redis unreachable" is one problem for clients,
+ * wherever it struck: 503, not stored, retry later with the same key.
  */
+export function storeUnavailable(detail: string, options: { cause?: unknown; retryAfterSeconds?: number } = {}): ProblemException {
+  return new ProblemException(503, 'IDEMPOTENCY_STORE_UNAVAILABLE', detail, {
+    headers: { 'Retry-After': String(options.retryAfterSeconds ?? 1) },
+    cause: options.cause,
+  });
+}
+
+/** Business data shares the Redis of the idempotency records; its failures are refused the same way. */
 export async function fromStore<T>(operation: Promise<T>): Promise<T> {
   try {
     return await operation;
   } catch (error) {
-    throw new ProblemException(503, 'STORE_UNAVAILABLE', 'The data store is unreachable; retry later with the same key.', {
-      headers: { 'Retry-After': '1' },
-      cause: error,
-    });
+    throw storeUnavailable('The data store is unreachable; retry later with the same key.', { cause: error });
   }
 }

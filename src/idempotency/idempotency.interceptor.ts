@@ -6,6 +6,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { defer, lastValueFrom, Observable } from 'rxjs';
 import { principalOf, type RequestWithPrincipal } from '../common/principal.js';
 import { PROBLEM_CONTENT_TYPE, ProblemException, toProblem } from '../common/problem.js';
+import { storeUnavailable } from '../common/store-unavailable.js';
 import { fingerprintOf } from './fingerprint.js';
 import { parseIdempotencyKey } from './idempotency-key.js';
 import type { IdempotencyModuleOptions } from './idempotency-module-options.interface.js';
@@ -171,19 +172,18 @@ export class IdempotencyInterceptor implements NestInterceptor {
 
   /** Maps the store's failures to the problems the contract names. */
   private async guardStore<T>(operation: () => Promise<T>): Promise<T> {
-    const retryAfter = { 'Retry-After': String(this.options.retryAfterSeconds) };
     try {
       return await operation();
     } catch (error) {
       if (error instanceof IdempotencyLockHeldError) {
         throw new ProblemException(409, 'REQUEST_IN_PROGRESS', 'A request with this Idempotency-Key is still in progress; retry later.', {
-          headers: retryAfter,
+          headers: { 'Retry-After': String(this.options.retryAfterSeconds) },
         });
       }
       if (error instanceof IdempotencyStoreUnavailableError) {
-        throw new ProblemException(503, 'IDEMPOTENCY_STORE_UNAVAILABLE', 'The idempotency store is unreachable; nothing was charged. Retry later with the same key.', {
-          headers: retryAfter,
+        throw storeUnavailable('The idempotency store is unreachable; retry later with the same key.', {
           cause: error,
+          retryAfterSeconds: this.options.retryAfterSeconds,
         });
       }
       throw error;

@@ -1,5 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { ProblemException } from '../common/problem.js';
+import { storeUnavailable } from '../common/store-unavailable.js';
 import type { IdempotencyContext } from '../idempotency/index.js';
 import type { Order } from '../orders/order.js';
 import { OrdersService } from '../orders/orders.service.js';
@@ -28,9 +29,7 @@ export class PaymentsService {
     if (order.status === 'PAID') return this.get(order.owner, order.payment!.chargeId);
     if (order.failure && !order.failure.retryable) throw declined();
     if (idempotency.lockLost?.aborted) {
-      throw new ProblemException(503, 'IDEMPOTENCY_STORE_UNAVAILABLE', 'The idempotency lock was lost; nothing was charged. Retry with the same key.', {
-        headers: { 'Retry-After': '1' },
-      });
+      throw storeUnavailable('The idempotency lock could not be kept; nothing was charged. Retry later with the same key.');
     }
     try {
       const charge = await this.gateway.charge({

@@ -1,0 +1,77 @@
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { setTimeout as sleep } from 'node:timers/promises';
+import request from 'supertest';
+import { RedisServer, hasRedisServerBinary } from '../../scripts/lib/redis-server.js';
+import { fingerprintOf } from '../../src/idempotency/fingerprint.js';
+import { toIdempotencyContext } from '../../src/idempotency/idempotency-scope.js';
+import { lockKey } from '../../src/idempotency/redis-idempotency.store.js';
+import { CHARGE_PATH, charge, ledgerCount, newKey, setBehavior, validCharge } from '../support/payments-client.js';
+import { startTestApp, type TestApp } from '../support/test-app.js';
+import { waitFor } from '../support/wait-for.js';
+
+const describeWithRedisBinary = hasRedisServerBinary ? describe : describe.skip;
+const LOCK_TTL_MS = 600;
+const OPERATION_MS = 3 * LOCK_TTL_MS;
+
+const lockOf = (key: string) =>
+  lockKey(toIdempotencyContext({ principal: 'anonymous', method: 'POST', route: CHARGE_PATH, key }, fingerprintOf(validCharge())).recordId);
+
+describeWithRedisBinary('an operation that outlives the lock TTL', () => {
+  let redis: RedisServer;
+  let service: TestApp;
+
+  beforeAll(async () => {
+    redis = await RedisServer.start({ appendOnly: true });
+    service = await startTestApp(redis.url, { IDEMPOTENCY_LOCK_TTL_MS: String(LOCK_TTL_MS), REDIS_COMMAND_TIMEOUT_MS: '300' });
+    await setBehavior(service.baseUrl, { minDelayMs: OPERATION_MS, maxDelayMs: OPERATION_MS });
+  });
+
+  afterAll(async () => {
+    await service?.close();
+    await redis?.stop();
+  });
+
+  it('keeps the lock alive (extended), so duplicates all along get 409 and the charge runs once', async () => {
+    const key = newKey('long');
+    // Supertest sends on then(): start each request now, not when it is awaited.
+    const first = charge(service.baseUrl, key).then((response) => response);
+    const duplicates: Array<Promise<request.Response>> = [];
+    const lockTtls: number[] = [];
+    const started = Date.now();
+    while (Date.now() - started < OPERATION_MS - 200) {
+      await sleep(100);
+      duplicates.push(charge(service.baseUrl, key).then((response) => response));
+      lockTtls.push(await service.redis.pttl(lockOf(key)));
+    }
+    const [firstResponse, ...duplicateResponses] = await Promise.all([first, ...duplicates]);
+    expect(firstResponse!.status).toBe(201);
+    expect(duplicateResponses.map((response) => response.status)).toEqual(duplicateResponses.map(() => 409));
+    // Well past its TTL, the lock was still there: it was extended, not re-acquired by a duplicate.
+    expect(lockTtls.filter((ttl) => ttl <= 0)).toEqual([]);
+    expect(await ledgerCount(service.baseUrl, key)).toBe(1);
+    // Released once the outcome was stored.
+    expect(await service.redis.exists(lockOf(key))).toBe(0);
+  });
+
+  it('when extension fails because Redis died mid-operation, answers 503 (not a success it cannot store); the retry gets the one charge', async () => {
+    const key = newKey('redis-dies');
+    const pending = charge(service.baseUrl, key).then((response) => response);
+    await waitFor('the gateway has recorded the charge', async () => (await ledgerCount(service.baseUrl, key)) === 1);
+    await redis.crash();
+
+    const answered = await pending;
+    expect(answered.status).toBe(503);
+    expect(answered.body.code).toBe('IDEMPOTENCY_STORE_UNAVAILABLE');
+    expect(Number(answered.headers['retry-after'])).toBeGreaterThan(0);
+
+    await redis.restart();
+    await waitFor('the service reaches Redis again', async () => (await request(service.baseUrl).get('/health/ready')).status === 200);
+    await setBehavior(service.baseUrl, { minDelayMs: 0, maxDelayMs: 0 });
+    await sleep(LOCK_TTL_MS);
+    const retry = await charge(service.baseUrl, key);
+    const ledger = await request(service.baseUrl).get('/api/admin/provider/charges').query({ idempotencyKey: key }).expect(200);
+    expect(retry.status).toBe(201);
+    expect(ledger.body.charges).toHaveLength(1);
+    expect(retry.body.id).toBe(ledger.body.charges[0].id);
+  });
+});
