@@ -162,9 +162,10 @@ export class IdempotencyInterceptor implements NestInterceptor {
       try {
         return await this.store.begin(recordId);
       } catch (error) {
-        if (!(error instanceof IdempotencyLockHeldError) || Date.now() + delayMs > deadline) throw error;
+        const remainingMs = deadline - Date.now();
+        if (!(error instanceof IdempotencyLockHeldError) || remainingMs <= 0) throw error;
+        await sleep(Math.min(delayMs, remainingMs));
       }
-      await sleep(delayMs);
       const stored = await this.store.find(recordId);
       if (stored) return { stored };
     }

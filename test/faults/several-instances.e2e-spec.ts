@@ -1,0 +1,34 @@
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { RedisServer, hasRedisServerBinary } from '../../scripts/lib/redis-server.js';
+import { ServiceProcess } from '../../scripts/lib/service-process.js';
+import { runScript } from '../support/run-script.js';
+
+const describeWithRedisBinary = hasRedisServerBinary ? describe : describe.skip;
+
+describeWithRedisBinary('three service processes sharing one Redis', () => {
+  let redis: RedisServer;
+  let services: ServiceProcess[] = [];
+
+  beforeAll(async () => {
+    redis = await RedisServer.start();
+    const env = { REDIS_URL: redis.url, GATEWAY_MIN_DELAY_MS: '300', GATEWAY_MAX_DELAY_MS: '300' };
+    services = await Promise.all([1, 2, 3].map(() => ServiceProcess.start(env)));
+  });
+
+  afterAll(async () => {
+    await Promise.all(services.map((service) => service.crash()));
+    await redis?.stop();
+  });
+
+  const urls = () => services.flatMap((service) => ['--url', service.baseUrl]);
+
+  it.each([300, 1000])('charge once for %i concurrent requests with one key spread over them', async (requests) => {
+    const run = await runScript('scripts/concurrent-requests.ts', [...urls(), '--requests', String(requests), '--concurrency', String(requests), '--json']);
+    expect(run.result).toBeDefined();
+    expect(run.result!.failures).toEqual([]);
+    expect(run.code).toBe(0);
+    expect(run.result!.ledgerCount).toBe(1);
+    expect(run.result!.phases.concurrent.chargeIds).toHaveLength(1);
+    expect(run.result!.phases.storm.replays).toBe(requests);
+  });
+});
