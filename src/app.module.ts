@@ -1,4 +1,6 @@
 import { DynamicModule, Module } from '@nestjs/common';
+import { APP_GUARD } from '@nestjs/core';
+import { AuthGuard } from './auth/index.js';
 import { AppConfig, ConfigModule } from './config/index.js';
 import { HealthModule } from './health/health.module.js';
 import { IdempotencyModule } from './idempotency/index.js';
@@ -9,7 +11,11 @@ import { RedisModule } from './redis/index.js';
 
 @Module({})
 export class AppModule {
-  static forRoot(config: AppConfig): DynamicModule {
+  static async forRoot(config: AppConfig): Promise<DynamicModule> {
+    // @nestjs/throttler is CommonJS and requires the ESM-only @nestjs/common: Node 20 loads that
+    // (require(esm)), jest's module runtime on Node 20 does not. So it is loaded only when rate
+    // limiting is on, and the tests of the limit run the built service (test/e2e/rate-limit).
+    const rateLimit = config.RATE_LIMIT_MAX > 0 ? await import('./rate-limit/index.js') : undefined;
     return {
       module: AppModule,
       imports: [
@@ -29,6 +35,12 @@ export class AppModule {
         OrdersModule,
         ProviderModule,
         HealthModule,
+        ...(rateLimit ? [rateLimit.RateLimitModule] : []),
+      ],
+      // In this order: who is calling decides which rate limit applies.
+      providers: [
+        { provide: APP_GUARD, useClass: AuthGuard },
+        ...(rateLimit ? [{ provide: APP_GUARD, useClass: rateLimit.RateLimitGuard }] : []),
       ],
     };
   }

@@ -1,5 +1,6 @@
 import { LogLevel, RequestMethod, ValidationPipe } from '@nestjs/common';
 import type { NestExpressApplication } from '@nestjs/platform-express';
+import helmet from 'helmet';
 import { ProblemDetailsFilter } from './common/problem-details.filter.js';
 import { VALIDATION_PIPE_OPTIONS } from './common/validation.js';
 import type { AppConfig } from './config/index.js';
@@ -13,7 +14,7 @@ export function logLevelsFrom(level: LogLevel): LogLevel[] {
 
 /** Everything main.ts does to the app, shared with the tests so they exercise the same stack. */
 export function configureApp(app: NestExpressApplication, config: AppConfig): NestExpressApplication {
-  app.disable('x-powered-by');
+  app.use(helmet());
   app.setGlobalPrefix('api', {
     exclude: [
       { path: 'health', method: RequestMethod.GET },

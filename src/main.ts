@@ -8,7 +8,7 @@ import { InvalidConfigError, loadAppConfig } from './config/index.js';
 
 async function bootstrap(): Promise<void> {
   const config = loadAppConfig(process.env);
-  const app = await NestFactory.create<NestExpressApplication>(AppModule.forRoot(config), {
+  const app = await NestFactory.create<NestExpressApplication>(await AppModule.forRoot(config), {
     bodyParser: false,
     logger: logLevelsFrom(config.LOG_LEVEL),
   });

@@ -1,4 +1,5 @@
 import { plainToInstance, Transform } from 'class-transformer';
+import { parseApiKeys } from '../auth/api-keys.js';
 import {
   IsIn,
   IsInt,
@@ -44,6 +45,11 @@ export class AppConfig {
   @Transform(toList)
   @Matches(REDIS_URL_PATTERN, { each: true, message: 'REDIS_LOCK_URLS must be a comma-separated list of redis:// URLs' })
   REDIS_LOCK_URLS: string[] = [];
+
+  /** Startup nodes of a Redis Cluster; when set, the store is that cluster and REDIS_URL is not used. */
+  @Transform(toList)
+  @Matches(REDIS_URL_PATTERN, { each: true, message: 'REDIS_CLUSTER_NODES must be a comma-separated list of redis:// URLs' })
+  REDIS_CLUSTER_NODES: string[] = [];
 
   /** Bounds every Redis command so an unreachable store answers 503 quickly instead of hanging. */
   @Transform(toInt)
@@ -92,6 +98,25 @@ export class AppConfig {
   @IsIn(['fatal', 'error', 'warn', 'log', 'debug', 'verbose'])
   LOG_LEVEL: 'fatal' | 'error' | 'warn' | 'log' | 'debug' | 'verbose' = 'log';
 
+  /**
+   * Merchant API keys: `merchantA:sk_…,merchantB:sk_…` or the path of a file of `merchant:key`
+   * lines. Required in production; without it every caller is the merchant "anonymous".
+   */
+  @IsOptional()
+  @IsString()
+  API_KEYS?: string = undefined;
+
+  /** Requests a merchant may make per window (all its /api routes together); 0 turns the limit off. */
+  @Transform(toInt)
+  @IsInt()
+  @Min(0)
+  RATE_LIMIT_MAX = 3000;
+
+  @Transform(toInt)
+  @IsInt()
+  @Min(1)
+  RATE_LIMIT_WINDOW_SECONDS = 60;
+
   /** The mock gateway's behaviour until an admin changes it (kept in Redis after that). */
   @Transform(toInt)
   @IsInt()
@@ -124,8 +149,19 @@ export function loadAppConfig(raw: Record<string, unknown>): AppConfig {
   if (config.GATEWAY_MIN_DELAY_MS > config.GATEWAY_MAX_DELAY_MS) {
     problems.push('GATEWAY_MIN_DELAY_MS must not exceed GATEWAY_MAX_DELAY_MS');
   }
+  problems.push(...apiKeyProblems(config));
   if (problems.length > 0) {
     throw new InvalidConfigError(`Invalid configuration:\n  - ${problems.join('\n  - ')}`);
   }
   return config;
+}
+
+function apiKeyProblems(config: AppConfig): string[] {
+  if (!config.API_KEYS) return config.NODE_ENV === 'production' ? ['API_KEYS must be set in production'] : [];
+  try {
+    parseApiKeys(config.API_KEYS);
+    return [];
+  } catch (error) {
+    return [`API_KEYS: ${(error as Error).message}`];
+  }
 }

@@ -1,4 +1,5 @@
 import { Controller, Get, Inject } from '@nestjs/common';
+import { Public } from '../auth/index.js';
 import { ProblemException } from '../common/problem.js';
 import { REDIS_CLIENT, REDIS_LOCK_CLIENTS, type RedisClient } from '../redis/index.js';
 
@@ -7,6 +8,7 @@ interface DependencyCheck {
   latencyMs: number;
 }
 
+@Public()
 @Controller('health')
 export class HealthController {
   constructor(

@@ -1,5 +1,5 @@
-import { Body, Controller, Get, Put, Query, UseGuards } from '@nestjs/common';
-import { AdminTokenGuard } from '../common/admin-token.guard.js';
+import { Body, Controller, Get, Put, Query } from '@nestjs/common';
+import { AdminOnly } from '../auth/index.js';
 import { ListChargesQueryDto } from './dto/list-charges-query.dto.js';
 import { UpdatePaymentBehaviorDto } from './dto/update-payment-behavior.dto.js';
 import type { PaymentBehavior } from './payment-behavior.js';
@@ -7,7 +7,7 @@ import { GatewayCharge, PaymentProviderService } from './payment-provider.servic
 
 /** Tunes the mock gateway and shows its ledger: the ground truth of what was charged. */
 @Controller('admin')
-@UseGuards(AdminTokenGuard)
+@AdminOnly()
 export class PaymentBehaviorController {
   constructor(private readonly provider: PaymentProviderService) {}
 

@@ -173,31 +173,3 @@ describe('the HTTP API around charges', () => {
     });
   });
 });
-
-describe('the admin token', () => {
-  let redis: Awaited<ReturnType<typeof startRedis>>;
-  let service: TestApp;
-  const token = 'admin-token-for-tests-0123456789';
-
-  beforeAll(async () => {
-    redis = await startRedis();
-    service = await startTestApp(redis.url, { ADMIN_TOKEN: token });
-  });
-
-  afterAll(async () => {
-    await service?.close();
-    await redis?.stop();
-  });
-
-  it('guards the admin routes when ADMIN_TOKEN is set', async () => {
-    expectProblem(await request(service.baseUrl).get('/api/admin/payment-behavior'), 401, 'ADMIN_TOKEN_INVALID');
-    expectProblem(await request(service.baseUrl).get('/api/admin/payment-behavior').set('X-Admin-Token', 'wrong'), 401, 'ADMIN_TOKEN_INVALID');
-    await request(service.baseUrl).get('/api/admin/payment-behavior').set('X-Admin-Token', token).expect(200);
-  });
-
-  it('never echoes the token in an error', async () => {
-    const response = await request(service.baseUrl).get('/api/admin/provider/charges').set('X-Admin-Token', `${token}x`);
-    expect(response.status).toBe(401);
-    expect(response.text).not.toContain(token);
-  });
-});

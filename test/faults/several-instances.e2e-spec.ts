@@ -11,7 +11,7 @@ describeWithRedisBinary('three service processes sharing one Redis', () => {
 
   beforeAll(async () => {
     redis = await RedisServer.start();
-    const env = { REDIS_URL: redis.url, GATEWAY_MIN_DELAY_MS: '300', GATEWAY_MAX_DELAY_MS: '300' };
+    const env = { REDIS_URL: redis.url, GATEWAY_MIN_DELAY_MS: '300', GATEWAY_MAX_DELAY_MS: '300', RATE_LIMIT_MAX: '0' };
     services = await Promise.all([1, 2, 3].map(() => ServiceProcess.start(env)));
   });
 
