@@ -2,6 +2,7 @@ import { LogLevel, RequestMethod, ValidationPipe } from '@nestjs/common';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import helmet from 'helmet';
 import { ProblemDetailsFilter } from './common/problem-details.filter.js';
+import { rejectPrototypeKeys } from './common/reject-prototype-keys.middleware.js';
 import { VALIDATION_PIPE_OPTIONS } from './common/validation.js';
 import type { AppConfig } from './config/index.js';
 
@@ -22,6 +23,7 @@ export function configureApp(app: NestExpressApplication, config: AppConfig): Ne
     ],
   });
   app.useBodyParser('json', { limit: config.BODY_LIMIT });
+  app.use(rejectPrototypeKeys);
   app.useGlobalPipes(new ValidationPipe(VALIDATION_PIPE_OPTIONS));
   app.useGlobalFilters(new ProblemDetailsFilter());
   app.enableShutdownHooks();

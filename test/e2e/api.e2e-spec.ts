@@ -173,3 +173,41 @@ describe('the HTTP API around charges', () => {
     });
   });
 });
+
+describe('hardening', () => {
+  let redis: Awaited<ReturnType<typeof startRedis>>;
+  let service: TestApp;
+
+  beforeAll(async () => {
+    redis = await startRedis();
+    service = await startTestApp(redis.url);
+  });
+
+  afterAll(async () => {
+    await service?.close();
+    await redis?.stop();
+  });
+
+  it('sends the security headers of helmet and no X-Powered-By', async () => {
+    const response = await request(service.baseUrl).get('/health');
+    expect(response.headers['x-content-type-options']).toBe('nosniff');
+    expect(response.headers['strict-transport-security']).toBeDefined();
+    expect(response.headers['x-powered-by']).toBeUndefined();
+  });
+
+  it.each([
+    ['__proto__', '{"amount":1999,"currency":"EUR","customerId":"c1","__proto__":{"polluted":"yes"}}'],
+    ['constructor.prototype', '{"amount":1999,"currency":"EUR","customerId":"c1","constructor":{"prototype":{"polluted":"yes"}}}'],
+    ['metadata.__proto__', '{"amount":1999,"currency":"EUR","customerId":"c1","metadata":{"__proto__":{"polluted":"yes"}}}'],
+  ])('refuses a %s key without polluting any prototype', async (_case, body) => {
+    const response = await request(service.baseUrl)
+      .post('/api/payments/charge')
+      .set('Idempotency-Key', newKey())
+      .set('Content-Type', 'application/json')
+      .send(body);
+    expect(response.status).toBe(400);
+    expect(response.body.code).toBe('VALIDATION_FAILED');
+    expect(({} as Record<string, unknown>).polluted).toBeUndefined();
+    expect((Object.prototype as Record<string, unknown>).polluted).toBeUndefined();
+  });
+});

@@ -1,0 +1,34 @@
+import type { NextFunction, Request, Response } from 'express';
+import { ProblemException } from './problem.js';
+
+const FORBIDDEN_KEYS = new Set(['__proto__', 'constructor', 'prototype']);
+
+/** Deeper bodies are refused later, by the fingerprint (BODY_TOO_DEEP); no need to walk them here. */
+const MAX_DEPTH = 65;
+
+/** Path of the first forbidden key in a parsed JSON value, if any. */
+function findForbiddenKey(value: unknown, path: string, depth = 0): string | undefined {
+  if (value === null || typeof value !== 'object' || depth > MAX_DEPTH) return undefined;
+  for (const key of Object.keys(value)) {
+    const keyPath = path ? `${path}.${key}` : key;
+    if (FORBIDDEN_KEYS.has(key)) return keyPath;
+    const nested = findForbiddenKey((value as Record<string, unknown>)[key], keyPath, depth + 1);
+    if (nested) return nested;
+  }
+  return undefined;
+}
+
+/**
+ * JSON.parse keeps a "__proto__" key as an own property, and class-transformer would assign it,
+ * setting a prototype. Such keys are never valid fields here, so bodies holding them are refused
+ * before any other code sees them.
+ */
+export function rejectPrototypeKeys(request: Request, _response: Response, next: NextFunction): void {
+  const field = findForbiddenKey(request.body, '');
+  if (!field) return next();
+  next(
+    new ProblemException(400, 'VALIDATION_FAILED', 'The request is not valid; see errors.', {
+      errors: [{ field, message: `property ${field.split('.').pop()} should not exist` }],
+    }),
+  );
+}
