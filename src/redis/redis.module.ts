@@ -1,6 +1,6 @@
 import { Global, Inject, Module, OnApplicationShutdown } from '@nestjs/common';
 import { AppConfig } from '../config/index.js';
-import { createRedisClient } from './redis-client.factory.js';
+import { createRedisClient, createStoreClient } from './redis-client.factory.js';
 import { REDIS_CLIENT, REDIS_LOCK_CLIENTS, type RedisClient } from './redis.constants.js';
 
 @Global()
@@ -9,7 +9,7 @@ import { REDIS_CLIENT, REDIS_LOCK_CLIENTS, type RedisClient } from './redis.cons
     {
       provide: REDIS_CLIENT,
       inject: [AppConfig],
-      useFactory: (config: AppConfig) => createRedisClient(config.REDIS_URL, config, 'store'),
+      useFactory: createStoreClient,
     },
     {
       provide: REDIS_LOCK_CLIENTS,

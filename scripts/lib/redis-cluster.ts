@@ -1,0 +1,64 @@
+import { execFile } from 'node:child_process';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { promisify } from 'node:util';
+import { RedisServer, freePort } from './redis-server.js';
+
+const run = promisify(execFile);
+/** The fewest masters `redis-cli --cluster create` accepts. */
+const MASTERS = 3;
+const READY_TIMEOUT_MS = 20_000;
+
+/**
+ * A real Redis Cluster of three masters (no replicas) on loopback, each a RedisServer with its own
+ * free port and data directory, owned and stopped by whoever started it.
+ */
+export class RedisCluster {
+  private constructor(readonly nodes: RedisServer[]) {}
+
+  static async start(): Promise<RedisCluster> {
+    const cluster = new RedisCluster([]);
+    try {
+      // One after another: a port from freePort() is only reserved once its server listens.
+      for (let index = 0; index < MASTERS; index++) {
+        const busPort = await freePort();
+        const node = await RedisServer.start({
+          // The default bus port (port + 10000) may be taken, or beyond 65535 for a high free port.
+          args: ['--cluster-enabled', 'yes', '--cluster-config-file', 'nodes.conf', '--cluster-node-timeout', '2000', '--cluster-port', String(busPort)],
+        });
+        cluster.nodes.push(node);
+      }
+      const addresses = cluster.nodes.map((node) => `127.0.0.1:${node.port}`);
+      await run('redis-cli', ['--cluster', 'create', ...addresses, '--cluster-replicas', '0', '--cluster-yes'], { timeout: READY_TIMEOUT_MS });
+      await cluster.waitUntilEveryNodeIsOk();
+      return cluster;
+    } catch (error) {
+      await cluster.stop();
+      throw error;
+    }
+  }
+
+  /** One URL per node, e.g. for REDIS_CLUSTER_NODES. */
+  get urls(): string[] {
+    return this.nodes.map((node) => node.url);
+  }
+
+  async stop(): Promise<void> {
+    await Promise.all(this.nodes.map((node) => node.stop()));
+  }
+
+  /** `--cluster create` returns once the slots are assigned; each node says ok once it sees them all. */
+  private async waitUntilEveryNodeIsOk(): Promise<void> {
+    const deadline = Date.now() + READY_TIMEOUT_MS;
+    for (const node of this.nodes) {
+      while (!(await clusterInfo(node.port)).includes('cluster_state:ok')) {
+        if (Date.now() > deadline) throw new Error(`the Redis Cluster node on port ${node.port} did not reach cluster_state:ok`);
+        await sleep(50);
+      }
+    }
+  }
+}
+
+async function clusterInfo(port: number): Promise<string> {
+  const { stdout } = await run('redis-cli', ['-h', '127.0.0.1', '-p', String(port), 'cluster', 'info']);
+  return stdout;
+}
