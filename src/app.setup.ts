@@ -1,7 +1,7 @@
 import { LogLevel, RequestMethod, ValidationPipe } from '@nestjs/common';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import helmet from 'helmet';
-import { ProblemDetailsFilter } from './common/problem-details.filter.js';
+import { notFoundFallback, ProblemDetailsFilter } from './common/problem-details.filter.js';
 import { rejectPrototypeKeys } from './common/reject-prototype-keys.middleware.js';
 import { VALIDATION_PIPE_OPTIONS } from './common/validation.js';
 import type { AppConfig } from './config/index.js';
@@ -13,8 +13,11 @@ export function logLevelsFrom(level: LogLevel): LogLevel[] {
   return LOG_LEVELS.slice(0, LOG_LEVELS.indexOf(level) + 1);
 }
 
-/** Everything main.ts does to the app, shared with the tests so they exercise the same stack. */
-export function configureApp(app: NestExpressApplication, config: AppConfig): NestExpressApplication {
+/**
+ * Everything main.ts does to the app before it listens, shared with the tests so they exercise
+ * the same stack. Initialises the app, since the 404 fallback must come after every route.
+ */
+export async function setUpApp(app: NestExpressApplication, config: AppConfig): Promise<NestExpressApplication> {
   app.use(helmet());
   app.setGlobalPrefix('api', {
     exclude: [
@@ -27,5 +30,7 @@ export function configureApp(app: NestExpressApplication, config: AppConfig): Ne
   app.useGlobalPipes(new ValidationPipe(VALIDATION_PIPE_OPTIONS));
   app.useGlobalFilters(new ProblemDetailsFilter());
   app.enableShutdownHooks();
+  await app.init();
+  app.use(notFoundFallback);
   return app;
 }

@@ -3,7 +3,7 @@ import { Logger } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import { AppModule } from './app.module.js';
-import { configureApp, logLevelsFrom } from './app.setup.js';
+import { logLevelsFrom, setUpApp } from './app.setup.js';
 import { InvalidConfigError, loadAppConfig } from './config/index.js';
 
 async function bootstrap(): Promise<void> {
@@ -12,7 +12,7 @@ async function bootstrap(): Promise<void> {
     bodyParser: false,
     logger: logLevelsFrom(config.LOG_LEVEL),
   });
-  configureApp(app, config);
+  await setUpApp(app, config);
   await app.listen(config.PORT);
   Logger.log(`Listening on port ${config.PORT} (${config.NODE_ENV})`, 'Bootstrap');
 }

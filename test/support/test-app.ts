@@ -3,7 +3,7 @@ import type { NestExpressApplication } from '@nestjs/platform-express';
 import { Test } from '@nestjs/testing';
 import { Redis } from 'ioredis';
 import { AppModule } from '../../src/app.module.js';
-import { configureApp } from '../../src/app.setup.js';
+import { setUpApp } from '../../src/app.setup.js';
 import { AppConfig, loadAppConfig } from '../../src/config/index.js';
 
 export interface TestApp {
@@ -40,7 +40,7 @@ export async function startTestApp(
     controllers: options.controllers ?? [],
   }).compile();
   const app = moduleRef.createNestApplication<NestExpressApplication>({ bodyParser: false, logger: false });
-  configureApp(app, config);
+  await setUpApp(app, config);
   await app.listen(0, '127.0.0.1');
   const { port } = app.getHttpServer().address() as { port: number };
   const redis = new Redis(redisUrl, { maxRetriesPerRequest: 1, lazyConnect: true });
