@@ -55,7 +55,7 @@ export class AuthGuard implements CanActivate {
 
   private authenticateAdmin(request: Request): boolean {
     if (!this.adminDigest) {
-      if (this.production) throw new ProblemException(404, 'NOT_FOUND', `Cannot ${request.method} ${request.path}`);
+      if (this.production) throw new ProblemException(404, 'NOT_FOUND', 'No route matches this method and path.');
       return true;
     }
     const presented = request.header(ADMIN_TOKEN_HEADER) ?? bearerToken(request);

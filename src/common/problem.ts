@@ -102,13 +102,15 @@ function isMalformedJson(exception: HttpException): boolean {
   return (exception.cause as { type?: string } | undefined)?.type === 'entity.parse.failed';
 }
 
-/** Framework messages can echo parser internals; these texts are written for the client instead. */
+/** Framework messages can echo parser internals or the request's own text; these are written for the client instead. */
 function clientDetail(exception: HttpException, code: string): string {
   switch (code) {
     case 'MALFORMED_JSON':
       return 'The request body is not valid JSON.';
     case 'PAYLOAD_TOO_LARGE':
       return 'The request body is larger than the service accepts.';
+    case 'NOT_FOUND':
+      return 'No route matches this method and path.';
     default:
       return exception.message;
   }

@@ -64,7 +64,7 @@ export class OrdersService {
   async get(owner: string, id: string): Promise<Order> {
     const order = await this.repository.find(id);
     if (!order || order.owner !== owner) {
-      throw new ProblemException(404, 'ORDER_NOT_FOUND', `No order ${id}.`);
+      throw new ProblemException(404, 'ORDER_NOT_FOUND', 'No order with this id.');
     }
     return order;
   }

@@ -61,7 +61,7 @@ export class PaymentsService {
 
   async get(owner: string, id: string): Promise<Payment> {
     const payment = await this.payments.find(id);
-    if (!payment || payment.owner !== owner) throw new ProblemException(404, 'PAYMENT_NOT_FOUND', `No payment ${id}.`);
+    if (!payment || payment.owner !== owner) throw new ProblemException(404, 'PAYMENT_NOT_FOUND', 'No payment with this id.');
     return toPaymentView(payment);
   }
 

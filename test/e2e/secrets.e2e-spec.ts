@@ -1,0 +1,55 @@
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import request from 'supertest';
+import { RedisServer, hasRedisServerBinary } from '../../scripts/lib/redis-server.js';
+import { ServiceProcess } from '../../scripts/lib/service-process.js';
+import { charge, newKey, validCharge } from '../support/payments-client.js';
+
+const describeWithRedisBinary = hasRedisServerBinary ? describe : describe.skip;
+const API_KEY = 'sk_live_secret_merchant_key_4242';
+const ADMIN_TOKEN = 'admin_secret_token_for_operators_4242';
+const SECRETS = [API_KEY, ADMIN_TOKEN, 'secret_merchant_key', 'secret_token_for'];
+
+/** The built service at its most verbose: whatever it logs is captured and searched for secrets. */
+describeWithRedisBinary('secrets stay secret', () => {
+  let redis: RedisServer;
+  let service: ServiceProcess;
+  const bodies: string[] = [];
+
+  beforeAll(async () => {
+    redis = await RedisServer.start();
+    service = await ServiceProcess.start({ REDIS_URL: redis.url, API_KEYS: `merchantA:${API_KEY}`, ADMIN_TOKEN, LOG_LEVEL: 'verbose' });
+    const asMerchant = { Authorization: `Bearer ${API_KEY}` };
+    const attempts = [
+      charge(service.baseUrl, newKey(), validCharge(), asMerchant),
+      charge(service.baseUrl, newKey(), validCharge(), { Authorization: `Bearer ${API_KEY}x` }),
+      charge(service.baseUrl, newKey(), validCharge(), { Authorization: `Bearer ${API_KEY} trailing` }),
+      charge(service.baseUrl, newKey(), validCharge(), { Authorization: `Basic ${API_KEY}` }),
+      charge(service.baseUrl, newKey(), { amount: API_KEY, currency: ADMIN_TOKEN, customerId: API_KEY }, asMerchant),
+      charge(service.baseUrl, API_KEY, validCharge(), asMerchant),
+      request(service.baseUrl).get('/api/admin/payment-behavior').set('X-Admin-Token', ADMIN_TOKEN),
+      request(service.baseUrl).get('/api/admin/payment-behavior').set('X-Admin-Token', `${ADMIN_TOKEN}x`),
+      request(service.baseUrl).get('/api/admin/payment-behavior').set('Authorization', `Bearer ${API_KEY}`),
+      request(service.baseUrl).get(`/api/orders/${API_KEY}`).set(asMerchant),
+      request(service.baseUrl).get(`/${ADMIN_TOKEN}`),
+    ];
+    for (const attempt of attempts) bodies.push((await attempt).text);
+    await service.stop();
+  });
+
+  afterAll(async () => {
+    await service?.crash();
+    await redis?.stop();
+  });
+
+  it('logs something, and none of it contains an API key or the admin token', () => {
+    expect(service.logs.length).toBeGreaterThan(0);
+    for (const secret of SECRETS) expect(service.logs).not.toContain(secret);
+  });
+
+  it('puts no API key or admin token into any response body', () => {
+    expect(bodies).toHaveLength(11);
+    for (const body of bodies) {
+      for (const secret of SECRETS) expect(body).not.toContain(secret);
+    }
+  });
+});
