@@ -21,11 +21,9 @@ export type BeginResult = { lease: IdempotencyLease; stored?: never } | { stored
  * about the store throws IdempotencyStoreUnavailableError, so the operation does not run.
  */
 export interface IdempotencyStore {
-  /** The stored outcome of a record, if any. */
-  find(recordId: string): Promise<StoredResponse | undefined>;
   /**
-   * Takes the record's lock, then looks for an outcome again (another holder may have stored
-   * one between find() and now). Throws IdempotencyLockHeldError while someone else holds it.
+   * The record's stored outcome if there is one, else its lock, taken so that no outcome can be
+   * stored by anyone else meanwhile. Throws IdempotencyLockHeldError while someone else holds it.
    */
   begin(recordId: string): Promise<BeginResult>;
   /** Stores the outcome for `ttlMs`, then releases the lock. */

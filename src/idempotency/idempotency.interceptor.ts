@@ -87,10 +87,7 @@ export class IdempotencyInterceptor implements NestInterceptor {
     next: CallHandler,
     response: ExpressResponse,
   ): Promise<Response> {
-    const begun = await this.guardStore(async () => {
-      const stored = await this.store.find(idempotency.recordId);
-      return stored ? { stored } : await this.beginOrWait(idempotency.recordId);
-    });
+    const begun = await this.guardStore(() => this.beginOrWait(idempotency.recordId));
     if (begun.stored) return this.replay(begun.stored, idempotency.fingerprint, response);
 
     idempotency.lockLost = begun.lease.lost;
@@ -155,7 +152,7 @@ export class IdempotencyInterceptor implements NestInterceptor {
     return toWebResponse(stored);
   }
 
-  /** 409 at once, or in wait mode: retry until the first request stored its outcome or the bound passes. */
+  /** 409 at once, or in wait mode: try again until the first request stored its outcome or the bound passes. */
   private async beginOrWait(recordId: string): Promise<BeginResult> {
     const deadline = Date.now() + this.options.waitTimeoutMs;
     for (let delayMs = 20; ; delayMs = Math.min(delayMs * 2, 200)) {
@@ -166,8 +163,6 @@ export class IdempotencyInterceptor implements NestInterceptor {
         if (!(error instanceof IdempotencyLockHeldError) || remainingMs <= 0) throw error;
         await sleep(Math.min(delayMs, remainingMs));
       }
-      const stored = await this.store.find(recordId);
-      if (stored) return { stored };
     }
   }
 

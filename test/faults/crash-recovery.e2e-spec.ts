@@ -7,7 +7,8 @@ import { charge, ledgerCount, newKey, setBehavior } from '../support/payments-cl
 import { waitFor } from '../support/wait-for.js';
 
 const describeWithRedisBinary = hasRedisServerBinary ? describe : describe.skip;
-const LOCK_TTL_MS = 1000;
+// Long enough to outlast a restart of the service, so the test can see the dead holder's lock still blocking.
+const LOCK_TTL_MS = 4000;
 
 interface LedgerCharge {
   id: string;
@@ -56,13 +57,14 @@ describeWithRedisBinary('a service crash in the middle of a charge', () => {
     );
     await waitFor('the gateway has recorded the charge', async () => (await ledgerCount(service.baseUrl, key)) === 1);
     await service.crash();
+    const crashedAt = Date.now();
     expect(await lost).toBe('connection lost');
 
     await service.restart();
     await setBehavior(service.baseUrl, { minDelayMs: 0, maxDelayMs: 0 });
     // The dead holder's lock still blocks the key until its TTL runs out.
     expect((await charge(service.baseUrl, key)).status).toBe(409);
-    await sleep(LOCK_TTL_MS + 100);
+    await sleep(crashedAt + LOCK_TTL_MS + 100 - Date.now());
 
     const retry = await charge(service.baseUrl, key);
     const [original] = await ledger(service.baseUrl, key);
@@ -89,13 +91,14 @@ describeWithRedisBinary('a service crash in the middle of a charge', () => {
     await waitFor('the order exists', async () => (await ordersFor(service.baseUrl, key)).length === 1);
     const [created] = await ordersFor(service.baseUrl, key);
     await service.crash();
+    const crashedAt = Date.now();
     expect(await lost).toBe('connection lost');
 
     await service.restart();
     await setBehavior(service.baseUrl, { preChargeDelayMs: 0 });
     expect(await ledgerCount(service.baseUrl, key)).toBe(0);
     expect(created!.status).toBe('CREATED');
-    await sleep(LOCK_TTL_MS + 100);
+    await sleep(crashedAt + LOCK_TTL_MS + 100 - Date.now());
 
     const retry = await charge(service.baseUrl, key);
     expect(retry.status).toBe(201);
