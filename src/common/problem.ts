@@ -16,6 +16,8 @@ export interface ProblemDocument {
   detail: string;
   code: string;
   errors?: FieldError[];
+  /** RFC 9457 extension members, e.g. the failed checks of a readiness probe. */
+  [extension: string]: unknown;
 }
 
 /** Where a client reads what a code means; one URI per code, stable across releases. */
@@ -27,7 +29,7 @@ export class ProblemException extends HttpException {
     status: number,
     readonly code: string,
     detail: string,
-    readonly extras: { errors?: FieldError[]; headers?: Record<string, string>; cause?: unknown } = {},
+    readonly extras: { errors?: FieldError[]; extensions?: Record<string, unknown>; headers?: Record<string, string>; cause?: unknown } = {},
   ) {
     super(detail, status, { cause: extras.cause });
   }
@@ -72,6 +74,7 @@ export function toProblem(exception: unknown): ProblemResponse {
         detail: exception.message,
         code: exception.code,
         ...(exception.extras.errors ? { errors: exception.extras.errors } : {}),
+        ...exception.extras.extensions,
       },
       headers: exception.extras.headers ?? {},
     };

@@ -1,45 +1,51 @@
-import { Controller, Get, Inject } from '@nestjs/common';
+import { Controller, Get, Inject, ServiceUnavailableException } from '@nestjs/common';
+import { HealthCheck, HealthCheckService, HealthIndicatorService, type HealthCheckResult } from '@nestjs/terminus';
 import { Public } from '../auth/index.js';
 import { ProblemException } from '../common/problem.js';
+import { AppConfig } from '../config/index.js';
 import { REDIS_CLIENT, REDIS_LOCK_CLIENTS, type RedisClient } from '../redis/index.js';
-
-interface DependencyCheck {
-  status: 'up' | 'down';
-  latencyMs: number;
-}
 
 @Public()
 @Controller('health')
 export class HealthController {
+  private readonly dependencies: Array<[name: string, client: RedisClient]>;
+
   constructor(
-    @Inject(REDIS_CLIENT) private readonly store: RedisClient,
-    @Inject(REDIS_LOCK_CLIENTS) private readonly lockClients: RedisClient[],
-  ) {}
+    private readonly health: HealthCheckService,
+    private readonly indicators: HealthIndicatorService,
+    private readonly config: AppConfig,
+    @Inject(REDIS_CLIENT) store: RedisClient,
+    @Inject(REDIS_LOCK_CLIENTS) lockClients: RedisClient[],
+  ) {
+    const lockNodes = lockClients.filter((client) => client !== store);
+    this.dependencies = [['redis', store], ...lockNodes.map((client, index): [string, RedisClient] => [`lock-node-${index + 1}`, client])];
+  }
 
-  /** Liveness: the process answers. */
+  /** Liveness: the process answers; it depends on nothing else, so a Redis outage does not restart it. */
   @Get()
-  live(): { status: 'ok' } {
-    return { status: 'ok' };
+  @HealthCheck()
+  live(): Promise<HealthCheckResult> {
+    return this.health.check([]);
   }
 
-  /** Readiness: the store and every lock node answer a PING. */
+  /** Readiness: the store and every lock node answer a PING, each with its round-trip time. */
   @Get('ready')
-  async ready(): Promise<{ status: 'ok'; checks: Record<string, DependencyCheck> }> {
-    const named = [['redis', this.store] as const, ...this.lockClients.filter((client) => client !== this.store).map((client, index) => [`lock-${index + 1}`, client] as const)];
-    const checks = Object.fromEntries(await Promise.all(named.map(async ([name, client]) => [name, await ping(client)] as const)));
-    const down = Object.entries(checks).filter(([, check]) => check.status === 'down');
-    if (down.length > 0) {
-      throw new ProblemException(503, 'NOT_READY', `Not ready: ${down.map(([name]) => name).join(', ')} unreachable.`);
+  @HealthCheck()
+  async ready(): Promise<HealthCheckResult> {
+    try {
+      return await this.health.check(
+        this.dependencies.map(([name, client]) => () =>
+          this.indicators
+            .check(name)
+            .attempt(async () => void (await client.ping()))
+            .withTimeout(this.config.REDIS_COMMAND_TIMEOUT_MS),
+        ),
+      );
+    } catch (error) {
+      if (!(error instanceof ServiceUnavailableException)) throw error;
+      const result = error.getResponse() as HealthCheckResult;
+      const down = Object.keys(result.error ?? {});
+      throw new ProblemException(503, 'NOT_READY', `Not ready: ${down.join(', ')} unreachable.`, { extensions: { checks: result.details } });
     }
-    return { status: 'ok', checks };
   }
-}
-
-async function ping(client: RedisClient): Promise<DependencyCheck> {
-  const started = performance.now();
-  const status = await client.ping().then(
-    () => 'up' as const,
-    () => 'down' as const,
-  );
-  return { status, latencyMs: Math.round((performance.now() - started) * 100) / 100 };
 }

@@ -64,7 +64,11 @@ describeWithRedisBinary('Redis goes down and comes back while requests flow', ()
     await redis.crash();
     const downSince = Date.now();
     expect((await charge(service.baseUrl, storedKey)).status).toBe(503);
-    expect((await request(service.baseUrl).get('/health/ready')).status).toBe(503);
+    const notReady = await request(service.baseUrl).get('/health/ready');
+    expect(notReady.status).toBe(503);
+    expect(notReady.body).toMatchObject({ code: 'NOT_READY', checks: { redis: { status: 'down' } } });
+    // Liveness stays up: a Redis outage is no reason to restart the process.
+    expect((await request(service.baseUrl).get('/health')).status).toBe(200);
     await sleep(1500);
     const upSince = Date.now();
     await redis.restart();
