@@ -4,6 +4,7 @@ import { AuthGuard } from './auth/index.js';
 import { AppConfig, ConfigModule } from './config/index.js';
 import { HealthModule } from './health/health.module.js';
 import { IdempotencyModule } from './idempotency/index.js';
+import { LoggingModule } from './logging/logging.module.js';
 import { OrdersModule } from './orders/orders.module.js';
 import { PaymentsModule } from './payments/payments.module.js';
 import { ProviderModule } from './provider/provider.module.js';
@@ -20,6 +21,7 @@ export class AppModule {
       module: AppModule,
       imports: [
         ConfigModule.forRoot(config),
+        LoggingModule,
         RedisModule,
         IdempotencyModule.forRootAsync({
           inject: [AppConfig],

@@ -1,23 +1,19 @@
-import { LogLevel, RequestMethod, ValidationPipe } from '@nestjs/common';
+import { RequestMethod, ValidationPipe } from '@nestjs/common';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import helmet from 'helmet';
+import { Logger } from 'nestjs-pino';
 import { notFoundFallback, ProblemDetailsFilter } from './common/problem-details.filter.js';
 import { rejectPrototypeKeys } from './common/reject-prototype-keys.middleware.js';
+import { RouteLabelInterceptor } from './common/route-label.js';
 import { VALIDATION_PIPE_OPTIONS } from './common/validation.js';
 import type { AppConfig } from './config/index.js';
-
-const LOG_LEVELS: LogLevel[] = ['fatal', 'error', 'warn', 'log', 'debug', 'verbose'];
-
-/** LOG_LEVEL and every level more severe than it. */
-export function logLevelsFrom(level: LogLevel): LogLevel[] {
-  return LOG_LEVELS.slice(0, LOG_LEVELS.indexOf(level) + 1);
-}
 
 /**
  * Everything main.ts does to the app before it listens, shared with the tests so they exercise
  * the same stack. Initialises the app, since the 404 fallback must come after every route.
  */
 export async function setUpApp(app: NestExpressApplication, config: AppConfig): Promise<NestExpressApplication> {
+  app.useLogger(app.get(Logger));
   app.use(helmet());
   app.setGlobalPrefix('api', {
     exclude: [
@@ -29,6 +25,7 @@ export async function setUpApp(app: NestExpressApplication, config: AppConfig): 
   app.use(rejectPrototypeKeys);
   app.useGlobalPipes(new ValidationPipe(VALIDATION_PIPE_OPTIONS));
   app.useGlobalFilters(new ProblemDetailsFilter());
+  app.useGlobalInterceptors(new RouteLabelInterceptor());
   app.enableShutdownHooks();
   await app.init();
   app.use(notFoundFallback);

@@ -3,14 +3,15 @@ import { Logger } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import { AppModule } from './app.module.js';
-import { logLevelsFrom, setUpApp } from './app.setup.js';
+import { setUpApp } from './app.setup.js';
 import { InvalidConfigError, loadAppConfig } from './config/index.js';
 
 async function bootstrap(): Promise<void> {
   const config = loadAppConfig(process.env);
   const app = await NestFactory.create<NestExpressApplication>(await AppModule.forRoot(config), {
     bodyParser: false,
-    logger: logLevelsFrom(config.LOG_LEVEL),
+    // Held until the pino logger takes over in setUpApp, so start-up lines are JSON too.
+    bufferLogs: true,
   });
   await setUpApp(app, config);
   await app.listen(config.PORT);

@@ -28,11 +28,14 @@ import {
 } from './idempotency.constants.js';
 import type { IdempotentRouteOptions } from './idempotent.decorator.js';
 import { IDEMPOTENCY_CONTEXT, RequestWithIdempotency } from './idempotent-request.decorator.js';
+import { reportIdempotency, type IdempotencyOutcome, type IdempotencyReport } from './idempotency-outcome.js';
 import { ttlFor } from './retention.js';
 
 /** Headers of a first response that its replays must carry too. */
 const REPLAYED_HEADERS = ['location'];
 const JSON_CONTENT_TYPE = 'application/json; charset=utf-8';
+/** Outcomes of a request refused before it could run, by the problem it got. */
+const REFUSALS: Record<string, IdempotencyOutcome> = { REQUEST_IN_PROGRESS: 'conflict', IDEMPOTENCY_STORE_UNAVAILABLE: 'store_unavailable' };
 
 /**
  * Runs an @Idempotent() route once per (principal, method, route, key): lock, re-check, run, store
@@ -87,23 +90,40 @@ export class IdempotencyInterceptor implements NestInterceptor {
     next: CallHandler,
     response: ExpressResponse,
   ): Promise<Response> {
-    const begun = await this.guardStore(() => this.beginOrWait(idempotency.recordId));
-    if (begun.stored) return this.replay(begun.stored, idempotency.fingerprint, response);
+    const waitStarted = performance.now();
+    const begun = await this.guardStore(() => this.beginOrWait(idempotency.recordId)).catch((error: unknown) => {
+      const outcome = error instanceof ProblemException ? REFUSALS[error.code] : undefined;
+      if (outcome) reportIdempotency(response, { outcome, lockWaitMs: performance.now() - waitStarted });
+      throw error;
+    });
+    const lockWaitMs = performance.now() - waitStarted;
+    if (begun.stored) {
+      const mismatch = begun.stored.fingerprint !== idempotency.fingerprint;
+      reportIdempotency(response, { outcome: mismatch ? 'mismatch' : 'replay', lockWaitMs });
+      return this.replay(begun.stored, idempotency.fingerprint, response);
+    }
 
+    const report: IdempotencyReport = { outcome: 'fresh', lockWaitMs };
+    reportIdempotency(response, report);
+    const heldSince = performance.now();
     idempotency.lockLost = begun.lease.lost;
     const outcome = await this.run(idempotency.fingerprint, context, next);
     const ttlMs = ttlFor(outcome.status, {
       resultTtlMs: route.resultTtlMs ?? this.options.resultTtlMs,
       errorTtlMs: route.errorTtlMs ?? this.options.errorTtlMs,
     });
-    if (ttlMs === undefined) {
-      await this.store.abandon(begun.lease);
-      throw outcome.error;
+    try {
+      if (ttlMs === undefined) {
+        await this.store.abandon(begun.lease);
+        throw outcome.error;
+      }
+      // Stored before it is answered: a success the store did not take is reported as 503, and the
+      // retry resumes the same order and gets the same charge (the gateway deduplicates).
+      await this.guardStore(() => this.store.complete(begun.lease, outcome.stored, ttlMs));
+      return toWebResponse(outcome.stored);
+    } finally {
+      report.lockHoldMs = performance.now() - heldSince;
     }
-    // Stored before it is answered: a success the store did not take is reported as 503, and the
-    // retry resumes the same order and gets the same charge (the gateway deduplicates).
-    await this.guardStore(() => this.store.complete(begun.lease, outcome.stored, ttlMs));
-    return toWebResponse(outcome.stored);
   }
 
   /** Runs the handler and captures what it answered, success or problem, in its wire form. */

@@ -114,6 +114,6 @@ describeWithRedisBinary('Redis Cluster mode', () => {
 
   it('is ready (/health/ready 200) with the cluster up', async () => {
     const ready = await request(service.baseUrl).get('/health/ready').expect(200);
-    expect(ready.body).toMatchObject({ status: 'ok', checks: { redis: { status: 'up' } } });
+    expect(ready.body).toMatchObject({ status: 'ok', details: { redis: { status: 'up' } } });
   });
 });

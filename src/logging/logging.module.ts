@@ -1,0 +1,58 @@
+import { Module, RequestMethod } from '@nestjs/common';
+import type { Response } from 'express';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { randomUUID } from 'node:crypto';
+import { LoggerModule } from 'nestjs-pino';
+import { routeLabelOf } from '../common/route-label.js';
+import { AppConfig } from '../config/index.js';
+import { idempotencyReportOf } from '../idempotency/index.js';
+
+export const REQUEST_ID_HEADER = 'X-Request-Id';
+/** A caller's request id is kept only if it is short and plain, so it cannot forge log content. */
+const ACCEPTABLE_REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
+
+const PINO_LEVELS = { fatal: 'fatal', error: 'error', warn: 'warn', log: 'info', debug: 'debug', verbose: 'trace' } as const;
+
+/**
+ * nestjs-pino: JSON lines, one per request (method, route, status, duration, request id,
+ * idempotency outcome), pretty in development. Only chosen fields are logged, never headers or
+ * paths, so API keys and the admin token cannot reach a log line.
+ */
+@Module({
+  imports: [
+    LoggerModule.forRootAsync({
+      inject: [AppConfig],
+      useFactory: (config: AppConfig) => ({
+        // Probes every few seconds would drown the requests that matter.
+        exclude: [
+          { path: 'health', method: RequestMethod.GET },
+          { path: 'health/ready', method: RequestMethod.GET },
+        ],
+        pinoHttp: {
+          level: PINO_LEVELS[config.LOG_LEVEL],
+          transport: config.NODE_ENV === 'development' ? { target: 'pino-pretty', options: { singleLine: true } } : undefined,
+          genReqId: (request: IncomingMessage, response: ServerResponse) => {
+            const offered = request.headers[REQUEST_ID_HEADER.toLowerCase()];
+            const id = typeof offered === 'string' && ACCEPTABLE_REQUEST_ID.test(offered) ? offered : randomUUID();
+            response.setHeader(REQUEST_ID_HEADER, id);
+            return id;
+          },
+          serializers: {
+            // The route pattern is logged (below), not the path: paths carry ids and whatever a
+            // client mistakenly put there.
+            req: (request: { id: string; method: string }) => ({ id: request.id, method: request.method }),
+            res: (response: { statusCode: number }) => ({ status: response.statusCode }),
+          },
+          // Read once the response is finished, when the route and the idempotency outcome are known.
+          customSuccessObject: (_request: IncomingMessage, response: ServerResponse, value: object) => {
+            const report = idempotencyReportOf(response as Response);
+            return { ...value, route: routeLabelOf(response as Response), ...(report ? { idempotency: report.outcome } : {}) };
+          },
+          customSuccessMessage: () => 'request completed',
+          customErrorMessage: () => 'request failed',
+        },
+      }),
+    }),
+  ],
+})
+export class LoggingModule {}
