@@ -5,6 +5,7 @@ import { AppConfig, ConfigModule } from './config/index.js';
 import { HealthModule } from './health/health.module.js';
 import { IdempotencyModule } from './idempotency/index.js';
 import { LoggingModule } from './logging/logging.module.js';
+import { MetricsModule } from './metrics/metrics.module.js';
 import { OrdersModule } from './orders/orders.module.js';
 import { PaymentsModule } from './payments/payments.module.js';
 import { ProviderModule } from './provider/provider.module.js';
@@ -22,6 +23,7 @@ export class AppModule {
       imports: [
         ConfigModule.forRoot(config),
         LoggingModule,
+        MetricsModule,
         RedisModule,
         IdempotencyModule.forRootAsync({
           inject: [AppConfig],

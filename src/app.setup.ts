@@ -6,6 +6,7 @@ import { notFoundFallback, ProblemDetailsFilter } from './common/problem-details
 import { rejectPrototypeKeys } from './common/reject-prototype-keys.middleware.js';
 import { RouteLabelInterceptor } from './common/route-label.js';
 import { VALIDATION_PIPE_OPTIONS } from './common/validation.js';
+import { MetricsService } from './metrics/metrics.service.js';
 import type { AppConfig } from './config/index.js';
 
 /**
@@ -14,11 +15,13 @@ import type { AppConfig } from './config/index.js';
  */
 export async function setUpApp(app: NestExpressApplication, config: AppConfig): Promise<NestExpressApplication> {
   app.useLogger(app.get(Logger));
+  app.use(app.get(MetricsService).recordRequests);
   app.use(helmet());
   app.setGlobalPrefix('api', {
     exclude: [
       { path: 'health', method: RequestMethod.GET },
       { path: 'health/ready', method: RequestMethod.GET },
+      { path: 'metrics', method: RequestMethod.GET },
     ],
   });
   app.useBodyParser('json', { limit: config.BODY_LIMIT });

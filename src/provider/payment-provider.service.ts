@@ -4,6 +4,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { fromStore } from '../common/store-unavailable.js';
 import { ProblemException } from '../common/problem.js';
 import { AppConfig } from '../config/index.js';
+import { gatewayCalls, type GatewayCallResult } from '../metrics/gateway-calls.channel.js';
 import { REDIS_CLIENT, type RedisClient } from '../redis/index.js';
 import { CardDeclinedError, GatewayUnavailableError } from './gateway.errors.js';
 import type { PaymentBehavior } from './payment-behavior.js';
@@ -44,12 +45,26 @@ export class PaymentProviderService {
   ) {}
 
   async charge(request: GatewayChargeRequest): Promise<GatewayCharge> {
+    const started = performance.now();
+    const report = (result: GatewayCallResult) => gatewayCalls.publish({ result, durationMs: performance.now() - started });
+    try {
+      const { charge, deduplicated } = await this.process(request);
+      report(deduplicated ? 'deduplicated' : 'succeeded');
+      return charge;
+    } catch (error) {
+      if (error instanceof CardDeclinedError) report('declined');
+      if (error instanceof GatewayUnavailableError) report('unavailable');
+      throw error;
+    }
+  }
+
+  private async process(request: GatewayChargeRequest): Promise<{ charge: GatewayCharge; deduplicated: boolean }> {
     const behavior = await this.getBehavior();
     const latency = sleep(randomBetween(behavior.minDelayMs, behavior.maxDelayMs));
     const existing = await this.findCharge(request.downstreamKey);
     if (existing) {
       await latency;
-      return existing;
+      return { charge: existing, deduplicated: true };
     }
     await sleep(behavior.preChargeDelayMs);
     const roll = Math.random();
@@ -71,7 +86,7 @@ export class PaymentProviderService {
     // Lost a race with a concurrent call for the same key: that call's charge is the one.
     const result = recorded ? charge : (await this.findCharge(request.downstreamKey))!;
     await latency;
-    return result;
+    return { charge: result, deduplicated: !recorded };
   }
 
   /** Everything the gateway charged, oldest first, optionally for one client key or order. */

@@ -1,0 +1,80 @@
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import request from 'supertest';
+import { charge, newKey, setBehavior, startRedis, validCharge } from '../support/payments-client.js';
+import { startTestApp, type TestApp } from '../support/test-app.js';
+
+const ROUTE = '/api/payments/charge';
+
+/** The value of one sample in Prometheus text format, 0 when absent. */
+function sample(text: string, name: string, labels: Record<string, string>): number {
+  const wanted = Object.entries(labels).map(([key, value]) => `${key}="${value}"`);
+  const line = text
+    .split('\n')
+    .find((candidate) => candidate.startsWith(`${name}{`) && wanted.every((label) => candidate.includes(label)));
+  return line ? Number(line.slice(line.lastIndexOf(' ') + 1)) : 0;
+}
+
+describe('/metrics (prom-client)', () => {
+  let redis: Awaited<ReturnType<typeof startRedis>>;
+  let service: TestApp;
+
+  beforeAll(async () => {
+    redis = await startRedis();
+    service = await startTestApp(redis.url);
+  });
+
+  afterAll(async () => {
+    await service?.close();
+    await redis?.stop();
+  });
+
+  const scrape = async () => {
+    const response = await request(service.baseUrl).get('/metrics').expect(200);
+    expect(response.headers['content-type']).toContain('text/plain');
+    return response.text;
+  };
+
+  it('counts idempotency outcomes, gateway calls and request durations by the right amounts', async () => {
+    const before = await scrape();
+    const outcome = (text: string, value: string) => sample(text, 'idempotency_requests_total', { route: ROUTE, outcome: value });
+
+    const key = newKey('metrics');
+    await charge(service.baseUrl, key).expect(201);
+    await charge(service.baseUrl, key).expect(201);
+    await charge(service.baseUrl, key).expect(201);
+    await charge(service.baseUrl, key, validCharge({ amount: 7 })).expect(422);
+
+    await setBehavior(service.baseUrl, { minDelayMs: 300, maxDelayMs: 300 });
+    const raced = await Promise.all(Array.from({ length: 4 }, () => charge(service.baseUrl, newKey('race')).then((response) => response)));
+    const contended = newKey('contended');
+    const duplicates = await Promise.all(Array.from({ length: 5 }, () => charge(service.baseUrl, contended)));
+    await setBehavior(service.baseUrl, { minDelayMs: 0, maxDelayMs: 0, declineRate: 1 });
+    await charge(service.baseUrl, newKey('declined')).expect(402);
+    await setBehavior(service.baseUrl, { declineRate: 0, failureRate: 1 });
+    await charge(service.baseUrl, newKey('unavailable')).expect(502);
+    await setBehavior(service.baseUrl, { failureRate: 0 });
+
+    const after = await scrape();
+    expect(raced.every((response) => response.status === 201)).toBe(true);
+    expect(duplicates.filter((response) => response.status === 409)).toHaveLength(4);
+    // fresh: 1 + 4 raced + 1 contended + 1 declined + 1 unavailable
+    expect(outcome(after, 'fresh') - outcome(before, 'fresh')).toBe(8);
+    expect(outcome(after, 'replay') - outcome(before, 'replay')).toBe(2);
+    expect(outcome(after, 'mismatch') - outcome(before, 'mismatch')).toBe(1);
+    expect(outcome(after, 'conflict') - outcome(before, 'conflict')).toBe(4);
+    const gateway = (text: string, result: string) => sample(text, 'gateway_calls_total', { result });
+    expect(gateway(after, 'succeeded') - gateway(before, 'succeeded')).toBe(6);
+    expect(gateway(after, 'declined') - gateway(before, 'declined')).toBe(1);
+    expect(gateway(after, 'unavailable') - gateway(before, 'unavailable')).toBe(1);
+    expect(sample(after, 'gateway_call_duration_seconds_count', { result: 'succeeded' })).toBeGreaterThanOrEqual(6);
+    const created = (text: string) => sample(text, 'http_request_duration_seconds_count', { method: 'POST', route: ROUTE, status: '201' });
+    expect(created(after) - created(before)).toBe(3 + 4 + 1);
+    expect(sample(after, 'http_request_duration_seconds_count', { route: ROUTE, status: '409' })).toBeGreaterThanOrEqual(4);
+    expect(sample(after, 'idempotency_lock_hold_seconds_count', { route: ROUTE })).toBeGreaterThanOrEqual(8);
+    expect(sample(after, 'idempotency_lock_wait_seconds_count', { route: ROUTE })).toBeGreaterThanOrEqual(15);
+    const ratio = sample(after, 'idempotency_replay_ratio', { route: ROUTE });
+    expect(ratio).toBeGreaterThan(0);
+    expect(ratio).toBeLessThan(1);
+    expect(after).toContain('process_resident_memory_bytes');
+  });
+});
