@@ -27,6 +27,7 @@ COPY package.json package-lock.json ./
 RUN npm ci --omit=dev --ignore-scripts && npm cache clean --force
 
 COPY --from=build /app/dist ./dist
+COPY public ./public
 
 # Files stay owned by root, so the service (running as the unprivileged "node" user of the base
 # image) can read but not modify its own code.

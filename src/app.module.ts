@@ -8,6 +8,7 @@ import { LoggingModule } from './logging/logging.module.js';
 import { MetricsModule } from './metrics/metrics.module.js';
 import { OrdersModule } from './orders/orders.module.js';
 import { PaymentsModule } from './payments/payments.module.js';
+import { PlaygroundModule } from './playground/playground.module.js';
 import { ProviderModule } from './provider/provider.module.js';
 import { RedisModule } from './redis/index.js';
 
@@ -39,6 +40,7 @@ export class AppModule {
         OrdersModule,
         ProviderModule,
         HealthModule,
+        PlaygroundModule,
         ...(rateLimit ? [rateLimit.RateLimitModule] : []),
       ],
       // In this order: who is calling decides which rate limit applies.

@@ -7,6 +7,7 @@ import { rejectPrototypeKeys } from './common/reject-prototype-keys.middleware.j
 import { RouteLabelInterceptor } from './common/route-label.js';
 import { VALIDATION_PIPE_OPTIONS } from './common/validation.js';
 import { MetricsService } from './metrics/metrics.service.js';
+import { setUpOpenApi } from './openapi.js';
 import type { AppConfig } from './config/index.js';
 
 /**
@@ -30,6 +31,7 @@ export async function setUpApp(app: NestExpressApplication, config: AppConfig): 
   app.useGlobalFilters(new ProblemDetailsFilter());
   app.useGlobalInterceptors(new RouteLabelInterceptor());
   app.enableShutdownHooks();
+  setUpOpenApi(app);
   await app.init();
   app.use(notFoundFallback);
   return app;

@@ -1,10 +1,12 @@
 import { Controller, Get, Inject, ServiceUnavailableException } from '@nestjs/common';
 import { HealthCheck, HealthCheckService, HealthIndicatorService, type HealthCheckResult } from '@nestjs/terminus';
+import { ApiTags } from '@nestjs/swagger';
 import { Public } from '../auth/index.js';
 import { ProblemException } from '../common/problem.js';
 import { AppConfig } from '../config/index.js';
 import { REDIS_CLIENT, REDIS_LOCK_CLIENTS, type RedisClient } from '../redis/index.js';
 
+@ApiTags('health')
 @Public()
 @Controller('health')
 export class HealthController {

@@ -1,8 +1,10 @@
 import { Controller, Get, Header } from '@nestjs/common';
+import { ApiTags } from '@nestjs/swagger';
 import { Public } from '../auth/index.js';
 import { MetricsService } from './metrics.service.js';
 
 /** Prometheus scrape endpoint; counts only, no merchant or key in any label. */
+@ApiTags('operations')
 @Public()
 @Controller('metrics')
 export class MetricsController {

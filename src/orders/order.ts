@@ -1,41 +1,88 @@
+import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+
 export type OrderStatus = 'CREATED' | 'PAID' | 'PAYMENT_FAILED';
 
-export interface OrderPayment {
+export class OrderPayment {
+  @ApiProperty()
   chargeId: string;
+
+  @ApiProperty({ enum: ['succeeded'] })
   status: 'succeeded';
+
+  @ApiProperty({ format: 'date-time' })
   chargedAt: string;
 }
 
-export interface OrderFailure {
+export class OrderFailure {
+  @ApiProperty({ example: 'CARD_DECLINED' })
   code: string;
+
+  @ApiProperty()
   detail: string;
+
   /** A decline is final for this order; a gateway outage is not, and a retry resumes the order. */
+  @ApiProperty({ description: 'false for a decline (final); true for a gateway outage (the same key resumes the order)' })
   retryable: boolean;
+
+  @ApiProperty({ format: 'date-time' })
   failedAt: string;
 }
 
-export interface Order {
+/** What clients see of an order. */
+export class OrderView {
+  @ApiProperty({ example: 'ord_678bbbeb7a3c96e7caf7266a' })
   id: string;
-  /** The principal that created it; nobody else sees it. */
-  owner: string;
+
+  @ApiProperty({ description: 'The Idempotency-Key that created it' })
   idempotencyKey: string;
-  /** Fingerprint of the request that created it: the same key with another body is refused. */
-  requestFingerprint: string;
+
+  @ApiProperty({ description: 'Minor units', example: 1999 })
   amount: number;
+
+  @ApiProperty({ example: 'EUR' })
   currency: string;
+
+  @ApiProperty({ example: 'cus_42' })
   customerId: string;
+
+  @ApiPropertyOptional()
   description?: string;
+
+  @ApiPropertyOptional({ type: 'object', additionalProperties: { type: 'string' } })
   metadata?: Record<string, string>;
+
+  @ApiProperty({ enum: ['CREATED', 'PAID', 'PAYMENT_FAILED'] })
   status: OrderStatus;
+
+  @ApiPropertyOptional({ type: OrderPayment })
   payment?: OrderPayment;
+
+  @ApiPropertyOptional({ type: OrderFailure })
   failure?: OrderFailure;
+
+  @ApiProperty({ format: 'date-time' })
   createdAt: string;
+
+  @ApiProperty({ format: 'date-time' })
   updatedAt: string;
 }
 
-/** What clients see of an order: the internal bookkeeping fields stay inside. */
-export type OrderView = Omit<Order, 'owner' | 'requestFingerprint'>;
+/** An order as stored: with the bookkeeping fields that stay inside. */
+export interface Order extends OrderView {
+  /** The principal that created it; nobody else sees it. */
+  owner: string;
+  /** Fingerprint of the request that created it: the same key with another body is refused. */
+  requestFingerprint: string;
+}
 
 export function toOrderView({ owner: _owner, requestFingerprint: _fingerprint, ...view }: Order): OrderView {
   return view;
+}
+
+export class OrdersPageView {
+  @ApiProperty({ type: [OrderView] })
+  data: OrderView[];
+
+  @ApiProperty({ type: String, nullable: true, description: 'Pass as `cursor` for the next page; null on the last page' })
+  nextCursor: string | null;
 }

@@ -1,20 +1,31 @@
 import { Controller, Get, Param, Query } from '@nestjs/common';
+import { ApiBearerAuth, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { ApiProblemResponses } from '../common/openapi.js';
 import { Principal } from '../common/principal.js';
 import { ListOrdersQueryDto } from './dto/list-orders-query.dto.js';
-import { toOrderView, type OrderView } from './order.js';
+import { OrdersPageView, OrderView, toOrderView } from './order.js';
 import { OrdersService } from './orders.service.js';
 
+@ApiTags('orders')
+@ApiBearerAuth()
+@ApiProblemResponses(401, 429)
 @Controller('orders')
 export class OrdersController {
   constructor(private readonly orders: OrdersService) {}
 
   @Get()
-  async list(@Principal() owner: string, @Query() query: ListOrdersQueryDto): Promise<{ data: OrderView[]; nextCursor: string | null }> {
+  @ApiOperation({ summary: 'The calling merchant\'s orders, newest first' })
+  @ApiOkResponse({ type: OrdersPageView })
+  @ApiProblemResponses(400)
+  async list(@Principal() owner: string, @Query() query: ListOrdersQueryDto): Promise<OrdersPageView> {
     const page = await this.orders.list(owner, query.limit, query.cursor);
     return { data: page.orders.map(toOrderView), nextCursor: page.nextCursor };
   }
 
   @Get(':id')
+  @ApiOperation({ summary: 'One order of the calling merchant' })
+  @ApiOkResponse({ type: OrderView })
+  @ApiProblemResponses(404)
   async get(@Principal() owner: string, @Param('id') id: string): Promise<OrderView> {
     return toOrderView(await this.orders.get(owner, id));
   }

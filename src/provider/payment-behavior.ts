@@ -1,12 +1,21 @@
+import { ApiProperty } from '@nestjs/swagger';
+
 /** How the mock gateway behaves; shared by all instances through Redis. */
-export interface PaymentBehavior {
-  /** Share of charges that fail transiently (502 PAYMENT_PROVIDER_UNAVAILABLE), 0..1. */
+export class PaymentBehavior {
+  @ApiProperty({ description: 'Share of charges that fail transiently (502 PAYMENT_PROVIDER_UNAVAILABLE)', minimum: 0, maximum: 1 })
   failureRate: number;
-  /** Share of charges the card issuer declines (402 CARD_DECLINED), 0..1. */
+
+  @ApiProperty({ description: 'Share of charges the card issuer declines (402 CARD_DECLINED)', minimum: 0, maximum: 1 })
   declineRate: number;
+
   /** Latency of every answer, waited after a charge is recorded: the response lost on its way back. */
+  @ApiProperty({ description: 'Latency of every answer, waited after a charge is recorded', minimum: 0, maximum: 60_000 })
   minDelayMs: number;
+
+  @ApiProperty({ minimum: 0, maximum: 60_000 })
   maxDelayMs: number;
+
   /** Processing time before a charge is recorded: the window in which nothing was charged yet. */
+  @ApiProperty({ description: 'Processing time before a charge is recorded', minimum: 0, maximum: 60_000 })
   preChargeDelayMs: number;
 }

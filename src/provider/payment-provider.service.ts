@@ -7,29 +7,12 @@ import { AppConfig } from '../config/index.js';
 import { gatewayCalls, type GatewayCallResult } from '../metrics/gateway-calls.channel.js';
 import { REDIS_CLIENT, type RedisClient } from '../redis/index.js';
 import { CardDeclinedError, GatewayUnavailableError } from './gateway.errors.js';
+import type { GatewayCharge, GatewayChargeRequest } from './gateway-charge.js';
 import type { PaymentBehavior } from './payment-behavior.js';
 
 const BEHAVIOR_KEY = 'gateway:behavior';
 /** One hash, downstream key → charge: HSETNX makes "charge once per key" a single atomic command. */
 const LEDGER_KEY = 'gateway:ledger';
-
-export interface GatewayChargeRequest {
-  /** The key the gateway deduplicates on; our order id, so every attempt for an order sends the same one. */
-  downstreamKey: string;
-  /** The client's Idempotency-Key as sent, kept for the ledger's filters. */
-  idempotencyKey: string;
-  orderId: string;
-  amount: number;
-  currency: string;
-  customerId: string;
-}
-
-export interface GatewayCharge extends Omit<GatewayChargeRequest, 'downstreamKey'> {
-  id: string;
-  downstreamKey: string;
-  status: 'succeeded';
-  createdAt: string;
-}
 
 /**
  * The mock payment gateway. Like a real one it accepts an idempotency key and returns the original

@@ -11,7 +11,8 @@ describeWithRedisBinary('three service processes sharing one Redis', () => {
 
   beforeAll(async () => {
     redis = await RedisServer.start();
-    const env = { REDIS_URL: redis.url, GATEWAY_MIN_DELAY_MS: '300', GATEWAY_MAX_DELAY_MS: '300', RATE_LIMIT_MAX: '0' };
+    // A generous command timeout: 1,000 requests at once on two cores is a load test of charging, not of latency.
+    const env = { REDIS_URL: redis.url, GATEWAY_MIN_DELAY_MS: '300', GATEWAY_MAX_DELAY_MS: '300', RATE_LIMIT_MAX: '0', REDIS_COMMAND_TIMEOUT_MS: '5000' };
     services = await Promise.all([1, 2, 3].map(() => ServiceProcess.start(env)));
   });
 

@@ -1,0 +1,61 @@
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { Validator } from '@seriousme/openapi-schema-validator';
+import request from 'supertest';
+import { startRedis } from '../support/payments-client.js';
+import { startTestApp, type TestApp } from '../support/test-app.js';
+
+describe('OpenAPI (@nestjs/swagger)', () => {
+  let redis: Awaited<ReturnType<typeof startRedis>>;
+  let service: TestApp;
+  let document: Record<string, any>;
+
+  beforeAll(async () => {
+    redis = await startRedis();
+    service = await startTestApp(redis.url);
+    document = (await request(service.baseUrl).get('/docs/openapi.json').expect(200)).body;
+  });
+
+  afterAll(async () => {
+    await service?.close();
+    await redis?.stop();
+  });
+
+  it('is a valid OpenAPI document', async () => {
+    const result = await new Validator().validate(document);
+    expect(result.errors ?? []).toEqual([]);
+    expect(result.valid).toBe(true);
+  });
+
+  it('lists every route of the contract', () => {
+    expect(Object.keys(document.paths).sort()).toEqual(
+      [
+        '/api/admin/payment-behavior',
+        '/api/admin/provider/charges',
+        '/api/orders',
+        '/api/orders/{id}',
+        '/api/payments/charge',
+        '/api/payments/{id}',
+        '/health',
+        '/health/ready',
+        '/metrics',
+      ].sort(),
+    );
+  });
+
+  it('declares the Idempotency-Key header, the replay headers and every problem of the charge route', () => {
+    const charge = document.paths['/api/payments/charge'].post;
+    expect(charge.parameters).toContainEqual(expect.objectContaining({ in: 'header', name: 'Idempotency-Key', required: true }));
+    expect(Object.keys(charge.responses['201'].headers)).toEqual(expect.arrayContaining(['Idempotency-Cached', 'Idempotent-Replayed', 'Location']));
+    expect(charge.responses['201'].content['application/json'].schema.$ref).toBe('#/components/schemas/Payment');
+    for (const status of ['400', '401', '402', '409', '422', '429', '502', '503']) {
+      expect(charge.responses[status].content['application/problem+json'].schema.$ref).toBe('#/components/schemas/ProblemDocumentSchema');
+    }
+    expect(charge.requestBody.content['application/json'].schema.$ref).toBe('#/components/schemas/ChargeRequestDto');
+    expect(document.components.schemas.ChargeRequestDto.required).toEqual(expect.arrayContaining(['amount', 'currency', 'customerId']));
+  });
+
+  it('serves Swagger UI at /docs', async () => {
+    const ui = await request(service.baseUrl).get('/docs').redirects(1).expect(200);
+    expect(ui.text).toContain('swagger-ui');
+  });
+});

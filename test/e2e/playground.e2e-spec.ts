@@ -1,0 +1,186 @@
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { existsSync, mkdirSync, rmSync, statSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { chromium, type Browser, type Page } from 'playwright-core';
+import request from 'supertest';
+import { ledgerCount, setBehavior, startRedis } from '../support/payments-client.js';
+import { startTestApp, type TestApp } from '../support/test-app.js';
+
+const CHROMIUM = '/usr/bin/chromium';
+const SCREENSHOT = resolve(dirname(fileURLToPath(import.meta.url)), '../../docs/playground.png');
+const LATENCY_MS = 300;
+
+const describeInBrowser = existsSync(CHROMIUM) ? describe : describe.skip;
+if (!existsSync(CHROMIUM)) {
+  console.warn(`The playground browser tests are skipped: ${CHROMIUM} is missing (apt-get install -y chromium).`);
+}
+
+/** Rows of the request log, as the page marks them. */
+async function logRows(page: Page): Promise<Array<{ kind: string; status: string; cached: string; key: string; chargeId: string }>> {
+  return page.$$eval('#log-body tr', (rows) =>
+    rows.map((row) => {
+      const data = (row as HTMLElement).dataset;
+      return { kind: data.kind ?? '', status: data.status ?? '', cached: data.cached ?? '', key: data.key ?? '', chargeId: data.chargeId ?? '' };
+    }),
+  );
+}
+
+/** Clicks, then waits until the page has finished that batch (its requests and the ledger refresh). */
+async function clickAndSettle(page: Page, selector: string): Promise<void> {
+  const before = Number((await page.getAttribute('body', 'data-batches')) ?? '0');
+  await page.click(selector);
+  await page.waitForFunction((count) => Number(document.body.dataset.batches ?? '0') > count, before, { timeout: 20_000 });
+}
+
+describeInBrowser(`the checkout playground at / (needs ${CHROMIUM}: apt-get install -y chromium)`, () => {
+  let redis: Awaited<ReturnType<typeof startRedis>>;
+  let service: TestApp;
+  let browser: Browser;
+  let page: Page;
+  const consoleErrors: string[] = [];
+  /** Chrome logs every non-2xx fetch as a console error; the 402s and 409s of a charge are the point of the page. */
+  const expectedFailure = /^Failed to load resource: the server responded with a status of (402|409) /;
+
+  beforeAll(async () => {
+    redis = await startRedis();
+    service = await startTestApp(redis.url);
+    await setBehavior(service.baseUrl, { minDelayMs: LATENCY_MS, maxDelayMs: LATENCY_MS, failureRate: 0, declineRate: 0 });
+    browser = await chromium.launch({
+      executablePath: CHROMIUM,
+      headless: true,
+      args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
+    });
+    page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+    page.on('console', (message) => {
+      if (message.type() !== 'error') return;
+      if (expectedFailure.test(message.text()) && message.location().url === service.baseUrl + '/api/payments/charge') return;
+      consoleErrors.push(`${message.text()} (${message.location().url})`);
+    });
+    page.on('pageerror', (error) => consoleErrors.push(error.message));
+    // Nothing but this service: no CDN, no fonts.
+    page.on('request', (sent) => {
+      if (!sent.url().startsWith(service.baseUrl)) consoleErrors.push(`external request: ${sent.url()}`);
+    });
+    await page.goto(service.baseUrl + '/');
+    await page.waitForSelector('body[data-ready="true"]');
+    await page.waitForFunction(() => /Current:/.test(document.getElementById('gateway-status')?.textContent ?? ''));
+  });
+
+  afterAll(async () => {
+    await browser?.close();
+    await service?.close();
+    await redis?.stop();
+  });
+
+  it('serves the page beside the API, whose routes answer as before', async () => {
+    const home = await request(service.baseUrl).get('/').expect(200);
+    expect(home.headers['content-type']).toMatch(/^text\/html/);
+    expect(home.headers['content-security-policy']).toContain("script-src 'self'");
+    await request(service.baseUrl).get('/index.html').expect(200).expect('Content-Type', /^text\/html/);
+    await request(service.baseUrl).get('/app.js').expect(200).expect('Content-Type', /javascript/);
+    const health = await request(service.baseUrl).get('/health').expect(200);
+    expect(health.body).toEqual(expect.objectContaining({ status: 'ok' }));
+    const unknownApi = await request(service.baseUrl).get('/api/nothing-here').expect(404);
+    expect(unknownApi.headers['content-type']).toMatch(/^application\/problem\+json/);
+    await request(service.baseUrl).get('/not-a-page').expect(404);
+    expect(await page.title()).toMatch(/Checkout playground/);
+    expect(await page.inputValue('#min-delay')).toBe(String(LATENCY_MS));
+  });
+
+  it('one key per checkout: ten concurrent clicks make exactly one charge', async () => {
+    await page.click('label[for="mode-checkout"]');
+    await page.click('#new-checkout');
+    const key = (await page.textContent('#current-key'))!.trim();
+    expect(key).toMatch(/^[0-9a-f-]{36}$/);
+
+    await clickAndSettle(page, '#pay-ten');
+
+    const rows = await logRows(page);
+    expect(rows).toHaveLength(10);
+    expect(rows.every((row) => row.key === key)).toBe(true);
+    expect(rows.filter((row) => row.kind === 'fresh')).toHaveLength(1);
+    expect(rows.filter((row) => row.kind === 'cached' || row.kind === 'in-progress').length).toBeGreaterThanOrEqual(9);
+    expect(new Set(rows.map((row) => row.chargeId).filter(Boolean)).size).toBe(1);
+    // Marked in words too, not by colour alone.
+    const badges = await page.$$eval('#log-body tr .badge', (marks) => marks.map((mark) => mark.textContent));
+    expect(badges.filter((badge) => badge === 'replay' || badge === 'in progress').length).toBeGreaterThanOrEqual(9);
+    expect(await page.textContent('#ledger-count')).toBe('1');
+    expect(await ledgerCount(service.baseUrl, key)).toBe(1);
+  });
+
+  it('new key per click: ten concurrent clicks make ten charges', async () => {
+    await page.click('label[for="mode-click"]');
+    const before = (await logRows(page)).length;
+
+    await clickAndSettle(page, '#pay-ten');
+
+    const all = await logRows(page);
+    const rows = all.slice(0, all.length - before); // newest first
+    expect(rows).toHaveLength(10);
+    const keys = new Set(rows.map((row) => row.key));
+    expect(keys.size).toBe(10);
+    expect(rows.every((row) => row.kind === 'fresh' && row.status === '201')).toBe(true);
+    expect(await page.textContent('#ledger-count')).toBe('10');
+    expect(await page.locator('#ledger-keys li').count()).toBe(10);
+    const ledger = await Promise.all([...keys].map((key) => ledgerCount(service.baseUrl, key)));
+    expect(ledger.reduce((sum, count) => sum + count, 0)).toBe(10);
+  });
+
+  it('decline rate 100 %: the 402 is stored, and "Retry last" replays it without calling the gateway', async () => {
+    await page.click('label[for="mode-checkout"]');
+    // The slider, by keyboard: End moves it to 100 %.
+    await page.focus('#decline-rate');
+    await page.keyboard.press('End');
+    await page.waitForFunction(() => /^Saved:.*decline 100 %/.test(document.getElementById('gateway-status')?.textContent ?? ''));
+    expect(await page.inputValue('#decline-rate')).toBe('100');
+    const behavior = await request(service.baseUrl).get('/api/admin/payment-behavior').expect(200);
+    expect(behavior.body).toEqual(expect.objectContaining({ declineRate: 1, failureRate: 0, minDelayMs: LATENCY_MS, maxDelayMs: LATENCY_MS }));
+
+    const key = (await page.textContent('#current-key'))!.trim();
+    await clickAndSettle(page, '#pay');
+    const [declined] = await logRows(page);
+    expect(declined).toEqual(expect.objectContaining({ key, status: '402', cached: 'false', chargeId: '' }));
+    expect(await page.textContent('#last-response')).toContain('402');
+
+    await clickAndSettle(page, '#retry-last');
+    const [replayed] = await logRows(page);
+    expect(replayed).toEqual(expect.objectContaining({ key, status: '402', cached: 'true', kind: 'cached' }));
+    expect(await page.textContent('#last-response')).toMatch(/402.*CARD_DECLINED.*replayed/);
+
+    expect(await page.textContent('#ledger-count')).toBe('0');
+    expect(await ledgerCount(service.baseUrl, key)).toBe(0);
+  });
+
+  it('writes a screenshot of the final state to docs/playground.png', async () => {
+    mkdirSync(dirname(SCREENSHOT), { recursive: true });
+    rmSync(SCREENSHOT, { force: true });
+    await page.setViewportSize({ width: 1280, height: 900 });
+    await page.evaluate(() => {
+      (document.activeElement as HTMLElement | null)?.blur();
+      window.scrollTo(0, 0);
+    });
+    // No hover left on the last button clicked: move away, then let two frames pass.
+    await page.mouse.move(1, 1);
+    await page.evaluate(() => new Promise((done) => requestAnimationFrame(() => requestAnimationFrame(done))));
+    await page.screenshot({ path: SCREENSHOT });
+    expect(statSync(SCREENSHOT).size).toBeGreaterThan(10_000);
+  });
+
+  it('fits a 375 px wide phone: no horizontal scroll, Pay within the screen', async () => {
+    await page.setViewportSize({ width: 375, height: 812 });
+    const scrollWidth = await page.evaluate(() => document.documentElement.scrollWidth);
+    expect(scrollWidth).toBeLessThanOrEqual(375);
+    const pay = page.locator('#pay');
+    await pay.scrollIntoViewIfNeeded();
+    expect(await pay.isVisible()).toBe(true);
+    const box = (await pay.boundingBox())!;
+    expect(box.x).toBeGreaterThanOrEqual(0);
+    expect(box.x + box.width).toBeLessThanOrEqual(375);
+    await page.setViewportSize({ width: 1280, height: 900 });
+  });
+
+  it('logged no console errors and made no external requests', () => {
+    expect(consoleErrors).toEqual([]);
+  });
+});
