@@ -1,6 +1,7 @@
 import { DynamicModule, Module } from '@nestjs/common';
 import { APP_GUARD } from '@nestjs/core';
 import { AuthGuard } from './auth/index.js';
+import { GracefulShutdown } from './common/graceful-shutdown.js';
 import { AppConfig, ConfigModule } from './config/index.js';
 import { HealthModule } from './health/health.module.js';
 import { IdempotencyModule } from './idempotency/index.js';
@@ -43,8 +44,9 @@ export class AppModule {
         PlaygroundModule,
         ...(rateLimit ? [rateLimit.RateLimitModule] : []),
       ],
-      // In this order: who is calling decides which rate limit applies.
       providers: [
+        GracefulShutdown,
+        // In this order: who is calling decides which rate limit applies.
         { provide: APP_GUARD, useClass: AuthGuard },
         ...(rateLimit ? [{ provide: APP_GUARD, useClass: rateLimit.RateLimitGuard }] : []),
       ],

@@ -2,6 +2,7 @@ import { RequestMethod, ValidationPipe } from '@nestjs/common';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import helmet from 'helmet';
 import { Logger } from 'nestjs-pino';
+import { GracefulShutdown } from './common/graceful-shutdown.js';
 import { notFoundFallback, ProblemDetailsFilter } from './common/problem-details.filter.js';
 import { rejectPrototypeKeys } from './common/reject-prototype-keys.middleware.js';
 import { RouteLabelInterceptor } from './common/route-label.js';
@@ -16,6 +17,7 @@ import type { AppConfig } from './config/index.js';
  */
 export async function setUpApp(app: NestExpressApplication, config: AppConfig): Promise<NestExpressApplication> {
   app.useLogger(app.get(Logger));
+  app.use(app.get(GracefulShutdown).refuseWhileShuttingDown);
   app.use(app.get(MetricsService).recordRequests);
   app.use(helmet());
   app.setGlobalPrefix('api', {

@@ -92,6 +92,13 @@ export class AppConfig {
   @MinLength(16, { message: 'ADMIN_TOKEN must be at least 16 characters' })
   ADMIN_TOKEN?: string = undefined;
 
+  /** How long in-flight requests may take to finish after SIGTERM before their connections are cut. */
+  @Transform(toInt)
+  @IsInt()
+  @Min(0)
+  @Max(120_000)
+  SHUTDOWN_TIMEOUT_MS = 10_000;
+
   @Matches(/^\d+(b|kb|mb)?$/i, { message: 'BODY_LIMIT must look like 16kb, 1mb or a byte count' })
   BODY_LIMIT = '16kb';
 

@@ -1,0 +1,60 @@
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { Redis } from 'ioredis';
+import { RedisServer, hasRedisServerBinary } from '../../scripts/lib/redis-server.js';
+import { ServiceProcess } from '../../scripts/lib/service-process.js';
+import { charge, ledgerCount, newKey, setBehavior } from '../support/payments-client.js';
+import { waitFor } from '../support/wait-for.js';
+
+const describeWithRedisBinary = hasRedisServerBinary ? describe : describe.skip;
+const SLOW_CHARGE_MS = 2000;
+
+describeWithRedisBinary('graceful shutdown on SIGTERM', () => {
+  let redis: RedisServer;
+  let service: ServiceProcess;
+  let client: Redis;
+
+  beforeAll(async () => {
+    redis = await RedisServer.start();
+    client = new Redis(redis.url);
+    service = await ServiceProcess.start({ REDIS_URL: redis.url, SHUTDOWN_TIMEOUT_MS: '10000', LOG_LEVEL: 'log' });
+  });
+
+  afterAll(async () => {
+    await service?.crash();
+    await client?.quit();
+    await redis?.stop();
+  });
+
+  it('finishes the charge in flight, stores its outcome, releases its lock and refuses new requests', async () => {
+    await setBehavior(service.baseUrl, { minDelayMs: SLOW_CHARGE_MS, maxDelayMs: SLOW_CHARGE_MS });
+    const key = newKey('in-flight');
+    const inFlight = charge(service.baseUrl, key).then((response) => response);
+    await waitFor('the charge is in flight', async () => (await ledgerCount(service.baseUrl, key)) === 1);
+
+    const stopped = service.stop();
+    const sentDuringShutdown = Date.now();
+    const late = await charge(service.baseUrl, newKey('late')).then(
+      (response) => response.status,
+      () => 'connection refused',
+    );
+    const answered = await inFlight;
+    await stopped;
+
+    // The request in flight completed normally, after the shutdown began.
+    expect(answered.status).toBe(201);
+    expect(Date.now() - sentDuringShutdown).toBeLessThan(SLOW_CHARGE_MS + 5000);
+    // A request arriving meanwhile was turned away without running (503) or could not connect.
+    expect([503, 'connection refused']).toContain(late);
+    // Nothing left behind: no lock, and the outcome is stored.
+    expect(await client.keys('idempotency:*:lock')).toEqual([]);
+    expect(service.logs).toContain('Shutting down');
+
+    await service.restart();
+    await setBehavior(service.baseUrl, { minDelayMs: 0, maxDelayMs: 0 });
+    const replay = await charge(service.baseUrl, key);
+    expect(replay.status).toBe(201);
+    expect(replay.headers['idempotency-cached']).toBe('true');
+    expect(replay.text).toBe(answered.text);
+    expect(await ledgerCount(service.baseUrl, key)).toBe(1);
+  });
+});
