@@ -1,7 +1,7 @@
-import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { describe, expect, it } from '@jest/globals';
 import request from 'supertest';
-import { charge, newKey, startRedis, validCharge } from '../support/payments-client.js';
-import { startTestApp, type TestApp } from '../support/test-app.js';
+import { charge, newKey, validCharge } from '../support/payments-client.js';
+import { useTestApp } from '../support/test-app.js';
 
 const PROBLEM = 'application/problem+json; charset=utf-8';
 
@@ -16,18 +16,7 @@ function expectProblem(response: request.Response, status: number, code: string)
 }
 
 describe('the HTTP API around charges', () => {
-  let redis: Awaited<ReturnType<typeof startRedis>>;
-  let service: TestApp;
-
-  beforeAll(async () => {
-    redis = await startRedis();
-    service = await startTestApp(redis.url, { BODY_LIMIT: '16kb' });
-  });
-
-  afterAll(async () => {
-    await service?.close();
-    await redis?.stop();
-  });
+  const service = useTestApp({ BODY_LIMIT: '16kb' });
 
   describe('errors are problems', () => {
     it('answers malformed JSON with 400 MALFORMED_JSON', async () => {
@@ -176,18 +165,7 @@ describe('the HTTP API around charges', () => {
 });
 
 describe('hardening', () => {
-  let redis: Awaited<ReturnType<typeof startRedis>>;
-  let service: TestApp;
-
-  beforeAll(async () => {
-    redis = await startRedis();
-    service = await startTestApp(redis.url);
-  });
-
-  afterAll(async () => {
-    await service?.close();
-    await redis?.stop();
-  });
+  const service = useTestApp();
 
   it('sends the security headers of helmet and no X-Powered-By', async () => {
     const response = await request(service.baseUrl).get('/health');

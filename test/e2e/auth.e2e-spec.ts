@@ -1,7 +1,7 @@
-import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { describe, expect, it } from '@jest/globals';
 import request from 'supertest';
-import { charge, newKey, startRedis, validCharge } from '../support/payments-client.js';
-import { startTestApp, type TestApp } from '../support/test-app.js';
+import { charge, newKey, validCharge } from '../support/payments-client.js';
+import { useTestApp } from '../support/test-app.js';
 
 const KEY_A = 'sk_test_merchant_a_0123456789';
 const KEY_B = 'sk_test_merchant_b_9876543210';
@@ -11,18 +11,7 @@ const asB = { Authorization: `Bearer ${KEY_B}` };
 const asAdmin = { 'X-Admin-Token': ADMIN_TOKEN };
 
 describe('API keys, scoping and admin protection', () => {
-  let redis: Awaited<ReturnType<typeof startRedis>>;
-  let service: TestApp;
-
-  beforeAll(async () => {
-    redis = await startRedis();
-    service = await startTestApp(redis.url, { API_KEYS: `merchantA:${KEY_A},merchantB:${KEY_B}`, ADMIN_TOKEN });
-  });
-
-  afterAll(async () => {
-    await service?.close();
-    await redis?.stop();
-  });
+  const service = useTestApp({ API_KEYS: `merchantA:${KEY_A},merchantB:${KEY_B}`, ADMIN_TOKEN });
 
   const ledger = async (key: string) =>
     (await request(service.baseUrl).get('/api/admin/provider/charges').set(asAdmin).query({ idempotencyKey: key }).expect(200)).body.charges as Array<{ id: string }>;
@@ -87,18 +76,7 @@ describe('API keys, scoping and admin protection', () => {
 });
 
 describe('in production', () => {
-  let redis: Awaited<ReturnType<typeof startRedis>>;
-  let service: TestApp;
-
-  beforeAll(async () => {
-    redis = await startRedis();
-    service = await startTestApp(redis.url, { NODE_ENV: 'production', API_KEYS: `merchantA:${KEY_A}` });
-  });
-
-  afterAll(async () => {
-    await service?.close();
-    await redis?.stop();
-  });
+  const service = useTestApp({ NODE_ENV: 'production', API_KEYS: `merchantA:${KEY_A}` });
 
   it('turns the admin routes off (404) when no ADMIN_TOKEN is configured', async () => {
     const response = await request(service.baseUrl).get('/api/admin/provider/charges').set(asA);

@@ -1,23 +1,15 @@
-import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { setBehavior, startRedis } from '../support/payments-client.js';
+import { beforeAll, describe, expect, it } from '@jest/globals';
+import { setBehavior } from '../support/payments-client.js';
 import { runScript } from '../support/run-script.js';
-import { startTestApp, type TestApp } from '../support/test-app.js';
+import { useTestApp } from '../support/test-app.js';
 
 const SCRIPT = 'scripts/concurrent-requests.ts';
 
 describe(SCRIPT, () => {
-  let redis: Awaited<ReturnType<typeof startRedis>>;
-  let service: TestApp;
+  const service = useTestApp();
 
   beforeAll(async () => {
-    redis = await startRedis();
-    service = await startTestApp(redis.url);
     await setBehavior(service.baseUrl, { minDelayMs: 300, maxDelayMs: 300 });
-  });
-
-  afterAll(async () => {
-    await service?.close();
-    await redis?.stop();
   });
 
   it('proves one charge for 40 concurrent requests and an all-replay retry storm', async () => {

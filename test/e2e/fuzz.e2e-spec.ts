@@ -1,8 +1,8 @@
-import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { describe, expect, it } from '@jest/globals';
 import fc from 'fast-check';
 import request from 'supertest';
-import { CHARGE_PATH, startRedis } from '../support/payments-client.js';
-import { startTestApp, type TestApp } from '../support/test-app.js';
+import { CHARGE_PATH } from '../support/payments-client.js';
+import { useTestApp } from '../support/test-app.js';
 
 /** What every error of the service must look like: a problem document and nothing internal. */
 function assertProblem(response: request.Response): void {
@@ -83,18 +83,7 @@ const body = fc.oneof(
 const contentType = fc.constantFrom('application/json', 'application/json; charset=utf-8', 'text/plain', 'application/x-www-form-urlencoded', undefined);
 
 describe('fuzzing the charge route and the router (fast-check)', () => {
-  let redis: Awaited<ReturnType<typeof startRedis>>;
-  let service: TestApp;
-
-  beforeAll(async () => {
-    redis = await startRedis();
-    service = await startTestApp(redis.url);
-  });
-
-  afterAll(async () => {
-    await service?.close();
-    await redis?.stop();
-  });
+  const service = useTestApp();
 
   const ledgerSize = async () => (await request(service.baseUrl).get('/api/admin/provider/charges').expect(200)).body.charges.length as number;
 

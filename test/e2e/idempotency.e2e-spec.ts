@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { describe, expect, it } from '@jest/globals';
 import { Controller, Post, Body } from '@nestjs/common';
 import { setTimeout as sleep } from 'node:timers/promises';
 import request from 'supertest';
@@ -7,8 +7,8 @@ import { fingerprintOf } from '../../src/idempotency/fingerprint.js';
 import { toIdempotencyContext } from '../../src/idempotency/idempotency-scope.js';
 import { orderIdFor } from '../../src/orders/orders.service.js';
 import { responseKey } from '../../src/idempotency/redis-idempotency.store.js';
-import { CHARGE_PATH, charge, ledgerCount, newKey, setBehavior, startRedis, validCharge } from '../support/payments-client.js';
-import { startTestApp, type TestApp } from '../support/test-app.js';
+import { CHARGE_PATH, charge, ledgerCount, newKey, setBehavior, validCharge } from '../support/payments-client.js';
+import { useTestApp } from '../support/test-app.js';
 
 /** A second idempotent route, to show that a key is scoped by route. */
 @Controller('echo')
@@ -23,18 +23,7 @@ class EchoController {
 const ERROR_TTL_SECONDS = 2;
 
 describe('POST /api/payments/charge idempotency', () => {
-  let redis: Awaited<ReturnType<typeof startRedis>>;
-  let service: TestApp;
-
-  beforeAll(async () => {
-    redis = await startRedis();
-    service = await startTestApp(redis.url, { IDEMPOTENCY_ERROR_TTL_SECONDS: String(ERROR_TTL_SECONDS) }, { controllers: [EchoController] });
-  });
-
-  afterAll(async () => {
-    await service?.close();
-    await redis?.stop();
-  });
+  const service = useTestApp({ IDEMPOTENCY_ERROR_TTL_SECONDS: String(ERROR_TTL_SECONDS) }, { controllers: [EchoController] });
 
   const reset = () => setBehavior(service.baseUrl, { failureRate: 0, declineRate: 0, minDelayMs: 0, maxDelayMs: 0 });
 

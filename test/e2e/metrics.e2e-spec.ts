@@ -1,7 +1,7 @@
-import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { describe, expect, it } from '@jest/globals';
 import request from 'supertest';
-import { charge, newKey, setBehavior, startRedis, validCharge } from '../support/payments-client.js';
-import { startTestApp, type TestApp } from '../support/test-app.js';
+import { charge, newKey, setBehavior, validCharge } from '../support/payments-client.js';
+import { useTestApp } from '../support/test-app.js';
 
 const ROUTE = '/api/payments/charge';
 
@@ -15,18 +15,7 @@ function sample(text: string, name: string, labels: Record<string, string>): num
 }
 
 describe('/metrics (prom-client)', () => {
-  let redis: Awaited<ReturnType<typeof startRedis>>;
-  let service: TestApp;
-
-  beforeAll(async () => {
-    redis = await startRedis();
-    service = await startTestApp(redis.url);
-  });
-
-  afterAll(async () => {
-    await service?.close();
-    await redis?.stop();
-  });
+  const service = useTestApp();
 
   const scrape = async () => {
     const response = await request(service.baseUrl).get('/metrics').expect(200);

@@ -1,23 +1,14 @@
-import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { beforeAll, describe, expect, it } from '@jest/globals';
 import { Validator } from '@seriousme/openapi-schema-validator';
 import request from 'supertest';
-import { startRedis } from '../support/payments-client.js';
-import { startTestApp, type TestApp } from '../support/test-app.js';
+import { useTestApp } from '../support/test-app.js';
 
 describe('OpenAPI (@nestjs/swagger)', () => {
-  let redis: Awaited<ReturnType<typeof startRedis>>;
-  let service: TestApp;
+  const service = useTestApp();
   let document: Record<string, any>;
 
   beforeAll(async () => {
-    redis = await startRedis();
-    service = await startTestApp(redis.url);
     document = (await request(service.baseUrl).get('/docs/openapi.json').expect(200)).body;
-  });
-
-  afterAll(async () => {
-    await service?.close();
-    await redis?.stop();
   });
 
   it('is a valid OpenAPI document', async () => {

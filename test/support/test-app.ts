@@ -1,3 +1,4 @@
+import { afterAll, beforeAll } from '@jest/globals';
 import { Type } from '@nestjs/common';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import { Test } from '@nestjs/testing';
@@ -5,6 +6,7 @@ import { Redis } from 'ioredis';
 import { AppModule } from '../../src/app.module.js';
 import { setUpApp } from '../../src/app.setup.js';
 import { AppConfig, loadAppConfig } from '../../src/config/index.js';
+import { startRedis } from './payments-client.js';
 
 export interface TestApp {
   app: NestExpressApplication;
@@ -53,5 +55,41 @@ export async function startTestApp(
       await redis.quit().catch(() => redis.disconnect());
       await app.close();
     },
+  };
+}
+
+/**
+ * A Redis and the app on it for one describe block: started before its tests, stopped after.
+ * The returned object reads through to the running app, so tests use it like a TestApp.
+ */
+export function useTestApp(env: Record<string, string> = {}, options: { controllers?: Type[] } = {}): TestApp {
+  let redis: Awaited<ReturnType<typeof startRedis>> | undefined;
+  let running: TestApp | undefined;
+  beforeAll(async () => {
+    redis = await startRedis();
+    running = await startTestApp(redis.url, env, options);
+  });
+  afterAll(async () => {
+    await running?.close();
+    await redis?.stop();
+  });
+  const current = () => {
+    if (!running) throw new Error('the test app is only available inside the tests of its describe block');
+    return running;
+  };
+  return {
+    get app() {
+      return current().app;
+    },
+    get config() {
+      return current().config;
+    },
+    get baseUrl() {
+      return current().baseUrl;
+    },
+    get redis() {
+      return current().redis;
+    },
+    close: () => current().close(),
   };
 }
