@@ -15,7 +15,7 @@
  * Only Node 20 built-ins are used so the script runs anywhere the service's repo is checked out.
  */
 import { randomUUID } from 'node:crypto';
-import { parseArgs } from 'node:util';
+import { UsageError, formatCounts, parseCli, percentile, positiveInt } from './lib/cli.js';
 
 const USAGE = `Usage: npx tsx scripts/concurrent-requests.ts [options]
 
@@ -83,36 +83,22 @@ interface LedgerRead {
   error?: string;
 }
 
-/** Thrown for anything that should end the run with exit code 2. */
-class UsageError extends Error {}
-
 // ---------------------------------------------------------------------------------------------
 // Arguments
 // ---------------------------------------------------------------------------------------------
 
 function parseOptions(argv: string[]): Options | 'help' {
-  let values;
-  try {
-    ({ values } = parseArgs({
-      args: argv,
-      strict: true,
-      allowPositionals: false,
-      options: {
-        url: { type: 'string', multiple: true },
-        requests: { type: 'string' },
-        concurrency: { type: 'string' },
-        amount: { type: 'string' },
-        'api-key': { type: 'string' },
-        'admin-token': { type: 'string' },
-        'timeout-ms': { type: 'string' },
-        json: { type: 'boolean' },
-        help: { type: 'boolean' },
-      },
-    }));
-  } catch (error) {
-    // parseArgs reports unknown options and missing values as TypeErrors with a clear message.
-    throw new UsageError((error as Error).message);
-  }
+  const values = parseCli(argv, {
+    url: { type: 'string', multiple: true },
+    requests: { type: 'string' },
+    concurrency: { type: 'string' },
+    amount: { type: 'string' },
+    'api-key': { type: 'string' },
+    'admin-token': { type: 'string' },
+    'timeout-ms': { type: 'string' },
+    json: { type: 'boolean' },
+    help: { type: 'boolean' },
+  });
   if (values.help) return 'help';
 
   const requests = positiveInt('--requests', values.requests, 100);
@@ -128,14 +114,6 @@ function parseOptions(argv: string[]): Options | 'help' {
     timeoutMs: positiveInt('--timeout-ms', values['timeout-ms'], 30_000),
     json: values.json ?? false,
   };
-}
-
-function positiveInt(name: string, raw: string | undefined, fallback: number): number {
-  if (raw === undefined) return fallback;
-  if (!/^\d+$/.test(raw.trim()) || Number(raw) < 1 || !Number.isSafeInteger(Number(raw))) {
-    throw new UsageError(`${name} must be a positive integer, got "${raw}"`);
-  }
-  return Number(raw);
 }
 
 function normalizeUrl(raw: string): string {
@@ -366,13 +344,6 @@ function summarize(outcomes: Outcome[], wallMs: number): PhaseSummary {
   return summary;
 }
 
-/** Nearest-rank percentile: always a latency that was really observed. */
-function percentile(values: number[], p: number): number | null {
-  if (values.length === 0) return null;
-  const sorted = [...values].sort((a, b) => a - b);
-  return round(sorted[Math.max(0, Math.ceil((p / 100) * sorted.length) - 1)]);
-}
-
 function increment(counts: Record<string, number>, key: string): void {
   counts[key] = (counts[key] ?? 0) + 1;
 }
@@ -419,11 +390,6 @@ function evaluate(concurrent: PhaseSummary, storm: PhaseSummary, ledger: LedgerR
 function listIds(ids: string[]): string {
   const shown = ids.slice(0, 5).join(', ');
   return ids.length === 0 ? '' : `: ${shown}${ids.length > 5 ? `, … (${ids.length - 5} more)` : ''}`;
-}
-
-function formatCounts(counts: Record<string, number>): string {
-  const entries = Object.entries(counts);
-  return entries.length === 0 ? 'none' : entries.map(([name, count]) => `${name}×${count}`).join(', ');
 }
 
 /** One column per phase, so the two runs can be compared line by line. */

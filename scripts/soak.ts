@@ -15,8 +15,8 @@ import { randomInt, randomUUID } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
-import { parseArgs } from 'node:util';
 import { retentionFor } from '../src/idempotency/retention.js';
+import { UsageError, formatCounts, fraction, parseCli, percentile, positiveInt } from './lib/cli.js';
 import { RedisServer, hasRedisServerBinary } from './lib/redis-server.js';
 import { ServiceProcess } from './lib/service-process.js';
 
@@ -122,36 +122,22 @@ interface Run {
   interrupted: AbortSignal;
 }
 
-/** Thrown for anything that should end the run with exit code 2. */
-class SetupError extends Error {}
-
 // ---------------------------------------------------------------------------------------------
 // Arguments
 // ---------------------------------------------------------------------------------------------
 
 function parseOptions(argv: string[]): Options | 'help' {
-  let values;
-  try {
-    ({ values } = parseArgs({
-      args: argv,
-      strict: true,
-      allowPositionals: false,
-      options: {
-        seconds: { type: 'string' },
-        rate: { type: 'string' },
-        instances: { type: 'string' },
-        'failure-rate': { type: 'string' },
-        'decline-rate': { type: 'string' },
-        'duplicate-ratio': { type: 'string' },
-        'max-in-flight': { type: 'string' },
-        json: { type: 'boolean' },
-        help: { type: 'boolean' },
-      },
-    }));
-  } catch (error) {
-    // parseArgs reports unknown options and missing values as TypeErrors with a clear message.
-    throw new SetupError((error as Error).message);
-  }
+  const values = parseCli(argv, {
+    seconds: { type: 'string' },
+    rate: { type: 'string' },
+    instances: { type: 'string' },
+    'failure-rate': { type: 'string' },
+    'decline-rate': { type: 'string' },
+    'duplicate-ratio': { type: 'string' },
+    'max-in-flight': { type: 'string' },
+    json: { type: 'boolean' },
+    help: { type: 'boolean' },
+  });
   if (values.help) return 'help';
 
   const options: Options = {
@@ -166,26 +152,9 @@ function parseOptions(argv: string[]): Options | 'help' {
   };
   // The service refuses such a behaviour with 400; say so before starting anything.
   if (options.failureRate + options.declineRate > 1) {
-    throw new SetupError('--failure-rate plus --decline-rate must not exceed 1');
+    throw new UsageError('--failure-rate plus --decline-rate must not exceed 1');
   }
   return options;
-}
-
-function positiveInt(name: string, raw: string | undefined, fallback: number): number {
-  if (raw === undefined) return fallback;
-  if (!/^\d+$/.test(raw.trim()) || Number(raw) < 1 || !Number.isSafeInteger(Number(raw))) {
-    throw new SetupError(`${name} must be a positive integer, got "${raw}"`);
-  }
-  return Number(raw);
-}
-
-function fraction(name: string, raw: string | undefined, fallback: number): number {
-  if (raw === undefined) return fallback;
-  const value = Number(raw);
-  if (raw.trim() === '' || !Number.isFinite(value) || value < 0 || value > 1) {
-    throw new SetupError(`${name} must be a number from 0 to 1, got "${raw}"`);
-  }
-  return value;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -193,8 +162,8 @@ function fraction(name: string, raw: string | undefined, fallback: number): numb
 // ---------------------------------------------------------------------------------------------
 
 function requirePrerequisites(): void {
-  if (!hasRedisServerBinary) throw new SetupError('redis-server is not installed; the soak starts (and crashes) its own.');
-  if (!existsSync('dist/main.js')) throw new SetupError('dist/main.js is missing; run `npm run build` first.');
+  if (!hasRedisServerBinary) throw new UsageError('redis-server is not installed; the soak starts (and crashes) its own.');
+  if (!existsSync('dist/main.js')) throw new UsageError('dist/main.js is missing; run `npm run build` first.');
 }
 
 async function startFleet(fleet: Fleet, options: Options): Promise<void> {
@@ -209,7 +178,7 @@ async function startFleet(fleet: Fleet, options: Options): Promise<void> {
     );
   } catch (error) {
     // The helpers' messages carry the cause (and the service's own output): enough for exit code 2.
-    throw new SetupError(`could not start the processes: ${(error as Error).message}`);
+    throw new UsageError(`could not start the processes: ${(error as Error).message}`);
   }
 }
 
@@ -241,7 +210,7 @@ async function setGatewayBehavior(baseUrl: string, options: Options): Promise<vo
     body: JSON.stringify({ failureRate: options.failureRate, declineRate: options.declineRate }),
     signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS),
   });
-  if (!response.ok) throw new SetupError(`PUT /api/admin/payment-behavior answered ${response.status}: ${await response.text()}`);
+  if (!response.ok) throw new UsageError(`PUT /api/admin/payment-behavior answered ${response.status}: ${await response.text()}`);
 }
 
 /**
@@ -265,7 +234,7 @@ async function waitUntilReady(services: ServiceProcess[], timeoutMs: number): Pr
   const deadline = Date.now() + timeoutMs;
   for (const service of services) {
     while (!(await isReady(service.baseUrl))) {
-      if (Date.now() > deadline) throw new SetupError(`${service.baseUrl} did not become ready again:\n${service.logs}`);
+      if (Date.now() > deadline) throw new UsageError(`${service.baseUrl} did not become ready again:\n${service.logs}`);
       await sleep(100);
     }
   }
@@ -365,7 +334,7 @@ function describeError(error: unknown): string {
 async function readLedger(baseUrl: string): Promise<Ledger> {
   const response = await fetch(`${baseUrl}/api/admin/provider/charges`, { signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS) });
   const text = await response.text();
-  if (!response.ok) throw new SetupError(`the ledger answered ${response.status}: ${text.slice(0, 200)}`);
+  if (!response.ok) throw new UsageError(`the ledger answered ${response.status}: ${text.slice(0, 200)}`);
   const { charges } = JSON.parse(text) as { charges: Array<{ id: string; idempotencyKey: string }> };
   const ledger: Ledger = new Map();
   for (const charge of charges) ledger.set(charge.idempotencyKey, [...(ledger.get(charge.idempotencyKey) ?? []), charge.id]);
@@ -638,13 +607,6 @@ function summarize(load: Attempt[], retries: Attempt[], run: Run, ledger: Ledger
   };
 }
 
-/** Nearest-rank percentile: always a latency that was really observed. */
-function percentile(values: number[], p: number): number | null {
-  if (values.length === 0) return null;
-  const sorted = [...values].sort((a, b) => a - b);
-  return Math.round(sorted[Math.max(0, Math.ceil((p / 100) * sorted.length) - 1)] * 10) / 10;
-}
-
 function printSummary(options: Options, summary: Summary, restart: RedisRestart, violations: string[]): void {
   const { counts } = summary;
   console.log('');
@@ -700,12 +662,6 @@ function printServiceLogs(services: ServiceProcess[]): void {
     const shown = lines.length === 0 ? '(nothing logged)' : lines.join('\n');
     process.stderr.write(`\n--- instance ${instance} (${service.baseUrl}), last ${lines.length} log line(s):\n${shown}\n`);
   });
-}
-
-function formatCounts(counts: Record<string, number>): string {
-  return Object.entries(counts)
-    .map(([status, count]) => `${status} ×${count}`)
-    .join(', ');
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -771,7 +727,7 @@ async function main(): Promise<number> {
     }
     options = parsed;
   } catch (error) {
-    if (!(error instanceof SetupError)) throw error;
+    if (!(error instanceof UsageError)) throw error;
     console.error(`error: ${error.message}\nRun with --help to see the options.`);
     return 2;
   }
@@ -795,7 +751,7 @@ async function main(): Promise<number> {
       console.error(`interrupted by ${interruption.signal.reason}: no verdict`);
       return 130;
     }
-    if (!(error instanceof SetupError)) throw error;
+    if (!(error instanceof UsageError)) throw error;
     console.error(`error: ${error.message}`);
     return 2;
   } finally {
