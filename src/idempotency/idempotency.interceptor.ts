@@ -1,9 +1,10 @@
 import { CallHandler, ExecutionContext, Inject, Injectable, NestInterceptor } from '@nestjs/common';
-import { HTTP_CODE_METADATA } from '@nestjs/common/constants.js';
+import { HTTP_CODE_METADATA, ROUTE_ARGS_METADATA } from '@nestjs/common/constants.js';
+import { RouteParamtypes } from '@nestjs/common/enums/route-paramtypes.enum.js';
 import { Reflector } from '@nestjs/core';
 import type { Request, Response as ExpressResponse } from 'express';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { defer, lastValueFrom, Observable } from 'rxjs';
+import { defer, lastValueFrom, map, Observable } from 'rxjs';
 import { principalOf, type RequestWithPrincipal } from '../common/principal.js';
 import { PROBLEM_CONTENT_TYPE, ProblemException, toProblem } from '../common/problem.js';
 import { storeUnavailable } from '../common/store-unavailable.js';
@@ -47,6 +48,8 @@ const REFUSALS: Record<string, IdempotencyOutcome> = { REQUEST_IN_PROGRESS: 'con
  */
 @Injectable()
 export class IdempotencyInterceptor implements NestInterceptor {
+  private readonly responseTakers = new WeakMap<Function, boolean>();
+
   constructor(
     private readonly reflector: Reflector,
     @Inject(IDEMPOTENCY_STORE) private readonly store: IdempotencyStore,
@@ -75,7 +78,10 @@ export class IdempotencyInterceptor implements NestInterceptor {
       key,
     }, fingerprintOf(request.body));
     request[IDEMPOTENCY_CONTEXT] = idempotency;
-    return defer(() => this.respond(idempotency, route, context, next, response));
+    const sendsItself = this.handlerTakesResponse(context);
+    return defer(() => this.respond(idempotency, route, context, next, response)).pipe(
+      map((stored) => (sendsItself ? sendStored(stored, response) : toWebResponse(stored))),
+    );
   }
 
   /** Who the key belongs to; override to scope keys by something other than the authenticated principal. */
@@ -89,7 +95,7 @@ export class IdempotencyInterceptor implements NestInterceptor {
     context: ExecutionContext,
     next: CallHandler,
     response: ExpressResponse,
-  ): Promise<Response> {
+  ): Promise<StoredResponse> {
     const waitStarted = performance.now();
     const begun = await this.guardStore(() => this.beginOrWait(idempotency.recordId)).catch((error: unknown) => {
       const outcome = error instanceof ProblemException ? REFUSALS[error.code] : undefined;
@@ -120,7 +126,7 @@ export class IdempotencyInterceptor implements NestInterceptor {
       // Stored before it is answered: a success the store did not take is reported as 503, and the
       // retry resumes the same order and gets the same charge (the gateway deduplicates).
       await this.guardStore(() => this.store.complete(begun.lease, outcome.stored, ttlMs));
-      return toWebResponse(outcome.stored);
+      return outcome.stored;
     } finally {
       report.lockHoldMs = performance.now() - heldSince;
     }
@@ -159,7 +165,7 @@ export class IdempotencyInterceptor implements NestInterceptor {
     }
   }
 
-  private replay(stored: StoredResponse, fingerprint: string, response: ExpressResponse): Response {
+  private replay(stored: StoredResponse, fingerprint: string, response: ExpressResponse): StoredResponse {
     if (stored.fingerprint !== fingerprint) {
       throw new ProblemException(
         422,
@@ -169,7 +175,7 @@ export class IdempotencyInterceptor implements NestInterceptor {
     }
     response.setHeader(IDEMPOTENCY_CACHED_HEADER, 'true');
     response.setHeader(IDEMPOTENT_REPLAYED_HEADER, 'true');
-    return toWebResponse(stored);
+    return stored;
   }
 
   /** 409 at once, or in wait mode: try again until the first request stored its outcome or the bound passes. */
@@ -206,12 +212,36 @@ export class IdempotencyInterceptor implements NestInterceptor {
     }
   }
 
+  /** Whether the handler takes the response (`@Res()` without passthrough), so NestJS leaves sending to us. */
+  private handlerTakesResponse(context: ExecutionContext): boolean {
+    const handler = context.getHandler();
+    let takes = this.responseTakers.get(handler);
+    if (takes === undefined) {
+      // The same metadata NestJS reads to decide whether it sends the response.
+      const args = (Reflect.getMetadata(ROUTE_ARGS_METADATA, context.getClass(), handler.name) ?? {}) as Record<string, { data?: { passthrough?: boolean } }>;
+      takes = Object.entries(args).some(([key, arg]) => key.startsWith(`${RouteParamtypes.RESPONSE}:`) && !arg.data?.passthrough);
+      this.responseTakers.set(handler, takes);
+    }
+    return takes;
+  }
+
   private successStatus(context: ExecutionContext): number {
     const declared = this.reflector.get<number | undefined>(HTTP_CODE_METADATA, context.getHandler());
     return declared ?? (context.switchToHttp().getRequest<Request>().method === 'POST' ? 201 : 200);
   }
 }
 
+/**
+ * Sends the stored wire form as it is. Only for handlers that take the response (`@Res()`), for
+ * which NestJS sends nothing itself: it skips the streaming a web Response goes through.
+ */
+function sendStored(stored: StoredResponse, response: ExpressResponse): undefined {
+  response.writeHead(stored.status, { ...stored.headers, 'content-length': Buffer.byteLength(stored.body) });
+  response.end(stored.body);
+  return undefined;
+}
+
+/** For other handlers: a web Response, whose status and headers NestJS 12 sends as they are. */
 function toWebResponse(stored: StoredResponse): Response {
   const contentLength = String(Buffer.byteLength(stored.body));
   return new Response(stored.body, { status: stored.status, headers: { ...stored.headers, 'content-length': contentLength } });

@@ -26,7 +26,8 @@ export class PaymentsController {
   async charge(
     @IdempotentRequest() idempotency: IdempotencyContext,
     @Body() request: ChargeRequestDto,
-    @Res({ passthrough: true }) response: Response,
+    // Taken (not passthrough): the idempotency interceptor sends the stored outcome itself.
+    @Res() response: Response,
   ): Promise<Payment> {
     const payment = await this.payments.charge(idempotency, request);
     response.location(`/api/payments/${payment.id}`);
