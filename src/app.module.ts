@@ -3,6 +3,8 @@ import { APP_GUARD } from '@nestjs/core';
 import { AuthGuard } from './auth/index.js';
 import { GracefulShutdown } from './common/graceful-shutdown.js';
 import { AppConfig, ConfigModule } from './config/index.js';
+import { EventsWorkerModule } from './events/events-worker.module.js';
+import { EventsModule } from './events/events.module.js';
 import { HealthModule } from './health/health.module.js';
 import { IdempotencyModule } from './idempotency/index.js';
 import { LoggingModule } from './logging/logging.module.js';
@@ -12,6 +14,7 @@ import { PaymentsModule } from './payments/payments.module.js';
 import { PlaygroundModule } from './playground/playground.module.js';
 import { ProviderModule } from './provider/provider.module.js';
 import { RedisModule } from './redis/index.js';
+import { WebhooksModule } from './webhooks/webhooks.module.js';
 
 @Module({})
 export class AppModule {
@@ -40,6 +43,10 @@ export class AppModule {
         PaymentsModule,
         OrdersModule,
         ProviderModule,
+        EventsModule,
+        // The consumer runs here unless it runs as its own process (npm run worker).
+        ...(config.EVENTS_WORKER ? [EventsWorkerModule] : []),
+        WebhooksModule,
         HealthModule,
         PlaygroundModule,
         ...(rateLimit ? [rateLimit.RateLimitModule] : []),

@@ -27,6 +27,7 @@ export async function setUpApp(app: NestExpressApplication, config: AppConfig): 
       { path: 'metrics', method: RequestMethod.GET },
     ],
   });
+  // The app is created with rawBody: true (main.ts, tests): webhook signatures cover the exact bytes.
   app.useBodyParser('json', { limit: config.BODY_LIMIT });
   app.use(rejectPrototypeKeys);
   app.useGlobalPipes(new ValidationPipe(VALIDATION_PIPE_OPTIONS));

@@ -10,6 +10,8 @@ async function bootstrap(): Promise<void> {
   const config = loadAppConfig(process.env);
   const app = await NestFactory.create<NestExpressApplication>(await AppModule.forRoot(config), {
     bodyParser: false,
+    // Keeps each JSON body's bytes as req.rawBody: a webhook's signature covers them, not the parsed JSON.
+    rawBody: true,
     // Held until the pino logger takes over in setUpApp, so start-up lines are JSON too.
     bufferLogs: true,
   });

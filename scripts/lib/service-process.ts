@@ -5,9 +5,17 @@ import { freePort } from './redis-server.js';
 const running = new Set<ChildProcess>();
 process.once('exit', () => running.forEach((child) => child.kill('SIGKILL')));
 
+export interface ServiceProcessOptions {
+  /** The built entry to run; `dist/worker.js` runs the events worker, which has no HTTP. */
+  entry?: string;
+  /** When the process counts as started; by default once its /health answers. */
+  isReady?: (process: ServiceProcess) => Promise<boolean>;
+}
+
 /**
- * The built service (`node dist/main.js`) as its own process, for tests and scripts that crash it: SIGKILL
- * leaves no chance to store or release anything, exactly like a machine that dies.
+ * The built service (`node dist/main.js`, or the events worker `dist/worker.js`) as its own process, for
+ * tests and scripts that crash it: SIGKILL leaves no chance to store or release anything, exactly like
+ * a machine that dies.
  */
 export class ServiceProcess {
   private child?: ChildProcess;
@@ -16,12 +24,17 @@ export class ServiceProcess {
   private constructor(
     readonly port: number,
     private readonly env: Record<string, string>,
+    private readonly options: ServiceProcessOptions,
   ) {}
 
-  static async start(env: Record<string, string>): Promise<ServiceProcess> {
-    const service = new ServiceProcess(await freePort(), env);
+  static async start(env: Record<string, string>, options: ServiceProcessOptions = {}): Promise<ServiceProcess> {
+    const service = new ServiceProcess(await freePort(), env, options);
     await service.restart();
     return service;
+  }
+
+  get pid(): number | undefined {
+    return this.child?.pid;
   }
 
   get baseUrl(): string {
@@ -35,7 +48,7 @@ export class ServiceProcess {
 
   async restart(): Promise<void> {
     if (this.child) throw new Error('the service is already running');
-    const child = spawn(process.execPath, ['dist/main.js'], {
+    const child = spawn(process.execPath, [this.options.entry ?? 'dist/main.js'], {
       env: {
         PATH: process.env.PATH ?? '',
         NODE_ENV: 'test',
@@ -55,7 +68,11 @@ export class ServiceProcess {
       running.delete(child);
       if (this.child === child) this.child = undefined;
     });
-    await this.waitUntilLive(15_000);
+    // A process that never became ready is not left running (it would keep the caller alive).
+    await this.waitUntilLive(15_000).catch(async (error: unknown) => {
+      await this.crash();
+      throw error;
+    });
   }
 
   /** SIGKILL, like a crash; resolves once the process is gone. */
@@ -80,10 +97,12 @@ export class ServiceProcess {
     const deadline = Date.now() + timeoutMs;
     while (Date.now() < deadline) {
       if (!this.child) throw new Error(`the service exited during start:\n${this.output}`);
-      const live = await fetch(`${this.baseUrl}/health`).then(
-        (response) => response.ok,
-        () => false,
-      );
+      const live = this.options.isReady
+        ? await this.options.isReady(this).catch(() => false)
+        : await fetch(`${this.baseUrl}/health`).then(
+            (response) => response.ok,
+            () => false,
+          );
       if (live) return;
       await sleep(50);
     }

@@ -33,13 +33,15 @@ export class ProblemDocumentSchema {
 
 const PROBLEM_DESCRIPTIONS: Record<number, string> = {
   400: 'Invalid request: VALIDATION_FAILED, MALFORMED_JSON, IDEMPOTENCY_KEY_MISSING, IDEMPOTENCY_KEY_INVALID',
-  401: 'UNAUTHENTICATED (merchant routes) or ADMIN_TOKEN_INVALID (admin routes)',
+  401: 'UNAUTHENTICATED (merchant routes), ADMIN_TOKEN_INVALID (admin routes) or WEBHOOK_SIGNATURE_INVALID (webhooks)',
   402: 'CARD_DECLINED: final for this order; replayed to retries',
-  404: 'ORDER_NOT_FOUND, PAYMENT_NOT_FOUND or NOT_FOUND',
+  404: 'ORDER_NOT_FOUND, PAYMENT_NOT_FOUND, RECEIPT_NOT_FOUND or NOT_FOUND',
   409: 'REQUEST_IN_PROGRESS: a request with this key is running; see Retry-After',
   413: 'PAYLOAD_TOO_LARGE',
+  415: 'UNSUPPORTED_MEDIA_TYPE: webhooks are application/json',
   422: 'IDEMPOTENCY_KEY_REUSED: the key was used with another body',
   429: 'RATE_LIMITED: see Retry-After',
+  501: 'EVENTS_UNSUPPORTED: events, projections and webhooks need a standalone Redis, not a Cluster',
   502: 'PAYMENT_PROVIDER_UNAVAILABLE: nothing was charged; replayed for the error TTL, then the same key resumes',
   503: 'IDEMPOTENCY_STORE_UNAVAILABLE or NOT_READY: nothing ran; retry later with the same key (Retry-After)',
 };

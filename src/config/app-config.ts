@@ -1,6 +1,7 @@
 import { plainToInstance, Transform } from 'class-transformer';
 import { parseApiKeys } from '../auth/api-keys.js';
 import {
+  IsBoolean,
   IsIn,
   IsInt,
   IsOptional,
@@ -21,6 +22,11 @@ const toList = ({ value }: { value: unknown }) =>
         .map((item) => item.trim())
         .filter(Boolean)
     : value;
+
+const toBool = ({ value }: { value: unknown }) => {
+  const text = typeof value === 'string' ? value.trim().toLowerCase() : value;
+  return text === 'true' ? true : text === 'false' ? false : value;
+};
 
 const REDIS_URL_PATTERN = /^rediss?:\/\/\S+$/;
 
@@ -136,6 +142,47 @@ export class AppConfig {
   @Min(0)
   @Max(60_000)
   GATEWAY_MAX_DELAY_MS = 300;
+
+  /** Runs the payment-events consumer inside the service; `npm run worker` runs it as its own process. */
+  @Transform(toBool)
+  @IsBoolean({ message: 'EVENTS_WORKER must be true or false' })
+  EVENTS_WORKER = true;
+
+  /** A pending event idle this long (its consumer presumably dead) is reclaimed by another consumer. */
+  @Transform(toInt)
+  @IsInt()
+  @Min(100)
+  @Max(86_400_000)
+  EVENTS_CLAIM_MIN_IDLE_MS = 30_000;
+
+  /**
+   * Tests only: waits this long between applying an event and acknowledging it, so a test can kill
+   * the worker inside that window. Must be 0 in production.
+   */
+  @Transform(toInt)
+  @IsInt()
+  @Min(0)
+  @Max(60_000)
+  EVENTS_ACK_DELAY_MS = 0;
+
+  /**
+   * HMAC-SHA256 key of the gateway's webhook signatures. Unset: a fixed development key outside
+   * production; in production the webhook route is off (404) and the mock gateway sends none.
+   */
+  @IsOptional()
+  @IsString()
+  @MinLength(16, { message: 'WEBHOOK_SECRET must be at least 16 characters' })
+  WEBHOOK_SECRET?: string = undefined;
+
+  /** Where the mock gateway posts its webhooks; unset = this instance's own /api/webhooks/gateway. */
+  @IsOptional()
+  @Matches(/^https?:\/\/\S+$/, { message: 'WEBHOOK_URL must be an http:// or https:// URL' })
+  WEBHOOK_URL?: string = undefined;
+
+  /** Whether the mock gateway delivers webhooks for its charges at all. */
+  @Transform(toBool)
+  @IsBoolean({ message: 'WEBHOOK_DELIVERY must be true or false' })
+  WEBHOOK_DELIVERY = true;
 }
 
 export class InvalidConfigError extends Error {}
@@ -155,6 +202,9 @@ export function loadAppConfig(raw: Record<string, unknown>): AppConfig {
   );
   if (config.GATEWAY_MIN_DELAY_MS > config.GATEWAY_MAX_DELAY_MS) {
     problems.push('GATEWAY_MIN_DELAY_MS must not exceed GATEWAY_MAX_DELAY_MS');
+  }
+  if (config.NODE_ENV === 'production' && config.EVENTS_ACK_DELAY_MS !== 0) {
+    problems.push('EVENTS_ACK_DELAY_MS is for tests and must be 0 in production');
   }
   problems.push(...apiKeyProblems(config));
   if (problems.length > 0) {

@@ -3,6 +3,7 @@ import type { NextFunction, Request, Response } from 'express';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import { routeLabelOf } from '../common/route-label.js';
 import { idempotencyReportOf } from '../idempotency/index.js';
+import { eventDuplicatesDropped, type EventDuplicateDropped } from './event-duplicates.channel.js';
 import { gatewayCalls, type GatewayCallEvent } from './gateway-calls.channel.js';
 
 const LATENCY_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
@@ -58,6 +59,17 @@ export class MetricsService implements OnModuleDestroy {
     registers: [this.registry],
   });
 
+  private readonly duplicatesDropped = new Counter({
+    name: 'events_duplicates_dropped_total',
+    help: 'Events consumed before and dropped without effect, by source: stream (redelivered entries) or webhook',
+    labelNames: ['source'],
+    registers: [this.registry],
+  });
+
+  private readonly onDuplicateDropped = (message: unknown) => {
+    this.duplicatesDropped.inc({ source: (message as EventDuplicateDropped).source });
+  };
+
   private readonly onGatewayCall = (message: unknown) => {
     const { result, durationMs } = message as GatewayCallEvent;
     this.gatewayCallCount.inc({ result });
@@ -86,10 +98,12 @@ export class MetricsService implements OnModuleDestroy {
       },
     });
     gatewayCalls.subscribe(this.onGatewayCall);
+    eventDuplicatesDropped.subscribe(this.onDuplicateDropped);
   }
 
   onModuleDestroy(): void {
     gatewayCalls.unsubscribe(this.onGatewayCall);
+    eventDuplicatesDropped.unsubscribe(this.onDuplicateDropped);
   }
 
   /** Express middleware: observes every response once it is finished, whatever answered it. */

@@ -2,6 +2,12 @@ import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 
 export type OrderStatus = 'CREATED' | 'PAID' | 'PAYMENT_FAILED';
 
+/** What the gateway last reported about the order's charge through its webhooks. */
+export type GatewayStatus = 'pending' | 'succeeded';
+
+/** Webhooks arrive in any order; a status only replaces one of lower rank, so it never goes backwards. */
+export const GATEWAY_STATUS_RANK: Record<GatewayStatus, number> = { pending: 1, succeeded: 2 };
+
 export class OrderPayment {
   @ApiProperty()
   chargeId: string;
@@ -59,6 +65,9 @@ export class OrderView {
 
   @ApiPropertyOptional({ type: OrderFailure })
   failure?: OrderFailure;
+
+  @ApiPropertyOptional({ enum: ['pending', 'succeeded'], description: "The charge's status as the gateway's webhooks last reported it" })
+  gatewayStatus?: GatewayStatus;
 
   @ApiProperty({ format: 'date-time' })
   createdAt: string;

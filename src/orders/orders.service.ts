@@ -1,9 +1,11 @@
 import { Injectable } from '@nestjs/common';
 import { createHash } from 'node:crypto';
 import { ProblemException } from '../common/problem.js';
+import type { ConsumedMarker } from '../events/consumed-marker.js';
+import { newPaymentEvent, type PaymentEventData } from '../events/payment-event.js';
 import type { IdempotencyContext } from '../idempotency/index.js';
-import type { Order, OrderFailure, OrderPayment } from './order.js';
-import { OrdersRepository } from './orders.repository.js';
+import type { GatewayStatus, Order, OrderFailure, OrderPayment } from './order.js';
+import { OrdersRepository, type GatewayStatusResult } from './orders.repository.js';
 
 export interface NewOrder {
   amount: number;
@@ -21,7 +23,8 @@ export interface OrdersPage {
 /**
  * Orders and their lifecycle CREATED → PAID | PAYMENT_FAILED. An order's id is derived from the
  * idempotency record it was created for, so every attempt with one key, on any instance and after
- * any crash, finds the same order instead of creating another.
+ * any crash, finds the same order instead of creating another. Each change to PAID or
+ * PAYMENT_FAILED is stored with its payment event (payment.succeeded / payment.failed).
  */
 @Injectable()
 export class OrdersService {
@@ -50,14 +53,21 @@ export class OrdersService {
   async markPaid(order: Order, payment: OrderPayment): Promise<Order> {
     const { failure: _previousFailure, ...rest } = order;
     const paid: Order = { ...rest, status: 'PAID', payment, updatedAt: new Date().toISOString() };
-    await this.repository.save(paid);
+    const event = newPaymentEvent('payment.succeeded', paid.updatedAt, { ...eventDataOf(paid), chargeId: payment.chargeId });
+    await this.repository.saveWithEvent(paid, event);
     return paid;
   }
 
   async markFailed(order: Order, failure: OrderFailure): Promise<Order> {
     const failed: Order = { ...order, status: 'PAYMENT_FAILED', failure, updatedAt: failure.failedAt };
-    await this.repository.save(failed);
+    const event = newPaymentEvent('payment.failed', failed.updatedAt, { ...eventDataOf(failed), failureCode: failure.code });
+    await this.repository.saveWithEvent(failed, event);
     return failed;
+  }
+
+  /** Applies a gateway webhook's status to its order: once per event id, never backwards. */
+  recordGatewayStatus(orderId: string, status: GatewayStatus, eventId: string, marker: ConsumedMarker): Promise<GatewayStatusResult> {
+    return this.repository.recordGatewayStatus(orderId, status, eventId, marker);
   }
 
   /** The owner's order; another owner's id is reported as unknown, never as forbidden. */
@@ -73,6 +83,10 @@ export class OrdersService {
     const page = await this.repository.listByOwner(owner, limit, cursor === undefined ? undefined : decodeCursor(cursor));
     return { orders: page.orders, nextCursor: page.last === undefined ? null : encodeCursor(page.last) };
   }
+}
+
+function eventDataOf(order: Order): PaymentEventData {
+  return { orderId: order.id, owner: order.owner, customerId: order.customerId, amount: order.amount, currency: order.currency };
 }
 
 export function orderIdFor(recordId: string): string {

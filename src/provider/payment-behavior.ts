@@ -18,4 +18,12 @@ export class PaymentBehavior {
   /** Processing time before a charge is recorded: the window in which nothing was charged yet. */
   @ApiProperty({ description: 'Processing time before a charge is recorded', minimum: 0, maximum: 60_000 })
   preChargeDelayMs: number;
+
+  /** Share of webhook events the gateway delivers twice (at-least-once delivery). */
+  @ApiProperty({ description: 'Share of webhook events delivered twice', minimum: 0, maximum: 1 })
+  webhookDuplicateRate: number;
+
+  /** Delivers a charge's webhooks in random order, so charge.pending may come after charge.succeeded. */
+  @ApiProperty({ description: "Deliver a charge's webhooks in random order" })
+  webhookShuffle: boolean;
 }

@@ -9,6 +9,7 @@ import { REDIS_CLIENT, type RedisClient } from '../redis/index.js';
 import { CardDeclinedError, GatewayUnavailableError } from './gateway.errors.js';
 import type { GatewayCharge, GatewayChargeRequest } from './gateway-charge.js';
 import type { PaymentBehavior } from './payment-behavior.js';
+import { WebhookDeliveryService } from './webhook-delivery.service.js';
 
 const BEHAVIOR_KEY = 'gateway:behavior';
 /** One hash, downstream key → charge: HSETNX makes "charge once per key" a single atomic command. */
@@ -25,6 +26,7 @@ export class PaymentProviderService {
   constructor(
     @Inject(REDIS_CLIENT) private readonly redis: RedisClient,
     private readonly config: AppConfig,
+    private readonly webhooks: WebhookDeliveryService,
   ) {}
 
   async charge(request: GatewayChargeRequest): Promise<GatewayCharge> {
@@ -68,6 +70,8 @@ export class PaymentProviderService {
     const recorded = await fromStore(this.redis.hsetnx(LEDGER_KEY, request.downstreamKey, JSON.stringify(charge)));
     // Lost a race with a concurrent call for the same key: that call's charge is the one.
     const result = recorded ? charge : (await this.findCharge(request.downstreamKey))!;
+    // Only a new charge is announced: a deduplicated call's charge was announced by the call that made it.
+    if (recorded) this.webhooks.deliverChargeEvents(charge, behavior);
     await latency;
     return { charge: result, deduplicated: !recorded };
   }
@@ -83,15 +87,17 @@ export class PaymentProviderService {
 
   async getBehavior(): Promise<PaymentBehavior> {
     const raw = await fromStore(this.redis.get(BEHAVIOR_KEY));
-    return raw
-      ? (JSON.parse(raw) as PaymentBehavior)
-      : {
-          failureRate: 0,
-          declineRate: 0,
-          minDelayMs: this.config.GATEWAY_MIN_DELAY_MS,
-          maxDelayMs: this.config.GATEWAY_MAX_DELAY_MS,
-          preChargeDelayMs: 0,
-        };
+    const defaults: PaymentBehavior = {
+      failureRate: 0,
+      declineRate: 0,
+      minDelayMs: this.config.GATEWAY_MIN_DELAY_MS,
+      maxDelayMs: this.config.GATEWAY_MAX_DELAY_MS,
+      preChargeDelayMs: 0,
+      webhookDuplicateRate: 0,
+      webhookShuffle: false,
+    };
+    // A behaviour stored before a field existed takes that field's default.
+    return raw ? { ...defaults, ...(JSON.parse(raw) as Partial<PaymentBehavior>) } : defaults;
   }
 
   async updateBehavior(changes: Partial<PaymentBehavior>): Promise<PaymentBehavior> {

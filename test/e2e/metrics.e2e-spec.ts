@@ -1,18 +1,10 @@
 import { describe, expect, it } from '@jest/globals';
 import request from 'supertest';
+import { sample } from '../support/metrics.js';
 import { charge, newKey, setBehavior, validCharge } from '../support/payments-client.js';
 import { useTestApp } from '../support/test-app.js';
 
 const ROUTE = '/api/payments/charge';
-
-/** The value of one sample in Prometheus text format, 0 when absent. */
-function sample(text: string, name: string, labels: Record<string, string>): number {
-  const wanted = Object.entries(labels).map(([key, value]) => `${key}="${value}"`);
-  const line = text
-    .split('\n')
-    .find((candidate) => candidate.startsWith(`${name}{`) && wanted.every((label) => candidate.includes(label)));
-  return line ? Number(line.slice(line.lastIndexOf(' ') + 1)) : 0;
-}
 
 describe('/metrics (prom-client)', () => {
   const service = useTestApp();

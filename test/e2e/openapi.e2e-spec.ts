@@ -22,10 +22,13 @@ describe('OpenAPI (@nestjs/swagger)', () => {
       [
         '/api/admin/payment-behavior',
         '/api/admin/provider/charges',
+        '/api/customers/{id}/balance',
         '/api/orders',
         '/api/orders/{id}',
+        '/api/orders/{id}/receipt',
         '/api/payments/charge',
         '/api/payments/{id}',
+        '/api/webhooks/gateway',
         '/health',
         '/health/ready',
         '/metrics',

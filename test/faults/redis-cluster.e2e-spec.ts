@@ -6,6 +6,10 @@ import { hasRedisServerBinary } from '../../scripts/lib/redis-server.js';
 import { toIdempotencyContext } from '../../src/idempotency/idempotency-scope.js';
 import { lockKey, responseKey } from '../../src/idempotency/redis-idempotency.store.js';
 import { REDIS_CLIENT, REDIS_LOCK_CLIENTS } from '../../src/redis/index.js';
+import { PAYMENTS_STREAM } from '../../src/events/payment-event.js';
+import { gatewayWebhookFor } from '../../src/webhooks/gateway-webhook.js';
+import { webhookSecretOf } from '../../src/webhooks/webhook-signature.js';
+import { postWebhook } from '../support/events-client.js';
 import { CHARGE_PATH, charge, ledgerCount, newKey, setBehavior, validCharge } from '../support/payments-client.js';
 import { startTestApp, type TestApp } from '../support/test-app.js';
 
@@ -110,6 +114,19 @@ describeWithRedisBinary('Redis Cluster mode', () => {
     const ids = (page: request.Response) => page.body.data.map((order: { id: string }) => order.id) as string[];
     expect(ids(secondPage).length).toBeGreaterThan(0);
     expect(ids(secondPage).filter((id) => ids(firstPage).includes(id))).toEqual([]);
+  });
+
+  it('emits no events (they need a standalone Redis) and answers the event routes 501 EVENTS_UNSUPPORTED', async () => {
+    const paid = await charge(service.baseUrl, newKey('cluster-events')).expect(201);
+    const order = await request(service.baseUrl).get(`/api/orders/${paid.body.orderId}`).expect(200);
+    expect(order.body.status).toBe('PAID');
+    expect(await store.exists(PAYMENTS_STREAM)).toBe(0);
+    const responses = [
+      await request(service.baseUrl).get('/api/customers/cus_123/balance'),
+      await request(service.baseUrl).get(`/api/orders/${paid.body.orderId}/receipt`),
+      await postWebhook(service.baseUrl, gatewayWebhookFor('charge.succeeded', paid.body), { secret: webhookSecretOf(service.config) }),
+    ];
+    for (const response of responses) expect(response.body).toMatchObject({ status: 501, code: 'EVENTS_UNSUPPORTED' });
   });
 
   it('is ready (/health/ready 200) with the cluster up', async () => {

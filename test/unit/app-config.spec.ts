@@ -12,7 +12,16 @@ describe('loadAppConfig', () => {
       IDEMPOTENCY_ERROR_TTL_SECONDS: 30,
       IDEMPOTENCY_WAIT_MS: 0,
       BODY_LIMIT: '16kb',
+      EVENTS_WORKER: true,
+      EVENTS_CLAIM_MIN_IDLE_MS: 30_000,
+      EVENTS_ACK_DELAY_MS: 0,
+      WEBHOOK_DELIVERY: true,
     });
+  });
+
+  it('reads booleans and the events settings from their text form', () => {
+    const config = loadAppConfig({ EVENTS_WORKER: 'false', WEBHOOK_DELIVERY: 'FALSE', EVENTS_CLAIM_MIN_IDLE_MS: '500', WEBHOOK_URL: 'http://hooks.internal:8080/x' });
+    expect(config).toMatchObject({ EVENTS_WORKER: false, WEBHOOK_DELIVERY: false, EVENTS_CLAIM_MIN_IDLE_MS: 500, WEBHOOK_URL: 'http://hooks.internal:8080/x' });
   });
 
   it('converts numbers and lists from their text form', () => {
@@ -28,6 +37,12 @@ describe('loadAppConfig', () => {
     ['IDEMPOTENCY_ERROR_TTL_SECONDS', '0'],
     ['NODE_ENV', 'staging'],
     ['ADMIN_TOKEN', 'short'],
+    ['EVENTS_WORKER', 'yes'],
+    ['WEBHOOK_DELIVERY', '1'],
+    ['EVENTS_CLAIM_MIN_IDLE_MS', '10'],
+    ['EVENTS_ACK_DELAY_MS', '-1'],
+    ['WEBHOOK_SECRET', 'too-short'],
+    ['WEBHOOK_URL', 'ftp://example.com'],
   ])('refuses %s=%s with a message naming the variable', (name, value) => {
     expect(() => loadAppConfig({ [name]: value })).toThrow(InvalidConfigError);
     expect(() => loadAppConfig({ [name]: value })).toThrow(name);
@@ -35,5 +50,8 @@ describe('loadAppConfig', () => {
 
   it('refuses a minimum gateway delay above the maximum', () => {
     expect(() => loadAppConfig({ GATEWAY_MIN_DELAY_MS: '500', GATEWAY_MAX_DELAY_MS: '100' })).toThrow('GATEWAY_MIN_DELAY_MS');
+  });
+  it('refuses the test-only ack delay in production', () => {
+    expect(() => loadAppConfig({ NODE_ENV: 'production', API_KEYS: 'm:sk_test_0123456789abcdef', EVENTS_ACK_DELAY_MS: '100' })).toThrow('EVENTS_ACK_DELAY_MS');
   });
 });

@@ -1,5 +1,5 @@
 import { ApiPropertyOptional } from '@nestjs/swagger';
-import { IsInt, IsNumber, IsOptional, Max, Min } from 'class-validator';
+import { IsBoolean, IsInt, IsNumber, IsOptional, Max, Min } from 'class-validator';
 
 /** Any subset of the behaviour; fields left out keep their current value. */
 export class UpdatePaymentBehaviorDto {
@@ -37,4 +37,16 @@ export class UpdatePaymentBehaviorDto {
   @Min(0)
   @Max(60_000)
   preChargeDelayMs?: number;
+
+  @ApiPropertyOptional({ minimum: 0, maximum: 1 })
+  @IsOptional()
+  @IsNumber({ allowNaN: false, allowInfinity: false })
+  @Min(0)
+  @Max(1)
+  webhookDuplicateRate?: number;
+
+  @ApiPropertyOptional()
+  @IsOptional()
+  @IsBoolean()
+  webhookShuffle?: boolean;
 }

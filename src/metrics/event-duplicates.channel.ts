@@ -1,0 +1,14 @@
+import { channel } from 'node:diagnostics_channel';
+
+/** Where a duplicate came from: a redelivered stream entry, or a webhook the gateway sent again. */
+export type EventSource = 'stream' | 'webhook';
+
+export interface EventDuplicateDropped {
+  source: EventSource;
+}
+
+/**
+ * Consumers announce each duplicate they dropped here; metrics listen. Like gateway-calls, a channel
+ * keeps the consumers free of any dependency on metrics (the worker process has none).
+ */
+export const eventDuplicatesDropped = channel('payments:event-duplicates-dropped');

@@ -1,0 +1,13 @@
+import { DynamicModule, Module } from '@nestjs/common';
+import { AppConfig, ConfigModule } from './config/index.js';
+import { EventsWorkerModule } from './events/events-worker.module.js';
+import { LoggingModule } from './logging/logging.module.js';
+import { RedisModule } from './redis/index.js';
+
+/** What the events worker needs when it runs as its own process: configuration, logs, Redis, the consumer. */
+@Module({})
+export class WorkerModule {
+  static forRoot(config: AppConfig): DynamicModule {
+    return { module: WorkerModule, imports: [ConfigModule.forRoot(config), LoggingModule, RedisModule, EventsWorkerModule] };
+  }
+}

@@ -1,0 +1,105 @@
+import { describe, expect, it } from '@jest/globals';
+import request from 'supertest';
+import { balanceOf, streamEntries, waitUntilAllConsumed } from '../support/events-client.js';
+import { charge, newKey, setBehavior, validCharge } from '../support/payments-client.js';
+import { useTestApp } from '../support/test-app.js';
+import { waitFor } from '../support/wait-for.js';
+
+const KEY_A = 'sk_test_events_merchant_a_0001';
+const KEY_B = 'sk_test_events_merchant_b_0002';
+const asA = { Authorization: `Bearer ${KEY_A}` };
+const asB = { Authorization: `Bearer ${KEY_B}` };
+
+/** Payment events and the projections the in-process worker builds from them, over HTTP. */
+describe('payment events → balances and receipts', () => {
+  const service = useTestApp({ API_KEYS: `merchantA:${KEY_A},merchantB:${KEY_B}`, WEBHOOK_DELIVERY: 'false' });
+
+  const receipt = (orderId: string, headers: Record<string, string>) => request(service.baseUrl).get(`/api/orders/${orderId}/receipt`).set(headers);
+
+  it('stores payment.succeeded with the PAID order, then shows its receipt and the balance', async () => {
+    const customerId = `cus_${newKey('paid').slice(-12)}`;
+    const paid = await charge(service.baseUrl, newKey(), validCharge({ customerId, amount: 1250 }), asA).expect(201);
+
+    const order = await request(service.baseUrl).get(`/api/orders/${paid.body.orderId}`).set(asA).expect(200);
+    expect(order.body.status).toBe('PAID');
+    const events = (await streamEntries(service.redis)).filter(({ event }) => event.data.orderId === paid.body.orderId);
+    expect(events).toEqual([
+      {
+        entryId: expect.any(String),
+        event: {
+          id: expect.stringMatching(/^evt_[0-9a-f]{32}$/),
+          type: 'payment.succeeded',
+          occurredAt: order.body.updatedAt,
+          data: { orderId: paid.body.orderId, owner: 'merchantA', customerId, amount: 1250, currency: 'EUR', chargeId: paid.body.id },
+        },
+      },
+    ]);
+
+    await waitFor('the receipt exists', async () => (await receipt(paid.body.orderId, asA)).status === 200);
+    const shown = await receipt(paid.body.orderId, asA);
+    expect(shown.body).toEqual({
+      orderId: paid.body.orderId,
+      chargeId: paid.body.id,
+      customerId,
+      amount: 1250,
+      currency: 'EUR',
+      paidAt: order.body.updatedAt,
+      eventId: events[0]!.event.id,
+    });
+    expect(await balanceOf(service.baseUrl, customerId, asA)).toEqual([{ currency: 'EUR', amount: 1250, payments: 1 }]);
+  });
+
+  it('sums a customer per currency and per merchant; another merchant sees neither its balance nor its receipts', async () => {
+    const customerId = `cus_${newKey('shared').slice(-12)}`;
+    const first = await charge(service.baseUrl, newKey(), validCharge({ customerId, amount: 100 }), asA).expect(201);
+    await charge(service.baseUrl, newKey(), validCharge({ customerId, amount: 250 }), asA).expect(201);
+    await charge(service.baseUrl, newKey(), validCharge({ customerId, amount: 7, currency: 'USD' }), asA).expect(201);
+    await charge(service.baseUrl, newKey(), validCharge({ customerId, amount: 999 }), asB).expect(201);
+    await waitUntilAllConsumed(service.redis);
+
+    expect(await balanceOf(service.baseUrl, customerId, asA)).toEqual([
+      { currency: 'EUR', amount: 350, payments: 2 },
+      { currency: 'USD', amount: 7, payments: 1 },
+    ]);
+    expect(await balanceOf(service.baseUrl, customerId, asB)).toEqual([{ currency: 'EUR', amount: 999, payments: 1 }]);
+    const foreign = await receipt(first.body.orderId, asB);
+    expect(foreign.status).toBe(404);
+    expect(foreign.body).toMatchObject({ status: 404, code: 'ORDER_NOT_FOUND' });
+    await receipt(first.body.orderId, asA).expect(200);
+  });
+
+  it('stores payment.failed with a declined order; it gets no receipt and leaves the balance alone', async () => {
+    const customerId = `cus_${newKey('declined').slice(-12)}`;
+    await setBehavior(service.baseUrl, { declineRate: 1 });
+    try {
+      const declined = await charge(service.baseUrl, newKey(), validCharge({ customerId }), asA).expect(402);
+      const orders = await request(service.baseUrl).get('/api/orders').set(asA).query({ limit: 100 }).expect(200);
+      const order = (orders.body.data as Array<{ id: string; customerId: string; status: string }>).find((candidate) => candidate.customerId === customerId)!;
+      expect(order.status).toBe('PAYMENT_FAILED');
+      expect(declined.body.code).toBe('CARD_DECLINED');
+      const events = (await streamEntries(service.redis)).filter(({ event }) => event.data.orderId === order.id);
+      expect(events.map(({ event }) => [event.type, event.data.failureCode])).toEqual([['payment.failed', 'CARD_DECLINED']]);
+      await waitUntilAllConsumed(service.redis);
+
+      const missing = await receipt(order.id, asA);
+      expect(missing.status).toBe(404);
+      expect(missing.headers['content-type']).toBe('application/problem+json; charset=utf-8');
+      expect(missing.body).toMatchObject({ status: 404, code: 'RECEIPT_NOT_FOUND' });
+      expect(await balanceOf(service.baseUrl, customerId, asA)).toEqual([]);
+    } finally {
+      await setBehavior(service.baseUrl, { declineRate: 0 });
+    }
+  });
+
+  it('answers problems for an unknown order, an invalid customer id and a missing API key', async () => {
+    const unknown = await receipt('ord_000000000000000000000000', asA);
+    expect(unknown.status).toBe(404);
+    expect(unknown.body.code).toBe('ORDER_NOT_FOUND');
+    const invalid = await request(service.baseUrl).get('/api/customers/not%20valid/balance').set(asA);
+    expect(invalid.status).toBe(400);
+    expect(invalid.body).toMatchObject({ code: 'VALIDATION_FAILED', errors: [{ field: 'id', message: expect.any(String) }] });
+    const anonymous = await request(service.baseUrl).get('/api/customers/cus_1/balance');
+    expect(anonymous.status).toBe(401);
+    expect(anonymous.body.code).toBe('UNAUTHENTICATED');
+  });
+});

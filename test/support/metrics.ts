@@ -1,0 +1,16 @@
+import request from 'supertest';
+
+/** The value of one sample in Prometheus text format, 0 when absent. */
+export function sample(text: string, name: string, labels: Record<string, string>): number {
+  const wanted = Object.entries(labels).map(([key, value]) => `${key}="${value}"`);
+  const line = text
+    .split('\n')
+    .find((candidate) => candidate.startsWith(`${name}{`) && wanted.every((label) => candidate.includes(label)));
+  return line ? Number(line.slice(line.lastIndexOf(' ') + 1)) : 0;
+}
+
+/** How many duplicates the service dropped so far from one source (stream or webhook). */
+export async function duplicatesDropped(baseUrl: string, source: 'stream' | 'webhook'): Promise<number> {
+  const response = await request(baseUrl).get('/metrics').expect(200);
+  return sample(response.text, 'events_duplicates_dropped_total', { source });
+}
