@@ -15,7 +15,7 @@
  * Only Node 20 built-ins are used so the script runs anywhere the service's repo is checked out.
  */
 import { randomUUID } from 'node:crypto';
-import { UsageError, formatCounts, parseCli, percentile, positiveInt } from './lib/cli.js';
+import { UsageError, formatCounts, readOptions, parseCli, percentile, positiveInt } from './lib/cli.js';
 
 const USAGE = `Usage: npx tsx scripts/concurrent-requests.ts [options]
 
@@ -457,19 +457,8 @@ function printReport(
 // ---------------------------------------------------------------------------------------------
 
 async function main(): Promise<number> {
-  let options: Options;
-  try {
-    const parsed = parseOptions(process.argv.slice(2));
-    if (parsed === 'help') {
-      console.log(USAGE);
-      return 0;
-    }
-    options = parsed;
-  } catch (error) {
-    if (!(error instanceof UsageError)) throw error;
-    console.error(`error: ${error.message}\nRun with --help to see the options.`);
-    return 2;
-  }
+  const options = readOptions(parseOptions, USAGE);
+  if (typeof options === 'number') return options;
 
   const unreachable = await findUnreachable(options);
   if (unreachable.length > 0) {

@@ -16,7 +16,7 @@ import { existsSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { retentionFor } from '../src/idempotency/retention.js';
-import { UsageError, formatCounts, fraction, parseCli, percentile, positiveInt } from './lib/cli.js';
+import { UsageError, formatCounts, readOptions, fraction, parseCli, percentile, positiveInt } from './lib/cli.js';
 import { RedisServer, hasRedisServerBinary } from './lib/redis-server.js';
 import { ServiceProcess } from './lib/service-process.js';
 
@@ -718,19 +718,8 @@ async function soak(fleet: Fleet, options: Options, interrupted: AbortSignal): P
 }
 
 async function main(): Promise<number> {
-  let options: Options;
-  try {
-    const parsed = parseOptions(process.argv.slice(2));
-    if (parsed === 'help') {
-      console.log(USAGE);
-      return 0;
-    }
-    options = parsed;
-  } catch (error) {
-    if (!(error instanceof UsageError)) throw error;
-    console.error(`error: ${error.message}\nRun with --help to see the options.`);
-    return 2;
-  }
+  const options = readOptions(parseOptions, USAGE);
+  if (typeof options === 'number') return options;
 
   // ServiceProcess starts `dist/main.js` relative to the working directory: make it the repository.
   process.chdir(fileURLToPath(new URL('..', import.meta.url)));

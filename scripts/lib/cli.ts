@@ -41,3 +41,20 @@ export function formatCounts(counts: Record<string, number>): string {
   const entries = Object.entries(counts);
   return entries.length === 0 ? 'none' : entries.map(([name, count]) => `${name} ×${count}`).join(', ');
 }
+
+/**
+ * The options of a script, or the exit code to end with: 0 after printing the usage for --help,
+ * 2 after a usage error.
+ */
+export function readOptions<T>(parse: (argv: string[]) => T | 'help', usage: string): T | number {
+  try {
+    const parsed = parse(process.argv.slice(2));
+    if (parsed !== 'help') return parsed;
+    console.log(usage);
+    return 0;
+  } catch (error) {
+    if (!(error instanceof UsageError)) throw error;
+    console.error(`error: ${error.message}\nRun with --help to see the options.`);
+    return 2;
+  }
+}
