@@ -1,6 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { ExecutionError, Lock, Redlock, ResourceLockedError } from '@sesamecare-oss/redlock';
-import { randomBytes } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import { REDIS_CLIENT, REDIS_LOCK_CLIENTS, type RedisClient } from '../redis/index.js';
 import { IDEMPOTENCY_MODULE_OPTIONS } from './idempotency.constants.js';
 import type { IdempotencyModuleOptions } from './idempotency-module-options.interface.js';
@@ -97,7 +97,8 @@ export class RedisIdempotencyStore implements IdempotencyStore {
   }
 
   private async beginOnStore(recordId: string): Promise<BeginResult> {
-    const token = randomBytes(16).toString('hex');
+    // A random owner token, as Redlock's; randomUUID draws from a cached entropy pool (cheap per request).
+    const token = randomUUID();
     const started = Date.now();
     const reply = await this.scripts.idempotencyBegin(responseKey(recordId), lockKey(recordId), token, this.options.lockTtlMs).catch(unavailable);
     if (reply[0] === 1) return { stored: JSON.parse(reply[1]) as StoredResponse };

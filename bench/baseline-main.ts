@@ -1,0 +1,40 @@
+/**
+ * The benchmark's baseline service: the production build (dist/) with the idempotency layer
+ * switched off, composed the way the tests compose apps, NOT a production entry point:
+ *
+ *   npm run build && PORT=3001 API_KEYS=… node --import tsx bench/baseline-main.ts
+ *
+ * Same AppModule, same setUpApp (helmet, body parser, validation, filters), same controller,
+ * order, gateway and ledger work; only IdempotencyInterceptor is replaced, through
+ * @nestjs/testing's overrideInterceptor, by BypassIdempotencyInterceptor. The bench checks that
+ * the override took (baseline answers carry no Idempotency-Cached header) before measuring.
+ */
+import 'reflect-metadata';
+import { Logger } from '@nestjs/common';
+import type { NestExpressApplication } from '@nestjs/platform-express';
+import { Test } from '@nestjs/testing';
+import { BypassIdempotencyInterceptor } from './bypass-idempotency.interceptor.js';
+import { fromDist } from './lib/dist.js';
+
+const { AppModule } = await fromDist<typeof import('../src/app.module.js')>('app.module.js');
+const { setUpApp } = await fromDist<typeof import('../src/app.setup.js')>('app.setup.js');
+const { InvalidConfigError, loadAppConfig } = await fromDist<typeof import('../src/config/index.js')>('config/index.js');
+const { IdempotencyInterceptor } = await fromDist<typeof import('../src/idempotency/index.js')>('idempotency/index.js');
+
+async function bootstrap(): Promise<void> {
+  const config = loadAppConfig(process.env);
+  const moduleRef = await Test.createTestingModule({ imports: [await AppModule.forRoot(config)] })
+    .overrideInterceptor(IdempotencyInterceptor)
+    .useClass(BypassIdempotencyInterceptor)
+    .compile();
+  // The options of src/main.ts's NestFactory.create: keep them in step with it.
+  const app = moduleRef.createNestApplication<NestExpressApplication>({ bodyParser: false, rawBody: true, bufferLogs: true });
+  await setUpApp(app, config);
+  await app.listen(config.PORT);
+  Logger.log(`Baseline (idempotency bypassed) listening on port ${config.PORT} (${config.NODE_ENV})`, 'Bench');
+}
+
+bootstrap().catch((error: unknown) => {
+  console.error(error instanceof InvalidConfigError ? error.message : error);
+  process.exit(1);
+});

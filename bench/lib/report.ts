@@ -1,0 +1,298 @@
+import type {
+  BenchResult,
+  ProfiledRun,
+  ContentionRun,
+  ContentionSummary,
+  ScenarioSummary,
+  TargetResult,
+  ThroughputRun,
+  ThroughputScenario,
+} from './types.js';
+import { THROUGHPUT_SCENARIOS } from './types.js';
+
+export function median(values: number[]): number {
+  if (values.length === 0) return NaN;
+  const sorted = [...values].sort((a, b) => a - b);
+  const middle = Math.floor(sorted.length / 2);
+  return sorted.length % 2 === 1 ? sorted[middle]! : (sorted[middle - 1]! + sorted[middle]!) / 2;
+}
+
+function medianOrNull(values: Array<number | null>): number | null {
+  const present = values.filter((value): value is number => value !== null && Number.isFinite(value));
+  return present.length === 0 ? null : median(present);
+}
+
+export function round(value: number, digits = 2): number {
+  const factor = 10 ** digits;
+  return Math.round(value * factor) / factor;
+}
+
+/**
+ * The idempotency layer's round trips per request (counted by name), and the cross-checks that
+ * need the same round's baseline: all round trips minus executions × the baseline's round trips
+ * per execution, and the plain difference.
+ */
+export function attributeRoundTrips(runs: ThroughputRun[]): void {
+  for (const run of runs) {
+    run.idempotencyRoundTripsPerRequest = run.redis.idempotencyRoundTripsPerRequest;
+    const baseline = runs.find((other) => other.scenario === 'baseline' && other.round === run.round);
+    if (run.scenario === 'baseline') {
+      run.idempotencyRoundTripsByBaselinePerRequest = 0;
+      run.roundTripsVsBaselinePerRequest = 0;
+      continue;
+    }
+    if (!baseline || baseline.redis.executions === 0 || run.requestsSent === 0) continue;
+    const businessPerExecution = sum(Object.values(baseline.redis.roundTrips)) / baseline.redis.executions;
+    const total = sum(Object.values(run.redis.roundTrips));
+    run.idempotencyRoundTripsByBaselinePerRequest = round((total - run.redis.executions * businessPerExecution) / run.requestsSent, 3);
+    run.roundTripsVsBaselinePerRequest = round(run.redis.roundTripsPerRequest - baseline.redis.roundTripsPerRequest, 3);
+  }
+}
+
+export function summarizeScenarios(runs: ThroughputRun[]): ScenarioSummary[] {
+  const summaries: ScenarioSummary[] = [];
+  for (const scenario of THROUGHPUT_SCENARIOS) {
+    const own = runs.filter((run) => run.scenario === scenario);
+    if (own.length === 0) continue;
+    const non2xx: Record<string, number> = {};
+    for (const run of own) {
+      for (const [status, count] of Object.entries(run.statusCounts)) {
+        if (!status.startsWith('2')) non2xx[status] = (non2xx[status] ?? 0) + count;
+      }
+      if (run.errors > 0) non2xx.errors = (non2xx.errors ?? 0) + run.errors;
+      if (run.timeouts > 0) non2xx.timeouts = (non2xx.timeouts ?? 0) + run.timeouts;
+    }
+    const perRound = own.flatMap((run) => {
+      const baseline = runs.find((other) => other.scenario === 'baseline' && other.round === run.round);
+      if (!baseline || scenario === 'baseline') return [];
+      return [
+        {
+          round: run.round,
+          reqPerSec: round(run.reqPerSec / baseline.reqPerSec, 3),
+          p99: round(run.latencyMs.p99 / baseline.latencyMs.p99, 3),
+          loopUs: round(run.loopUsPerRequest / baseline.loopUsPerRequest, 3),
+          cpuUs: round(run.cpuUsPerRequest / baseline.cpuUsPerRequest, 3),
+        },
+      ];
+    });
+    summaries.push({
+      scenario,
+      rounds: own.length,
+      reqPerSec: round(median(own.map((run) => run.reqPerSec)), 0),
+      latencyMs: {
+        p50: round(median(own.map((run) => run.latencyMs.p50)), 1),
+        p97_5: round(median(own.map((run) => run.latencyMs.p97_5)), 1),
+        p99: round(median(own.map((run) => run.latencyMs.p99)), 1),
+      },
+      non2xx,
+      commandsPerRequest: round(median(own.map((run) => run.redis.commandsPerRequest)), 3),
+      roundTripsPerRequest: round(median(own.map((run) => run.redis.roundTripsPerRequest)), 3),
+      writesPerRequest: round(median(own.map((run) => run.redis.writesPerRequest)), 3),
+      idempotencyRoundTripsPerRequest: medianOrNull(own.map((run) => run.idempotencyRoundTripsPerRequest)),
+      idempotencyRoundTripsByBaselinePerRequest: medianOrNull(own.map((run) => run.idempotencyRoundTripsByBaselinePerRequest)),
+      scriptCallsPerRequest: round(median(own.map((run) => run.redis.scriptCallsPerRequest)), 3),
+      executionsPerRequest: round(median(own.map((run) => run.redis.executionsPerRequest)), 3),
+      elu: round(median(own.map((run) => run.elu)), 3),
+      loopUsPerRequest: round(median(own.map((run) => run.loopUsPerRequest)), 0),
+      cpuUsPerRequest: round(median(own.map((run) => run.cpuUsPerRequest)), 0),
+      rssMB: round(own.at(-1)!.rssMB, 1),
+      vsBaseline:
+        perRound.length === 0
+          ? null
+          : {
+              reqPerSec: round(median(perRound.map((r) => r.reqPerSec)), 3),
+              p99: round(median(perRound.map((r) => r.p99)), 3),
+              loopUs: round(median(perRound.map((r) => r.loopUs)), 3),
+              cpuUs: round(median(perRound.map((r) => r.cpuUs)), 3),
+              perRound,
+            },
+    });
+  }
+  return summaries;
+}
+
+export function summarizeContention(runs: ContentionRun[]): ContentionSummary | null {
+  if (runs.length === 0) return null;
+  return {
+    rounds: runs.length,
+    executionsPerRound: runs.map((run) => run.ledgerExecutions),
+    conflictP50Ms: medianOrNull(runs.map((run) => run.conflicts.p50)),
+    conflictP99Ms: medianOrNull(runs.map((run) => run.conflicts.p99)),
+    whileRunningP99Ms: medianOrNull(runs.map((run) => run.conflictsWhileRunning.p99)),
+    conflictsWhileRunning: sum(runs.map((run) => run.conflictsWhileRunning.count)),
+    conflicts: sum(runs.map((run) => run.conflicts.count)),
+    replays: sum(runs.map((run) => run.replays)),
+    freshLatencyMs: medianOrNull(runs.map((run) => run.freshLatencyMs)),
+    roundTripsPerRequest: round(median(runs.map((run) => run.redis.roundTripsPerRequest)), 3),
+    steadyExecutionsPerRound: runs.map((run) => run.steady.ledgerExecutions),
+    steadyP50Ms: medianOrNull(runs.map((run) => run.steady.latencyMs.p50)),
+    steadyP99Ms: medianOrNull(runs.map((run) => run.steady.latencyMs.p99)),
+  };
+}
+
+/** The issue's targets, as PASS / FAIL / SKIP lines. */
+export function evaluateTargets(result: Pick<BenchResult, 'summary' | 'soak' | 'options'>): TargetResult[] {
+  const targets: TargetResult[] = [];
+  const scenario = (name: ThroughputScenario) => result.summary.scenarios.find((summary) => summary.scenario === name);
+  const check = (name: string, value: number | null | undefined, ok: (value: number) => boolean, target: string, format: (value: number) => string) => {
+    if (value === null || value === undefined || !Number.isFinite(value)) targets.push({ name, status: 'SKIP', value: 'not measured', target });
+    else targets.push({ name, status: ok(value) ? 'PASS' : 'FAIL', value: format(value), target });
+  };
+  const fixed = (digits: number) => (value: number) => value.toFixed(digits);
+  const times = (value: number) => `${value.toFixed(2)} × baseline`;
+
+  check('replay: idempotency round trips per request', scenario('replay')?.idempotencyRoundTripsPerRequest, (v) => Math.abs(v - 1) <= 0.01, '= 1', fixed(2));
+  check('fresh: idempotency round trips per request', scenario('fresh')?.idempotencyRoundTripsPerRequest, (v) => v > 0 && v <= 3.01, '≤ 3', fixed(2));
+  check('fresh: requests/s', scenario('fresh')?.vsBaseline?.reqPerSec, (v) => v >= 0.85, '≥ 0.85 × baseline', times);
+  check('fresh: p99 latency', scenario('fresh')?.vsBaseline?.p99, (v) => v <= 1.25, '≤ 1.25 × baseline', times);
+  check('replay: requests/s', scenario('replay')?.vsBaseline?.reqPerSec, (v) => v >= 1.3, '≥ 1.3 × baseline', times);
+  const contention = result.summary.contention;
+  const executions = contention?.executionsPerRound;
+  check(
+    'contention: executions per burst',
+    executions && executions.length > 0 && executions.every((count) => count !== null) ? Math.max(...(executions as number[])) : null,
+    () => executions!.every((count) => count === 1),
+    '1 in every round',
+    () => executions!.join(', '),
+  );
+  check('contention: 409 p99 while the execution runs', contention?.whileRunningP99Ms, (v) => v <= 20, '≤ 20 ms', (v) => `${v.toFixed(1)} ms`);
+  const steadyExecutions = contention?.steadyExecutionsPerRound;
+  check(
+    'contention (steady, one key at --connections): executions',
+    steadyExecutions && steadyExecutions.length > 0 && steadyExecutions.every((count) => count !== null) ? Math.max(...(steadyExecutions as number[])) : null,
+    () => steadyExecutions!.every((count) => count === 1),
+    '1 in every round',
+    () => steadyExecutions!.join(', '),
+  );
+  check('contention (steady, one key at --connections): 409 p99', contention?.steadyP99Ms, (v) => v <= 20, '≤ 20 ms', (v) => `${v.toFixed(1)} ms`);
+  if (result.options.quick || !result.soak) {
+    targets.push({ name: 'fresh soak: RSS growth', status: 'SKIP', value: result.options.quick ? 'skipped (--quick)' : 'not measured', target: '≤ 1.10 × RSS after 10 s' });
+  } else {
+    check('fresh soak: RSS growth', result.soak.ratio, (v) => v <= 1.1, `≤ 1.10 × RSS after 10 s`, (v) => `${v.toFixed(3)} × (${result.soak!.rssAfter10sMB} → ${result.soak!.rssAfterSoakMB} MB after ${result.soak!.seconds} s)`);
+  }
+  return targets;
+}
+
+export function formatTargets(targets: TargetResult[]): string[] {
+  return targets.map((target) => `${target.status.padEnd(4)}  ${target.name}: ${target.value} (target ${target.target})`);
+}
+
+/** The generated part of bench/README.md (between the markers). */
+export function renderMarkdown(result: BenchResult, chartPath: string): string {
+  const { options, machine } = result;
+  const lines: string[] = [];
+  const format = (value: number | null | undefined, digits = 1) => (value === null || value === undefined || !Number.isFinite(value) ? '–' : value.toFixed(digits));
+  const dirty = result.git.dirtyFiles ? ` + ${result.git.dirtyFiles} uncommitted files` : '';
+  lines.push(
+    `Last run: **${result.startedAt}**, commit \`${result.git.commit?.slice(0, 8) ?? 'unknown'}\`${dirty}; ` +
+      `${options.seconds} s per run, ${options.connections} connections, ${options.rounds} interleaved round(s)` +
+      `${options.quick ? ', `--quick` (no soak)' : `, soak ${options.soakSeconds} s`}; Node ${machine.node}, ${machine.cpus} CPUs ` +
+      `(load average at start ${machine.loadAverageAtStart.map((value) => value.toFixed(2)).join(' / ')}), ${machine.redis}. ` +
+      `Full data: \`results/${result.startedAt.replace(/:/g, '-')}.json\`.`,
+    '',
+    '| scenario | req/s | × baseline | p50 ms | p97.5 ms | p99 ms | p99 × baseline | non-2xx | Redis cmds/req | round trips/req | idempotency RT/req | writes/req | executions/req | ELU | CPU µs/req | × baseline | RSS MB |',
+    '|---|---:|---:|---:|---:|---:|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
+  );
+  for (const summary of result.summary.scenarios) {
+    const non2xx = Object.entries(summary.non2xx);
+    lines.push(
+      `| ${summary.scenario} | ${format(summary.reqPerSec, 0)} | ${summary.vsBaseline ? format(summary.vsBaseline.reqPerSec, 2) : '–'} | ` +
+        `${format(summary.latencyMs.p50)} | ${format(summary.latencyMs.p97_5)} | ${format(summary.latencyMs.p99)} | ` +
+        `${summary.vsBaseline ? format(summary.vsBaseline.p99, 2) : '–'} | ${non2xx.length === 0 ? '0' : non2xx.map(([status, count]) => `${status}×${count}`).join(', ')} | ` +
+        `${format(summary.commandsPerRequest, 2)} | ${format(summary.roundTripsPerRequest, 2)} | ${format(summary.idempotencyRoundTripsPerRequest, 2)} | ` +
+        `${format(summary.writesPerRequest, 2)} | ` +
+        `${format(summary.executionsPerRequest, 2)} | ${format(summary.elu, 2)} | ${format(summary.cpuUsPerRequest, 0)} | ` +
+        `${summary.vsBaseline ? format(summary.vsBaseline.cpuUs, 2) : '–'} | ${format(summary.rssMB, 0)} |`,
+    );
+  }
+  lines.push(
+    '',
+    'Medians over the rounds; "× baseline" is the median of each round\'s ratio to the baseline run of the same round. ' +
+      '"Redis cmds/req" counts what Redis executed (INFO commandstats, commands run inside scripts included); ' +
+      '"round trips/req" the replies the service awaited (a script call or a MULTI/EXEC block is one, auto-pipelined ' +
+      'commands one each); "idempotency RT/req" those of the layer itself (its begin/complete scripts and Redlock\'s, by name); ' +
+      '"writes/req" the socket writes to Redis (auto-pipelining shares them between concurrent requests); ' +
+      '"executions/req" the share of requests that ran the charge (HSETNX on the gateway ledger); ' +
+      '"CPU µs/req" the service process\'s CPU time per request (process.cpuUsage(), all threads): the steadiest view of ' +
+      'cost on a shared machine, where other processes stretch wall time and so req/s, latency and ELU.',
+  );
+  const contention = result.summary.contention;
+  if (contention) {
+    const last = result.contention.at(-1)!;
+    lines.push(
+      '',
+      `**Contention** (${last.requests} concurrent requests, one key, gateway delay ${last.gatewayDelayMs} ms, ${contention.rounds} round(s)): ` +
+        `ledger executions ${contention.executionsPerRound.map((count) => count ?? '?').join(', ')}; ` +
+        `409 latency p50 ${format(contention.conflictP50Ms)} ms, p99 ${format(contention.conflictP99Ms)} ms ` +
+        `(answered while the execution ran: ${contention.conflictsWhileRunning} of ${contention.conflicts}, p99 ${format(contention.whileRunningP99Ms)} ms); ` +
+        `${contention.replays} late replays; the executing request took ${format(contention.freshLatencyMs)} ms; ` +
+        `409s answered at ${last.conflictsPerSecond ?? '–'}/s; ` +
+        `${format(contention.roundTripsPerRequest, 2)} round trips per request. Last burst: statuses ` +
+        `${Object.entries(last.statuses).map(([status, count]) => `${status}×${count}`).join(', ')}, dispatched in ${format(last.dispatchMs)} ms, ` +
+        `last answer after ${format(last.wallMs)} ms.` +
+        // Results files from before the steady phase existed have none.
+        (last.steady
+          ? ` **Steady** (${last.steady.connections} connections repeating one key for ` +
+            `${last.steady.seconds} s while its execution runs, gateway delay ${last.steady.gatewayDelayMs} ms): executions ` +
+            `${contention.steadyExecutionsPerRound.map((count) => count ?? '?').join(', ')}; 409 p50 ${format(contention.steadyP50Ms)} ms, ` +
+            `p99 ${format(contention.steadyP99Ms)} ms (${last.steady.conflictsPerSecond} 409s/s; statuses ` +
+            `${Object.entries(last.steady.statuses).map(([status, count]) => `${status}×${count}`).join(', ')}).`
+          : ''),
+    );
+  }
+  if (result.soak) {
+    lines.push(
+      '',
+      `**Soak** (fresh keys on a newly started service): RSS ${result.soak.rssAfter10sMB} MB after 10 s → ` +
+        `${result.soak.rssAfterSoakMB} MB after ${result.soak.seconds} s (× ${result.soak.ratio.toFixed(3)}; medians of 5 s windows, ` +
+        `RSS saws with GC), trend after 10 s ${result.soak.rssSlopeMBPerMinute >= 0 ? '+' : ''}${result.soak.rssSlopeMBPerMinute} MB/min; heap used ` +
+        `${result.soak.heapAfter10sMB} → ${result.soak.heapAfterSoakMB} MB; ${Math.round(result.soak.reqPerSecFirst10s)} then ` +
+        `${Math.round(result.soak.reqPerSecRest)} req/s.`,
+    );
+  }
+  lines.push('', '**Targets** (issue 7):', '');
+  for (const target of result.targets) lines.push(`- ${target.status} ${target.name}: ${target.value} (target ${target.target})`);
+  const profiles = result.profiles ?? [];
+  const fresh = profiles.find((profile) => profile.scenario === 'fresh');
+  const baselineProfile = profiles.find((profile) => profile.scenario === 'baseline');
+  if (fresh) {
+    lines.push(
+      '',
+      `**CPU profile** of the service under the fresh scenario (\`node --cpu-prof\`, ${fresh.windowed ? 'load window only' : 'whole process life'}, ` +
+        `${format(fresh.windowMs / 1000)} s, busy ${format(fresh.busyPercent)} %, ${Math.round(fresh.reqPerSec)} req/s while profiled, ` +
+        `${format(fresh.busyUsPerRequest, 0)} µs of main-thread CPU per request` +
+        `${baselineProfile ? ` vs ${format(baselineProfile.busyUsPerRequest, 0)} µs in the baseline` : ''}; \`${fresh.file}\`). Self time, share of busy time:`,
+      '',
+      '| function | where | self ms | % |',
+      '|---|---|---:|---:|',
+      ...fresh.top.slice(0, 15).map((entry) => `| \`${entry.function}\` | ${entry.location ? `\`${entry.location}${entry.line ? `:${entry.line}` : ''}\`` : '–'} | ${format(entry.selfMs, 0)} | ${format(entry.selfPercent)} |`),
+    );
+    const perRequest = (profile: ProfiledRun, origin: string) => {
+      const found = profile.byOrigin.find((candidate) => candidate.origin === origin);
+      return found ? (1000 * found.selfMs) / Math.max(profile.requests, 1) : 0;
+    };
+    const origins = [...new Set([...fresh.byOrigin, ...(baselineProfile?.byOrigin ?? [])].map((origin) => origin.origin))];
+    const rows = origins
+      .map((origin) => ({ origin, fresh: perRequest(fresh, origin), baseline: baselineProfile ? perRequest(baselineProfile, origin) : null }))
+      .sort((a, b) => b.fresh - a.fresh)
+      .slice(0, 16);
+    lines.push(
+      '',
+      'Self time by origin, µs of CPU per request' + (baselineProfile ? ' (fresh vs baseline: what the idempotency path adds)' : '') + ':',
+      '',
+      baselineProfile ? '| origin | fresh µs/req | baseline µs/req | Δ µs/req |' : '| origin | fresh µs/req |',
+      baselineProfile ? '|---|---:|---:|---:|' : '|---|---:|',
+      ...rows.map((row) =>
+        row.baseline === null
+          ? `| ${row.origin} | ${format(row.fresh, 0)} |`
+          : `| ${row.origin} | ${format(row.fresh, 0)} | ${format(row.baseline, 0)} | ${row.fresh - row.baseline >= 0 ? '+' : ''}${format(row.fresh - row.baseline, 0)} |`,
+      ),
+    );
+  }
+  lines.push('', `![requests/s and p99 per scenario](${chartPath})`);
+  return lines.join('\n');
+}
+
+function sum(values: number[]): number {
+  return values.reduce((total, value) => total + value, 0);
+}

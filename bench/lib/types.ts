@@ -1,0 +1,211 @@
+import type { ContentionResult } from '../load.js';
+import type { ProfileSummary } from './cpu-profile.js';
+
+export const THROUGHPUT_SCENARIOS = ['baseline', 'fresh', 'replay', 'mixed'] as const;
+export const ALL_SCENARIOS = [...THROUGHPUT_SCENARIOS, 'contention'] as const;
+export type ThroughputScenario = (typeof THROUGHPUT_SCENARIOS)[number];
+export type Scenario = (typeof ALL_SCENARIOS)[number];
+
+export interface BenchOptions {
+  seconds: number;
+  connections: number;
+  scenarios: Scenario[];
+  rounds: number;
+  soakSeconds: number;
+  quick: boolean;
+  cpuProf: boolean;
+  warmupSeconds: number;
+  contentionRequests: number;
+  build: boolean;
+}
+
+export interface LatencyFigures {
+  p50: number;
+  p97_5: number;
+  p99: number;
+  mean: number;
+  max: number;
+}
+
+/** Redis work of one run, from INFO commandstats (server) and the probe (client) deltas. */
+export interface RedisFigures {
+  /** Commands Redis executed, by name, including those a script ran inside Redis. */
+  commands: Record<string, number>;
+  /** Round trips the service made (replies it awaited), by command name; a MULTI/EXEC block is one ("multi"). */
+  roundTrips: Record<string, number>;
+  /** Commands the service sent inside MULTI/EXEC blocks, by name. */
+  transactionCommands: Record<string, number>;
+  /** Socket writes to Redis: auto-pipelining puts the commands of concurrent requests in one. */
+  writes: number;
+  writesPerRequest: number;
+  commandsPerRequest: number;
+  roundTripsPerRequest: number;
+  /** EVALSHA/EVAL round trips per request, any script. */
+  scriptCallsPerRequest: number;
+  /**
+   * Round trips of the idempotency layer itself: its store's scripts (idempotencyBegin,
+   * idempotencyComplete) and Redlock's (acquireLock, extendLock, releaseLock), told apart by the
+   * probe by script name.
+   */
+  idempotencyRoundTrips: number;
+  idempotencyRoundTripsPerRequest: number;
+  /** HSETNX on the gateway ledger: how many requests ran the business work (the charge). */
+  executions: number;
+  executionsPerRequest: number;
+}
+
+export interface ThroughputRun {
+  scenario: ThroughputScenario;
+  round: number;
+  process: 'baseline' | 'service';
+  durationS: number;
+  connections: number;
+  requestsSent: number;
+  responses: number;
+  reqPerSec: number;
+  latencyMs: LatencyFigures;
+  statusCounts: Record<string, number>;
+  non2xx: number;
+  errors: number;
+  timeouts: number;
+  perSecond: number[];
+  redis: RedisFigures;
+  /** The idempotency layer's round trips per request (its scripts and Redlock's, by name). */
+  idempotencyRoundTripsPerRequest: number | null;
+  /**
+   * Cross-check of the same by difference: all round trips minus the business work's, counted as
+   * the same round's baseline round trips per execution × executions. Background work that lags
+   * (the events consumer reads in batches) makes it noisier.
+   */
+  idempotencyRoundTripsByBaselinePerRequest: number | null;
+  /** Plain difference to the same round's baseline round trips per request. */
+  roundTripsVsBaselinePerRequest: number | null;
+  elu: number;
+  /**
+   * Event-loop busy time per request, µs: the service's main-thread CPU per request. Less sensitive
+   * to other processes on the machine than requests/s (which is 1 ÷ this when the loop is saturated).
+   */
+  loopUsPerRequest: number;
+  /**
+   * CPU time of the service process per request, µs (process.cpuUsage(), all threads). The steadiest
+   * view of cost on a shared machine: other processes stretch wall time and ELU, not CPU time.
+   */
+  cpuUsPerRequest: number;
+  rssMB: number;
+  heapUsedMB: number;
+  /** The machine's 1-minute load average at the end of the run: others' work on the shared cores. */
+  loadAverage1m: number;
+}
+
+export interface SteadyContention {
+  connections: number;
+  seconds: number;
+  gatewayDelayMs: number;
+  statuses: Record<string, number>;
+  conflictsPerSecond: number;
+  latencyMs: LatencyFigures;
+  ledgerExecutions: number | null;
+}
+
+export interface ContentionRun extends Omit<ContentionResult, 'kind'> {
+  round: number;
+  /** The same key repeated at --connections concurrency while its execution runs. */
+  steady: SteadyContention;
+  /** Charges in the gateway ledger for the key (GET /api/admin/provider/charges?idempotencyKey=). */
+  ledgerExecutions: number | null;
+  /** HSETNX calls in Redis during the burst: charges attempted. */
+  gatewayCharges: number;
+  redis: Pick<RedisFigures, 'commandsPerRequest' | 'roundTripsPerRequest' | 'commands' | 'roundTrips' | 'transactionCommands' | 'writesPerRequest'>;
+  gatewayDelayMs: number;
+}
+
+export interface SoakResult {
+  seconds: number;
+  reqPerSecFirst10s: number;
+  reqPerSecRest: number;
+  /** Median RSS over seconds 6–10 (RSS saws with every GC cycle: one sample would be noise). */
+  rssAfter10sMB: number;
+  /** Median RSS over the last 5 seconds. */
+  rssAfterSoakMB: number;
+  /** RSS growth over the soak after its first 10 s, MB per minute (least squares over the samples). */
+  rssSlopeMBPerMinute: number;
+  heapAfter10sMB: number;
+  heapAfterSoakMB: number;
+  ratio: number;
+  /** [seconds since start, RSS MB] every second. */
+  series: Array<[number, number]>;
+}
+
+export interface ScenarioSummary {
+  scenario: ThroughputScenario;
+  rounds: number;
+  reqPerSec: number;
+  latencyMs: { p50: number; p97_5: number; p99: number };
+  non2xx: Record<string, number>;
+  commandsPerRequest: number;
+  roundTripsPerRequest: number;
+  writesPerRequest: number;
+  idempotencyRoundTripsPerRequest: number | null;
+  idempotencyRoundTripsByBaselinePerRequest: number | null;
+  scriptCallsPerRequest: number;
+  executionsPerRequest: number;
+  elu: number;
+  loopUsPerRequest: number;
+  cpuUsPerRequest: number;
+  rssMB: number;
+  /** Medians of the per-round ratios to the same round's baseline. */
+  vsBaseline: {
+    reqPerSec: number;
+    p99: number;
+    loopUs: number;
+    cpuUs: number;
+    perRound: Array<{ round: number; reqPerSec: number; p99: number; loopUs: number; cpuUs: number }>;
+  } | null;
+}
+
+export interface ContentionSummary {
+  rounds: number;
+  executionsPerRound: Array<number | null>;
+  conflictP50Ms: number | null;
+  conflictP99Ms: number | null;
+  whileRunningP99Ms: number | null;
+  conflictsWhileRunning: number;
+  conflicts: number;
+  replays: number;
+  freshLatencyMs: number | null;
+  roundTripsPerRequest: number;
+  steadyExecutionsPerRound: Array<number | null>;
+  steadyP50Ms: number | null;
+  steadyP99Ms: number | null;
+}
+
+export interface ProfiledRun extends ProfileSummary {
+  scenario: 'fresh' | 'baseline';
+  reqPerSec: number;
+  requests: number;
+  /** Busy CPU time of the service's main thread per request, µs. */
+  busyUsPerRequest: number;
+}
+
+export interface TargetResult {
+  name: string;
+  status: 'PASS' | 'FAIL' | 'SKIP';
+  value: string;
+  target: string;
+}
+
+export interface BenchResult {
+  startedAt: string;
+  finishedAt: string;
+  options: BenchOptions;
+  machine: { node: string; cpus: number; cpuModel: string; loadAverageAtStart: number[]; redis: string };
+  git: { commit: string | null; dirtyFiles: number | null };
+  checks: string[];
+  runs: ThroughputRun[];
+  contention: ContentionRun[];
+  soak: SoakResult | null;
+  /** --cpu-prof: the fresh scenario (and the baseline, to compare) on processes of their own. */
+  profiles: ProfiledRun[];
+  summary: { scenarios: ScenarioSummary[]; contention: ContentionSummary | null };
+  targets: TargetResult[];
+}

@@ -1,0 +1,293 @@
+/**
+ * The benchmark's load generator, run by bench/bench.ts as its own process so that the client's
+ * work is not done on the service's event loop:
+ *
+ *   node --import tsx bench/load.ts '<LoadOptions as JSON>'
+ *
+ * It prints `ready` on stdout once loaded, waits for a `go` line on stdin (the bench takes its
+ * "before" snapshots in between), drives the load, shows one progress line a second on stderr and
+ * prints its result as one JSON line on stdout: autocannon's result for the throughput modes, its
+ * own measurements for the contention burst.
+ *
+ * Modes, all POST /api/payments/charge with the same body:
+ *   unique      every request a new Idempotency-Key (baseline, fresh)
+ *   sequence    keys <prefix>-0 … <prefix>-(amount-1), each exactly once (warming the replay set)
+ *   cycle       keys <prefix>-0 … <prefix>-(keyCount-1) over and over (replay)
+ *   mixed       a new key, or with probability duplicateShare a key first sent 100–1100 new keys ago
+ *               (so almost always finished: a replay, rarely a 409)
+ *   contention  `requests` requests at once with ONE key over pre-opened keep-alive sockets
+ */
+import autocannon from 'autocannon';
+import type { EventEmitter } from 'node:events';
+import { Agent, request as httpRequest } from 'node:http';
+import { createInterface } from 'node:readline';
+
+export type LoadMode = 'unique' | 'sequence' | 'cycle' | 'mixed' | 'contention';
+
+export interface LoadOptions {
+  mode: LoadMode;
+  label: string;
+  baseUrl: string;
+  apiKey: string;
+  body: string;
+  keyPrefix: string;
+  connections: number;
+  /** Throughput modes: run this long (ignored when `amount` is set). */
+  seconds?: number;
+  /** Stop after this many requests (sequence). */
+  amount?: number;
+  /** cycle: size of the key set. */
+  keyCount?: number;
+  /** mixed: share of requests that repeat a recent key. */
+  duplicateShare?: number;
+  seed?: number;
+  /** contention: requests in the burst. */
+  requests?: number;
+}
+
+export interface ContentionResult {
+  kind: 'contention';
+  requests: number;
+  statuses: Record<string, number>;
+  /** 201 with Idempotency-Cached: false, i.e. the one execution's answer. */
+  fresh: number;
+  /** 201 with Idempotency-Cached: true: arrived after the outcome was stored. */
+  replays: number;
+  errors: number;
+  errorSamples: string[];
+  /** Time to push every request into the sockets, from the first. */
+  dispatchMs: number;
+  /** When the fresh 201 ended, from the first request; null if none. */
+  freshAnsweredAtMs: number | null;
+  freshLatencyMs: number | null;
+  conflicts: LatencySummary;
+  /** The 409s that ended before the fresh 201: answered while the execution was still running. */
+  conflictsWhileRunning: LatencySummary;
+  /** Wall time from the first request to the last answer. */
+  wallMs: number;
+  /** 409s answered per second over the burst (first request to last 409): the service's pace on the conflict path. */
+  conflictsPerSecond: number | null;
+}
+
+export interface LatencySummary {
+  count: number;
+  p50: number | null;
+  p97_5: number | null;
+  p99: number | null;
+  max: number | null;
+}
+
+const CHARGE_PATH = '/api/payments/charge';
+/** mixed: a duplicate repeats a key first sent at least this many new keys ago (long finished) … */
+const DUPLICATE_MIN_AGE = 100;
+/** … and at most this many ago. */
+const DUPLICATE_MAX_AGE = 1100;
+
+async function main(): Promise<void> {
+  const options = JSON.parse(process.argv[2] ?? '') as LoadOptions;
+  process.stdout.write('ready\n');
+  await waitForGo();
+  const result = options.mode === 'contention' ? await runContention(options) : await runAutocannon(options);
+  // Exit once written: nothing (autocannon's sockets, the stdin pipe) may keep the process alive.
+  process.stdout.write(`${JSON.stringify(result)}\n`, () => process.exit(0));
+}
+
+function waitForGo(): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const lines = createInterface({ input: process.stdin });
+    lines.on('line', (line) => {
+      if (line.trim() === 'go') {
+        lines.close();
+        resolve();
+      }
+    });
+    lines.on('close', () => resolve());
+    process.stdin.on('error', reject);
+  });
+}
+
+/** Per request: the Idempotency-Key to send, per the mode. */
+function keySource(options: LoadOptions): () => string {
+  const prefix = options.keyPrefix;
+  let sent = 0;
+  switch (options.mode) {
+    case 'unique':
+    case 'sequence':
+      return () => `${prefix}-${sent++}`;
+    case 'cycle': {
+      const count = options.keyCount ?? 1000;
+      return () => `${prefix}-${sent++ % count}`;
+    }
+    case 'mixed': {
+      const random = mulberry32(options.seed ?? 1);
+      const share = options.duplicateShare ?? 0.1;
+      let fresh = 0;
+      return () => {
+        // Duplicates start once there are keys old enough; their age is uniform in [MIN_AGE, min(MAX_AGE, fresh)).
+        if (fresh >= 2 * DUPLICATE_MIN_AGE && random() < share) {
+          const oldest = Math.min(DUPLICATE_MAX_AGE, fresh);
+          const age = DUPLICATE_MIN_AGE + Math.floor(random() * (oldest - DUPLICATE_MIN_AGE));
+          return `${prefix}-${fresh - age}`;
+        }
+        return `${prefix}-${fresh++}`;
+      };
+    }
+    default:
+      throw new Error(`no key source for mode ${options.mode}`);
+  }
+}
+
+async function runAutocannon(options: LoadOptions): Promise<{ kind: 'autocannon'; result: autocannon.Result; perSecond: number[] }> {
+  const nextKey = keySource(options);
+  const perSecond: number[] = [];
+  const started = Date.now();
+  const url = new URL(CHARGE_PATH, options.baseUrl).href;
+  const total = options.amount === undefined ? `${options.seconds} s` : `${options.amount} requests`;
+  return new Promise((resolve, reject) => {
+    const instance = autocannon(
+      {
+        url,
+        method: 'POST',
+        connections: options.connections,
+        ...(options.amount === undefined ? { duration: options.seconds ?? 10 } : { amount: options.amount }),
+        headers: {
+          authorization: `Bearer ${options.apiKey}`,
+          'content-type': 'application/json',
+        },
+        body: options.body,
+        requests: [
+          {
+            // Called for every request: each gets its own Idempotency-Key.
+            setupRequest: (request) => ({ ...request, headers: { ...request.headers, 'idempotency-key': nextKey() } }),
+          },
+        ],
+      },
+      (error, result) => {
+        if (error) reject(error);
+        else resolve({ kind: 'autocannon', result, perSecond });
+      },
+    );
+    // 'tick' (once a second) is emitted by autocannon but missing from its type definitions.
+    (instance as unknown as EventEmitter).on('tick', ({ counter }: { counter: number }) => {
+      const elapsed = Math.round((Date.now() - started) / 1000);
+      // autocannon ticks once more as it stops, for the part-second after the last full one.
+      if (counter === 0 && options.seconds !== undefined && elapsed >= options.seconds) return;
+      perSecond.push(counter);
+      process.stderr.write(`  [${options.label}] ${String(elapsed).padStart(3)} s of ${total}: ${counter} req/s\n`);
+    });
+  });
+}
+
+/**
+ * One key, `requests` requests at once. Every socket is opened (and proven with GET /health)
+ * before the burst, so the burst measures the service answering, not TCP handshakes.
+ */
+async function runContention(options: LoadOptions): Promise<ContentionResult> {
+  const total = options.requests ?? 1000;
+  const base = new URL(options.baseUrl);
+  const agent = new Agent({ keepAlive: true, maxSockets: total, maxFreeSockets: total, keepAliveMsecs: 10_000 });
+  const send = (method: string, path: string, headers: Record<string, string>, body?: string) =>
+    new Promise<{ status: number; cached: string | undefined; endedAt: number }>((resolve, reject) => {
+      const req = httpRequest(
+        { host: base.hostname, port: base.port, method, path, agent, headers: body ? { ...headers, 'content-length': String(Buffer.byteLength(body)) } : headers },
+        (res) => {
+          res.resume();
+          res.on('end', () => resolve({ status: res.statusCode ?? 0, cached: res.headers['idempotency-cached'] as string | undefined, endedAt: performance.now() }));
+          res.on('error', reject);
+        },
+      );
+      req.on('error', reject);
+      req.setTimeout(30_000, () => req.destroy(new Error('timed out after 30 s')));
+      req.end(body);
+    });
+
+  process.stderr.write(`  [${options.label}] opening ${total} keep-alive connections\n`);
+  const warm = await Promise.allSettled(Array.from({ length: total }, () => send('GET', '/health', {})));
+  const notWarm = warm.filter((outcome) => outcome.status === 'rejected').length;
+  if (notWarm > 0) process.stderr.write(`  [${options.label}] ${notWarm} connections could not be opened; they open during the burst\n`);
+
+  const headers = {
+    authorization: `Bearer ${options.apiKey}`,
+    'content-type': 'application/json',
+    'idempotency-key': options.keyPrefix,
+  };
+  process.stderr.write(`  [${options.label}] ${total} requests with one key\n`);
+  const firstAt = performance.now();
+  const pending = Array.from({ length: total }, () => {
+    const startedAt = performance.now();
+    return send('POST', CHARGE_PATH, headers, options.body).then(
+      (answer) => ({ ...answer, latencyMs: answer.endedAt - startedAt }),
+      (error: unknown) => ({ status: -1, cached: undefined, endedAt: performance.now(), latencyMs: NaN, error: String((error as Error).message ?? error) }),
+    );
+  });
+  const dispatchMs = performance.now() - firstAt;
+  const answers = await Promise.all(pending);
+  const wallMs = Math.max(...answers.map((answer) => answer.endedAt)) - firstAt;
+  agent.destroy();
+
+  const statuses: Record<string, number> = {};
+  for (const answer of answers) {
+    const status = answer.status === -1 ? 'error' : String(answer.status);
+    statuses[status] = (statuses[status] ?? 0) + 1;
+  }
+  const freshAnswer = answers.find((answer) => answer.status === 201 && answer.cached === 'false');
+  const conflicts = answers.filter((answer) => answer.status === 409);
+  const whileRunning = freshAnswer ? conflicts.filter((answer) => answer.endedAt <= freshAnswer.endedAt) : conflicts;
+  const errorSamples = [...new Set(answers.flatMap((answer) => ('error' in answer && answer.error ? [answer.error] : [])))].slice(0, 3);
+  const result: ContentionResult = {
+    kind: 'contention',
+    requests: total,
+    statuses,
+    fresh: answers.filter((answer) => answer.status === 201 && answer.cached === 'false').length,
+    replays: answers.filter((answer) => answer.status === 201 && answer.cached === 'true').length,
+    errors: statuses.error ?? 0,
+    errorSamples,
+    dispatchMs: round(dispatchMs),
+    freshAnsweredAtMs: freshAnswer ? round(freshAnswer.endedAt - firstAt) : null,
+    freshLatencyMs: freshAnswer ? round(freshAnswer.latencyMs) : null,
+    conflicts: summarize(conflicts.map((answer) => answer.latencyMs)),
+    conflictsWhileRunning: summarize(whileRunning.map((answer) => answer.latencyMs)),
+    wallMs: round(wallMs),
+    conflictsPerSecond:
+      conflicts.length === 0 ? null : Math.round((1000 * conflicts.length) / (Math.max(...conflicts.map((answer) => answer.endedAt)) - firstAt)),
+  };
+  process.stderr.write(
+    `  [${options.label}] ${formatCounts(statuses)}; 409 p50 ${result.conflicts.p50} ms, p99 ${result.conflicts.p99} ms; ` +
+      `fresh 201 after ${result.freshAnsweredAtMs} ms; ${result.conflictsPerSecond} 409s/s\n`,
+  );
+  return result;
+}
+
+function summarize(latencies: number[]): LatencySummary {
+  const sorted = latencies.filter((value) => Number.isFinite(value)).sort((a, b) => a - b);
+  const at = (p: number) => (sorted.length === 0 ? null : round(sorted[Math.max(0, Math.ceil((p / 100) * sorted.length) - 1)]!));
+  return { count: sorted.length, p50: at(50), p97_5: at(97.5), p99: at(99), max: at(100) };
+}
+
+function formatCounts(counts: Record<string, number>): string {
+  return Object.entries(counts)
+    .map(([status, count]) => `${status}×${count}`)
+    .join(', ');
+}
+
+function round(value: number): number {
+  return Math.round(value * 100) / 100;
+}
+
+/** A small seeded PRNG, so a mixed run repeats the same key sequence. */
+function mulberry32(seed: number): () => number {
+  let state = seed >>> 0;
+  return () => {
+    state = (state + 0x6d2b79f5) >>> 0;
+    let t = state;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+// bench.ts imports only this file's types (erased), so this runs only in the load process.
+main().catch((error: unknown) => {
+  console.error(error);
+  process.exit(1);
+});

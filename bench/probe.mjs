@@ -1,0 +1,113 @@
+/**
+ * Preloaded into a benchmarked service process (`node --import ./bench/probe.mjs dist/main.js`,
+ * spawned with an 'ipc' stdio channel). It changes nothing the service does; it only answers the
+ * benchmark's IPC messages:
+ *
+ *   { id, type: 'sample' } → { id, type: 'sample', elu, cpuUs, rss, heapUsed, redis, redisTransactions, redisWrites, monotonicUs }
+ *       elu:   performance.eventLoopUtilization() so far (idle/active ms, cumulative; the bench diffs)
+ *       rss:   process.memoryUsage().rss in bytes
+ *       redis: round trips this process made to Redis so far, by command name (cumulative): a
+ *              command on its own or auto-pipelined counts one, a MULTI/EXEC block one ("multi")
+ *       redisTransactions: the commands inside those MULTI/EXEC blocks, by name
+ *       redisWrites: socket writes (flushes) to Redis: a command on its own, or a pipeline flush
+ *   { id, type: 'exit' }   → process.exit(0): a normal exit, so `--cpu-prof` writes its profile
+ *                            (the SIGTERM shutdown hook re-raises the signal, which would not).
+ *
+ * Redis round trips are counted on the client side by wrapping ioredis' `Redis.prototype.sendCommand`:
+ * what a request waits for, one reply each: a command (a script call, EVALSHA, is one, labelled with
+ * the name the script was defined under, e.g. `evalsha:idempotencyBegin`), or a whole MULTI/EXEC block. With auto-pipelining, commands of concurrent requests share socket writes;
+ * those are counted apart ("writes"). Redis' own INFO commandstats also counts the commands a
+ * script or a transaction runs inside Redis: that is the bench's "commands" figure. The wrapper
+ * is a few property increments per command; the baseline and the real service both carry it.
+ *
+ * When the benchmark goes away (the IPC channel closes), the process exits: nothing is left behind.
+ */
+import { createRequire } from 'node:module';
+import { performance } from 'node:perf_hooks';
+import { join } from 'node:path';
+
+const roundTrips = Object.create(null);
+const transactionCommands = Object.create(null);
+let writes = 0;
+/** Per-flush stream object of a pipeline → whether it is a MULTI/EXEC transaction. */
+const flushes = new WeakMap();
+/** Script sha1 or source → the name it was defined under (defineCommand), so EVALSHA is told apart by script. */
+const scriptNames = new Map();
+
+/** The command's name; a script call as `evalsha:<name>` (or `eval:<name>`), e.g. `evalsha:idempotencyBegin`. */
+function labelOf(client, command) {
+  const name = command?.name ?? 'unknown';
+  if (name !== 'evalsha' && name !== 'eval') return name;
+  const script = command.args?.[0];
+  let scriptName = scriptNames.get(script);
+  if (scriptName === undefined) {
+    for (const [defined, { sha, lua }] of Object.entries(client.scriptsSet ?? {})) {
+      scriptNames.set(sha, defined);
+      scriptNames.set(lua, defined);
+    }
+    scriptName = scriptNames.get(script) ?? 'unknown';
+  }
+  return `${name}:${scriptName}`;
+}
+
+try {
+  // The same CommonJS module instance the service imports (ESM imports of CommonJS share require's cache).
+  const { Redis } = createRequire(join(process.cwd(), 'package.json'))('ioredis');
+  const sendCommand = Redis.prototype.sendCommand;
+  Redis.prototype.sendCommand = function countedSendCommand(command, stream) {
+    const name = labelOf(this, command);
+    if (stream && typeof stream === 'object') {
+      // A pipeline flush: ioredis passes each queued command with the same per-flush stream object
+      // and writes them at once. An auto-pipelining flush carries commands of many requests, each
+      // still awaited on its own (one round trip each); a MULTI/EXEC block is one round trip.
+      let transaction = flushes.get(stream);
+      if (transaction === undefined) {
+        transaction = name === 'multi';
+        flushes.set(stream, transaction);
+        writes++;
+        if (transaction) roundTrips.multi = (roundTrips.multi ?? 0) + 1;
+      }
+      if (transaction) transactionCommands[name] = (transactionCommands[name] ?? 0) + 1;
+      else roundTrips[name] = (roundTrips[name] ?? 0) + 1;
+    } else {
+      writes++;
+      roundTrips[name] = (roundTrips[name] ?? 0) + 1;
+    }
+    return sendCommand.call(this, command, stream);
+  };
+} catch (error) {
+  console.error(`bench probe: could not instrument ioredis (${error?.message ?? error}); Redis round trips will be missing`);
+}
+
+if (process.send) {
+  process.on('message', (message) => {
+    if (!message || typeof message !== 'object' || typeof message.id !== 'number') return;
+    if (message.type === 'exit') {
+      process.send({ id: message.id, type: 'exit' }, () => process.exit(0));
+      return;
+    }
+    if (message.type === 'sample') {
+      const memory = process.memoryUsage();
+      const elu = performance.eventLoopUtilization();
+      const cpu = process.cpuUsage();
+      process.send({
+        id: message.id,
+        type: 'sample',
+        elu: { idle: elu.idle, active: elu.active },
+        // CPU time of the whole process (all threads: GC helpers, libuv pool), µs: unlike ELU, not
+        // inflated when other processes take the core away from a busy event loop.
+        cpuUs: cpu.user + cpu.system,
+        rss: memory.rss,
+        heapUsed: memory.heapUsed,
+        redis: { ...roundTrips },
+        redisTransactions: { ...transactionCommands },
+        redisWrites: writes,
+        // CLOCK_MONOTONIC in µs, as V8 stamps CPU profile samples: lets the bench cut a profile to a window.
+        monotonicUs: Number(process.hrtime.bigint() / 1000n),
+      });
+    }
+  });
+  // The channel must not keep the process alive on its own; its loss ends the process.
+  process.channel?.unref();
+  process.on('disconnect', () => process.exit(0));
+}
