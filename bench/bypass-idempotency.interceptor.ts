@@ -1,6 +1,5 @@
 import { CallHandler, ExecutionContext, Injectable, NestInterceptor } from '@nestjs/common';
-import { HTTP_CODE_METADATA, ROUTE_ARGS_METADATA } from '@nestjs/common/constants.js';
-import { RouteParamtypes } from '@nestjs/common/enums/route-paramtypes.enum.js';
+import { HTTP_CODE_METADATA } from '@nestjs/common/constants.js';
 import type { Request, Response } from 'express';
 import { map, type Observable } from 'rxjs';
 import type { RequestWithPrincipal } from '../src/common/principal.js';
@@ -9,6 +8,7 @@ import { fromDist } from './lib/dist.js';
 // The compiled modules, so the context lands under the same symbol the compiled handler reads.
 const { principalOf } = await fromDist<typeof import('../src/common/principal.js')>('common/principal.js');
 const { ProblemException } = await fromDist<typeof import('../src/common/problem.js')>('common/problem.js');
+const { handlerTakesResponse, headerOccurrences } = await fromDist<typeof import('../src/common/route-introspection.js')>('common/route-introspection.js');
 const { fingerprintOf } = await fromDist<typeof import('../src/idempotency/fingerprint.js')>('idempotency/fingerprint.js');
 const { parseIdempotencyKey } = await fromDist<typeof import('../src/idempotency/idempotency-key.js')>('idempotency/idempotency-key.js');
 const { toIdempotencyContext } = await fromDist<typeof import('../src/idempotency/idempotency-scope.js')>('idempotency/idempotency-scope.js');
@@ -34,8 +34,6 @@ const JSON_CONTENT_TYPE = 'application/json; charset=utf-8';
  */
 @Injectable()
 export class BypassIdempotencyInterceptor implements NestInterceptor {
-  private readonly responseTakers = new WeakMap<Function, boolean>();
-
   intercept(context: ExecutionContext, next: CallHandler): Observable<unknown> {
     const request = context.switchToHttp().getRequest<Request & Record<symbol, unknown>>();
     const key = parseIdempotencyKey(headerOccurrences(request, KEY_HEADER));
@@ -44,7 +42,7 @@ export class BypassIdempotencyInterceptor implements NestInterceptor {
       { principal: principalOf(request as RequestWithPrincipal), method: request.method, route: request.route?.path ?? request.path, key },
       fingerprintOf(request.body),
     );
-    if (!this.handlerTakesResponse(context)) return next.handle();
+    if (!handlerTakesResponse(context)) return next.handle();
     const response = context.switchToHttp().getResponse<Response>();
     const status = (Reflect.getMetadata(HTTP_CODE_METADATA, context.getHandler()) as number | undefined) ?? (request.method === 'POST' ? 201 : 200);
     return next.handle().pipe(
@@ -56,25 +54,5 @@ export class BypassIdempotencyInterceptor implements NestInterceptor {
       }),
     );
   }
-
-  /** The metadata NestJS reads to decide whether it sends the response itself. */
-  private handlerTakesResponse(context: ExecutionContext): boolean {
-    const handler = context.getHandler();
-    let takes = this.responseTakers.get(handler);
-    if (takes === undefined) {
-      const args = (Reflect.getMetadata(ROUTE_ARGS_METADATA, context.getClass(), handler.name) ?? {}) as Record<string, { data?: { passthrough?: boolean } }>;
-      takes = Object.entries(args).some(([name, arg]) => name.startsWith(`${RouteParamtypes.RESPONSE}:`) && !arg.data?.passthrough);
-      this.responseTakers.set(handler, takes);
-    }
-    return takes;
-  }
 }
 
-/** As the real interceptor reads it: every raw occurrence, so a repeated header is refused alike. */
-function headerOccurrences(request: Request, lowerCaseName: string): string[] {
-  const values: string[] = [];
-  for (let index = 0; index < request.rawHeaders.length; index += 2) {
-    if (request.rawHeaders[index]!.toLowerCase() === lowerCaseName) values.push(request.rawHeaders[index + 1]!);
-  }
-  return values;
-}

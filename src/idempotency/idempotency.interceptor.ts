@@ -1,12 +1,12 @@
 import { CallHandler, ExecutionContext, Inject, Injectable, NestInterceptor } from '@nestjs/common';
-import { HTTP_CODE_METADATA, ROUTE_ARGS_METADATA } from '@nestjs/common/constants.js';
-import { RouteParamtypes } from '@nestjs/common/enums/route-paramtypes.enum.js';
+import { HTTP_CODE_METADATA } from '@nestjs/common/constants.js';
 import { Reflector } from '@nestjs/core';
 import type { Request, Response as ExpressResponse } from 'express';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { defer, lastValueFrom, map, Observable } from 'rxjs';
 import { principalOf, type RequestWithPrincipal } from '../common/principal.js';
 import { PROBLEM_CONTENT_TYPE, ProblemException, toProblem } from '../common/problem.js';
+import { handlerTakesResponse, headerOccurrences } from '../common/route-introspection.js';
 import { storeUnavailable } from '../common/store-unavailable.js';
 import { fingerprintOf } from './fingerprint.js';
 import { parseIdempotencyKey } from './idempotency-key.js';
@@ -48,8 +48,6 @@ const REFUSALS: Record<string, IdempotencyOutcome> = { REQUEST_IN_PROGRESS: 'con
  */
 @Injectable()
 export class IdempotencyInterceptor implements NestInterceptor {
-  private readonly responseTakers = new WeakMap<Function, boolean>();
-
   constructor(
     private readonly reflector: Reflector,
     @Inject(IDEMPOTENCY_STORE) private readonly store: IdempotencyStore,
@@ -78,7 +76,7 @@ export class IdempotencyInterceptor implements NestInterceptor {
       key,
     }, fingerprintOf(request.body));
     request[IDEMPOTENCY_CONTEXT] = idempotency;
-    const sendsItself = this.handlerTakesResponse(context);
+    const sendsItself = handlerTakesResponse(context);
     return defer(() => this.respond(idempotency, route, context, next, response)).pipe(
       map((stored) => (sendsItself ? sendStored(stored, response) : toWebResponse(stored))),
     );
@@ -212,19 +210,6 @@ export class IdempotencyInterceptor implements NestInterceptor {
     }
   }
 
-  /** Whether the handler takes the response (`@Res()` without passthrough), so NestJS leaves sending to us. */
-  private handlerTakesResponse(context: ExecutionContext): boolean {
-    const handler = context.getHandler();
-    let takes = this.responseTakers.get(handler);
-    if (takes === undefined) {
-      // The same metadata NestJS reads to decide whether it sends the response.
-      const args = (Reflect.getMetadata(ROUTE_ARGS_METADATA, context.getClass(), handler.name) ?? {}) as Record<string, { data?: { passthrough?: boolean } }>;
-      takes = Object.entries(args).some(([key, arg]) => key.startsWith(`${RouteParamtypes.RESPONSE}:`) && !arg.data?.passthrough);
-      this.responseTakers.set(handler, takes);
-    }
-    return takes;
-  }
-
   private successStatus(context: ExecutionContext): number {
     const declared = this.reflector.get<number | undefined>(HTTP_CODE_METADATA, context.getHandler());
     return declared ?? (context.switchToHttp().getRequest<Request>().method === 'POST' ? 201 : 200);
@@ -245,16 +230,6 @@ function sendStored(stored: StoredResponse, response: ExpressResponse): undefine
 function toWebResponse(stored: StoredResponse): Response {
   const contentLength = String(Buffer.byteLength(stored.body));
   return new Response(stored.body, { status: stored.status, headers: { ...stored.headers, 'content-length': contentLength } });
-}
-
-/** Node joins repeated headers into one string; the raw list shows each occurrence. */
-function headerOccurrences(request: Request, name: string): string[] {
-  const lower = name.toLowerCase();
-  const values: string[] = [];
-  for (let index = 0; index < request.rawHeaders.length; index += 2) {
-    if (request.rawHeaders[index]!.toLowerCase() === lower) values.push(request.rawHeaders[index + 1]!);
-  }
-  return values;
 }
 
 function lowerCaseKeys(headers: Record<string, string>): Record<string, string> {
