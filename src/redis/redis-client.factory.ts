@@ -21,7 +21,8 @@ export function createStoreClient(config: AppConfig): Promise<RedisClient> {
  * a request that needs Redis gets an error within REDIS_COMMAND_TIMEOUT_MS, never a hang, and
  * the client keeps reconnecting in the background so the same process recovers by itself.
  * Auto-pipelining stays off: with ioredis 6 it crashed the process under the fuzz test (a
- * pipeline's results did not line up with its callbacks), a risk no throughput gain is worth.
+ * pipeline's results did not line up with its callbacks, "results[i] is not iterable", as in
+ * ioredis issue #1931 with scripts defined by defineCommand), a risk no throughput gain is worth.
  */
 export function createRedisClient(url: string, config: AppConfig, name: string): Promise<Redis> {
   const client = new Redis(url, {
