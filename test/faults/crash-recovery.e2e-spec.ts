@@ -8,7 +8,7 @@ import { waitFor } from '../support/wait-for.js';
 
 const describeWithRedisBinary = hasRedisServerBinary ? describe : describe.skip;
 // Long enough to outlast a restart of the service, so the test can see the dead holder's lock still blocking.
-const LOCK_TTL_MS = 4000;
+const LOCK_TTL_MS = 8000;
 
 interface LedgerCharge {
   id: string;
