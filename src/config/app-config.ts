@@ -1,3 +1,4 @@
+import { applyDecorators } from '@nestjs/common';
 import { plainToInstance, Transform } from 'class-transformer';
 import { parseApiKeys } from '../auth/api-keys.js';
 import {
@@ -28,6 +29,10 @@ const toBool = ({ value }: { value: unknown }) => {
   return text === 'true' ? true : text === 'false' ? false : value;
 };
 
+/** An integer variable within bounds, converted from its text form. */
+const IntegerVariable = (min: number, max = Number.MAX_SAFE_INTEGER) =>
+  applyDecorators(Transform(toInt), IsInt(), Min(min), Max(max));
+
 const REDIS_URL_PATTERN = /^rediss?:\/\/\S+$/;
 
 /**
@@ -38,10 +43,7 @@ export class AppConfig {
   @IsIn(['development', 'production', 'test'])
   NODE_ENV: 'development' | 'production' | 'test' = 'development';
 
-  @Transform(toInt)
-  @IsInt()
-  @Min(0)
-  @Max(65535)
+  @IntegerVariable(0, 65535)
   PORT = 3000;
 
   @Matches(REDIS_URL_PATTERN, { message: 'REDIS_URL must be a redis:// or rediss:// URL' })
@@ -58,38 +60,24 @@ export class AppConfig {
   REDIS_CLUSTER_NODES: string[] = [];
 
   /** Bounds every Redis command so an unreachable store answers 503 quickly instead of hanging. */
-  @Transform(toInt)
-  @IsInt()
-  @Min(50)
-  @Max(60_000)
+  @IntegerVariable(50, 60_000)
   REDIS_COMMAND_TIMEOUT_MS = 1000;
 
-  @Transform(toInt)
-  @IsInt()
-  @Min(1)
+  @IntegerVariable(1)
   IDEMPOTENCY_RESULT_TTL_SECONDS = 86_400;
 
-  @Transform(toInt)
-  @IsInt()
-  @Min(1)
+  @IntegerVariable(1)
   IDEMPOTENCY_ERROR_TTL_SECONDS = 30;
 
   /** Only matters after a crash: a live holder extends its lock while the operation runs. */
-  @Transform(toInt)
-  @IsInt()
-  @Min(100)
+  @IntegerVariable(100)
   IDEMPOTENCY_LOCK_TTL_MS = 10_000;
 
   /** 0 answers a concurrent duplicate with 409 at once; > 0 lets it wait that long for the outcome. */
-  @Transform(toInt)
-  @IsInt()
-  @Min(0)
-  @Max(120_000)
+  @IntegerVariable(0, 120_000)
   IDEMPOTENCY_WAIT_MS = 0;
 
-  @Transform(toInt)
-  @IsInt()
-  @Min(1)
+  @IntegerVariable(1)
   IDEMPOTENCY_RETRY_AFTER_SECONDS = 1;
 
   /** Protects /api/admin; unset leaves the admin routes open (development only). */
@@ -99,10 +87,7 @@ export class AppConfig {
   ADMIN_TOKEN?: string = undefined;
 
   /** How long in-flight requests may take to finish after SIGTERM before their connections are cut. */
-  @Transform(toInt)
-  @IsInt()
-  @Min(0)
-  @Max(120_000)
+  @IntegerVariable(0, 120_000)
   SHUTDOWN_TIMEOUT_MS = 10_000;
 
   @Matches(/^\d+(b|kb|mb)?$/i, { message: 'BODY_LIMIT must look like 16kb, 1mb or a byte count' })
@@ -120,27 +105,17 @@ export class AppConfig {
   API_KEYS?: string = undefined;
 
   /** Requests a merchant may make per window (all its /api routes together); 0 turns the limit off. */
-  @Transform(toInt)
-  @IsInt()
-  @Min(0)
+  @IntegerVariable(0)
   RATE_LIMIT_MAX = 3000;
 
-  @Transform(toInt)
-  @IsInt()
-  @Min(1)
+  @IntegerVariable(1)
   RATE_LIMIT_WINDOW_SECONDS = 60;
 
   /** The mock gateway's behaviour until an admin changes it (kept in Redis after that). */
-  @Transform(toInt)
-  @IsInt()
-  @Min(0)
-  @Max(60_000)
+  @IntegerVariable(0, 60_000)
   GATEWAY_MIN_DELAY_MS = 100;
 
-  @Transform(toInt)
-  @IsInt()
-  @Min(0)
-  @Max(60_000)
+  @IntegerVariable(0, 60_000)
   GATEWAY_MAX_DELAY_MS = 300;
 
   /** Runs the payment-events consumer inside the service; `npm run worker` runs it as its own process. */
@@ -149,20 +124,14 @@ export class AppConfig {
   EVENTS_WORKER = true;
 
   /** A pending event idle this long (its consumer presumably dead) is reclaimed by another consumer. */
-  @Transform(toInt)
-  @IsInt()
-  @Min(100)
-  @Max(86_400_000)
+  @IntegerVariable(100, 86_400_000)
   EVENTS_CLAIM_MIN_IDLE_MS = 30_000;
 
   /**
    * Tests only: waits this long between applying an event and acknowledging it, so a test can kill
    * the worker inside that window. Must be 0 in production.
    */
-  @Transform(toInt)
-  @IsInt()
-  @Min(0)
-  @Max(60_000)
+  @IntegerVariable(0, 60_000)
   EVENTS_ACK_DELAY_MS = 0;
 
   /**
