@@ -44,9 +44,9 @@ export class PaymentProviderService {
   }
 
   private async process(request: GatewayChargeRequest): Promise<{ charge: GatewayCharge; deduplicated: boolean }> {
-    const behavior = await this.getBehavior();
+    // Independent reads, so one round trip's wait for both.
+    const [behavior, existing] = await Promise.all([this.getBehavior(), this.findCharge(request.downstreamKey)]);
     const latency = sleep(randomBetween(behavior.minDelayMs, behavior.maxDelayMs));
-    const existing = await this.findCharge(request.downstreamKey);
     if (existing) {
       await latency;
       return { charge: existing, deduplicated: true };
