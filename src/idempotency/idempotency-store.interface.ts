@@ -1,8 +1,12 @@
-/** An outcome as it went out on the wire, replayed byte for byte. */
-export interface StoredResponse {
+/** A response in its wire form: status, lower-case headers, body text. */
+export interface WireResponse {
   status: number;
   headers: Record<string, string>;
   body: string;
+}
+
+/** An outcome as it went out on the wire, replayed byte for byte. */
+export interface StoredResponse extends WireResponse {
   /** Fingerprint of the request that produced it: another body under the same key is refused. */
   fingerprint: string;
   storedAt: string;
@@ -14,7 +18,14 @@ export interface IdempotencyLease {
   readonly lost: AbortSignal;
 }
 
-export type BeginResult = { lease: IdempotencyLease; stored?: never } | { stored: StoredResponse; lease?: never };
+/**
+ * What `begin` found: the lock, now held by the caller; an outcome stored earlier; or the lock held
+ * by someone else (answered, not thrown: a retry storm on one key is this path, so it stays cheap).
+ */
+export type BeginResult =
+  | { state: 'acquired'; lease: IdempotencyLease }
+  | { state: 'stored'; stored: StoredResponse }
+  | { state: 'in_progress' };
 
 /**
  * Storage of idempotency records and their locks. Implementations must fail closed: any doubt
@@ -23,7 +34,7 @@ export type BeginResult = { lease: IdempotencyLease; stored?: never } | { stored
 export interface IdempotencyStore {
   /**
    * The record's stored outcome if there is one, else its lock, taken so that no outcome can be
-   * stored by anyone else meanwhile. Throws IdempotencyLockHeldError while someone else holds it.
+   * stored by anyone else meanwhile; `in_progress` while someone else holds it.
    */
   begin(recordId: string): Promise<BeginResult>;
   /** Stores the outcome for `ttlMs`, then releases the lock. */
@@ -33,12 +44,6 @@ export interface IdempotencyStore {
 }
 
 export const IDEMPOTENCY_STORE = Symbol('IDEMPOTENCY:STORE');
-
-export class IdempotencyLockHeldError extends Error {
-  constructor(readonly recordId: string) {
-    super('Another request with this idempotency key is in progress');
-  }
-}
 
 export class IdempotencyStoreUnavailableError extends Error {
   constructor(cause: unknown) {

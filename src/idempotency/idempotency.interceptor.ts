@@ -14,11 +14,11 @@ import type { IdempotencyModuleOptions } from './idempotency-module-options.inte
 import { IdempotencyContext, toIdempotencyContext } from './idempotency-scope.js';
 import {
   IDEMPOTENCY_STORE,
-  IdempotencyLockHeldError,
   IdempotencyStoreUnavailableError,
   type BeginResult,
   type IdempotencyStore,
   type StoredResponse,
+  type WireResponse,
 } from './idempotency-store.interface.js';
 import {
   IDEMPOTENCY_CACHED_HEADER,
@@ -29,14 +29,12 @@ import {
 } from './idempotency.constants.js';
 import type { IdempotentRouteOptions } from './idempotent.decorator.js';
 import { IDEMPOTENCY_CONTEXT, RequestWithIdempotency } from './idempotent-request.decorator.js';
-import { reportIdempotency, type IdempotencyOutcome, type IdempotencyReport } from './idempotency-outcome.js';
+import { reportIdempotency, type IdempotencyReport } from './idempotency-outcome.js';
 import { ttlFor } from './retention.js';
 
 /** Headers of a first response that its replays must carry too. */
 const REPLAYED_HEADERS = ['location'];
 const JSON_CONTENT_TYPE = 'application/json; charset=utf-8';
-/** Outcomes of a request refused before it could run, by the problem it got. */
-const REFUSALS: Record<string, IdempotencyOutcome> = { REQUEST_IN_PROGRESS: 'conflict', IDEMPOTENCY_STORE_UNAVAILABLE: 'store_unavailable' };
 
 /**
  * Runs an @Idempotent() route once per (principal, method, route, key): lock, re-check, run, store
@@ -48,11 +46,21 @@ const REFUSALS: Record<string, IdempotencyOutcome> = { REQUEST_IN_PROGRESS: 'con
  */
 @Injectable()
 export class IdempotencyInterceptor implements NestInterceptor {
+  /** 409 REQUEST_IN_PROGRESS, the same for every duplicate: built once, sent without throwing. */
+  private readonly inProgress: WireResponse;
+
   constructor(
     private readonly reflector: Reflector,
     @Inject(IDEMPOTENCY_STORE) private readonly store: IdempotencyStore,
     @Inject(IDEMPOTENCY_MODULE_OPTIONS) private readonly options: IdempotencyModuleOptions,
-  ) {}
+  ) {
+    const { problem } = toProblem(new ProblemException(409, 'REQUEST_IN_PROGRESS', 'A request with this Idempotency-Key is still in progress; retry later.'));
+    this.inProgress = {
+      status: 409,
+      headers: { 'content-type': PROBLEM_CONTENT_TYPE, 'retry-after': String(options.retryAfterSeconds) },
+      body: JSON.stringify(problem),
+    };
+  }
 
   intercept(context: ExecutionContext, next: CallHandler): Observable<unknown> {
     const route = this.reflector.getAllAndOverride<Required<Pick<IdempotentRouteOptions, 'required'>> & IdempotentRouteOptions>(
@@ -93,15 +101,23 @@ export class IdempotencyInterceptor implements NestInterceptor {
     context: ExecutionContext,
     next: CallHandler,
     response: ExpressResponse,
-  ): Promise<StoredResponse> {
+  ): Promise<WireResponse> {
     const waitStarted = performance.now();
-    const begun = await this.guardStore(() => this.beginOrWait(idempotency.recordId)).catch((error: unknown) => {
-      const outcome = error instanceof ProblemException ? REFUSALS[error.code] : undefined;
-      if (outcome) reportIdempotency(response, { outcome, lockWaitMs: performance.now() - waitStarted });
-      throw error;
-    });
+    let begun: BeginResult;
+    try {
+      begun = await this.beginOrWait(idempotency.recordId);
+    } catch (error) {
+      if (error instanceof IdempotencyStoreUnavailableError) {
+        reportIdempotency(response, { outcome: 'store_unavailable', lockWaitMs: performance.now() - waitStarted });
+      }
+      throw this.storeProblem(error);
+    }
     const lockWaitMs = performance.now() - waitStarted;
-    if (begun.stored) {
+    if (begun.state === 'in_progress') {
+      reportIdempotency(response, { outcome: 'conflict', lockWaitMs });
+      return this.inProgress;
+    }
+    if (begun.state === 'stored') {
       const mismatch = begun.stored.fingerprint !== idempotency.fingerprint;
       reportIdempotency(response, { outcome: mismatch ? 'mismatch' : 'replay', lockWaitMs });
       return this.replay(begun.stored, idempotency.fingerprint, response);
@@ -123,7 +139,9 @@ export class IdempotencyInterceptor implements NestInterceptor {
       }
       // Stored before it is answered: a success the store did not take is reported as 503, and the
       // retry resumes the same order and gets the same charge (the gateway deduplicates).
-      await this.guardStore(() => this.store.complete(begun.lease, outcome.stored, ttlMs));
+      await this.store.complete(begun.lease, outcome.stored, ttlMs).catch((error: unknown) => {
+        throw this.storeProblem(error);
+      });
       return outcome.stored;
     } finally {
       report.lockHoldMs = performance.now() - heldSince;
@@ -176,38 +194,26 @@ export class IdempotencyInterceptor implements NestInterceptor {
     return stored;
   }
 
-  /** 409 at once, or in wait mode: try again until the first request stored its outcome or the bound passes. */
+  /** In wait mode, a duplicate asks again until the first request stored its outcome or the bound passes. */
   private async beginOrWait(recordId: string): Promise<BeginResult> {
+    let begun = await this.store.begin(recordId);
     const deadline = Date.now() + this.options.waitTimeoutMs;
-    for (let delayMs = 20; ; delayMs = Math.min(delayMs * 2, 200)) {
-      try {
-        return await this.store.begin(recordId);
-      } catch (error) {
-        const remainingMs = deadline - Date.now();
-        if (!(error instanceof IdempotencyLockHeldError) || remainingMs <= 0) throw error;
-        await sleep(Math.min(delayMs, remainingMs));
-      }
+    for (let delayMs = 20; begun.state === 'in_progress'; delayMs = Math.min(delayMs * 2, 200)) {
+      const remainingMs = deadline - Date.now();
+      if (remainingMs <= 0) break;
+      await sleep(Math.min(delayMs, remainingMs));
+      begun = await this.store.begin(recordId);
     }
+    return begun;
   }
 
-  /** Maps the store's failures to the problems the contract names. */
-  private async guardStore<T>(operation: () => Promise<T>): Promise<T> {
-    try {
-      return await operation();
-    } catch (error) {
-      if (error instanceof IdempotencyLockHeldError) {
-        throw new ProblemException(409, 'REQUEST_IN_PROGRESS', 'A request with this Idempotency-Key is still in progress; retry later.', {
-          headers: { 'Retry-After': String(this.options.retryAfterSeconds) },
-        });
-      }
-      if (error instanceof IdempotencyStoreUnavailableError) {
-        throw storeUnavailable('The idempotency store is unreachable; retry later with the same key.', {
-          cause: error,
-          retryAfterSeconds: this.options.retryAfterSeconds,
-        });
-      }
-      throw error;
-    }
+  /** The store's failures as the problem the contract names; anything else as it is. */
+  private storeProblem(error: unknown): unknown {
+    if (!(error instanceof IdempotencyStoreUnavailableError)) return error;
+    return storeUnavailable('The idempotency store is unreachable; retry later with the same key.', {
+      cause: error,
+      retryAfterSeconds: this.options.retryAfterSeconds,
+    });
   }
 
   private successStatus(context: ExecutionContext): number {
@@ -220,14 +226,14 @@ export class IdempotencyInterceptor implements NestInterceptor {
  * Sends the stored wire form as it is. Only for handlers that take the response (`@Res()`), for
  * which NestJS sends nothing itself: it skips the streaming a web Response goes through.
  */
-function sendStored(stored: StoredResponse, response: ExpressResponse): undefined {
+function sendStored(stored: WireResponse, response: ExpressResponse): undefined {
   response.writeHead(stored.status, { ...stored.headers, 'content-length': Buffer.byteLength(stored.body) });
   response.end(stored.body);
   return undefined;
 }
 
 /** For other handlers: a web Response, whose status and headers NestJS 12 sends as they are. */
-function toWebResponse(stored: StoredResponse): Response {
+function toWebResponse(stored: WireResponse): Response {
   const contentLength = String(Buffer.byteLength(stored.body));
   return new Response(stored.body, { status: stored.status, headers: { ...stored.headers, 'content-length': contentLength } });
 }

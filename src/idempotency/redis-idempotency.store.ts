@@ -5,7 +5,6 @@ import { REDIS_CLIENT, REDIS_LOCK_CLIENTS, type RedisClient } from '../redis/ind
 import { IDEMPOTENCY_MODULE_OPTIONS } from './idempotency.constants.js';
 import type { IdempotencyModuleOptions } from './idempotency-module-options.interface.js';
 import {
-  IdempotencyLockHeldError,
   IdempotencyStoreUnavailableError,
   type BeginResult,
   type IdempotencyLease,
@@ -35,6 +34,8 @@ if redis.call('GET', KEYS[2]) == ARGV[1] then redis.call('DEL', KEYS[2]) end
 return 1
 `;
 
+const IN_PROGRESS: BeginResult = { state: 'in_progress' };
+
 interface IdempotencyScripts {
   idempotencyBegin(response: string, lock: string, token: string, ttlMs: number): Promise<[1, string] | [2] | [0]>;
   idempotencyComplete(response: string, lock: string, token: string, body: string, ttlMs: number): Promise<1>;
@@ -46,12 +47,17 @@ interface IdempotencyScripts {
  * and complete (store + release) are scripts, and the lock they take is handed to Redlock as a
  * `Lock`, which extends it (compare-and-extend) while the operation runs. With REDIS_LOCK_URLS the
  * lock is a Redlock quorum over those nodes, taken and released by Redlock itself.
+ *
+ * A duplicate of a request that this process is running is answered without Redis: the lock is
+ * ours, so Redis could only say "in progress" too. Duplicates on other instances still ask Redis.
  */
 @Injectable()
 export class RedisIdempotencyStore implements IdempotencyStore {
   private readonly redlock: Redlock;
   private readonly lockOnStore: boolean;
   private readonly scripts: IdempotencyScripts;
+  /** Records whose operation runs in this process, from the lock's acquisition to its release. */
+  private readonly executing = new Set<string>();
 
   constructor(
     @Inject(REDIS_CLIENT) private readonly redis: RedisClient,
@@ -67,7 +73,10 @@ export class RedisIdempotencyStore implements IdempotencyStore {
   }
 
   async begin(recordId: string): Promise<BeginResult> {
-    return this.lockOnStore ? this.beginOnStore(recordId) : this.beginWithQuorum(recordId);
+    if (this.executing.has(recordId)) return IN_PROGRESS;
+    const begun = this.lockOnStore ? await this.beginOnStore(recordId) : await this.beginWithQuorum(recordId);
+    if (begun.state === 'acquired') this.executing.add(recordId);
+    return begun;
   }
 
   async complete(lease: IdempotencyLease, response: StoredResponse, ttlMs: number): Promise<void> {
@@ -82,16 +91,19 @@ export class RedisIdempotencyStore implements IdempotencyStore {
       return;
     }
     held.stopExtending();
-    await this.scripts
-      .idempotencyComplete(responseKey(lease.recordId), lockKey(lease.recordId), held.token, body, ttlMs)
-      .catch(async (error: unknown) => {
-        // The outcome may not be stored; the lock is released if possible, else it expires.
-        await this.abandon(lease);
-        unavailable(error);
-      });
+    try {
+      await this.scripts.idempotencyComplete(responseKey(lease.recordId), lockKey(lease.recordId), held.token, body, ttlMs);
+    } catch (error) {
+      // The outcome may not be stored; the lock is released if possible, else it expires.
+      await this.abandon(lease);
+      unavailable(error);
+    } finally {
+      this.executing.delete(lease.recordId);
+    }
   }
 
   async abandon(lease: IdempotencyLease): Promise<void> {
+    this.executing.delete(lease.recordId);
     // A failed release only means the lock lives until its TTL.
     await (lease as RedlockLease).release().catch(() => undefined);
   }
@@ -101,27 +113,31 @@ export class RedisIdempotencyStore implements IdempotencyStore {
     const token = randomUUID();
     const started = Date.now();
     const reply = await this.scripts.idempotencyBegin(responseKey(recordId), lockKey(recordId), token, this.options.lockTtlMs).catch(unavailable);
-    if (reply[0] === 1) return { stored: JSON.parse(reply[1]) as StoredResponse };
-    if (reply[0] === 0) throw new IdempotencyLockHeldError(recordId);
+    if (reply[0] === 1) return { state: 'stored', stored: JSON.parse(reply[1]) as StoredResponse };
+    if (reply[0] === 0) return IN_PROGRESS;
     // Redlock's own validity for a lock it took at `started` (clock drift and expiry precision).
     const expiration = started + this.options.lockTtlMs - Math.round(0.01 * this.options.lockTtlMs) - 2;
     const lock = new Lock(this.redlock, [lockKey(recordId)], token, [], expiration);
-    return { lease: new RedlockLease(recordId, lock, this.options.lockTtlMs) };
+    return { state: 'acquired', lease: new RedlockLease(recordId, lock, this.options.lockTtlMs) };
   }
 
   private async beginWithQuorum(recordId: string): Promise<BeginResult> {
     const earlier = await this.find(recordId);
-    if (earlier) return { stored: earlier };
-    const lock = await this.redlock.acquire([lockKey(recordId)], this.options.lockTtlMs).catch(async (error) => {
-      throw await lockFailure(error, recordId);
-    });
+    if (earlier) return { state: 'stored', stored: earlier };
+    let lock: Lock;
+    try {
+      lock = await this.redlock.acquire([lockKey(recordId)], this.options.lockTtlMs);
+    } catch (error) {
+      if (await heldBySomeoneElse(error)) return IN_PROGRESS;
+      unavailable(error);
+    }
     const lease = new RedlockLease(recordId, lock, this.options.lockTtlMs);
     try {
       // Re-check under the lock: another holder may have stored an outcome since the first look.
       const stored = await this.find(recordId);
-      if (!stored) return { lease };
+      if (!stored) return { state: 'acquired', lease };
       await lease.release();
-      return { stored };
+      return { state: 'stored', stored };
     } catch (error) {
       await this.abandon(lease);
       throw error;
@@ -139,15 +155,10 @@ function unavailable(error: unknown): never {
 }
 
 /** Redlock reports "someone holds it" and "nodes unreachable" alike; the votes tell them apart. */
-async function lockFailure(error: unknown, recordId: string): Promise<Error> {
-  if (error instanceof ExecutionError) {
-    const attempts = await Promise.all(error.attempts);
-    const held = attempts.some((attempt) =>
-      [...attempt.votesAgainst.values()].some((vote) => vote instanceof ResourceLockedError),
-    );
-    if (held) return new IdempotencyLockHeldError(recordId);
-  }
-  return new IdempotencyStoreUnavailableError(error);
+async function heldBySomeoneElse(error: unknown): Promise<boolean> {
+  if (!(error instanceof ExecutionError)) return false;
+  const attempts = await Promise.all(error.attempts);
+  return attempts.some((attempt) => [...attempt.votesAgainst.values()].some((vote) => vote instanceof ResourceLockedError));
 }
 
 /** Keeps a Redlock lock alive by extending it every third of its TTL until released. */

@@ -6,9 +6,10 @@ import { Idempotent } from '../../src/idempotency/index.js';
 import { fingerprintOf } from '../../src/idempotency/fingerprint.js';
 import { toIdempotencyContext } from '../../src/idempotency/idempotency-scope.js';
 import { orderIdFor } from '../../src/orders/orders.service.js';
-import { responseKey } from '../../src/idempotency/redis-idempotency.store.js';
+import { lockKey, responseKey } from '../../src/idempotency/redis-idempotency.store.js';
 import { CHARGE_PATH, charge, ledgerCount, newKey, setBehavior, validCharge } from '../support/payments-client.js';
 import { useTestApp } from '../support/test-app.js';
+import { waitFor } from '../support/wait-for.js';
 
 /** A second idempotent route, to show that a key is scoped by route. */
 @Controller('echo')
@@ -145,6 +146,45 @@ describe('POST /api/payments/charge idempotency', () => {
       }
       expect(await ledgerCount(service.baseUrl, key)).toBe(1);
     } finally {
+      await reset();
+    }
+  });
+
+  it('answers duplicates of a charge it is running itself with 409 without asking Redis', async () => {
+    await setBehavior(service.baseUrl, { minDelayMs: 1000, maxDelayMs: 1000 });
+    const monitor = await service.redis.duplicate().monitor();
+    try {
+      const key = newKey('local');
+      const { recordId } = toIdempotencyContext({ principal: 'anonymous', method: 'POST', route: CHARGE_PATH, key }, '');
+      const first = charge(service.baseUrl, key).then((response) => response); // supertest sends on then()
+      await waitFor('the first request to hold the lock', async () => (await service.redis.exists(lockKey(recordId))) === 1);
+      const commandsOnRecord: string[][] = [];
+      monitor.on('monitor', (_time: string, args: string[]) => {
+        // EXISTS is this test's own probe above, which MONITOR may still be delivering.
+        if (args[0] !== 'exists' && args.some((arg) => arg.includes(recordId))) commandsOnRecord.push(args);
+      });
+      const duplicates = await Promise.all(Array.from({ length: 20 }, () => charge(service.baseUrl, key)));
+      for (const duplicate of duplicates) {
+        expect(duplicate.status).toBe(409);
+        expect(duplicate.headers['content-type']).toBe('application/problem+json; charset=utf-8');
+        expect(duplicate.headers['idempotency-cached']).toBe('false');
+        expect(Number(duplicate.headers['retry-after'])).toBeGreaterThan(0);
+        expect(duplicate.body).toEqual({
+          type: 'urn:problem-type:request-in-progress',
+          title: 'Conflict',
+          status: 409,
+          detail: expect.stringContaining('still in progress'),
+          code: 'REQUEST_IN_PROGRESS',
+        });
+      }
+      expect(commandsOnRecord).toEqual([]);
+      expect((await first).status).toBe(201);
+      expect(await ledgerCount(service.baseUrl, key)).toBe(1);
+      // Once the first has finished, the key is answered from Redis again: a replay.
+      const retry = await charge(service.baseUrl, key);
+      expect(retry.headers['idempotency-cached']).toBe('true');
+    } finally {
+      monitor.disconnect();
       await reset();
     }
   });
