@@ -6,7 +6,7 @@ import { hostname } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { AppConfig } from '../config/index.js';
 import { eventDuplicatesDropped } from '../metrics/event-duplicates.channel.js';
-import { REDIS_CLIENT, type RedisClient } from '../redis/index.js';
+import { LuaScript, REDIS_CLIENT, type RedisClient } from '../redis/index.js';
 import { consumedMarker } from './consumed-marker.js';
 import { PAYMENTS_STREAM, PROJECTIONS_GROUP, fromStreamFields } from './payment-event.js';
 import { ProjectionsRepository } from './projections.repository.js';
@@ -24,7 +24,7 @@ const CONNECT_WAIT_MS = 5000;
  * than ARGV[3] ms. One script, so no consumer can gain an entry between the check and the removal
  * (removing a consumer drops its pending entries).
  */
-const FORGET_CONSUMERS_SCRIPT = `
+const FORGET_CONSUMERS_SCRIPT = new LuaScript<number>(`
 local removed = 0
 for _, consumer in ipairs(redis.call('XINFO', 'CONSUMERS', KEYS[1], ARGV[1])) do
   local info = {}
@@ -35,11 +35,7 @@ for _, consumer in ipairs(redis.call('XINFO', 'CONSUMERS', KEYS[1], ARGV[1])) do
   end
 end
 return removed
-`;
-
-interface WorkerScripts {
-  forgetIdleConsumers(stream: string, group: string, keep: string, minIdleMs: number): Promise<number>;
-}
+`);
 
 /**
  * Consumes the payment events of the stream in the consumer group `projections` and applies each
@@ -75,7 +71,6 @@ export class EventsWorker implements OnApplicationBootstrap, BeforeApplicationSh
       this.logger.warn('The store is a Redis Cluster: the events worker does not run (events need a standalone Redis)');
       return;
     }
-    this.store.defineCommand('forgetIdleConsumers', { numberOfKeys: 1, lua: FORGET_CONSUMERS_SCRIPT });
     // A blocking XREADGROUP holds its connection, so it gets one of its own; its timeout covers the block.
     const reader = this.store.duplicate({ commandTimeout: this.config.REDIS_COMMAND_TIMEOUT_MS + this.blockMs, connectionName: 'payments:events-reader' });
     // The loop reports failures itself, once per outage; without a listener ioredis would print every one.
@@ -173,7 +168,7 @@ export class EventsWorker implements OnApplicationBootstrap, BeforeApplicationSh
    * simply created again by its next read.
    */
   private async forgetIdleConsumers(store: Redis): Promise<void> {
-    await (store as unknown as WorkerScripts).forgetIdleConsumers(PAYMENTS_STREAM, PROJECTIONS_GROUP, this.consumer, this.config.EVENTS_CLAIM_MIN_IDLE_MS);
+    await FORGET_CONSUMERS_SCRIPT.run(store, [PAYMENTS_STREAM], [PROJECTIONS_GROUP, this.consumer, this.config.EVENTS_CLAIM_MIN_IDLE_MS]);
   }
 
   private async handleAll(store: Redis, entries: StreamEntry[]): Promise<void> {

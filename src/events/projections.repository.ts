@@ -1,6 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { fromStore } from '../common/store-unavailable.js';
-import { REDIS_CLIENT, type RedisClient } from '../redis/index.js';
+import { LuaScript, REDIS_CLIENT, type RedisClient } from '../redis/index.js';
 import type { ConsumedMarker } from './consumed-marker.js';
 import type { PaymentEvent } from './payment-event.js';
 import type { CurrencyBalance, StoredReceipt } from './projections.js';
@@ -15,7 +15,7 @@ const balanceKey = (owner: string, customerId: string) => `balance:${owner}:${cu
  * written together, so no crash can leave one without the other. The receipt is SET NX and the
  * balance only moves when it was created: a paid order counts once even after its marker expired.
  */
-const APPLY_SCRIPT = `
+const APPLY_SCRIPT = new LuaScript<ProjectionResult>(`
 if redis.call('EXISTS', KEYS[1]) == 1 then return 'duplicate' end
 local result = 'no_effect'
 if ARGV[3] ~= '' and redis.call('SET', KEYS[2], ARGV[3], 'NX') then
@@ -25,33 +25,15 @@ if ARGV[3] ~= '' and redis.call('SET', KEYS[2], ARGV[3], 'NX') then
 end
 redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
 return result
-`;
+`);
 
 /** applied: receipt and balance changed; duplicate: consumed before; no_effect: consumed now, nothing to change. */
 export type ProjectionResult = 'applied' | 'duplicate' | 'no_effect';
 
-interface ProjectionScripts {
-  applyPaymentEvent(
-    marker: string,
-    receipt: string,
-    balance: string,
-    markerValue: string,
-    markerTtlMs: number,
-    receiptJson: string,
-    currency: string,
-    amount: number,
-  ): Promise<ProjectionResult>;
-}
-
 /** What merchants see of their payments' events: a receipt per paid order, a balance per customer and currency. */
 @Injectable()
 export class ProjectionsRepository {
-  private readonly scripts: ProjectionScripts;
-
-  constructor(@Inject(REDIS_CLIENT) private readonly redis: RedisClient) {
-    redis.defineCommand('applyPaymentEvent', { numberOfKeys: 3, lua: APPLY_SCRIPT });
-    this.scripts = redis as unknown as ProjectionScripts;
-  }
+  constructor(@Inject(REDIS_CLIENT) private readonly redis: RedisClient) {}
 
   async apply(event: PaymentEvent, marker: ConsumedMarker): Promise<ProjectionResult> {
     const { data } = event;
@@ -70,15 +52,10 @@ export class ProjectionsRepository {
           }
         : undefined;
     return fromStore(
-      this.scripts.applyPaymentEvent(
-        marker.key,
-        receiptKey(data.orderId),
-        balanceKey(data.owner, data.customerId),
-        marker.value,
-        marker.ttlMs,
-        receipt ? JSON.stringify(receipt) : '',
-        data.currency,
-        data.amount,
+      APPLY_SCRIPT.run(
+        this.redis,
+        [marker.key, receiptKey(data.orderId), balanceKey(data.owner, data.customerId)],
+        [marker.value, marker.ttlMs, receipt ? JSON.stringify(receipt) : '', data.currency, data.amount],
       ),
     );
   }

@@ -1,7 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { ExecutionError, Lock, Redlock, ResourceLockedError } from '@sesamecare-oss/redlock';
 import { randomUUID } from 'node:crypto';
-import { REDIS_CLIENT, REDIS_LOCK_CLIENTS, type RedisClient } from '../redis/index.js';
+import { LuaScript, REDIS_CLIENT, REDIS_LOCK_CLIENTS, type RedisClient } from '../redis/index.js';
 import { IDEMPOTENCY_MODULE_OPTIONS } from './idempotency.constants.js';
 import type { IdempotencyModuleOptions } from './idempotency-module-options.interface.js';
 import {
@@ -20,26 +20,21 @@ export const lockKey = (recordId: string) => `idempotency:{${recordId}}:lock`;
  * "The stored outcome, or else the lock": the re-check and the acquisition in one round trip.
  * The lock is Redlock's on a single node: SET NX PX with a random owner token.
  */
-const BEGIN_SCRIPT = `
+const BEGIN_SCRIPT = new LuaScript<[1, string] | [2] | [0]>(`
 local stored = redis.call('GET', KEYS[1])
 if stored then return {1, stored} end
 if redis.call('SET', KEYS[2], ARGV[1], 'NX', 'PX', ARGV[2]) then return {2} end
 return {0}
-`;
+`);
 
 /** Stores the outcome, then releases the lock only if this owner still holds it (compare-and-delete). */
-const COMPLETE_SCRIPT = `
+const COMPLETE_SCRIPT = new LuaScript<1>(`
 redis.call('SET', KEYS[1], ARGV[2], 'PX', ARGV[3])
 if redis.call('GET', KEYS[2]) == ARGV[1] then redis.call('DEL', KEYS[2]) end
 return 1
-`;
+`);
 
 const IN_PROGRESS: BeginResult = { state: 'in_progress' };
-
-interface IdempotencyScripts {
-  idempotencyBegin(response: string, lock: string, token: string, ttlMs: number): Promise<[1, string] | [2] | [0]>;
-  idempotencyComplete(response: string, lock: string, token: string, body: string, ttlMs: number): Promise<1>;
-}
 
 /**
  * Records in Redis, locks through Redlock. When the lock lives on the store itself (one Redis, or
@@ -55,7 +50,6 @@ interface IdempotencyScripts {
 export class RedisIdempotencyStore implements IdempotencyStore {
   private readonly redlock: Redlock;
   private readonly lockOnStore: boolean;
-  private readonly scripts: IdempotencyScripts;
   /** Records whose operation runs in this process, from the lock's acquisition to its release. */
   private readonly executing = new Set<string>();
 
@@ -67,9 +61,6 @@ export class RedisIdempotencyStore implements IdempotencyStore {
     // No retries inside Redlock: a held lock is answered (409 or wait mode) by the caller's policy.
     this.redlock = new Redlock(lockClients, { retryCount: 0, driftFactor: 0.01 });
     this.lockOnStore = lockClients.length === 1 && lockClients[0] === redis;
-    redis.defineCommand('idempotencyBegin', { numberOfKeys: 2, lua: BEGIN_SCRIPT });
-    redis.defineCommand('idempotencyComplete', { numberOfKeys: 2, lua: COMPLETE_SCRIPT });
-    this.scripts = redis as unknown as IdempotencyScripts;
   }
 
   async begin(recordId: string): Promise<BeginResult> {
@@ -92,7 +83,7 @@ export class RedisIdempotencyStore implements IdempotencyStore {
     }
     held.stopExtending();
     try {
-      await this.scripts.idempotencyComplete(responseKey(lease.recordId), lockKey(lease.recordId), held.token, body, ttlMs);
+      await COMPLETE_SCRIPT.run(this.redis, [responseKey(lease.recordId), lockKey(lease.recordId)], [held.token, body, ttlMs]);
     } catch (error) {
       // The outcome may not be stored; the lock is released if possible, else it expires.
       await this.abandon(lease);
@@ -112,7 +103,7 @@ export class RedisIdempotencyStore implements IdempotencyStore {
     // A random owner token, as Redlock's; randomUUID draws from a cached entropy pool (cheap per request).
     const token = randomUUID();
     const started = Date.now();
-    const reply = await this.scripts.idempotencyBegin(responseKey(recordId), lockKey(recordId), token, this.options.lockTtlMs).catch(unavailable);
+    const reply = await BEGIN_SCRIPT.run(this.redis, [responseKey(recordId), lockKey(recordId)], [token, this.options.lockTtlMs]).catch(unavailable);
     if (reply[0] === 1) return { state: 'stored', stored: JSON.parse(reply[1]) as StoredResponse };
     if (reply[0] === 0) return IN_PROGRESS;
     // Redlock's own validity for a lock it took at `started` (clock drift and expiry precision).

@@ -3,7 +3,7 @@ import { fromStore, storeUnavailable } from '../common/store-unavailable.js';
 import type { ConsumedMarker } from '../events/consumed-marker.js';
 import { PAYMENTS_STREAM, toStreamFields, type PaymentEvent } from '../events/payment-event.js';
 import { supportsEvents } from '../events/standalone-store.js';
-import { REDIS_CLIENT, type RedisClient } from '../redis/index.js';
+import { LuaScript, REDIS_CLIENT, type RedisClient } from '../redis/index.js';
 import { GATEWAY_STATUS_RANK, type GatewayStatus, type Order } from './order.js';
 
 const orderKey = (id: string) => `order:${id}`;
@@ -18,7 +18,7 @@ const indexMember = (order: Order) => `${Date.parse(order.createdAt).toString().
  * event (marker) is a no-op; an unknown order changes nothing and leaves no marker; a status of
  * lower or equal rank than the recorded one is consumed without effect.
  */
-const GATEWAY_STATUS_SCRIPT = `
+const GATEWAY_STATUS_SCRIPT = new LuaScript<GatewayStatusResult>(`
 if redis.call('EXISTS', KEYS[1]) == 1 then return 'duplicate' end
 if redis.call('EXISTS', KEYS[2]) == 0 then return 'unknown_order' end
 local result = 'ignored'
@@ -28,23 +28,9 @@ if tonumber(ARGV[2]) > tonumber(redis.call('HGET', KEYS[3], 'rank') or '0') then
 end
 redis.call('SET', KEYS[1], ARGV[5], 'PX', ARGV[6])
 return result
-`;
+`);
 
 export type GatewayStatusResult = 'applied' | 'duplicate' | 'ignored' | 'unknown_order';
-
-interface OrderScripts {
-  orderGatewayStatus(
-    marker: string,
-    order: string,
-    gatewayStatus: string,
-    status: GatewayStatus,
-    rank: number,
-    eventId: string,
-    updatedAt: string,
-    markerValue: string,
-    markerTtlMs: number,
-  ): Promise<GatewayStatusResult>;
-}
 
 export interface OrderPage {
   orders: Order[];
@@ -59,12 +45,7 @@ export interface OrderPage {
  */
 @Injectable()
 export class OrdersRepository {
-  private readonly scripts: OrderScripts;
-
-  constructor(@Inject(REDIS_CLIENT) private readonly redis: RedisClient) {
-    redis.defineCommand('orderGatewayStatus', { numberOfKeys: 3, lua: GATEWAY_STATUS_SCRIPT });
-    this.scripts = redis as unknown as OrderScripts;
-  }
+  constructor(@Inject(REDIS_CLIENT) private readonly redis: RedisClient) {}
 
   /** Creates the order unless one with its id exists; returns the order that is stored. */
   async createIfAbsent(order: Order): Promise<Order> {
@@ -107,16 +88,10 @@ export class OrdersRepository {
   /** Records the gateway status a webhook reported (see GATEWAY_STATUS_SCRIPT) together with its consumed marker. */
   async recordGatewayStatus(orderId: string, status: GatewayStatus, eventId: string, marker: ConsumedMarker): Promise<GatewayStatusResult> {
     return fromStore(
-      this.scripts.orderGatewayStatus(
-        marker.key,
-        orderKey(orderId),
-        gatewayStatusKey(orderId),
-        status,
-        GATEWAY_STATUS_RANK[status],
-        eventId,
-        new Date().toISOString(),
-        marker.value,
-        marker.ttlMs,
+      GATEWAY_STATUS_SCRIPT.run(
+        this.redis,
+        [marker.key, orderKey(orderId), gatewayStatusKey(orderId)],
+        [status, GATEWAY_STATUS_RANK[status], eventId, new Date().toISOString(), marker.value, marker.ttlMs],
       ),
     );
   }

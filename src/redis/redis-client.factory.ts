@@ -20,10 +20,11 @@ export function createStoreClient(config: AppConfig): Promise<RedisClient> {
  * A client that fails fast instead of queueing: with the offline queue off and a command timeout,
  * a request that needs Redis gets an error within REDIS_COMMAND_TIMEOUT_MS, never a hang, and
  * the client keeps reconnecting in the background so the same process recovers by itself.
- * Auto-pipelining sends the plain commands of concurrent requests in one write (fewer syscalls
- * per command under load). Scripts stay out of it: with them ioredis 6 crashed the process under
- * the fuzz test (a pipeline's results out of line with its callbacks, "results[i] is not
- * iterable", as in ioredis issue #1931), so every script is sent on its own.
+ * Auto-pipelining sends the commands of concurrent requests in one write: on loopback each write
+ * costs tens of microseconds of syscall, more than most commands. Our scripts are plain EVALSHA
+ * commands (LuaScript) and join it; commands made by defineCommand (Redlock's) stay out of it:
+ * with them ioredis 6 crashed the process under the fuzz test (a pipeline's results out of line
+ * with its callbacks, "results[i] is not iterable", ioredis issue #1931).
  */
 export function createRedisClient(url: string, config: AppConfig, name: string): Promise<Redis> {
   const client = new Redis(url, {
@@ -31,7 +32,7 @@ export function createRedisClient(url: string, config: AppConfig, name: string):
     lazyConnect: true,
     enableOfflineQueue: false,
     enableAutoPipelining: true,
-    autoPipeliningIgnoredCommands: ['eval', 'evalsha'],
+    autoPipeliningIgnoredCommands: [],
     retryStrategy: reconnectDelay,
   });
   keepScriptsOutOfAutoPipelines(client);
@@ -47,6 +48,8 @@ export function createRedisClusterClient(urls: string[], config: AppConfig, name
     lazyConnect: true,
     enableOfflineQueue: false,
     enableAutoPipelining: true,
+    // A Cluster's auto-pipelines are grouped by the slot of a command's first argument, which for
+    // a script is its source or hash, not a key (ioredis issue #2109): scripts are sent on their own.
     autoPipeliningIgnoredCommands: ['eval', 'evalsha'],
     clusterRetryStrategy: reconnectDelay,
     // Per node too: a master that comes back is used as soon as it answers, not at the next slots refresh.
@@ -57,7 +60,7 @@ export function createRedisClusterClient(urls: string[], config: AppConfig, name
   return connectWithinReadyWait(client, `${name} (cluster ${urls.map(redactUrl).join(', ')})`);
 }
 
-/** Commands defined later by defineCommand (ours, Redlock's) join the list auto-pipelining ignores. */
+/** Commands defined later by defineCommand (Redlock's, on first use) join the list auto-pipelining ignores. */
 function keepScriptsOutOfAutoPipelines(client: Redis | Cluster): void {
   const ignored = client.options.autoPipeliningIgnoredCommands!;
   const define = client.defineCommand.bind(client);
