@@ -71,10 +71,11 @@ const SOAK_FIRST_SECONDS = 10;
 const NOT_REQUEST_WORK = /^(info|flushall|flushdb|config\|.*|client\|.*|hello|select|ping|quit)$/;
 /**
  * The idempotency layer's own round trips, as the probe labels them: the store's begin/complete
- * scripts (src/idempotency/redis-idempotency.store.ts) and Redlock's lock scripts
- * (@sesamecare-oss/redlock). With REDIS_LOCK_URLS (not benchmarked) it would also GET records.
+ * scripts (src/idempotency/redis-idempotency.store.ts: their keys are `idempotency:{…}:…`) and
+ * Redlock's lock scripts (@sesamecare-oss/redlock). With REDIS_LOCK_URLS (not benchmarked) it
+ * would also GET records.
  */
-const IDEMPOTENCY_ROUND_TRIP = /^(evalsha|eval):(idempotency\w*|acquireLock|extendLock|releaseLock)$/;
+const IDEMPOTENCY_ROUND_TRIP = /^(evalsha|eval):(idempotency:|acquireLock$|extendLock$|releaseLock$)/;
 
 const USAGE = `Usage: npm run bench -- [options]
 

@@ -15,13 +15,16 @@
  *
  * Redis round trips are counted on the client side by wrapping ioredis' `Redis.prototype.sendCommand`:
  * what a request waits for, one reply each: a command (a script call, EVALSHA, is one, labelled with
- * the name the script was defined under, e.g. `evalsha:idempotencyBegin`), or a whole MULTI/EXEC block. With auto-pipelining, commands of concurrent requests share socket writes;
+ * the name a script was defined under, e.g. `evalsha:acquireLock` for Redlock's, or for the
+ * service's own scripts, which are plain EVALSHA commands, by the family of their first key and
+ * their hash, e.g. `evalsha:idempotency:{}:response#9a1f0c2b`), or a whole MULTI/EXEC block. With auto-pipelining, commands of concurrent requests share socket writes;
  * those are counted apart ("writes"). Redis' own INFO commandstats also counts the commands a
  * script or a transaction runs inside Redis: that is the bench's "commands" figure. The wrapper
  * is a few property increments per command; the baseline and the real service both carry it.
  *
  * When the benchmark goes away (the IPC channel closes), the process exits: nothing is left behind.
  */
+import { createHash } from 'node:crypto';
 import { createRequire } from 'node:module';
 import { performance } from 'node:perf_hooks';
 import { join } from 'node:path';
@@ -34,7 +37,10 @@ const flushes = new WeakMap();
 /** Script sha1 or source → the name it was defined under (defineCommand), so EVALSHA is told apart by script. */
 const scriptNames = new Map();
 
-/** The command's name; a script call as `evalsha:<name>` (or `eval:<name>`), e.g. `evalsha:idempotencyBegin`. */
+/**
+ * The command's name; a script call as `evalsha:<name>` (or `eval:<name>`) where it was defined by
+ * defineCommand, else as `evalsha:<first key, ids and hash tags blanked>#<hash>`.
+ */
 function labelOf(client, command) {
   const name = command?.name ?? 'unknown';
   if (name !== 'evalsha' && name !== 'eval') return name;
@@ -45,9 +51,24 @@ function labelOf(client, command) {
       scriptNames.set(sha, defined);
       scriptNames.set(lua, defined);
     }
-    scriptName = scriptNames.get(script) ?? 'unknown';
+    scriptName = scriptNames.get(script) ?? `${keyFamily(command.args?.[2])}#${shaOf(script)}`;
   }
   return `${name}:${scriptName}`;
+}
+
+/** `idempotency:{3fZ…}:response` → `idempotency:{}:response`; `orders:ord_12ab` → `orders:*`. */
+function keyFamily(key) {
+  if (key === undefined) return 'nokeys';
+  return String(key)
+    .replace(/\{[^}]*\}/g, '{}')
+    .split(':')
+    .map((part) => (/[0-9]/.test(part) && part !== '{}' ? '*' : part))
+    .join(':');
+}
+
+function shaOf(script) {
+  const text = String(script);
+  return (/^[0-9a-f]{40}$/.test(text) ? text : createHash('sha1').update(text).digest('hex')).slice(0, 8);
 }
 
 try {
