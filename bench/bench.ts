@@ -10,7 +10,9 @@
  * It builds the service, starts its own redis-server on a free port (never the shared 6379) and
  * two services against it: the production build (`node dist/main.js`) and the baseline
  * (bench/baseline-main.ts: the same build with the idempotency interceptor overridden by a bypass).
- * Load comes from autocannon in a separate process (bench/load.ts). Scenarios are interleaved round
+ * Load comes from autocannon in a separate process (bench/load.ts). The contention scenario also
+ * sends its load to bench/floor-server.mjs (a bare node:http server answering a fixed 409): the
+ * floor the machine and the client allow, measured in the same run. Scenarios are interleaved round
  * by round, so drift of this shared 2-core machine hits all of them; ratios to the baseline come
  * from the same round. Writes bench/results/<date>.json and .svg, bench/chart.svg, and the table
  * between the markers of bench/README.md. Progress goes to stderr, the summary to stdout. Every
@@ -30,7 +32,7 @@ import { fileURLToPath } from 'node:url';
 import type autocannon from 'autocannon';
 import { Redis } from 'ioredis';
 import { parseCli, positiveInt, UsageError } from '../scripts/lib/cli.js';
-import { hasRedisServerBinary, RedisServer } from '../scripts/lib/redis-server.js';
+import { freePort, hasRedisServerBinary, RedisServer } from '../scripts/lib/redis-server.js';
 import { BenchProcess, type ProbeSample } from './lib/bench-process.js';
 import { renderChart } from './lib/chart.js';
 import { summarizeCpuProfile } from './lib/cpu-profile.js';
@@ -40,6 +42,7 @@ import {
   type BenchOptions,
   type BenchResult,
   type ContentionRun,
+  type FloorContention,
   type SteadyContention,
   type ProfiledRun,
   type RedisFigures,
@@ -88,7 +91,9 @@ const USAGE = `Usage: npm run bench -- [options]
   --cpu-prof                 also profile the fresh scenario, and the baseline to compare, with
                              node --cpu-prof on processes of their own; .cpuprofile files in bench/results/
   --warmup-seconds <n>       unmeasured load on each service before the first round (default 3)
-  --contention-requests <n>  requests in the contention burst (default 1000)
+  --contention-requests <n>  requests in the contention burst (default 1000); the same burst, and the
+                             same steady load, also go to a bare node:http server answering a fixed
+                             409 (bench/floor-server.mjs): the floor of this machine and client
   --no-build                 use dist/ as it is instead of running \`npm run build\`
   --report <results.json>    measure nothing: redraw the chart and the README table from a results file
   --help                     show this help
@@ -166,6 +171,7 @@ const started = {
   services: new Set<BenchProcess>(),
   /** Every service process ever started, for their logs when the bench fails. */
   everStarted: [] as BenchProcess[],
+  /** Everything else: the build, load processes, the floor server. */
   children: new Set<ChildProcess>(),
 };
 
@@ -235,6 +241,38 @@ async function startBaseline(redisUrl: string, nodeArgs: string[] = []): Promise
   return service;
 }
 
+/** What load is sent to: a service, or the floor server. */
+type LoadTarget = Pick<BenchProcess, 'name' | 'baseUrl'>;
+
+/**
+ * bench/floor-server.mjs on a free port, once it listens: a bare node:http server answering every
+ * request with the service's 409 problem. It has an IPC channel, so it exits if the bench dies;
+ * stopEverything kills it with the other children.
+ */
+async function startFloor(): Promise<LoadTarget> {
+  const port = await freePort();
+  log(`bench: starting the floor server (node bench/floor-server.mjs on port ${port}: node:http answering a fixed 409)`);
+  const child = spawn(process.execPath, ['bench/floor-server.mjs'], {
+    cwd: ROOT,
+    env: { PATH: process.env.PATH ?? '', PORT: String(port) },
+    stdio: ['ignore', 'pipe', 'inherit', 'ipc'],
+  });
+  started.children.add(child);
+  await new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error('the floor server did not listen within 10 s')), 10_000);
+    // Its one line on stdout says it listens.
+    createInterface({ input: child.stdout! }).once('line', () => {
+      clearTimeout(timer);
+      resolve();
+    });
+    child.once('exit', (code, signal) => {
+      clearTimeout(timer);
+      reject(new Error(`the floor server exited before it listened (${signal ?? `exit code ${code}`})`));
+    });
+  });
+  return { name: 'floor server', baseUrl: `http://127.0.0.1:${port}` };
+}
+
 async function stopService(service: BenchProcess): Promise<void> {
   await service.stop();
   started.services.delete(service);
@@ -273,11 +311,11 @@ async function runLoad<T extends AutocannonOutput | ContentionResult>(options: L
   }
 }
 
-function loadOptions(mode: LoadOptions['mode'], label: string, service: BenchProcess, extra: Partial<LoadOptions>): LoadOptions {
+function loadOptions(mode: LoadOptions['mode'], label: string, target: LoadTarget, extra: Partial<LoadOptions>): LoadOptions {
   return {
     mode,
     label,
-    baseUrl: service.baseUrl,
+    baseUrl: target.baseUrl,
     apiKey: API_KEY,
     body: BODY,
     keyPrefix: `${label.replace(/\s+/g, '-')}-${randomBytes(4).toString('hex')}`,
@@ -361,6 +399,8 @@ interface Context {
   serviceStore: Store;
   service?: BenchProcess;
   baseline?: BenchProcess;
+  /** bench/floor-server.mjs, when the contention scenario runs. */
+  floor?: LoadTarget;
 }
 
 async function admin(service: BenchProcess, method: string, path: string, body?: unknown): Promise<unknown> {
@@ -516,22 +556,23 @@ async function runContention(context: Context, round_: number): Promise<Contenti
   await client.flushall();
   await admin(service, 'PUT', '/api/admin/payment-behavior', { minDelayMs: CONTENTION_DELAY_MS, maxDelayMs: CONTENTION_DELAY_MS });
   try {
-    const load = loadOptions('contention', `contention r${round_}`, service, { requests, connections: requests });
     let before: { stats: Record<string, number>; probe: ProbeSample } | undefined;
-    const result = await runLoad<ContentionResult>(load, async () => {
+    const { key, result } = await runBurst(`contention r${round_}`, service, requests, async () => {
       before = { stats: await commandStats(client), probe: await service.sample() };
     });
     const stats = await quiesce(client);
     const after = await service.sample();
-    const ledger = (await admin(service, 'GET', `/api/admin/provider/charges?idempotencyKey=${encodeURIComponent(load.keyPrefix)}`)) as { charges?: unknown[] };
+    const ledger = (await admin(service, 'GET', `/api/admin/provider/charges?idempotencyKey=${encodeURIComponent(key)}`)) as { charges?: unknown[] };
     const commands = delta(stats, before!.stats);
     const figures = redisFigures(commands, before!.probe, after, requests);
     const { kind: _kind, ...measured } = result;
     const steady = await runSteadyContention(context, round_);
+    const floor = await runFloorContention(context, round_);
     return {
       round: round_,
       ...measured,
       steady,
+      floor,
       ledgerExecutions: Array.isArray(ledger.charges) ? ledger.charges.length : null,
       gatewayCharges: commands.hsetnx ?? 0,
       redis: {
@@ -549,6 +590,30 @@ async function runContention(context: Context, round_: number): Promise<Contenti
   }
 }
 
+/** The contention burst: `requests` requests at once with one key (load.ts mode `contention`). */
+async function runBurst(label: string, target: LoadTarget, requests: number, beforeGo?: () => Promise<void>): Promise<{ key: string; result: ContentionResult }> {
+  const load = loadOptions('contention', label, target, { requests, connections: requests });
+  return { key: load.keyPrefix, result: await runLoad<ContentionResult>(load, beforeGo) };
+}
+
+/** The steady load: `connections` autocannon clients repeating one key for STEADY_SECONDS. */
+async function runSteadyLoad(
+  label: string,
+  target: LoadTarget,
+  connections: number,
+): Promise<{ key: string } & Pick<SteadyContention, 'statuses' | 'conflictsPerSecond' | 'latencyMs'>> {
+  const load = loadOptions('cycle', label, target, { keyCount: 1, seconds: STEADY_SECONDS, connections });
+  const { result } = await runLoad<AutocannonOutput>(load);
+  const statuses: Record<string, number> = {};
+  for (const [status, value] of Object.entries(result.statusCodeStats ?? {})) statuses[status] = value?.count ?? 0;
+  return {
+    key: `${load.keyPrefix}-0`,
+    statuses,
+    conflictsPerSecond: round((statuses['409'] ?? 0) / result.duration, 0),
+    latencyMs: { p50: result.latency.p50, p97_5: result.latency.p97_5, p99: result.latency.p99, mean: result.latency.average, max: result.latency.max },
+  };
+}
+
 /**
  * The same question at an ordinary concurrency: `--connections` clients send one key over and over
  * for 2 s while its one execution runs (gateway delay 3 s), so every answer in the window is a 409;
@@ -560,21 +625,33 @@ async function runSteadyContention(context: Context, round_: number): Promise<St
   const label = `contention steady r${round_}`;
   log(`bench: ${label}: ${connections} connections repeating one key for ${STEADY_SECONDS} s while its execution runs (gateway delay ${STEADY_DELAY_MS} ms)`);
   await admin(service, 'PUT', '/api/admin/payment-behavior', { minDelayMs: STEADY_DELAY_MS, maxDelayMs: STEADY_DELAY_MS });
-  const load = loadOptions('cycle', label, service, { keyCount: 1, seconds: STEADY_SECONDS, connections });
-  const { result } = await runLoad<AutocannonOutput>(load);
+  const { key, ...measured } = await runSteadyLoad(label, service, connections);
   // Let the one execution finish before the ledger is read and the delay reset.
   await sleep(STEADY_DELAY_MS - STEADY_SECONDS * 1000 + 500);
-  const ledger = (await admin(service, 'GET', `/api/admin/provider/charges?idempotencyKey=${encodeURIComponent(`${load.keyPrefix}-0`)}`)) as { charges?: unknown[] };
-  const statuses: Record<string, number> = {};
-  for (const [status, value] of Object.entries(result.statusCodeStats ?? {})) statuses[status] = value?.count ?? 0;
+  const ledger = (await admin(service, 'GET', `/api/admin/provider/charges?idempotencyKey=${encodeURIComponent(key)}`)) as { charges?: unknown[] };
   return {
     connections,
     seconds: STEADY_SECONDS,
     gatewayDelayMs: STEADY_DELAY_MS,
-    statuses,
-    conflictsPerSecond: round((statuses['409'] ?? 0) / result.duration, 0),
-    latencyMs: { p50: result.latency.p50, p97_5: result.latency.p97_5, p99: result.latency.p99, mean: result.latency.average, max: result.latency.max },
+    ...measured,
     ledgerExecutions: Array.isArray(ledger.charges) ? ledger.charges.length : null,
+  };
+}
+
+/**
+ * The floor: the same burst and the same steady load, with the same client, against
+ * bench/floor-server.mjs, which answers every request with the service's 409 and does nothing
+ * else. Its latency is what the machine and the client cost; the service cannot answer faster.
+ */
+async function runFloorContention(context: Context, round_: number): Promise<FloorContention> {
+  const floor = context.floor!;
+  const { connections, contentionRequests: requests } = context.options;
+  log(`bench: contention floor r${round_}: the same burst (${requests} requests) and steady load (${connections} connections, ${STEADY_SECONDS} s) against the ${floor.name}`);
+  const { result: burst } = await runBurst(`contention floor r${round_}`, floor, requests);
+  const steady = await runSteadyLoad(`contention floor steady r${round_}`, floor, connections);
+  return {
+    burst: { statuses: burst.statuses, p50: burst.conflicts.p50, p99: burst.conflicts.p99, conflictsPerSecond: burst.conflictsPerSecond, wallMs: burst.wallMs },
+    steady: { statuses: steady.statuses, p50: steady.latencyMs.p50, p99: steady.latencyMs.p99, conflictsPerSecond: steady.conflictsPerSecond },
   };
 }
 
@@ -829,6 +906,7 @@ async function main(): Promise<number> {
       serviceStore,
       baseline: wants('baseline') ? await startBaseline(baselineStore.server.url) : undefined,
       service: options.scenarios.some((scenario) => scenario !== 'baseline') ? await startService('service', serviceStore.server.url) : undefined,
+      floor: wants('contention') ? await startFloor() : undefined,
     };
     const checks = await sanityChecks(context);
     await warmUp(context);

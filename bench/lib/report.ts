@@ -127,7 +127,24 @@ export function summarizeContention(runs: ContentionRun[]): ContentionSummary | 
     steadyExecutionsPerRound: runs.map((run) => run.steady.ledgerExecutions),
     steadyP50Ms: medianOrNull(runs.map((run) => run.steady.latencyMs.p50)),
     steadyP99Ms: medianOrNull(runs.map((run) => run.steady.latencyMs.p99)),
+    floor: {
+      burstP50Ms: medianOrNull(runs.map((run) => run.floor.burst.p50)),
+      burstP99Ms: medianOrNull(runs.map((run) => run.floor.burst.p99)),
+      burstConflictsPerSecond: medianOrNull(runs.map((run) => run.floor.burst.conflictsPerSecond)),
+      burstWallMs: medianOrNull(runs.map((run) => run.floor.burst.wallMs)),
+      burstP99Ratio: medianRatio(runs.map((run) => [run.conflictsWhileRunning.p99, run.floor.burst.p99])),
+      steadyP50Ms: medianOrNull(runs.map((run) => run.floor.steady.p50)),
+      steadyP99Ms: medianOrNull(runs.map((run) => run.floor.steady.p99)),
+      steadyConflictsPerSecond: medianOrNull(runs.map((run) => run.floor.steady.conflictsPerSecond)),
+      steadyP99Ratio: medianRatio(runs.map((run) => [run.steady.latencyMs.p99, run.floor.steady.p99])),
+    },
   };
+}
+
+/** The median of per-round ratios service ÷ floor (rounds where either is missing or the floor is 0 left out). */
+function medianRatio(pairs: Array<[number | null, number | null]>): number | null {
+  const ratio = medianOrNull(pairs.map(([service, floor]) => (service === null || floor === null || floor <= 0 ? null : service / floor)));
+  return ratio === null ? null : round(ratio, 2);
 }
 
 /** The targets, as PASS / FAIL / SKIP lines. */

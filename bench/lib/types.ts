@@ -107,10 +107,24 @@ export interface SteadyContention {
   ledgerExecutions: number | null;
 }
 
+/**
+ * The floor: the same burst and the same steady load, with the same client, against
+ * bench/floor-server.mjs (a bare node:http server answering every request with the service's 409
+ * problem, doing no work). What the machine and the client cost: the service cannot do better.
+ */
+export interface FloorContention {
+  /** The burst (load.ts mode `contention`, the same request count); every answer should be a 409. */
+  burst: { statuses: Record<string, number>; p50: number | null; p99: number | null; conflictsPerSecond: number | null; wallMs: number };
+  /** The steady load (autocannon, the same connections and seconds). */
+  steady: { statuses: Record<string, number>; p50: number; p99: number; conflictsPerSecond: number };
+}
+
 export interface ContentionRun extends Omit<ContentionResult, 'kind'> {
   round: number;
   /** The same key repeated at --connections concurrency while its execution runs. */
   steady: SteadyContention;
+  /** The same burst and steady load against the floor server, right after the service's. */
+  floor: FloorContention;
   /** Charges in the gateway ledger for the key (GET /api/admin/provider/charges?idempotencyKey=). */
   ledgerExecutions: number | null;
   /** HSETNX calls in Redis during the burst: charges attempted. */
@@ -177,6 +191,20 @@ export interface ContentionSummary {
   steadyExecutionsPerRound: Array<number | null>;
   steadyP50Ms: number | null;
   steadyP99Ms: number | null;
+  /** Medians over the rounds of the floor's figures, and of the per-round ratios service p99 ÷ floor p99. */
+  floor: {
+    burstP50Ms: number | null;
+    burstP99Ms: number | null;
+    burstConflictsPerSecond: number | null;
+    burstWallMs: number | null;
+    /** The service's 409 p99 while the execution runs (the target's figure) ÷ the floor's 409 p99, same round. */
+    burstP99Ratio: number | null;
+    steadyP50Ms: number | null;
+    steadyP99Ms: number | null;
+    steadyConflictsPerSecond: number | null;
+    /** The service's steady 409 p99 ÷ the floor's steady 409 p99, same round. */
+    steadyP99Ratio: number | null;
+  };
 }
 
 export interface ProfiledRun extends ProfileSummary {
