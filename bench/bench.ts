@@ -36,7 +36,7 @@ import { freePort, hasRedisServerBinary, RedisServer } from '../scripts/lib/redi
 import { BenchProcess, type ProbeSample } from './lib/bench-process.js';
 import { renderChart } from './lib/chart.js';
 import { summarizeCpuProfile } from './lib/cpu-profile.js';
-import { attributeRoundTrips, evaluateTargets, formatTargets, median, renderMarkdown, round, summarizeContention, summarizeScenarios } from './lib/report.js';
+import { attributeRoundTrips, evaluateTargets, formatRatio, formatTargets, median, renderMarkdown, round, summarizeContention, summarizeScenarios } from './lib/report.js';
 import {
   ALL_SCENARIOS,
   type BenchOptions,
@@ -815,16 +815,23 @@ function printSummary(result: BenchResult): void {
   for (const row of rows) console.log(`  ${row.map((cell, column) => (column === 0 ? cell.padEnd(widths[column]!) : cell.padStart(widths[column]!))).join('  ')}`);
   const contention = result.summary.contention;
   if (contention) {
+    // Results files from before the floor existed have none.
+    const floor = contention.floor ?? null;
+    const vsFloor = (p50: number | null | undefined, p99: number | null | undefined, ratio: number | null | undefined, of: string) =>
+      floor ? `; floor 409 p50 ${f(p50)} ms, p99 ${f(p99)} ms, service ÷ floor (${of}) ${formatRatio(ratio)}` : '';
     console.log(
       `\n  contention: executions ${contention.executionsPerRound.join(', ')}; 409 p50 ${f(contention.conflictP50Ms)} ms, p99 ${f(contention.conflictP99Ms)} ms ` +
-        `(while running: ${contention.conflictsWhileRunning}/${contention.conflicts}, p99 ${f(contention.whileRunningP99Ms)} ms); late replays ${contention.replays}`,
+        `(while running: ${contention.conflictsWhileRunning}/${contention.conflicts}, p99 ${f(contention.whileRunningP99Ms)} ms); late replays ${contention.replays}` +
+        vsFloor(floor?.burstP50Ms, floor?.burstP99Ms, floor?.burstP99Ratio, 'p99 while running'),
     );
     if (contention.steadyExecutionsPerRound) {
       console.log(
         `  contention, steady (${result.options.connections} connections, one key, while it runs): executions ${contention.steadyExecutionsPerRound.join(', ')}; ` +
-          `409 p50 ${f(contention.steadyP50Ms)} ms, p99 ${f(contention.steadyP99Ms)} ms`,
+          `409 p50 ${f(contention.steadyP50Ms)} ms, p99 ${f(contention.steadyP99Ms)} ms` +
+          vsFloor(floor?.steadyP50Ms, floor?.steadyP99Ms, floor?.steadyP99Ratio, 'p99'),
       );
     }
+    if (floor) console.log('  (floor: the same load, same client, against a bare node:http server answering a fixed 409: what this machine and client allow)');
   }
   if (result.soak) {
     console.log(

@@ -141,13 +141,18 @@ export function summarizeContention(runs: ContentionRun[]): ContentionSummary | 
   };
 }
 
+/** A service ÷ floor ratio as "7.5×" ("–" when not measured). */
+export function formatRatio(ratio: number | null | undefined): string {
+  return ratio === null || ratio === undefined || !Number.isFinite(ratio) ? '–' : `${ratio.toFixed(1)}×`;
+}
+
 /** The median of per-round ratios service ÷ floor (rounds where either is missing or the floor is 0 left out). */
 function medianRatio(pairs: Array<[number | null, number | null]>): number | null {
   const ratio = medianOrNull(pairs.map(([service, floor]) => (service === null || floor === null || floor <= 0 ? null : service / floor)));
   return ratio === null ? null : round(ratio, 2);
 }
 
-/** The issue's targets, as PASS / FAIL / SKIP lines. */
+/** The issue's targets, as PASS / FAIL / SKIP lines, and after each 409-p99 target the floor as an INFO line. */
 export function evaluateTargets(result: Pick<BenchResult, 'summary' | 'soak' | 'options'>): TargetResult[] {
   const targets: TargetResult[] = [];
   const scenario = (name: ThroughputScenario) => result.summary.scenarios.find((summary) => summary.scenario === name);
@@ -157,6 +162,16 @@ export function evaluateTargets(result: Pick<BenchResult, 'summary' | 'soak' | '
   };
   const fixed = (digits: number) => (value: number) => value.toFixed(digits);
   const times = (value: number) => `${value.toFixed(2)} × baseline`;
+  /** Not a target: the floor measured in the same run, to read the 409 p99 line above it by. Left out when not measured. */
+  const floorInfo = (scenario: string, floorP99: number | null | undefined, ratio: number | null | undefined) => {
+    if (floorP99 === null || floorP99 === undefined) return;
+    targets.push({
+      name: `${scenario}: floor on this machine (bare node:http answering a fixed 409, same client)`,
+      status: 'INFO',
+      value: `409 p99 ${floorP99.toFixed(1)} ms; service ÷ floor ${formatRatio(ratio)}`,
+      target: '',
+    });
+  };
 
   check('replay: idempotency round trips per request', scenario('replay')?.idempotencyRoundTripsPerRequest, (v) => Math.abs(v - 1) <= 0.01, '= 1', fixed(2));
   check('fresh: idempotency round trips per request', scenario('fresh')?.idempotencyRoundTripsPerRequest, (v) => v > 0 && v <= 3.01, '≤ 3', fixed(2));
@@ -173,6 +188,7 @@ export function evaluateTargets(result: Pick<BenchResult, 'summary' | 'soak' | '
     () => executions!.join(', '),
   );
   check('contention: 409 p99 while the execution runs', contention?.whileRunningP99Ms, (v) => v <= 20, '≤ 20 ms', (v) => `${v.toFixed(1)} ms`);
+  floorInfo('contention', contention?.floor?.burstP99Ms, contention?.floor?.burstP99Ratio);
   const steadyExecutions = contention?.steadyExecutionsPerRound;
   check(
     'contention (steady, one key at --connections): executions',
@@ -182,6 +198,7 @@ export function evaluateTargets(result: Pick<BenchResult, 'summary' | 'soak' | '
     () => steadyExecutions!.join(', '),
   );
   check('contention (steady, one key at --connections): 409 p99', contention?.steadyP99Ms, (v) => v <= 20, '≤ 20 ms', (v) => `${v.toFixed(1)} ms`);
+  floorInfo('contention (steady, one key at --connections)', contention?.floor?.steadyP99Ms, contention?.floor?.steadyP99Ratio);
   if (result.options.quick || !result.soak) {
     targets.push({ name: 'fresh soak: RSS growth', status: 'SKIP', value: result.options.quick ? 'skipped (--quick)' : 'not measured', target: '≤ 1.10 × RSS after 10 s' });
   } else {
@@ -191,7 +208,12 @@ export function evaluateTargets(result: Pick<BenchResult, 'summary' | 'soak' | '
 }
 
 export function formatTargets(targets: TargetResult[]): string[] {
-  return targets.map((target) => `${target.status.padEnd(4)}  ${target.name}: ${target.value} (target ${target.target})`);
+  return targets.map((target) => `${target.status.padEnd(4)}  ${describeTarget(target)}`);
+}
+
+/** "name: value (target …)"; an INFO line has no target. */
+function describeTarget(target: TargetResult): string {
+  return `${target.name}: ${target.value}${target.target ? ` (target ${target.target})` : ''}`;
 }
 
 /** The generated part of bench/README.md (between the markers). */
@@ -236,12 +258,18 @@ export function renderMarkdown(result: BenchResult, chartPath: string): string {
   const contention = result.summary.contention;
   if (contention) {
     const last = result.contention.at(-1)!;
+    // Results files from before the floor existed have none.
+    const floor = contention.floor ?? null;
     lines.push(
       '',
       `**Contention** (${last.requests} concurrent requests, one key, gateway delay ${last.gatewayDelayMs} ms, ${contention.rounds} round(s)): ` +
         `ledger executions ${contention.executionsPerRound.map((count) => count ?? '?').join(', ')}; ` +
         `409 latency p50 ${format(contention.conflictP50Ms)} ms, p99 ${format(contention.conflictP99Ms)} ms ` +
         `(answered while the execution ran: ${contention.conflictsWhileRunning} of ${contention.conflicts}, p99 ${format(contention.whileRunningP99Ms)} ms); ` +
+        (floor
+          ? `the floor (the same burst and client against a bare node:http server answering a fixed 409): p50 ${format(floor.burstP50Ms)} ms, ` +
+            `p99 ${format(floor.burstP99Ms)} ms, ${format(floor.burstConflictsPerSecond, 0)} 409s/s, so service ÷ floor (p99 while running) ${formatRatio(floor.burstP99Ratio)}; `
+          : '') +
         `${contention.replays} late replays; the executing request took ${format(contention.freshLatencyMs)} ms; ` +
         `409s answered at ${last.conflictsPerSecond ?? '–'}/s; ` +
         `${format(contention.roundTripsPerRequest, 2)} round trips per request. Last burst: statuses ` +
@@ -253,7 +281,11 @@ export function renderMarkdown(result: BenchResult, chartPath: string): string {
             `${last.steady.seconds} s while its execution runs, gateway delay ${last.steady.gatewayDelayMs} ms): executions ` +
             `${contention.steadyExecutionsPerRound.map((count) => count ?? '?').join(', ')}; 409 p50 ${format(contention.steadyP50Ms)} ms, ` +
             `p99 ${format(contention.steadyP99Ms)} ms (${last.steady.conflictsPerSecond} 409s/s; statuses ` +
-            `${Object.entries(last.steady.statuses).map(([status, count]) => `${status}×${count}`).join(', ')}).`
+            `${Object.entries(last.steady.statuses).map(([status, count]) => `${status}×${count}`).join(', ')})` +
+            (floor
+              ? `; the floor (the same load): p50 ${format(floor.steadyP50Ms)} ms, p99 ${format(floor.steadyP99Ms)} ms ` +
+                `(${format(floor.steadyConflictsPerSecond, 0)} 409s/s), so service ÷ floor (p99) ${formatRatio(floor.steadyP99Ratio)}.`
+              : '.')
           : ''),
     );
   }
@@ -268,7 +300,7 @@ export function renderMarkdown(result: BenchResult, chartPath: string): string {
     );
   }
   lines.push('', '**Targets** (issue 7):', '');
-  for (const target of result.targets) lines.push(`- ${target.status} ${target.name}: ${target.value} (target ${target.target})`);
+  for (const target of result.targets) lines.push(`- ${target.status} ${describeTarget(target)}`);
   const profiles = result.profiles ?? [];
   const fresh = profiles.find((profile) => profile.scenario === 'fresh');
   const baselineProfile = profiles.find((profile) => profile.scenario === 'baseline');

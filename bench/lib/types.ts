@@ -217,7 +217,8 @@ export interface ProfiledRun extends ProfileSummary {
 
 export interface TargetResult {
   name: string;
-  status: 'PASS' | 'FAIL' | 'SKIP';
+  /** INFO: not a target but a reference to read one by (the contention floor); its `target` is empty. */
+  status: 'PASS' | 'FAIL' | 'SKIP' | 'INFO';
   value: string;
   target: string;
 }
