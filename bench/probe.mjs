@@ -16,8 +16,8 @@
  * Redis round trips are counted on the client side by wrapping ioredis' `Redis.prototype.sendCommand`:
  * what a request waits for, one reply each: a command (a script call, EVALSHA, is one, labelled with
  * the name a script was defined under, e.g. `evalsha:acquireLock` for Redlock's, or for the
- * service's own scripts, which are plain EVALSHA commands, by the family of their first key and
- * their hash, e.g. `evalsha:idempotency:{}:response#9a1f0c2b`), or a whole MULTI/EXEC block. With auto-pipelining, commands of concurrent requests share socket writes;
+ * service's own scripts, which are plain EVALSHA commands, by the families of their keys and
+ * their hash, e.g. `evalsha:idempotency:{}:response,idempotency:{}:lock#9a1f0c2b`), or a whole MULTI/EXEC block. With auto-pipelining, commands of concurrent requests share socket writes;
  * those are counted apart ("writes"). Redis' own INFO commandstats also counts the commands a
  * script or a transaction runs inside Redis: that is the bench's "commands" figure. The wrapper
  * is a few property increments per command; the baseline and the real service both carry it.
@@ -39,7 +39,7 @@ const scriptNames = new Map();
 
 /**
  * The command's name; a script call as `evalsha:<name>` (or `eval:<name>`) where it was defined by
- * defineCommand, else as `evalsha:<first key, ids and hash tags blanked>#<hash>`.
+ * defineCommand, else as `evalsha:<its keys, ids and hash tags blanked>#<hash>`.
  */
 function labelOf(client, command) {
   const name = command?.name ?? 'unknown';
@@ -51,14 +51,18 @@ function labelOf(client, command) {
       scriptNames.set(sha, defined);
       scriptNames.set(lua, defined);
     }
-    scriptName = scriptNames.get(script) ?? `${keyFamily(command.args?.[2])}#${shaOf(script)}`;
+    scriptName = scriptNames.get(script) ?? `${scriptKeys(command.args).map(keyFamily).join(',')}#${shaOf(script)}`;
   }
   return `${name}:${scriptName}`;
 }
 
+/** EVAL/EVALSHA arguments: script, number of keys, keys…, arguments…. */
+function scriptKeys(args = []) {
+  return args.slice(2, 2 + Number(args[1] ?? 0));
+}
+
 /** `idempotency:{3fZ…}:response` → `idempotency:{}:response`; `orders:ord_12ab` → `orders:*`. */
 function keyFamily(key) {
-  if (key === undefined) return 'nokeys';
   return String(key)
     .replace(/\{[^}]*\}/g, '{}')
     .split(':')
