@@ -92,6 +92,7 @@ const USAGE = `Usage: npm run bench -- [options]
   --cpu-prof                 also profile the fresh scenario, and the baseline to compare, with
                              node --cpu-prof on processes of their own; .cpuprofile files in bench/results/
   --warmup-seconds <n>       unmeasured load on each service before the first round (default 3)
+  --lead-in-seconds <n>      unmeasured load of the same scenario right before each measured run (default 2)
   --contention-requests <n>  requests in the contention burst (default 1000); the same burst, and the
                              same steady load, also go to a bare node:http server answering a fixed
                              409 (bench/floor-server.mjs): the floor of this machine and client
@@ -115,6 +116,7 @@ function parseOptions(argv: string[]): BenchOptions | 'help' | { report: string 
     quick: { type: 'boolean' },
     'cpu-prof': { type: 'boolean' },
     'warmup-seconds': { type: 'string' },
+    'lead-in-seconds': { type: 'string' },
     'contention-requests': { type: 'string' },
     'no-build': { type: 'boolean' },
     report: { type: 'string' },
@@ -141,6 +143,7 @@ function parseOptions(argv: string[]): BenchOptions | 'help' | { report: string 
     quick: values.quick ?? false,
     cpuProf: values['cpu-prof'] ?? false,
     warmupSeconds: nonNegativeInt('--warmup-seconds', values['warmup-seconds'], 3),
+    leadInSeconds: nonNegativeInt('--lead-in-seconds', values['lead-in-seconds'], 2),
     contentionRequests: positiveInt('--contention-requests', values['contention-requests'], 1000),
     build: !(values['no-build'] ?? false),
   };
@@ -487,6 +490,13 @@ async function runThroughput(context: Context, scenario: ThroughputScenario, rou
     load = loadOptions('mixed', label, target, { ...base, duplicateShare: MIXED_DUPLICATE_SHARE, seed: round_ });
   } else {
     load = loadOptions('unique', label, target, base);
+  }
+  if (options.leadInSeconds > 0) {
+    // A process that sat idle while the other scenarios ran is slower for its first seconds (heap
+    // grown back, the events consumer catching up): a transient, not what a request costs. New keys
+    // get a prefix of their own, so the measured run's keys are still new.
+    const keyPrefix = load.mode === 'cycle' ? load.keyPrefix : `${load.keyPrefix}-lead-in`;
+    await runLoad({ ...load, label: `${label} lead-in`, keyPrefix, seconds: options.leadInSeconds });
   }
 
   let before: { stats: Record<string, number>; probe: ProbeSample } | undefined;

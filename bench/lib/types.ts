@@ -15,6 +15,7 @@ export interface BenchOptions {
   quick: boolean;
   cpuProf: boolean;
   warmupSeconds: number;
+  leadInSeconds: number;
   contentionRequests: number;
   build: boolean;
 }
