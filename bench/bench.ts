@@ -672,15 +672,27 @@ async function runSoak(context: Context): Promise<SoakResult> {
   const { client, server } = context.serviceStore;
   const service = await startService('soak service', server.url);
   const series: Array<[number, number]> = [];
-  const startedAt = Date.now();
+  // Seconds count from the moment the load starts; before that (warm-up, the load process starting) nothing is sampled.
+  let startedAt: number | undefined;
   const timer = setInterval(() => {
     const rss = service.rssFromProc();
-    if (rss !== undefined) series.push([Math.round((Date.now() - startedAt) / 1000), round(rss / 2 ** 20, 1)]);
+    if (rss !== undefined && startedAt !== undefined) series.push([Math.round((Date.now() - startedAt) / 1000), round(rss / 2 ** 20, 1)]);
   }, 1000);
   try {
+    // The same warm-up as the measured services: a new process grows its heap to its working size
+    // over its first seconds under load, which is start-up, not growth.
+    if (options.warmupSeconds > 0) {
+      log(`bench: soak: warming up for ${options.warmupSeconds} s (not measured)`);
+      await runLoad(loadOptions('unique', 'soak warm-up', service, { seconds: options.warmupSeconds, connections: options.connections }));
+    }
     await client.flushall();
     log(`bench: soak: fresh keys for ${SOAK_FIRST_SECONDS} s, then ${options.soakSeconds - SOAK_FIRST_SECONDS} s more`);
-    const first = await runLoad<AutocannonOutput>(loadOptions('unique', 'soak 0-10 s', service, { seconds: SOAK_FIRST_SECONDS, connections: options.connections }));
+    const first = await runLoad<AutocannonOutput>(
+      loadOptions('unique', 'soak 0-10 s', service, { seconds: SOAK_FIRST_SECONDS, connections: options.connections }),
+      async () => {
+        startedAt = Date.now();
+      },
+    );
     const at10 = await service.sample();
     const rest = await runLoad<AutocannonOutput>(
       loadOptions('unique', `soak 10-${options.soakSeconds} s`, service, { seconds: options.soakSeconds - SOAK_FIRST_SECONDS, connections: options.connections }),
