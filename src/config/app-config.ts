@@ -128,6 +128,13 @@ export class AppConfig {
   EVENTS_CLAIM_MIN_IDLE_MS = 30_000;
 
   /**
+   * Events older than this leave the stream once every consumer group has acknowledged them; an
+   * event a group has not acknowledged stays, however old.
+   */
+  @IntegerVariable(1, 365 * 86_400)
+  EVENTS_RETENTION_SECONDS = 7 * 86_400;
+
+  /**
    * Tests only: waits this long between applying an event and acknowledging it, so a test can kill
    * the worker inside that window. Must be 0 in production.
    */

@@ -38,6 +38,32 @@ return removed
 `);
 
 /**
+ * Trims the stream below ARGV[1] (the retention cutoff, an entry id), but never past an entry a
+ * consumer group still needs: its oldest pending entry, else the first it has not been delivered.
+ * One script, so no group can move between the check and the trim.
+ */
+const TRIM_STREAM_SCRIPT = new LuaScript<number>(`
+local function parse(id)
+  local ms, seq = string.match(id, '(%d+)-(%d+)')
+  return tonumber(ms), tonumber(seq)
+end
+local keepMs, keepSeq = parse(ARGV[1])
+for _, group in ipairs(redis.call('XINFO', 'GROUPS', KEYS[1])) do
+  local info = {}
+  for index = 1, #group, 2 do info[group[index]] = group[index + 1] end
+  local ms, seq
+  if info['pending'] > 0 then
+    ms, seq = parse(redis.call('XPENDING', KEYS[1], info['name'])[2])
+  else
+    ms, seq = parse(info['last-delivered-id'])
+    seq = seq + 1
+  end
+  if ms < keepMs or (ms == keepMs and seq < keepSeq) then keepMs, keepSeq = ms, seq end
+end
+return redis.call('XTRIM', KEYS[1], 'MINID', string.format('%d-%d', keepMs, keepSeq))
+`);
+
+/**
  * Consumes the payment events of the stream in the consumer group `projections` and applies each
  * to the projections once: the effect and the event's consumed marker are one script, and the
  * entry is acknowledged (XACK) only after it. A worker that dies between the two leaves the entry
@@ -142,7 +168,8 @@ export class EventsWorker implements OnApplicationBootstrap, BeforeApplicationSh
 
   /**
    * Takes over entries another consumer (or this one, before a failure) left pending for too long,
-   * then forgets consumers that are gone: each process has its own name, so restarts leave names behind.
+   * then forgets consumers that are gone (each process has its own name, so restarts leave names
+   * behind) and trims what every group has acknowledged and the retention no longer keeps.
    */
   private async reclaim(store: Redis): Promise<void> {
     let cursor = '0-0';
@@ -160,6 +187,7 @@ export class EventsWorker implements OnApplicationBootstrap, BeforeApplicationSh
       cursor = next;
     } while (cursor !== '0-0' && !this.stopping.signal.aborted);
     await this.forgetIdleConsumers(store);
+    await TRIM_STREAM_SCRIPT.run(store, [PAYMENTS_STREAM], [`${Date.now() - this.config.EVENTS_RETENTION_SECONDS * 1000}-0`]);
   }
 
   /**

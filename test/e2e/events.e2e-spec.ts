@@ -1,5 +1,7 @@
 import { describe, expect, it } from '@jest/globals';
+import { setTimeout as sleep } from 'node:timers/promises';
 import request from 'supertest';
+import { PAYMENTS_STREAM } from '../../src/events/payment-event.js';
 import { balanceOf, streamEntries, waitUntilAllConsumed } from '../support/events-client.js';
 import { charge, newKey, setBehavior, validCharge } from '../support/payments-client.js';
 import { useTestApp } from '../support/test-app.js';
@@ -101,5 +103,48 @@ describe('payment events → balances and receipts', () => {
     const anonymous = await request(service.baseUrl).get('/api/customers/cus_1/balance');
     expect(anonymous.status).toBe(401);
     expect(anonymous.body.code).toBe('UNAUTHENTICATED');
+  });
+});
+
+/** The stream keeps what a consumer still needs and sheds the rest after EVENTS_RETENTION_SECONDS. */
+describe('payment event retention', () => {
+  // Retention 1 s; the worker reclaims, and so trims, every 200 ms.
+  const service = useTestApp({ EVENTS_RETENTION_SECONDS: '1', EVENTS_CLAIM_MIN_IDLE_MS: '400', WEBHOOK_DELIVERY: 'false' });
+  const AUDIT_GROUP = 'audit';
+  const streamLength = () => service.redis.xlen(PAYMENTS_STREAM);
+
+  it('keeps events a consumer group has not acknowledged, however old, and trims them once it has', async () => {
+    // A second group that reads nothing yet, as another service consuming the events would be.
+    await service.redis.xgroup('CREATE', PAYMENTS_STREAM, AUDIT_GROUP, '0', 'MKSTREAM');
+    try {
+      const paid = await charge(service.baseUrl, newKey('retained')).expect(201);
+      await waitUntilAllConsumed(service.redis);
+      await sleep(2000); // twice the retention, ten trims
+      const kept = await streamEntries(service.redis);
+      expect(kept.map(({ event }) => event.data.orderId)).toContain(paid.body.orderId);
+
+      const read = (await service.redis.xreadgroup('GROUP', AUDIT_GROUP, 'auditor', 'COUNT', 1000, 'STREAMS', PAYMENTS_STREAM, '>')) as Array<
+        [string, Array<[string, string[]]>]
+      >;
+      const ids = read[0]![1].map(([entryId]) => entryId);
+      expect(ids).toContain(kept.find(({ event }) => event.data.orderId === paid.body.orderId)!.entryId);
+      // Delivered but not acknowledged: still needed.
+      await sleep(1000);
+      expect(await streamLength()).toBeGreaterThanOrEqual(ids.length);
+      await service.redis.xack(PAYMENTS_STREAM, AUDIT_GROUP, ...ids);
+      await waitFor('the acknowledged events to leave the stream', async () => (await streamLength()) === 0);
+    } finally {
+      await service.redis.xgroup('DESTROY', PAYMENTS_STREAM, AUDIT_GROUP);
+    }
+  });
+
+  it('keeps new events for the retention, then trims them once every group has acknowledged them', async () => {
+    const paid = await charge(service.baseUrl, newKey('recent')).expect(201);
+    await waitUntilAllConsumed(service.redis);
+    // Consumed within a few hundred ms, well before the retention has passed: still in the stream.
+    expect((await streamEntries(service.redis)).map(({ event }) => event.data.orderId)).toContain(paid.body.orderId);
+    await waitFor('the event to leave the stream after the retention', async () => (await streamLength()) === 0, 5000);
+    // The projections it fed are kept: only the stream is trimmed.
+    await request(service.baseUrl).get(`/api/orders/${paid.body.orderId}/receipt`).expect(200);
   });
 });

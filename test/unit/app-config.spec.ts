@@ -14,14 +14,15 @@ describe('loadAppConfig', () => {
       BODY_LIMIT: '16kb',
       EVENTS_WORKER: true,
       EVENTS_CLAIM_MIN_IDLE_MS: 30_000,
+      EVENTS_RETENTION_SECONDS: 604_800,
       EVENTS_ACK_DELAY_MS: 0,
       WEBHOOK_DELIVERY: true,
     });
   });
 
   it('reads booleans and the events settings from their text form', () => {
-    const config = loadAppConfig({ EVENTS_WORKER: 'false', WEBHOOK_DELIVERY: 'FALSE', EVENTS_CLAIM_MIN_IDLE_MS: '500', WEBHOOK_URL: 'http://hooks.internal:8080/x' });
-    expect(config).toMatchObject({ EVENTS_WORKER: false, WEBHOOK_DELIVERY: false, EVENTS_CLAIM_MIN_IDLE_MS: 500, WEBHOOK_URL: 'http://hooks.internal:8080/x' });
+    const config = loadAppConfig({ EVENTS_WORKER: 'false', WEBHOOK_DELIVERY: 'FALSE', EVENTS_CLAIM_MIN_IDLE_MS: '500', EVENTS_RETENTION_SECONDS: '3600', WEBHOOK_URL: 'http://hooks.internal:8080/x' });
+    expect(config).toMatchObject({ EVENTS_WORKER: false, WEBHOOK_DELIVERY: false, EVENTS_CLAIM_MIN_IDLE_MS: 500, EVENTS_RETENTION_SECONDS: 3600, WEBHOOK_URL: 'http://hooks.internal:8080/x' });
   });
 
   it('converts numbers and lists from their text form', () => {
