@@ -7,9 +7,12 @@ import { notFoundFallback, ProblemDetailsFilter } from './common/problem-details
 import { rejectPrototypeKeys } from './common/reject-prototype-keys.middleware.js';
 import { RouteLabelInterceptor } from './common/route-label.js';
 import { VALIDATION_PIPE_OPTIONS } from './common/validation.js';
+import { findIdempotentRoutes, markIdempotentRoutes } from './idempotency/index.js';
 import { MetricsService } from './metrics/metrics.service.js';
 import { setUpOpenApi } from './openapi.js';
 import type { AppConfig } from './config/index.js';
+
+const GLOBAL_PREFIX = 'api';
 
 /**
  * Everything main.ts does to the app before it listens, shared with the tests so they exercise
@@ -17,10 +20,11 @@ import type { AppConfig } from './config/index.js';
  */
 export async function setUpApp(app: NestExpressApplication, config: AppConfig): Promise<NestExpressApplication> {
   app.useLogger(app.get(Logger));
+  app.use(markIdempotentRoutes(findIdempotentRoutes(app, GLOBAL_PREFIX)));
   app.use(app.get(GracefulShutdown).refuseWhileShuttingDown);
   app.use(app.get(MetricsService).recordRequests);
   app.use(helmet());
-  app.setGlobalPrefix('api', {
+  app.setGlobalPrefix(GLOBAL_PREFIX, {
     exclude: [
       { path: 'health', method: RequestMethod.GET },
       { path: 'health/ready', method: RequestMethod.GET },

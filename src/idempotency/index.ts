@@ -6,5 +6,6 @@ export type { IdempotencyContext } from './idempotency-scope.js';
 export * from './idempotency-store.interface.js';
 export { IDEMPOTENCY_RESPONSE_HEADERS, Idempotent, type IdempotentRouteOptions } from './idempotent.decorator.js';
 export { IdempotentRequest } from './idempotent-request.decorator.js';
+export { findIdempotentRoutes, markIdempotentRoutes, type IdempotentRoute } from './idempotent-routes.js';
 export { IDEMPOTENCY_CACHED_HEADER, IDEMPOTENCY_KEY_HEADER, IDEMPOTENT_REPLAYED_HEADER } from './idempotency.constants.js';
 export { idempotencyReportOf, type IdempotencyOutcome, type IdempotencyReport } from './idempotency-outcome.js';

@@ -27,16 +27,22 @@ describe('the HTTP API around charges', () => {
         .set('Content-Type', 'application/json')
         .send('{"amount": 19,');
       expectProblem(response, 400, 'MALFORMED_JSON');
+      // Answered before the idempotency layer ran, still a response of an idempotent route.
+      expect(response.headers['idempotency-cached']).toBe('false');
     });
 
     it('answers a body over the limit with 413 PAYLOAD_TOO_LARGE', async () => {
       const response = await charge(service.baseUrl, newKey(), validCharge({ description: 'x'.repeat(20_000) }));
       expectProblem(response, 413, 'PAYLOAD_TOO_LARGE');
+      expect(response.headers['idempotency-cached']).toBe('false');
     });
 
     it('answers an unknown route with 404 NOT_FOUND', async () => {
       expectProblem(await request(service.baseUrl).get('/api/nothing-here'), 404, 'NOT_FOUND');
-      expectProblem(await request(service.baseUrl).delete('/api/payments/charge'), 404, 'NOT_FOUND');
+      const wrongMethod = await request(service.baseUrl).delete('/api/payments/charge');
+      expectProblem(wrongMethod, 404, 'NOT_FOUND');
+      // DELETE is not the idempotent route, although the path is.
+      expect(wrongMethod.headers['idempotency-cached']).toBeUndefined();
     });
 
     it('lists every invalid field of a charge', async () => {

@@ -29,6 +29,7 @@ describe('API keys, scoping and admin protection', () => {
     expect(response.status).toBe(401);
     expect(response.headers['content-type']).toBe('application/problem+json; charset=utf-8');
     expect(response.headers['www-authenticate']).toBe('Bearer');
+    expect(response.headers['idempotency-cached']).toBe('false');
     expect(response.body).toMatchObject({ status: 401, code: 'UNAUTHENTICATED' });
     expect(await service.redis.keys('idempotency:*')).toEqual(before);
     expect(await ledger(key)).toEqual([]);
@@ -62,7 +63,10 @@ describe('API keys, scoping and admin protection', () => {
 
   it('protects the admin routes with the admin token (header or bearer), never a merchant key', async () => {
     const path = '/api/admin/payment-behavior';
-    expect((await request(service.baseUrl).get(path)).status).toBe(401);
+    const anonymous = await request(service.baseUrl).get(path);
+    expect(anonymous.status).toBe(401);
+    // Not an idempotent route: no Idempotency-Cached header.
+    expect(anonymous.headers['idempotency-cached']).toBeUndefined();
     expect((await request(service.baseUrl).get(path).set(asA)).status).toBe(401);
     expect((await request(service.baseUrl).get(path).set('X-Admin-Token', `${ADMIN_TOKEN}x`)).body.code).toBe('ADMIN_TOKEN_INVALID');
     await request(service.baseUrl).get(path).set(asAdmin).expect(200);

@@ -39,6 +39,7 @@ describeWithRedisBinary('per-merchant rate limit (@nestjs/throttler, counted in 
     expect(limited.status).toBe(429);
     expect(limited.headers['content-type']).toBe('application/problem+json; charset=utf-8');
     expect(limited.body).toMatchObject({ status: 429, code: 'RATE_LIMITED' });
+    expect(limited.headers['idempotency-cached']).toBe('false');
     expect(Number(limited.headers['retry-after'])).toBeGreaterThan(0);
     // Nothing of the limited request was kept: no idempotency record, so the key is still free.
     const client = new Redis(redis.url);
