@@ -23,8 +23,8 @@ const JSON_CONTENT_TYPE = 'application/json; charset=utf-8';
  * The benchmark's baseline: the idempotency layer switched off. It does what the real interceptor
  * does before it touches Redis (parse the key, fingerprint the body, put the same
  * IdempotencyContext on the request, so the handler derives the same order id and does the same
- * business work), then runs the handler: no lock, no stored outcome, no replay, no
- * Idempotency-Cached header. It exists only under bench/ and is wired in only by
+ * business work), then runs the handler: no lock, no stored outcome, no replay (its answers keep
+ * the Idempotency-Cached: false the first middleware puts on the route). It exists only under bench/ and is wired in only by
  * bench/baseline-main.ts through @nestjs/testing's overrideInterceptor: production never sees it.
  *
  * A handler that takes the response (`@Res()` without passthrough, as the charge route does since
