@@ -41,8 +41,9 @@ const JSON_CONTENT_TYPE = 'application/json; charset=utf-8';
  * the outcome, release; every retry gets the stored outcome byte for byte. Fails closed: when the
  * store cannot be reached the handler does not run.
  *
- * Both a first response and its replays are sent as the same stored wire form (a web Response),
- * so they cannot drift apart.
+ * Both a first response and its replays are sent as the same stored wire form (written directly
+ * for a handler that takes the response, else as a web Response), so they cannot drift apart. A
+ * duplicate of a request still running gets a 409 at once (or waits, in wait mode).
  */
 @Injectable()
 export class IdempotencyInterceptor implements NestInterceptor {
