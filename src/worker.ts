@@ -1,25 +1,31 @@
 import 'reflect-metadata';
 import { Logger as NestLogger } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
+import type { NestExpressApplication } from '@nestjs/platform-express';
 import { Logger } from 'nestjs-pino';
+import { notFoundFallback, ProblemDetailsFilter } from './common/problem-details.filter.js';
 import { InvalidConfigError, loadAppConfig } from './config/index.js';
 import { WorkerModule } from './worker.module.js';
 
 /**
- * `npm run worker`: the payment-events consumer as its own process, without HTTP. Run the service
- * with EVENTS_WORKER=false next to it (or not: several consumers share the group's work).
+ * `npm run worker`: the payment-events consumer as its own process. Run the service with
+ * EVENTS_WORKER=false next to it (or not: several consumers share the group's work). Its HTTP port
+ * (WORKER_PORT) serves only /health, /health/ready and /metrics, for probes and Prometheus.
  */
 async function bootstrap(): Promise<void> {
   const config = loadAppConfig(process.env);
   if (config.REDIS_CLUSTER_NODES.length > 0) {
     throw new InvalidConfigError('The events worker needs a standalone Redis (REDIS_URL); events are off on a Redis Cluster.');
   }
-  const app = await NestFactory.createApplicationContext(WorkerModule.forRoot(config), { bufferLogs: true });
+  const app = await NestFactory.create<NestExpressApplication>(WorkerModule.forRoot(config), { bufferLogs: true, bodyParser: false });
   app.useLogger(app.get(Logger));
+  app.useGlobalFilters(new ProblemDetailsFilter());
   // SIGTERM/SIGINT: the worker finishes the event in hand, stops reading, then Redis is closed.
   app.enableShutdownHooks();
   await app.init();
-  NestLogger.log(`Events worker running (${config.NODE_ENV})`, 'Bootstrap');
+  app.use(notFoundFallback);
+  await app.listen(config.WORKER_PORT);
+  NestLogger.log(`Events worker running, /health and /metrics on port ${config.WORKER_PORT} (${config.NODE_ENV})`, 'Bootstrap');
 }
 
 bootstrap().catch((error: unknown) => {

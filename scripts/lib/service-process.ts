@@ -6,7 +6,7 @@ const running = new Set<ChildProcess>();
 process.once('exit', () => running.forEach((child) => child.kill('SIGKILL')));
 
 export interface ServiceProcessOptions {
-  /** The built entry to run; `dist/worker.js` runs the events worker, which has no HTTP. */
+  /** The built entry to run; `dist/worker.js` runs the events worker, which serves only /health and /metrics. */
   entry?: string;
   /** When the process counts as started; by default once its /health answers. */
   isReady?: (process: ServiceProcess) => Promise<boolean>;
@@ -56,7 +56,9 @@ export class ServiceProcess {
         GATEWAY_MIN_DELAY_MS: '0',
         GATEWAY_MAX_DELAY_MS: '0',
         ...this.env,
+        // The service listens on PORT, the standalone worker on WORKER_PORT: either answers on `port`.
         PORT: String(this.port),
+        WORKER_PORT: String(this.port),
       },
       stdio: ['ignore', 'pipe', 'pipe'],
     });

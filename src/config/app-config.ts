@@ -46,6 +46,10 @@ export class AppConfig {
   @IntegerVariable(0, 65535)
   PORT = 3000;
 
+  /** The standalone events worker's (`npm run worker`) /health and /metrics; not PORT, so both run side by side. */
+  @IntegerVariable(0, 65535)
+  WORKER_PORT = 3001;
+
   @Matches(REDIS_URL_PATTERN, { message: 'REDIS_URL must be a redis:// or rediss:// URL' })
   REDIS_URL = 'redis://127.0.0.1:6379';
 

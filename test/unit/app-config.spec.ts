@@ -6,6 +6,7 @@ describe('loadAppConfig', () => {
     const config = loadAppConfig({});
     expect(config).toMatchObject({
       PORT: 3000,
+      WORKER_PORT: 3001,
       REDIS_URL: 'redis://127.0.0.1:6379',
       REDIS_LOCK_URLS: [],
       IDEMPOTENCY_RESULT_TTL_SECONDS: 86_400,
