@@ -86,7 +86,7 @@ const USAGE = `Usage: npm run bench -- [options]
   --seconds <n>              length of each measured run (default 10)
   --connections <n>          autocannon connections (default 50)
   --scenarios <list>         comma list of ${ALL_SCENARIOS.join(',')} (default all)
-  --rounds <n>               interleaved rounds: baseline, fresh, replay, mixed, contention, again (default 2)
+  --rounds <n>               interleaved rounds: baseline, fresh, replay, mixed, contention, again (default 3)
   --soak-seconds <n>         memory check: RSS after 10 s vs after n s of fresh keys (default 60)
   --quick                    skip the soak
   --cpu-prof                 also profile the fresh scenario, and the baseline to compare, with
@@ -138,7 +138,7 @@ function parseOptions(argv: string[]): BenchOptions | 'help' | { report: string 
     seconds: positiveInt('--seconds', values.seconds, 10),
     connections: positiveInt('--connections', values.connections, 50),
     scenarios: ALL_SCENARIOS.filter((name) => scenarios.includes(name)),
-    rounds: positiveInt('--rounds', values.rounds, 2),
+    rounds: positiveInt('--rounds', values.rounds, 3),
     soakSeconds,
     quick: values.quick ?? false,
     cpuProf: values['cpu-prof'] ?? false,
