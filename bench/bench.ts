@@ -91,7 +91,7 @@ const USAGE = `Usage: npm run bench -- [options]
   --quick                    skip the soak
   --cpu-prof                 also profile the fresh scenario, and the baseline to compare, with
                              node --cpu-prof on processes of their own; .cpuprofile files in bench/results/
-  --warmup-seconds <n>       unmeasured load on each service before the first round (default 3)
+  --warmup-seconds <n>       unmeasured load on each new service process (every round starts new ones) (default 3)
   --lead-in-seconds <n>      unmeasured load of the same scenario right before each measured run (default 2)
   --contention-requests <n>  requests in the contention burst (default 1000); the same burst, and the
                              same steady load, also go to a bare node:http server answering a fixed
@@ -931,21 +931,18 @@ async function main(): Promise<number> {
     const baselineStore = await startStore('baseline');
     const serviceStore = await startStore('service');
     const wants = (scenario: Scenario) => options.scenarios.includes(scenario);
-    const context: Context = {
-      options,
-      baselineStore,
-      serviceStore,
-      baseline: wants('baseline') ? await startBaseline(baselineStore.server.url) : undefined,
-      service: options.scenarios.some((scenario) => scenario !== 'baseline') ? await startService('service', serviceStore.server.url) : undefined,
-      floor: wants('contention') ? await startFloor() : undefined,
-    };
-    const checks = await sanityChecks(context);
-    await warmUp(context);
-
+    const context: Context = { options, baselineStore, serviceStore, floor: wants('contention') ? await startFloor() : undefined };
+    let checks: string[] = [];
     const runs: ThroughputRun[] = [];
     const contention: ContentionRun[] = [];
     for (let round_ = 1; round_ <= options.rounds; round_++) {
       log(`bench: ---- round ${round_} of ${options.rounds} ----`);
+      // New processes every round: one that comes out slower for its whole life (JIT decisions, heap
+      // layout, where the scheduler puts it: up to 25 % here) then weighs one round of the median.
+      if (wants('baseline')) context.baseline = await startBaseline(baselineStore.server.url);
+      if (options.scenarios.some((scenario) => scenario !== 'baseline')) context.service = await startService(`service r${round_}`, serviceStore.server.url);
+      if (round_ === 1) checks = await sanityChecks(context);
+      await warmUp(context);
       for (const scenario of THROUGHPUT_SCENARIOS) {
         if (!wants(scenario)) continue;
         const run =
@@ -959,11 +956,11 @@ async function main(): Promise<number> {
         runs.push(run);
       }
       if (wants('contention')) contention.push(await runContention(context, round_));
+      for (const measured of [context.service, context.baseline]) if (measured) await stopService(measured);
     }
     attributeRoundTrips(runs);
 
-    // The soak and the profiles use processes of their own on the same stores: the measured ones go.
-    for (const service of [context.service, context.baseline]) if (service) await stopService(service);
+    // The soak and the profiles use processes of their own on the same stores.
     const soak = options.quick || !wants('fresh') ? null : await runSoak(context);
     const profiles: ProfiledRun[] = [];
     if (options.cpuProf) {
