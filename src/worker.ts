@@ -4,6 +4,7 @@ import { NestFactory } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import { Logger } from 'nestjs-pino';
 import { notFoundFallback, ProblemDetailsFilter } from './common/problem-details.filter.js';
+import { RouteLabelInterceptor } from './common/route-label.js';
 import { InvalidConfigError, loadAppConfig } from './config/index.js';
 import { WorkerModule } from './worker.module.js';
 
@@ -20,6 +21,7 @@ async function bootstrap(): Promise<void> {
   const app = await NestFactory.create<NestExpressApplication>(WorkerModule.forRoot(config), { bufferLogs: true, bodyParser: false });
   app.useLogger(app.get(Logger));
   app.useGlobalFilters(new ProblemDetailsFilter());
+  app.useGlobalInterceptors(new RouteLabelInterceptor());
   // SIGTERM/SIGINT: the worker finishes the event in hand, stops reading, then Redis is closed.
   app.enableShutdownHooks();
   await app.init();
