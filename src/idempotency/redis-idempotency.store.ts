@@ -44,7 +44,8 @@ const IN_PROGRESS: BeginResult = { state: 'in_progress' };
  * lock is a Redlock quorum over those nodes, taken and released by Redlock itself.
  *
  * A duplicate of a request that this process is running is answered without Redis: the lock is
- * ours, so Redis could only say "in progress" too. Duplicates on other instances still ask Redis.
+ * ours, so Redis could only say "in progress" too; one that arrives while this process is still
+ * asking shares that answer. Duplicates on other instances ask Redis themselves.
  */
 @Injectable()
 export class RedisIdempotencyStore implements IdempotencyStore {
@@ -52,6 +53,8 @@ export class RedisIdempotencyStore implements IdempotencyStore {
   private readonly lockOnStore: boolean;
   /** Records whose operation runs in this process, from the lock's acquisition to its release. */
   private readonly executing = new Set<string>();
+  /** Begins in flight in this process, by record: a concurrent duplicate shares the answer instead of asking too. */
+  private readonly beginning = new Map<string, Promise<BeginResult>>();
 
   constructor(
     @Inject(REDIS_CLIENT) private readonly redis: RedisClient,
@@ -65,9 +68,18 @@ export class RedisIdempotencyStore implements IdempotencyStore {
 
   async begin(recordId: string): Promise<BeginResult> {
     if (this.executing.has(recordId)) return IN_PROGRESS;
-    const begun = this.lockOnStore ? await this.beginOnStore(recordId) : await this.beginWithQuorum(recordId);
-    if (begun.state === 'acquired') this.executing.add(recordId);
-    return begun;
+    const inFlight = this.beginning.get(recordId);
+    // A lock that begin takes is its caller's; for everyone else the record is then in progress.
+    if (inFlight) return inFlight.then((begun) => (begun.state === 'acquired' ? IN_PROGRESS : begun));
+    const beginning = this.lockOnStore ? this.beginOnStore(recordId) : this.beginWithQuorum(recordId);
+    this.beginning.set(recordId, beginning);
+    try {
+      const begun = await beginning;
+      if (begun.state === 'acquired') this.executing.add(recordId);
+      return begun;
+    } finally {
+      this.beginning.delete(recordId);
+    }
   }
 
   async complete(lease: IdempotencyLease, response: StoredResponse, ttlMs: number): Promise<void> {

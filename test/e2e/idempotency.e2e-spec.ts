@@ -189,6 +189,29 @@ describe('POST /api/payments/charge idempotency', () => {
     }
   });
 
+  it('asks Redis once for a burst of duplicates on one instance: one begin, one complete', async () => {
+    await setBehavior(service.baseUrl, { minDelayMs: 400, maxDelayMs: 400 });
+    const monitor = await service.redis.duplicate().monitor();
+    try {
+      const key = newKey('burst');
+      const { recordId } = toIdempotencyContext({ principal: 'anonymous', method: 'POST', route: CHARGE_PATH, key }, '');
+      const scriptsOnRecord: string[] = [];
+      monitor.on('monitor', (_time: string, args: string[]) => {
+        if (args[0] === 'evalsha' && args.includes(lockKey(recordId))) scriptsOnRecord.push(args[0]);
+      });
+      const responses = await Promise.all(Array.from({ length: 30 }, () => charge(service.baseUrl, key)));
+      expect(responses.filter((response) => response.status === 201)).toHaveLength(1);
+      expect(responses.filter((response) => response.status === 409)).toHaveLength(29);
+      await waitFor('MONITOR to deliver the complete script', async () => scriptsOnRecord.length >= 2);
+      await sleep(100);
+      expect(scriptsOnRecord).toEqual(['evalsha', 'evalsha']);
+      expect(await ledgerCount(service.baseUrl, key)).toBe(1);
+    } finally {
+      monitor.disconnect();
+      await reset();
+    }
+  });
+
   it('stores a decline (402) as a result and replays it without calling the gateway again', async () => {
     const key = newKey();
     await setBehavior(service.baseUrl, { declineRate: 1 });
