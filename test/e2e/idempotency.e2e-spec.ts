@@ -150,19 +150,26 @@ describe('POST /api/payments/charge idempotency', () => {
     }
   });
 
+  /** The commands that touch a record's keys from now on, as Redis' MONITOR reports them. */
+  async function watchRecord(key: string): Promise<{ recordId: string; commands: string[][]; stop: () => void }> {
+    const { recordId } = toIdempotencyContext({ principal: 'anonymous', method: 'POST', route: CHARGE_PATH, key }, '');
+    const monitor = await service.redis.duplicate().monitor();
+    const commands: string[][] = [];
+    monitor.on('monitor', (_time: string, args: string[]) => {
+      if (args.some((arg) => arg.includes(recordId))) commands.push(args);
+    });
+    return { recordId, commands, stop: () => monitor.disconnect() };
+  }
+
   it('answers duplicates of a charge it is running itself with 409 without asking Redis', async () => {
     await setBehavior(service.baseUrl, { minDelayMs: 1000, maxDelayMs: 1000 });
-    const monitor = await service.redis.duplicate().monitor();
+    const key = newKey('local');
+    const watch = await watchRecord(key);
     try {
-      const key = newKey('local');
-      const { recordId } = toIdempotencyContext({ principal: 'anonymous', method: 'POST', route: CHARGE_PATH, key }, '');
       const first = charge(service.baseUrl, key).then((response) => response); // supertest sends on then()
-      await waitFor('the first request to hold the lock', async () => (await service.redis.exists(lockKey(recordId))) === 1);
-      const commandsOnRecord: string[][] = [];
-      monitor.on('monitor', (_time: string, args: string[]) => {
-        // EXISTS is this test's own probe above, which MONITOR may still be delivering.
-        if (args[0] !== 'exists' && args.some((arg) => arg.includes(recordId))) commandsOnRecord.push(args);
-      });
+      await waitFor('the first request to hold the lock', async () => (await service.redis.exists(lockKey(watch.recordId))) === 1);
+      await sleep(100); // for MONITOR to deliver what Redis ran so far
+      const before = watch.commands.length;
       const duplicates = await Promise.all(Array.from({ length: 20 }, () => charge(service.baseUrl, key)));
       for (const duplicate of duplicates) {
         expect(duplicate.status).toBe(409);
@@ -177,37 +184,35 @@ describe('POST /api/payments/charge idempotency', () => {
           code: 'REQUEST_IN_PROGRESS',
         });
       }
-      expect(commandsOnRecord).toEqual([]);
+      await sleep(100);
+      // Nothing for the 20 duplicates (EXISTS is this test's own probe).
+      expect(watch.commands.slice(before).filter(([name]) => name !== 'exists')).toEqual([]);
       expect((await first).status).toBe(201);
       expect(await ledgerCount(service.baseUrl, key)).toBe(1);
       // Once the first has finished, the key is answered from Redis again: a replay.
       const retry = await charge(service.baseUrl, key);
       expect(retry.headers['idempotency-cached']).toBe('true');
     } finally {
-      monitor.disconnect();
+      watch.stop();
       await reset();
     }
   });
 
   it('asks Redis once for a burst of duplicates on one instance: one begin, one complete', async () => {
     await setBehavior(service.baseUrl, { minDelayMs: 400, maxDelayMs: 400 });
-    const monitor = await service.redis.duplicate().monitor();
+    const key = newKey('burst');
+    const watch = await watchRecord(key);
+    const scriptsOnRecord = () => watch.commands.filter(([name, ...args]) => name === 'evalsha' && args.includes(lockKey(watch.recordId))).map(([name]) => name);
     try {
-      const key = newKey('burst');
-      const { recordId } = toIdempotencyContext({ principal: 'anonymous', method: 'POST', route: CHARGE_PATH, key }, '');
-      const scriptsOnRecord: string[] = [];
-      monitor.on('monitor', (_time: string, args: string[]) => {
-        if (args[0] === 'evalsha' && args.includes(lockKey(recordId))) scriptsOnRecord.push(args[0]);
-      });
       const responses = await Promise.all(Array.from({ length: 30 }, () => charge(service.baseUrl, key)));
       expect(responses.filter((response) => response.status === 201)).toHaveLength(1);
       expect(responses.filter((response) => response.status === 409)).toHaveLength(29);
-      await waitFor('MONITOR to deliver the complete script', async () => scriptsOnRecord.length >= 2);
+      await waitFor('MONITOR to deliver the complete script', async () => scriptsOnRecord().length >= 2);
       await sleep(100);
-      expect(scriptsOnRecord).toEqual(['evalsha', 'evalsha']);
+      expect(scriptsOnRecord()).toEqual(['evalsha', 'evalsha']);
       expect(await ledgerCount(service.baseUrl, key)).toBe(1);
     } finally {
-      monitor.disconnect();
+      watch.stop();
       await reset();
     }
   });
