@@ -1,11 +1,9 @@
 import { RequestMethod, ValidationPipe } from '@nestjs/common';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import helmet from 'helmet';
-import { Logger } from 'nestjs-pino';
 import { GracefulShutdown } from './common/graceful-shutdown.js';
-import { notFoundFallback, ProblemDetailsFilter } from './common/problem-details.filter.js';
+import { initHttpApp } from './common/http-app.js';
 import { rejectPrototypeKeys } from './common/reject-prototype-keys.middleware.js';
-import { RouteLabelInterceptor } from './common/route-label.js';
 import { VALIDATION_PIPE_OPTIONS } from './common/validation.js';
 import { findIdempotentRoutes, markIdempotentRoutes } from './idempotency/index.js';
 import { MetricsService } from './metrics/metrics.service.js';
@@ -16,30 +14,25 @@ const GLOBAL_PREFIX = 'api';
 
 /**
  * Everything main.ts does to the app before it listens, shared with the tests so they exercise
- * the same stack. Initialises the app, since the 404 fallback must come after every route.
+ * the same stack: the service's middleware and settings, inside what every HTTP app of ours gets.
  */
-export async function setUpApp(app: NestExpressApplication, config: AppConfig): Promise<NestExpressApplication> {
-  app.useLogger(app.get(Logger));
-  app.use(markIdempotentRoutes(findIdempotentRoutes(app, GLOBAL_PREFIX)));
-  app.use(app.get(GracefulShutdown).refuseWhileShuttingDown);
-  app.use(app.get(MetricsService).recordRequests);
-  app.use(helmet());
-  app.setGlobalPrefix(GLOBAL_PREFIX, {
-    exclude: [
-      { path: 'health', method: RequestMethod.GET },
-      { path: 'health/ready', method: RequestMethod.GET },
-      { path: 'metrics', method: RequestMethod.GET },
-    ],
+export function setUpApp(app: NestExpressApplication, config: AppConfig): Promise<NestExpressApplication> {
+  return initHttpApp(app, () => {
+    app.use(markIdempotentRoutes(findIdempotentRoutes(app, GLOBAL_PREFIX)));
+    app.use(app.get(GracefulShutdown).refuseWhileShuttingDown);
+    app.use(app.get(MetricsService).recordRequests);
+    app.use(helmet());
+    app.setGlobalPrefix(GLOBAL_PREFIX, {
+      exclude: [
+        { path: 'health', method: RequestMethod.GET },
+        { path: 'health/ready', method: RequestMethod.GET },
+        { path: 'metrics', method: RequestMethod.GET },
+      ],
+    });
+    // The app is created with rawBody: true (main.ts, tests): webhook signatures cover the exact bytes.
+    app.useBodyParser('json', { limit: config.BODY_LIMIT });
+    app.use(rejectPrototypeKeys);
+    app.useGlobalPipes(new ValidationPipe(VALIDATION_PIPE_OPTIONS));
+    setUpOpenApi(app);
   });
-  // The app is created with rawBody: true (main.ts, tests): webhook signatures cover the exact bytes.
-  app.useBodyParser('json', { limit: config.BODY_LIMIT });
-  app.use(rejectPrototypeKeys);
-  app.useGlobalPipes(new ValidationPipe(VALIDATION_PIPE_OPTIONS));
-  app.useGlobalFilters(new ProblemDetailsFilter());
-  app.useGlobalInterceptors(new RouteLabelInterceptor());
-  app.enableShutdownHooks();
-  setUpOpenApi(app);
-  await app.init();
-  app.use(notFoundFallback);
-  return app;
 }

@@ -2,9 +2,7 @@ import 'reflect-metadata';
 import { Logger as NestLogger } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
-import { Logger } from 'nestjs-pino';
-import { notFoundFallback, ProblemDetailsFilter } from './common/problem-details.filter.js';
-import { RouteLabelInterceptor } from './common/route-label.js';
+import { initHttpApp } from './common/http-app.js';
 import { InvalidConfigError, loadAppConfig } from './config/index.js';
 import { WorkerModule } from './worker.module.js';
 
@@ -19,13 +17,8 @@ async function bootstrap(): Promise<void> {
     throw new InvalidConfigError('The events worker needs a standalone Redis (REDIS_URL); events are off on a Redis Cluster.');
   }
   const app = await NestFactory.create<NestExpressApplication>(WorkerModule.forRoot(config), { bufferLogs: true, bodyParser: false });
-  app.useLogger(app.get(Logger));
-  app.useGlobalFilters(new ProblemDetailsFilter());
-  app.useGlobalInterceptors(new RouteLabelInterceptor());
-  // SIGTERM/SIGINT: the worker finishes the event in hand, stops reading, then Redis is closed.
-  app.enableShutdownHooks();
-  await app.init();
-  app.use(notFoundFallback);
+  // Shutdown hooks included: on SIGTERM/SIGINT the worker finishes the event in hand, stops reading, then Redis is closed.
+  await initHttpApp(app);
   await app.listen(config.WORKER_PORT);
   NestLogger.log(`Events worker running, /health and /metrics on port ${config.WORKER_PORT} (${config.NODE_ENV})`, 'Bootstrap');
 }

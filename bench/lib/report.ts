@@ -178,25 +178,20 @@ export function evaluateTargets(result: Pick<BenchResult, 'summary' | 'soak' | '
   check('fresh: requests/s', scenario('fresh')?.vsBaseline?.reqPerSec, (v) => v >= 0.85, '≥ 0.85 × baseline', times);
   check('fresh: p99 latency', scenario('fresh')?.vsBaseline?.p99, (v) => v <= 1.25, '≤ 1.25 × baseline', times);
   check('replay: requests/s', scenario('replay')?.vsBaseline?.reqPerSec, (v) => v >= 1.3, '≥ 1.3 × baseline', times);
+  /** Charges per round for one key: 1 in every round, or not measured when a round has no count. */
+  const onePerRound = (name: string, executions: Array<number | null> | undefined) =>
+    check(
+      name,
+      executions && executions.length > 0 && executions.every((count) => count !== null) ? Math.max(...(executions as number[])) : null,
+      () => executions!.every((count) => count === 1),
+      '1 in every round',
+      () => executions!.join(', '),
+    );
   const contention = result.summary.contention;
-  const executions = contention?.executionsPerRound;
-  check(
-    'contention: executions per burst',
-    executions && executions.length > 0 && executions.every((count) => count !== null) ? Math.max(...(executions as number[])) : null,
-    () => executions!.every((count) => count === 1),
-    '1 in every round',
-    () => executions!.join(', '),
-  );
+  onePerRound('contention: executions per burst', contention?.executionsPerRound);
   check('contention: 409 p99 while the execution runs', contention?.whileRunningP99Ms, (v) => v <= 20, '≤ 20 ms', (v) => `${v.toFixed(1)} ms`);
   floorInfo('contention', contention?.floor?.burstP99Ms, contention?.floor?.burstP99Ratio);
-  const steadyExecutions = contention?.steadyExecutionsPerRound;
-  check(
-    'contention (steady, one key at --connections): executions',
-    steadyExecutions && steadyExecutions.length > 0 && steadyExecutions.every((count) => count !== null) ? Math.max(...(steadyExecutions as number[])) : null,
-    () => steadyExecutions!.every((count) => count === 1),
-    '1 in every round',
-    () => steadyExecutions!.join(', '),
-  );
+  onePerRound('contention (steady, one key at --connections): executions', contention?.steadyExecutionsPerRound);
   check('contention (steady, one key at --connections): 409 p99', contention?.steadyP99Ms, (v) => v <= 20, '≤ 20 ms', (v) => `${v.toFixed(1)} ms`);
   floorInfo('contention (steady, one key at --connections)', contention?.floor?.steadyP99Ms, contention?.floor?.steadyP99Ratio);
   if (result.options.quick || !result.soak) {
