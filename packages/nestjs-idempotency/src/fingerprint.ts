@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { ProblemException } from '../common/problem.js';
+import { IdempotencyRequestError } from './idempotency.exceptions.js';
 
 const MAX_DEPTH = 64;
 
@@ -10,7 +10,7 @@ const MAX_DEPTH = 64;
  */
 export function canonicalJson(value: unknown, depth = 0): string {
   if (depth > MAX_DEPTH) {
-    throw new ProblemException(400, 'BODY_TOO_DEEP', `The request body is nested deeper than ${MAX_DEPTH} levels.`);
+    throw new IdempotencyRequestError('BODY_TOO_DEEP', `The request body is nested deeper than ${MAX_DEPTH} levels.`);
   }
   if (Array.isArray(value)) {
     return `[${value.map((item) => canonicalJson(item ?? null, depth + 1)).join(',')}]`;

@@ -10,7 +10,7 @@ export interface IdempotencyScope {
 
 /** The scope as the handler sees it, with the id its records are stored under. */
 export interface IdempotencyContext extends IdempotencyScope {
-  /** SHA-256 of the scope: fixed length whatever the key, and no client text inside Redis key names. */
+  /** SHA-256 of the scope: fixed length whatever the key, and no client text inside store keys. */
   recordId: string;
   /** SHA-256 of the canonical request body. */
   fingerprint: string;
@@ -21,9 +21,10 @@ export interface IdempotencyContext extends IdempotencyScope {
   lockLost?: AbortSignal;
 }
 
+export function recordIdOf(parts: string[]): string {
+  return createHash('sha256').update(JSON.stringify(parts)).digest('base64url');
+}
+
 export function toIdempotencyContext(scope: IdempotencyScope, fingerprint: string): IdempotencyContext {
-  const recordId = createHash('sha256')
-    .update(JSON.stringify([scope.principal, scope.method, scope.route, scope.key]))
-    .digest('base64url');
-  return { ...scope, recordId, fingerprint };
+  return { ...scope, recordId: recordIdOf([scope.principal, scope.method, scope.route, scope.key]), fingerprint };
 }

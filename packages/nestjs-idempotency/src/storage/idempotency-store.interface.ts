@@ -1,9 +1,4 @@
-/** A response in its wire form: status, lower-case headers, body text. */
-export interface WireResponse {
-  status: number;
-  headers: Record<string, string>;
-  body: string;
-}
+import type { WireResponse } from '../idempotency.exceptions.js';
 
 /** An outcome as it went out on the wire, replayed byte for byte. */
 export interface StoredResponse extends WireResponse {
@@ -28,25 +23,23 @@ export type BeginResult =
   | { state: 'in_progress' };
 
 /**
- * Storage of idempotency records and their locks. Implementations must fail closed: any doubt
- * about the store throws IdempotencyStoreUnavailableError, so the operation does not run.
+ * Storage of idempotency records and their locks. Implementations fail closed: any doubt about
+ * the store rejects with IdempotencyStoreUnavailableError, so the operation does not run. A lock
+ * is kept alive (extended) by its lease until `complete` or `abandon`, so its TTL only matters
+ * after a crash.
  */
 export interface IdempotencyStore {
   /**
-   * The record's stored outcome if there is one, else its lock, taken so that no outcome can be
-   * stored by anyone else meanwhile; `in_progress` while someone else holds it.
+   * The record's stored outcome if there is one, else its lock for `lockTtlMs`, taken so that no
+   * outcome can be stored by anyone else meanwhile; `in_progress` while someone else holds it.
    */
-  begin(recordId: string): Promise<BeginResult>;
-  /** Stores the outcome for `ttlMs`, then releases the lock. */
+  begin(recordId: string, lockTtlMs: number): Promise<BeginResult>;
+  /** Stores the outcome for `ttlMs`, then releases the lock (only if still its owner). */
   complete(lease: IdempotencyLease, response: StoredResponse, ttlMs: number): Promise<void>;
   /** Releases the lock without storing anything; the key is free again. */
   abandon(lease: IdempotencyLease): Promise<void>;
+  /** Whether someone holds the record's lock now: a live execution, or one that crashed within its lock TTL. */
+  isLocked(recordId: string): Promise<boolean>;
 }
 
 export const IDEMPOTENCY_STORE = Symbol('IDEMPOTENCY:STORE');
-
-export class IdempotencyStoreUnavailableError extends Error {
-  constructor(cause: unknown) {
-    super('The idempotency store is unreachable', { cause });
-  }
-}

@@ -1,5 +1,5 @@
-import { ProblemException } from '../common/problem.js';
 import { IDEMPOTENCY_KEY_HEADER } from './idempotency.constants.js';
+import { IdempotencyRequestError } from './idempotency.exceptions.js';
 
 const MAX_KEY_LENGTH = 255;
 const VISIBLE_ASCII = /^[\x21-\x7e]+$/;
@@ -41,6 +41,6 @@ function unquoteStructuredString(raw: string): string {
   return key;
 }
 
-function invalidKey(detail: string): ProblemException {
-  return new ProblemException(400, 'IDEMPOTENCY_KEY_INVALID', `${IDEMPOTENCY_KEY_HEADER} is malformed: ${detail}.`);
+function invalidKey(detail: string): IdempotencyRequestError {
+  return new IdempotencyRequestError('IDEMPOTENCY_KEY_INVALID', `${IDEMPOTENCY_KEY_HEADER} is malformed: ${detail}.`);
 }

@@ -10,6 +10,6 @@ export interface RequestWithIdempotency {
 /** The key and scope of the running idempotent request, e.g. to derive a downstream key from it. */
 export const IdempotentRequest = createParamDecorator((_: unknown, context: ExecutionContext) => {
   const idempotency = context.switchToHttp().getRequest<RequestWithIdempotency>()[IDEMPOTENCY_CONTEXT];
-  if (!idempotency) throw new Error('@IdempotentRequest() is only available on routes marked @Idempotent()');
+  if (!idempotency) throw new Error('@IdempotentRequest() is only available on routes marked @Idempotent() and called with an Idempotency-Key');
   return idempotency;
 });

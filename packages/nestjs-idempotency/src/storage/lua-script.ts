@@ -1,5 +1,8 @@
 import { createHash } from 'node:crypto';
-import type { RedisClient } from './redis.constants.js';
+import type { Cluster, Redis } from 'ioredis';
+
+/** A client the user owns: one Redis, or a Cluster. */
+export type RedisClient = Redis | Cluster;
 
 /**
  * A Lua script sent as a plain EVALSHA command. On a standalone Redis, plain commands join

@@ -1,0 +1,16 @@
+export { canonicalJson, fingerprintOf } from './fingerprint.js';
+export { IDEMPOTENCY_CACHED_HEADER, IDEMPOTENCY_KEY_HEADER, IDEMPOTENCY_MODULE_OPTIONS, IDEMPOTENCY_OPTIONS, IDEMPOTENT_REPLAYED_HEADER } from './idempotency.constants.js';
+export { Idempotent, type IdempotentRouteOptions } from './idempotency.decorator.js';
+export * from './idempotency.exceptions.js';
+export { IdempotencyInterceptor } from './idempotency.interceptor.js';
+export { IdempotencyModule } from './idempotency.module.js';
+export { ANONYMOUS_SCOPE, authenticatedPrincipal } from './idempotency.module-definition.js';
+export type { IdempotencyModuleOptions, ResolvedIdempotencyOptions } from './idempotency-options.interface.js';
+export type { IdempotencyOutcome, IdempotencyReport } from './idempotency-report.js';
+export type { IdempotencyContext, IdempotencyScope } from './idempotency-scope.js';
+export { IdempotencyService, type IdempotentResult, type IdempotentWork } from './idempotency.service.js';
+export { IdempotentRequest } from './idempotent-request.decorator.js';
+export { IdempotentResponseFilter } from './idempotent-response.filter.js';
+export { retentionFor, ttlFor, type Retention } from './retention.js';
+export * from './storage/idempotency-store.interface.js';
+export { MemoryIdempotencyStore } from './storage/memory.store.js';

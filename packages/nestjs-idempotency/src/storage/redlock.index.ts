@@ -1,0 +1,1 @@
+export { RedlockIdempotencyStore } from './redlock.store.js';
