@@ -1,5 +1,5 @@
 import { RequestMethod } from '@nestjs/common';
-import { METHOD_METADATA, PATH_METADATA, ROUTE_ARGS_METADATA } from '@nestjs/common/constants.js';
+import { METHOD_METADATA, PATH_METADATA, RESPONSE_PASSTHROUGH_METADATA, ROUTE_ARGS_METADATA } from '@nestjs/common/constants.js';
 import { RouteParamtypes } from '@nestjs/common/enums/route-paramtypes.enum.js';
 import { DiscoveryService, MetadataScanner, Reflector } from '@nestjs/core';
 import { IDEMPOTENCY_CACHED_HEADER, IDEMPOTENT_METADATA } from './idempotency.constants.js';
@@ -49,9 +49,11 @@ export function markIdempotentResponse(_request: unknown, response: { setHeader(
   next();
 }
 
+/** As NestJS decides it: a handler with `@Res()` or `@Next()` sends the response itself, unless passthrough. */
 function takesResponse(controller: Function, methodName: string): boolean {
-  const args = (Reflect.getMetadata(ROUTE_ARGS_METADATA, controller, methodName) ?? {}) as Record<string, { data?: { passthrough?: boolean } }>;
-  return Object.entries(args).some(([key, arg]) => key.startsWith(`${RouteParamtypes.RESPONSE}:`) && !arg.data?.passthrough);
+  if (Reflect.getMetadata(RESPONSE_PASSTHROUGH_METADATA, controller, methodName)) return false;
+  const args = Object.keys(Reflect.getMetadata(ROUTE_ARGS_METADATA, controller, methodName) ?? {});
+  return args.some((key) => key.startsWith(`${RouteParamtypes.RESPONSE}:`) || key.startsWith(`${RouteParamtypes.NEXT}:`));
 }
 
 function asList(path: unknown): string[] {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
-import { canonicalJson, fingerprintOf } from '../../src/idempotency/fingerprint.js';
-import { ProblemException } from '../../src/common/problem.js';
+import { canonicalJson, fingerprintOf } from '../src/fingerprint.js';
+import { IdempotencyError } from '../src/idempotency.exceptions.js';
 
 describe('canonicalJson', () => {
   it('sorts object keys at every depth and keeps array order', () => {
@@ -39,7 +39,7 @@ describe('canonicalJson', () => {
   it('refuses bodies nested deeper than it will walk', () => {
     let deep: unknown = 1;
     for (let level = 0; level < 100; level++) deep = [deep];
-    expect(() => canonicalJson(deep)).toThrow(ProblemException);
+    expect(() => canonicalJson(deep)).toThrow(IdempotencyError);
   });
 
   it('gives a SHA-256 in base64url', () => {

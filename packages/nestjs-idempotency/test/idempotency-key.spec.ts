@@ -1,13 +1,13 @@
 import { describe, expect, it } from '@jest/globals';
-import { ProblemException } from '../../src/common/problem.js';
-import { parseIdempotencyKey } from '../../src/idempotency/idempotency-key.js';
+import { IdempotencyError } from '../src/idempotency.exceptions.js';
+import { parseIdempotencyKey } from '../src/idempotency-key.js';
 
 function codeOf(occurrences: string[]): string | undefined {
   try {
     parseIdempotencyKey(occurrences);
     return undefined;
   } catch (error) {
-    return (error as ProblemException).code;
+    return (error as IdempotencyError).code;
   }
 }
 

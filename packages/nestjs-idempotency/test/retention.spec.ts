@@ -1,5 +1,5 @@
 import { describe, expect, it } from '@jest/globals';
-import { retentionFor, ttlFor } from '../../src/idempotency/retention.js';
+import { retentionFor, ttlFor } from '../src/retention.js';
 
 describe('retention policy', () => {
   it.each([
