@@ -1,0 +1,86 @@
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { Test } from '@nestjs/testing';
+import type { Redis } from 'ioredis';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { RedisServer } from '../../../scripts/lib/redis-server.js';
+import {
+  IdempotencyConflictError,
+  IdempotencyKeyReusedError,
+  IdempotencyModule,
+  IdempotencyService,
+  IdempotencyStoreUnavailableError,
+  MemoryIdempotencyStore,
+  type IdempotencyStore,
+} from '../src/index.js';
+import { RedisIdempotencyStore } from '../src/storage/redis.index.js';
+import { fastFailingRedis, type StoreKind } from './fixture/fixture-app.js';
+import { newKey } from './http-client.js';
+
+/** The function-level API: work that is not an HTTP request, once per (scope, key). */
+describe.each<StoreKind>(['memory', 'redis'])('IdempotencyService.run with the %s store', (storeKind) => {
+  let redisServer: RedisServer | undefined;
+  let redis: Redis | undefined;
+  let service: IdempotencyService;
+
+  beforeAll(async () => {
+    let store: IdempotencyStore = new MemoryIdempotencyStore();
+    if (storeKind === 'redis') {
+      redisServer = await RedisServer.start();
+      redis = await fastFailingRedis(redisServer.url);
+      store = new RedisIdempotencyStore(redis);
+    }
+    const moduleRef = await Test.createTestingModule({ imports: [IdempotencyModule.forRoot({ store })] }).compile();
+    service = moduleRef.get(IdempotencyService);
+  });
+
+  afterAll(async () => {
+    redis?.disconnect();
+    await redisServer?.stop();
+  });
+
+  it('runs the work once and gives later calls its stored result', async () => {
+    const work = { scope: 'webhooks:gateway', key: newKey(), payload: { amount: 5 } };
+    let runs = 0;
+    const first = await service.run(work, async () => ({ applied: ++runs }));
+    const second = await service.run(work, async () => ({ applied: ++runs }));
+    expect(first).toEqual({ value: { applied: 1 }, replayed: false });
+    expect(second).toEqual({ value: { applied: 1 }, replayed: true });
+    expect(runs).toBe(1);
+  });
+
+  it('keeps scopes apart: the same key in another scope runs again', async () => {
+    const key = newKey();
+    await service.run({ scope: 'consumer-a', key }, async () => 'a');
+    expect(await service.run({ scope: 'consumer-b', key }, async () => 'b')).toEqual({ value: 'b', replayed: false });
+  });
+
+  it('refuses a call while the same work runs, and the same key with another payload', async () => {
+    const work = { scope: 'jobs', key: newKey(), payload: 1 };
+    const running = service.run(work, () => sleep(200).then(() => 'done'));
+    await sleep(20);
+    await expect(service.run(work, async () => 'again')).rejects.toBeInstanceOf(IdempotencyConflictError);
+    expect(await service.isLocked(service.recordIdOf(work))).toBe(true);
+    await running;
+    expect(await service.isLocked(service.recordIdOf(work))).toBe(false);
+    await expect(service.run({ ...work, payload: 2 }, async () => 'other')).rejects.toBeInstanceOf(IdempotencyKeyReusedError);
+  });
+
+  it('stores nothing when the work throws: the next delivery runs it', async () => {
+    const work = { scope: 'jobs', key: newKey() };
+    await expect(service.run(work, async () => Promise.reject(new Error('downstream timeout')))).rejects.toThrow('downstream timeout');
+    expect(await service.run(work, async () => 'second try')).toEqual({ value: 'second try', replayed: false });
+  });
+
+  if (storeKind === 'redis') {
+    it('runs nothing while the store is unreachable', async () => {
+      await redisServer!.crash();
+      let runs = 0;
+      try {
+        await expect(service.run({ scope: 'jobs', key: newKey() }, async () => ++runs)).rejects.toBeInstanceOf(IdempotencyStoreUnavailableError);
+        expect(runs).toBe(0);
+      } finally {
+        await redisServer!.restart();
+      }
+    });
+  }
+});
