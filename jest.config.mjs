@@ -1,11 +1,17 @@
 /** ESM + ts-jest: NestJS 12 is ESM-only, so tests run as ES modules (NODE_OPTIONS=--experimental-vm-modules). */
-export default {
+const service = {
+  displayName: 'service',
   testEnvironment: 'node',
   roots: ['<rootDir>/test'],
   testMatch: ['**/*.spec.ts', '**/*.e2e-spec.ts'],
   extensionsToTreatAsEsm: ['.ts'],
   transform: { '^.+\\.ts$': ['ts-jest', { useESM: true, tsconfig: 'tsconfig.json' }] },
   moduleNameMapper: { '^(\\.{1,2}/.*)\\.js$': '$1' },
+};
+
+export default {
+  // The service's suites and the idempotency package's own, in one run.
+  projects: [service, '<rootDir>/packages/nestjs-idempotency'],
   globalSetup: '<rootDir>/test/support/build-once.ts',
   testTimeout: 60_000,
   maxWorkers: 2,

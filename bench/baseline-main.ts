@@ -11,6 +11,7 @@
  */
 import 'reflect-metadata';
 import { Logger } from '@nestjs/common';
+import { IdempotencyInterceptor } from '@idempotent-payments/nestjs-idempotency';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import { Test } from '@nestjs/testing';
 import { BypassIdempotencyInterceptor } from './bypass-idempotency.interceptor.js';
@@ -19,7 +20,6 @@ import { fromDist } from './lib/dist.js';
 const { AppModule } = await fromDist<typeof import('../src/app.module.js')>('app.module.js');
 const { setUpApp } = await fromDist<typeof import('../src/app.setup.js')>('app.setup.js');
 const { InvalidConfigError, loadAppConfig } = await fromDist<typeof import('../src/config/index.js')>('config/index.js');
-const { IdempotencyInterceptor } = await fromDist<typeof import('../src/idempotency/index.js')>('idempotency/index.js');
 
 async function bootstrap(): Promise<void> {
   const config = loadAppConfig(process.env);

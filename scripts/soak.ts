@@ -15,7 +15,7 @@ import { randomInt, randomUUID } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
-import { retentionFor } from '../src/idempotency/retention.js';
+import { retentionFor } from '@idempotent-payments/nestjs-idempotency';
 import { UsageError, formatCounts, readOptions, fraction, parseCli, percentile, positiveInt } from './lib/cli.js';
 import { RedisServer, hasRedisServerBinary } from './lib/redis-server.js';
 import { ServiceProcess } from './lib/service-process.js';

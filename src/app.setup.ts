@@ -5,7 +5,6 @@ import { GracefulShutdown } from './common/graceful-shutdown.js';
 import { initHttpApp } from './common/http-app.js';
 import { rejectPrototypeKeys } from './common/reject-prototype-keys.middleware.js';
 import { VALIDATION_PIPE_OPTIONS } from './common/validation.js';
-import { findIdempotentRoutes, markIdempotentRoutes } from './idempotency/index.js';
 import { MetricsService } from './metrics/metrics.service.js';
 import { setUpOpenApi } from './openapi.js';
 import type { AppConfig } from './config/index.js';
@@ -18,7 +17,6 @@ const GLOBAL_PREFIX = 'api';
  */
 export function setUpApp(app: NestExpressApplication, config: AppConfig): Promise<NestExpressApplication> {
   return initHttpApp(app, () => {
-    app.use(markIdempotentRoutes(findIdempotentRoutes(app, GLOBAL_PREFIX)));
     app.use(app.get(GracefulShutdown).refuseWhileShuttingDown);
     app.use(app.get(MetricsService).recordRequests);
     app.use(helmet());

@@ -1,5 +1,4 @@
-import { toIdempotencyContext } from '../idempotency/idempotency-scope.js';
-import { responseKey } from '../idempotency/redis-idempotency.store.js';
+import { createHash } from 'node:crypto';
 
 /** The record a script checks and sets in the same atomic step as an event's effect. */
 export interface ConsumedMarker {
@@ -9,12 +8,13 @@ export interface ConsumedMarker {
 }
 
 /**
- * A consumed event is recorded like an idempotent request: its id is the key of the scope
- * (principal "events", method CONSUME, route = where it came from), stored under the same
- * `idempotency:{<recordId>}:response` layout, for the result TTL. The value says when, for
+ * "Event consumed", written by the same script as the event's effect: a crash can never leave the
+ * effect without its marker, so a redelivered event is dropped. (The idempotency layer's
+ * lock-run-store cycle could not promise that: a crash between the effect and storing its outcome
+ * would apply it twice.) The key is a hash of (source, event id); the value says when, for
  * someone inspecting Redis.
  */
 export function consumedMarker(source: string, eventId: string, ttlMs: number): ConsumedMarker {
-  const { recordId } = toIdempotencyContext({ principal: 'events', method: 'CONSUME', route: source, key: eventId }, '');
-  return { key: responseKey(recordId), value: JSON.stringify({ eventId, consumedAt: new Date().toISOString() }), ttlMs };
+  const id = createHash('sha256').update(JSON.stringify([source, eventId])).digest('base64url');
+  return { key: `events:consumed:${id}`, value: JSON.stringify({ eventId, consumedAt: new Date().toISOString() }), ttlMs };
 }

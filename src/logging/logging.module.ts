@@ -5,7 +5,7 @@ import { randomUUID } from 'node:crypto';
 import { LoggerModule } from 'nestjs-pino';
 import { routeLabelOf } from '../common/route-label.js';
 import { AppConfig } from '../config/index.js';
-import { idempotencyReportOf } from '../idempotency/index.js';
+import { idempotencyReportOf } from '../common/idempotency-reports.js';
 
 export const REQUEST_ID_HEADER = 'X-Request-Id';
 /** A caller's request id is kept only if it is short and plain, so it cannot forge log content. */
@@ -44,8 +44,8 @@ const PINO_LEVELS = { fatal: 'fatal', error: 'error', warn: 'warn', log: 'info',
             res: (response: { statusCode: number }) => ({ status: response.statusCode }),
           },
           // Read once the response is finished, when the route and the idempotency outcome are known.
-          customSuccessObject: (_request: IncomingMessage, response: ServerResponse, value: object) => {
-            const report = idempotencyReportOf(response as Response);
+          customSuccessObject: (request: IncomingMessage, response: ServerResponse, value: object) => {
+            const report = idempotencyReportOf(request);
             return { ...value, route: routeLabelOf(response as Response), ...(report ? { idempotency: report.outcome } : {}) };
           },
           customSuccessMessage: () => 'request completed',

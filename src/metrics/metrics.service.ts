@@ -2,7 +2,7 @@ import { Injectable, OnModuleDestroy } from '@nestjs/common';
 import type { NextFunction, Request, Response } from 'express';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import { routeLabelOf } from '../common/route-label.js';
-import { idempotencyReportOf } from '../idempotency/index.js';
+import { idempotencyReportOf } from '../common/idempotency-reports.js';
 import { eventDuplicatesDropped, type EventDuplicateDropped } from './event-duplicates.channel.js';
 import { gatewayCalls, type GatewayCallEvent } from './gateway-calls.channel.js';
 
@@ -112,10 +112,10 @@ export class MetricsService implements OnModuleDestroy {
     response.once('finish', () => {
       const route = routeLabelOf(response);
       this.httpDuration.observe({ method: request.method, route, status: String(response.statusCode) }, (performance.now() - started) / 1000);
-      const report = idempotencyReportOf(response);
+      const report = idempotencyReportOf(request);
       if (!report) return;
       this.idempotencyOutcomes.inc({ route, outcome: report.outcome });
-      if (report.lockWaitMs !== undefined) this.lockWait.observe({ route }, report.lockWaitMs / 1000);
+      this.lockWait.observe({ route }, report.lockWaitMs / 1000);
       if (report.lockHoldMs !== undefined) this.lockHold.observe({ route }, report.lockHoldMs / 1000);
     });
     next();

@@ -3,7 +3,7 @@ import { createHash } from 'node:crypto';
 import { ProblemException } from '../common/problem.js';
 import type { ConsumedMarker } from '../events/consumed-marker.js';
 import { newPaymentEvent, type PaymentEventData } from '../events/payment-event.js';
-import type { IdempotencyContext } from '../idempotency/index.js';
+import type { IdempotencyContext } from '@idempotent-payments/nestjs-idempotency';
 import type { GatewayStatus, Order, OrderFailure, OrderPayment } from './order.js';
 import { OrdersRepository, type GatewayStatusResult } from './orders.repository.js';
 

@@ -1,9 +1,10 @@
 import { Body, Controller, Get, Param, Post, Res } from '@nestjs/common';
+import { HttpAdapterHost } from '@nestjs/core';
 import { ApiBearerAuth, ApiCreatedResponse, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
-import type { Response } from 'express';
+import { Idempotent, IdempotentRequest, type IdempotencyContext } from '@idempotent-payments/nestjs-idempotency';
+import { ApiIdempotent, IDEMPOTENCY_RESPONSE_HEADERS } from '@idempotent-payments/nestjs-idempotency/swagger';
 import { ApiProblemResponses } from '../common/openapi.js';
 import { Principal } from '../common/principal.js';
-import { IDEMPOTENCY_RESPONSE_HEADERS, Idempotent, IdempotentRequest, type IdempotencyContext } from '../idempotency/index.js';
 import { ChargeRequestDto } from './dto/charge-request.dto.js';
 import { Payment } from './payment.js';
 import { PaymentsService } from './payments.service.js';
@@ -13,24 +14,28 @@ import { PaymentsService } from './payments.service.js';
 @ApiProblemResponses(401, 429)
 @Controller('payments')
 export class PaymentsController {
-  constructor(private readonly payments: PaymentsService) {}
+  constructor(
+    private readonly payments: PaymentsService,
+    private readonly adapterHost: HttpAdapterHost,
+  ) {}
 
   @Post('charge')
   @Idempotent()
+  @ApiIdempotent({ responses: false })
   @ApiOperation({ summary: 'Create an order and charge it, once per Idempotency-Key' })
   @ApiCreatedResponse({
     type: Payment,
     headers: { ...IDEMPOTENCY_RESPONSE_HEADERS, Location: { description: 'The charge: /api/payments/{id}', schema: { type: 'string' } } },
   })
-  @ApiProblemResponses(402, 413, 502)
+  @ApiProblemResponses(400, 402, 409, 413, 422, 502, 503)
   async charge(
     @IdempotentRequest() idempotency: IdempotencyContext,
     @Body() request: ChargeRequestDto,
-    // Taken (not passthrough): the idempotency interceptor sends the stored outcome itself.
-    @Res() response: Response,
+    // Passthrough: NestJS still sends the returned payment; the response only carries its Location.
+    @Res({ passthrough: true }) response: unknown,
   ): Promise<Payment> {
     const payment = await this.payments.charge(idempotency, request);
-    response.location(`/api/payments/${payment.id}`);
+    this.adapterHost.httpAdapter.setHeader(response, 'Location', `/api/payments/${payment.id}`);
     return payment;
   }
 

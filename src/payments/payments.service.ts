@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { ProblemException } from '../common/problem.js';
 import { storeUnavailable } from '../common/store-unavailable.js';
-import type { IdempotencyContext } from '../idempotency/index.js';
+import type { IdempotencyContext } from '@idempotent-payments/nestjs-idempotency';
 import type { Order } from '../orders/order.js';
 import { OrdersService } from '../orders/orders.service.js';
 import { CardDeclinedError, GatewayUnavailableError } from '../provider/gateway.errors.js';

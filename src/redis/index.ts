@@ -1,3 +1,3 @@
-export { LuaScript } from './lua-script.js';
+export { LuaScript } from '@idempotent-payments/nestjs-idempotency/redis';
 export { REDIS_CLIENT, REDIS_LOCK_CLIENTS, type RedisClient } from './redis.constants.js';
 export { RedisModule } from './redis.module.js';

@@ -1,15 +1,16 @@
 import { describe, expect, it } from '@jest/globals';
+import { Idempotent, fingerprintOf, toIdempotencyContext } from '@idempotent-payments/nestjs-idempotency';
+import { recordKeys } from '@idempotent-payments/nestjs-idempotency/redis';
 import { Controller, Post, Body } from '@nestjs/common';
 import { setTimeout as sleep } from 'node:timers/promises';
 import request from 'supertest';
-import { Idempotent } from '../../src/idempotency/index.js';
-import { fingerprintOf } from '../../src/idempotency/fingerprint.js';
-import { toIdempotencyContext } from '../../src/idempotency/idempotency-scope.js';
 import { orderIdFor } from '../../src/orders/orders.service.js';
-import { lockKey, responseKey } from '../../src/idempotency/redis-idempotency.store.js';
 import { CHARGE_PATH, charge, ledgerCount, newKey, setBehavior, validCharge } from '../support/payments-client.js';
 import { useTestApp } from '../support/test-app.js';
 import { waitFor } from '../support/wait-for.js';
+
+const responseKey = (recordId: string) => recordKeys(recordId).response;
+const lockKey = (recordId: string) => recordKeys(recordId).lock;
 
 /** A second idempotent route, to show that a key is scoped by route. */
 @Controller('echo')

@@ -1,13 +1,14 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { fingerprintOf, toIdempotencyContext } from '@idempotent-payments/nestjs-idempotency';
+import { recordKeys } from '@idempotent-payments/nestjs-idempotency/redis';
 import { setTimeout as sleep } from 'node:timers/promises';
 import request from 'supertest';
 import { RedisServer, hasRedisServerBinary } from '../../scripts/lib/redis-server.js';
-import { fingerprintOf } from '../../src/idempotency/fingerprint.js';
-import { toIdempotencyContext } from '../../src/idempotency/idempotency-scope.js';
-import { lockKey } from '../../src/idempotency/redis-idempotency.store.js';
 import { CHARGE_PATH, charge, ledgerCount, newKey, setBehavior, validCharge } from '../support/payments-client.js';
 import { startTestApp, type TestApp } from '../support/test-app.js';
 import { waitFor } from '../support/wait-for.js';
+
+const lockKey = (recordId: string) => recordKeys(recordId).lock;
 
 const describeWithRedisBinary = hasRedisServerBinary ? describe : describe.skip;
 const LOCK_TTL_MS = 600;

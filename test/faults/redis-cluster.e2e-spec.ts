@@ -1,10 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { toIdempotencyContext } from '@idempotent-payments/nestjs-idempotency';
+import { recordKeys } from '@idempotent-payments/nestjs-idempotency/redis';
 import { Cluster } from 'ioredis';
 import request from 'supertest';
 import { RedisCluster } from '../../scripts/lib/redis-cluster.js';
 import { hasRedisServerBinary } from '../../scripts/lib/redis-server.js';
-import { toIdempotencyContext } from '../../src/idempotency/idempotency-scope.js';
-import { lockKey, responseKey } from '../../src/idempotency/redis-idempotency.store.js';
 import { REDIS_CLIENT, REDIS_LOCK_CLIENTS } from '../../src/redis/index.js';
 import { PAYMENTS_STREAM } from '../../src/events/payment-event.js';
 import { gatewayWebhookFor } from '../../src/webhooks/gateway-webhook.js';
@@ -12,6 +12,9 @@ import { webhookSecretOf } from '../../src/webhooks/webhook-signature.js';
 import { postWebhook } from '../support/events-client.js';
 import { CHARGE_PATH, charge, ledgerCount, newKey, setBehavior, validCharge } from '../support/payments-client.js';
 import { startTestApp, type TestApp } from '../support/test-app.js';
+
+const responseKey = (recordId: string) => recordKeys(recordId).response;
+const lockKey = (recordId: string) => recordKeys(recordId).lock;
 
 const describeWithRedisBinary = hasRedisServerBinary ? describe : describe.skip;
 

@@ -80,11 +80,11 @@ export class RedisIdempotencyStore implements IdempotencyStore {
   }
 
   responseKey(recordId: string): string {
-    return `${this.keyPrefix}{${recordId}}:response`;
+    return recordKeys(recordId, this.keyPrefix).response;
   }
 
   lockKey(recordId: string): string {
-    return `${this.keyPrefix}{${recordId}}:lock`;
+    return recordKeys(recordId, this.keyPrefix).lock;
   }
 
   async begin(recordId: string, lockTtlMs: number): Promise<BeginResult> {
@@ -123,6 +123,11 @@ export class RedisIdempotencyStore implements IdempotencyStore {
     // A failed release only means the lock lives until its TTL.
     await RELEASE_SCRIPT.run(this.redis, [this.lockKey(lease.recordId)], [lease.token]).catch(() => undefined);
   }
+}
+
+/** Where a record lives: its outcome and its lock, under one hash tag (one Cluster slot). */
+export function recordKeys(recordId: string, keyPrefix = 'idempotency:'): { response: string; lock: string } {
+  return { response: `${keyPrefix}{${recordId}}:response`, lock: `${keyPrefix}{${recordId}}:lock` };
 }
 
 /** Redlock's validity for a lock taken at `since`: its TTL less clock drift (1 %) and expiry precision. */

@@ -22,11 +22,14 @@ const LAYER_ANSWERS: Array<[number, string]> = [
   [503, 'The idempotency store is unreachable (IDEMPOTENCY_STORE_UNAVAILABLE); nothing ran; retry after Retry-After'],
 ];
 
+const RETRY_AFTER = { 'Retry-After': { description: 'Seconds to wait before retrying', schema: { type: 'integer' } } };
+
 /**
  * OpenAPI for an `@Idempotent()` route: the Idempotency-Key header and the layer's problem
- * answers. `problemSchema` replaces the generic problem schema (e.g. the app's own, by $ref).
+ * answers. `problemSchema` replaces the generic problem schema (e.g. the app's own, by $ref);
+ * `responses: false` leaves the answers to the app's own documentation.
  */
-export const ApiIdempotent = (options: { required?: boolean; problemSchema?: Record<string, unknown> } = {}) =>
+export const ApiIdempotent = (options: { required?: boolean; problemSchema?: Record<string, unknown>; responses?: boolean } = {}) =>
   applyDecorators(
     ApiHeader({
       name: IDEMPOTENCY_KEY_HEADER,
@@ -34,7 +37,12 @@ export const ApiIdempotent = (options: { required?: boolean; problemSchema?: Rec
       description: '1-255 visible ASCII characters, bare or as a structured-field string ("..."). Reuse it for every retry of the same request.',
       schema: { type: 'string', minLength: 1, maxLength: 255 },
     }),
-    ...LAYER_ANSWERS.map(([status, description]) =>
-      ApiResponse({ status, description, content: { [PROBLEM_CONTENT_TYPE.split(';')[0]!]: { schema: options.problemSchema ?? PROBLEM_SCHEMA } } }),
+    ...(options.responses === false ? [] : LAYER_ANSWERS).map(([status, description]) =>
+      ApiResponse({
+        status,
+        description,
+        content: { [PROBLEM_CONTENT_TYPE.split(';')[0]!]: { schema: options.problemSchema ?? PROBLEM_SCHEMA } },
+        ...(status === 409 || status === 503 ? { headers: RETRY_AFTER } : {}),
+      }),
     ),
   );
