@@ -1,0 +1,65 @@
+/**
+ * The server `npm run bench:layer` measures: one trivial POST route, bare or behind the
+ * idempotency layer, on the adapter, store and handler shape named by the environment:
+ *
+ *   ADAPTER=express|fastify  STORE=none|memory|redis  HANDLER=returning|passthrough  PORT  REDIS_URL
+ *
+ * It prints `listening` once it accepts requests. Nothing else runs in it: what it costs per
+ * request is the framework's and the layer's.
+ */
+import 'reflect-metadata';
+import { Body, Controller, Post, Res, type DynamicModule } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import { ExpressAdapter } from '@nestjs/platform-express';
+import { FastifyAdapter } from '@nestjs/platform-fastify';
+import { Idempotent, IdempotencyModule, MemoryIdempotencyStore } from '@idempotent-payments/nestjs-idempotency';
+import { RedisIdempotencyStore } from '@idempotent-payments/nestjs-idempotency/redis';
+import { Redis } from 'ioredis';
+
+const { ADAPTER = 'express', STORE = 'none', HANDLER = 'returning', PORT = '3000', REDIS_URL = 'redis://127.0.0.1:6379' } = process.env;
+
+const item = (body: unknown) => ({ id: 'item_1', status: 'created', body });
+
+@Controller('items')
+class BareController {
+  @Post()
+  create(@Body() body: unknown): unknown {
+    return item(body);
+  }
+}
+
+@Controller('items')
+class ReturningController {
+  @Post()
+  @Idempotent()
+  create(@Body() body: unknown): unknown {
+    return item(body);
+  }
+}
+
+@Controller('items')
+class PassthroughController {
+  @Post()
+  @Idempotent()
+  create(@Body() body: unknown, @Res({ passthrough: true }) response: { header(name: string, value: string): unknown }): unknown {
+    response.header('location', '/items/item_1');
+    return item(body);
+  }
+}
+
+function appModule(): DynamicModule {
+  if (STORE === 'none') return { module: class BareApp {}, controllers: [BareController] };
+  const store = STORE === 'redis' ? new RedisIdempotencyStore(new Redis(REDIS_URL, { enableAutoPipelining: true })) : new MemoryIdempotencyStore();
+  return {
+    module: class LayerApp {},
+    imports: [IdempotencyModule.forRoot({ store })],
+    controllers: [HANDLER === 'passthrough' ? PassthroughController : ReturningController],
+  };
+}
+
+const adapter = ADAPTER === 'fastify' ? new FastifyAdapter() : new ExpressAdapter();
+const app = await NestFactory.create(appModule(), adapter, { logger: false });
+await app.listen(Number(PORT), '127.0.0.1');
+process.stdout.write('listening\n');
+// A normal exit, so --cpu-prof writes its profile.
+process.once('SIGINT', () => process.exit(0));
