@@ -1,4 +1,4 @@
-import { DynamicModule, Module } from '@nestjs/common';
+import { DynamicModule, Module, type MiddlewareConsumer, type NestModule } from '@nestjs/common';
 import { APP_GUARD } from '@nestjs/core';
 import { IdempotencyModule } from '@idempotent-payments/nestjs-idempotency';
 import { RedisIdempotencyStore } from '@idempotent-payments/nestjs-idempotency/redis';
@@ -23,7 +23,17 @@ import { REDIS_CLIENT, REDIS_LOCK_CLIENTS, RedisModule, type RedisClient } from 
 import { WebhooksModule } from './webhooks/webhooks.module.js';
 
 @Module({})
-export class AppModule {
+export class AppModule implements NestModule {
+  constructor(private readonly gracefulShutdown: GracefulShutdown) {}
+
+  /**
+   * As NestJS middleware, after the idempotency module's (a global module's middleware comes
+   * first), so a 503 SHUTTING_DOWN on an idempotent route carries Idempotency-Cached too.
+   */
+  configure(consumer: MiddlewareConsumer): void {
+    consumer.apply(this.gracefulShutdown.refuseWhileShuttingDown).forRoutes('*');
+  }
+
   static async forRoot(config: AppConfig): Promise<DynamicModule> {
     // @nestjs/throttler is CommonJS and requires the ESM-only @nestjs/common: Node 20 loads that
     // (require(esm)), jest's module runtime on Node 20 does not. So it is loaded only when rate

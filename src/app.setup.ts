@@ -1,7 +1,6 @@
 import { RequestMethod, ValidationPipe } from '@nestjs/common';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import helmet from 'helmet';
-import { GracefulShutdown } from './common/graceful-shutdown.js';
 import { initHttpApp } from './common/http-app.js';
 import { rejectPrototypeKeys } from './common/reject-prototype-keys.middleware.js';
 import { VALIDATION_PIPE_OPTIONS } from './common/validation.js';
@@ -17,7 +16,6 @@ const GLOBAL_PREFIX = 'api';
  */
 export function setUpApp(app: NestExpressApplication, config: AppConfig): Promise<NestExpressApplication> {
   return initHttpApp(app, () => {
-    app.use(app.get(GracefulShutdown).refuseWhileShuttingDown);
     app.use(app.get(MetricsService).recordRequests);
     app.use(helmet());
     app.setGlobalPrefix(GLOBAL_PREFIX, {

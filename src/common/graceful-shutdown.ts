@@ -23,7 +23,7 @@ export class GracefulShutdown implements BeforeApplicationShutdown {
     private readonly config: AppConfig,
   ) {}
 
-  /** Express middleware, mounted first: requests that arrive during shutdown go elsewhere. */
+  /** Middleware for every route: requests that arrive during shutdown go elsewhere. */
   readonly refuseWhileShuttingDown = (_request: Request, response: Response, next: NextFunction): void => {
     if (!this.shuttingDown) return next();
     response.setHeader('Connection', 'close');
