@@ -41,6 +41,8 @@ export interface IdempotencyStore {
   complete(lease: IdempotencyLease, response: StoredResponse, ttlMs: number): Promise<void>;
   /** Releases the lock without storing anything; the key is free again. */
   abandon(lease: IdempotencyLease): Promise<void>;
+  /** Whether someone holds the record's lock now (a live execution), without taking it. */
+  isLocked(recordId: string): Promise<boolean>;
 }
 
 export const IDEMPOTENCY_STORE = Symbol('IDEMPOTENCY:STORE');

@@ -58,7 +58,7 @@ export class RedisIdempotencyStore implements IdempotencyStore {
 
   constructor(
     @Inject(REDIS_CLIENT) private readonly redis: RedisClient,
-    @Inject(REDIS_LOCK_CLIENTS) lockClients: RedisClient[],
+    @Inject(REDIS_LOCK_CLIENTS) private readonly lockClients: RedisClient[],
     @Inject(IDEMPOTENCY_MODULE_OPTIONS) private readonly options: IdempotencyModuleOptions,
   ) {
     // No retries inside Redlock: a held lock is answered (409 or wait mode) by the caller's policy.
@@ -109,6 +109,19 @@ export class RedisIdempotencyStore implements IdempotencyStore {
     this.executing.delete(lease.recordId);
     // A failed release only means the lock lives until its TTL.
     await (lease as RedlockLease).release().catch(() => undefined);
+  }
+
+  /**
+   * On the store, whether the lock key exists; with a quorum, whether a majority of the lock nodes
+   * hold it. Fails closed: without a majority of answers nobody can tell, so the store is unavailable.
+   */
+  async isLocked(recordId: string): Promise<boolean> {
+    if (this.executing.has(recordId)) return true;
+    const answers = await Promise.allSettled(this.lockClients.map((client) => client.exists(lockKey(recordId))));
+    const majority = Math.floor(this.lockClients.length / 2) + 1;
+    const answered = answers.filter((answer) => answer.status === 'fulfilled');
+    if (answered.length < majority) unavailable((answers.find((answer) => answer.status === 'rejected') as PromiseRejectedResult).reason);
+    return answered.filter((answer) => answer.value === 1).length >= majority;
   }
 
   private async beginOnStore(recordId: string): Promise<BeginResult> {
