@@ -113,15 +113,17 @@ export class RedisIdempotencyStore implements IdempotencyStore {
 
   /**
    * On the store, whether the lock key exists; with a quorum, whether a majority of the lock nodes
-   * hold it. Fails closed: without a majority of answers nobody can tell, so the store is unavailable.
+   * may hold it (a node that does not answer may). Without a majority of answers nobody can tell,
+   * so the store is unavailable.
    */
   async isLocked(recordId: string): Promise<boolean> {
     if (this.executing.has(recordId)) return true;
     const answers = await Promise.allSettled(this.lockClients.map((client) => client.exists(lockKey(recordId))));
     const majority = Math.floor(this.lockClients.length / 2) + 1;
-    const answered = answers.filter((answer) => answer.status === 'fulfilled');
-    if (answered.length < majority) unavailable((answers.find((answer) => answer.status === 'rejected') as PromiseRejectedResult).reason);
-    return answered.filter((answer) => answer.value === 1).length >= majority;
+    const unanswered = answers.filter((answer) => answer.status === 'rejected');
+    if (answers.length - unanswered.length < majority) unavailable(unanswered[0]!.reason);
+    const free = answers.filter((answer) => answer.status === 'fulfilled' && answer.value === 0).length;
+    return answers.length - free >= majority;
   }
 
   private async beginOnStore(recordId: string): Promise<BeginResult> {
