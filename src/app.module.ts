@@ -2,7 +2,7 @@ import { DynamicModule, Module } from '@nestjs/common';
 import { APP_GUARD } from '@nestjs/core';
 import { AuthGuard } from './auth/index.js';
 import { GracefulShutdown } from './common/graceful-shutdown.js';
-import { AppConfig, ConfigModule } from './config/index.js';
+import { AppConfig, ConfigModule, idempotencyOptionsOf } from './config/index.js';
 import { EventsWorkerModule } from './events/events-worker.module.js';
 import { EventsModule } from './events/events.module.js';
 import { HealthModule } from './health/health.module.js';
@@ -30,21 +30,12 @@ export class AppModule {
         LoggingModule,
         MetricsModule,
         RedisModule,
-        IdempotencyModule.forRootAsync({
-          inject: [AppConfig],
-          useFactory: (appConfig: AppConfig) => ({
-            resultTtlMs: appConfig.IDEMPOTENCY_RESULT_TTL_SECONDS * 1000,
-            errorTtlMs: appConfig.IDEMPOTENCY_ERROR_TTL_SECONDS * 1000,
-            lockTtlMs: appConfig.IDEMPOTENCY_LOCK_TTL_MS,
-            waitTimeoutMs: appConfig.IDEMPOTENCY_WAIT_MS,
-            retryAfterSeconds: appConfig.IDEMPOTENCY_RETRY_AFTER_SECONDS,
-          }),
-        }),
+        IdempotencyModule.forRoot(idempotencyOptionsOf(config)),
         PaymentsModule,
         OrdersModule,
         ProviderModule,
         EventsModule,
-        // The consumer runs here unless it runs as its own process (npm run worker).
+        // The consumer and the reconciler run here unless they run as their own process (npm run worker).
         ...(config.EVENTS_WORKER ? [EventsWorkerModule] : []),
         WebhooksModule,
         HealthModule,

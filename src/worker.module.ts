@@ -1,18 +1,31 @@
 import { DynamicModule, Module } from '@nestjs/common';
-import { AppConfig, ConfigModule } from './config/index.js';
+import { AppConfig, ConfigModule, idempotencyOptionsOf } from './config/index.js';
 import { EventsWorkerModule } from './events/events-worker.module.js';
 import { HealthModule } from './health/health.module.js';
+import { IdempotencyModule } from './idempotency/index.js';
 import { LoggingModule } from './logging/logging.module.js';
 import { MetricsModule } from './metrics/metrics.module.js';
 import { RedisModule } from './redis/index.js';
 
 /**
  * What the events worker needs when it runs as its own process: configuration, logs, Redis, the
- * consumer, and for operating it the same /health, /health/ready and /metrics as the service.
+ * consumer and the reconciler (which reads the idempotency locks), and for operating it the same
+ * /health, /health/ready and /metrics as the service.
  */
 @Module({})
 export class WorkerModule {
   static forRoot(config: AppConfig): DynamicModule {
-    return { module: WorkerModule, imports: [ConfigModule.forRoot(config), LoggingModule, RedisModule, EventsWorkerModule, HealthModule, MetricsModule] };
+    return {
+      module: WorkerModule,
+      imports: [
+        ConfigModule.forRoot(config),
+        LoggingModule,
+        RedisModule,
+        IdempotencyModule.forRoot(idempotencyOptionsOf(config)),
+        EventsWorkerModule,
+        HealthModule,
+        MetricsModule,
+      ],
+    };
   }
 }

@@ -1,2 +1,3 @@
 export { AppConfig, InvalidConfigError, loadAppConfig } from './app-config.js';
 export { ConfigModule } from './config.module.js';
+export { idempotencyOptionsOf } from './idempotency-options.js';

@@ -99,6 +99,29 @@ export class OrdersService {
     return order;
   }
 
+  /**
+   * CREATED orders whose attempt began at or before `beganBefore` (ms), oldest first, at most
+   * `limit`. Index entries of orders that have moved on (a writer died between its change and the
+   * index's) are dropped on the way.
+   */
+  async createdBefore(beganBefore: number, limit: number): Promise<Order[]> {
+    const ids = await this.repository.createdBefore(beganBefore, limit);
+    const found = await Promise.all(ids.map((id) => this.repository.find(id)));
+    const stale = ids.filter((_id, index) => found[index]?.status !== 'CREATED');
+    await Promise.all(stale.map((id) => this.repository.dropFromCreated(id)));
+    return found.filter((order): order is Order => order?.status === 'CREATED');
+  }
+
+  /** When the attempt of the oldest CREATED order began (ms), if there is one. */
+  oldestCreatedAt(): Promise<number | undefined> {
+    return this.repository.oldestCreatedAt();
+  }
+
+  /** One reconciler per order at a time: true for the caller that takes the claim, which expires after `ttlMs`. */
+  claimForReconcile(id: string, ttlMs: number): Promise<boolean> {
+    return this.repository.claimForReconcile(id, ttlMs);
+  }
+
   /** The order the owner's Idempotency-Key created, if any; another owner's key finds nothing. */
   async findByIdempotencyKey(owner: string, idempotencyKey: string): Promise<Order | undefined> {
     const id = await this.repository.findIdByKey(owner, idempotencyKey);
