@@ -84,30 +84,47 @@ function chargeThatDies(baseUrl: string, key: string, body = validCharge()): Pro
   );
 }
 
+/** A redis-server for one describe block, a client on it, and the processes its tests start; all stopped after. */
+function useRedisWithProcesses(): { url: string; client: Redis; processes: ServiceProcess[] } {
+  let server: RedisServer | undefined;
+  let client: Redis | undefined;
+  const processes: ServiceProcess[] = [];
+  beforeAll(async () => {
+    server = await RedisServer.start();
+    client = new Redis(server.url);
+  });
+  afterAll(async () => {
+    await Promise.all(processes.map((process) => process.crash()));
+    client?.disconnect();
+    await server?.stop();
+  });
+  return {
+    get url() {
+      return server!.url;
+    },
+    get client() {
+      return client!;
+    },
+    processes,
+  };
+}
+
 /**
  * Attempts nobody retries: the built service is killed (SIGKILL) mid-charge and the client never
  * comes back. The reconciler in the restarted service (its events worker) settles each order with
  * the gateway's own record, and never charges.
  */
 describeWithRedisBinary('the reconciler settles attempts nobody retried', () => {
-  let redisServer: RedisServer;
-  let redis: Redis;
+  const redis = useRedisWithProcesses();
   let service: ServiceProcess;
 
   beforeAll(async () => {
-    redisServer = await RedisServer.start();
-    redis = new Redis(redisServer.url);
-    service = await ServiceProcess.start(serviceEnv(redisServer.url));
+    service = await ServiceProcess.start(serviceEnv(redis.url));
+    redis.processes.push(service);
   });
 
   afterEach(async () => {
     await setBehavior(service.baseUrl, { minDelayMs: 0, maxDelayMs: 0, preChargeDelayMs: 0 });
-  });
-
-  afterAll(async () => {
-    await service?.crash();
-    redis?.disconnect();
-    await redisServer?.stop();
   });
 
   it('killed after the gateway charged: the order becomes PAID with one event, receipt and balance; a later retry answers 201 with that charge', async () => {
@@ -129,9 +146,9 @@ describeWithRedisBinary('the reconciler settles attempts nobody retried', () => 
     const order = await orderOf(service.baseUrl, key);
     expect(order).toMatchObject({ id: charged!.orderId, status: 'PAID', payment: { chargeId: charged!.id } });
     expect(order!.failure).toBeUndefined();
-    const events = await eventsOf(redis, order!.id);
+    const events = await eventsOf(redis.client, order!.id);
     expect(events.map((event) => event.type)).toEqual(['payment.succeeded']);
-    await waitUntilAllConsumed(redis);
+    await waitUntilAllConsumed(redis.client);
     const receipt = await request(service.baseUrl).get(`/api/orders/${order!.id}/receipt`).expect(200);
     expect(receipt.body).toMatchObject({ chargeId: charged!.id, eventId: events[0]!.id, amount: 1999 });
     expect(await balanceOf(service.baseUrl, customerId)).toEqual([{ currency: 'EUR', amount: 1999, payments: 1 }]);
@@ -142,7 +159,7 @@ describeWithRedisBinary('the reconciler settles attempts nobody retried', () => 
     expect(retry.status).toBe(201);
     expect(retry.body).toMatchObject({ id: charged!.id, orderId: order!.id });
     expect(await ledger(service.baseUrl, { idempotencyKey: key })).toHaveLength(1);
-    expect((await eventsOf(redis, order!.id)).map((event) => event.type)).toEqual(['payment.succeeded']);
+    expect((await eventsOf(redis.client, order!.id)).map((event) => event.type)).toEqual(['payment.succeeded']);
     const replay = await charge(service.baseUrl, key, validCharge({ customerId })).expect(201);
     expect(replay.headers['idempotency-cached']).toBe('true');
     expect(replay.text).toBe(retry.text);
@@ -162,7 +179,7 @@ describeWithRedisBinary('the reconciler settles attempts nobody retried', () => 
     const abandoned = await orderOf(service.baseUrl, key);
     expect(abandoned!.failure).toMatchObject({ code: 'ABANDONED', retryable: true });
     expect(await ledger(service.baseUrl, { idempotencyKey: key })).toHaveLength(0);
-    expect((await eventsOf(redis, abandoned!.id)).map((event) => event.type)).toEqual(['payment.failed']);
+    expect((await eventsOf(redis.client, abandoned!.id)).map((event) => event.type)).toEqual(['payment.failed']);
     expect(await reconciled(service.baseUrl, 'abandoned')).toBe(1);
 
     const retry = await charge(service.baseUrl, key);
@@ -171,7 +188,7 @@ describeWithRedisBinary('the reconciler settles attempts nobody retried', () => 
     const charges = await ledger(service.baseUrl, { idempotencyKey: key });
     expect(charges.map((charged) => charged.id)).toEqual([retry.body.id]);
     expect(await orderOf(service.baseUrl, key)).toMatchObject({ id: abandoned!.id, status: 'PAID', payment: { chargeId: retry.body.id } });
-    expect((await eventsOf(redis, abandoned!.id)).map((event) => event.type)).toEqual(['payment.failed', 'payment.succeeded']);
+    expect((await eventsOf(redis.client, abandoned!.id)).map((event) => event.type)).toEqual(['payment.failed', 'payment.succeeded']);
   });
 
   it('leaves a live execution slower than the reconcile age alone', async () => {
@@ -188,7 +205,7 @@ describeWithRedisBinary('the reconciler settles attempts nobody retried', () => 
     expect(response.status).toBe(201);
     const order = await orderOf(service.baseUrl, key);
     expect(order).toMatchObject({ status: 'PAID', payment: { chargeId: response.body.id } });
-    expect((await eventsOf(redis, order!.id)).map((event) => event.type)).toEqual(['payment.succeeded']);
+    expect((await eventsOf(redis.client, order!.id)).map((event) => event.type)).toEqual(['payment.succeeded']);
     expect(await ledger(service.baseUrl, { idempotencyKey: key })).toHaveLength(1);
     expect({ paid: await reconciled(service.baseUrl, 'paid'), abandoned: await reconciled(service.baseUrl, 'abandoned') }).toEqual(before);
   });
@@ -200,25 +217,12 @@ describeWithRedisBinary('the reconciler settles attempts nobody retried', () => 
  * record the gateway's status; the order is PAID once, with one event and one receipt.
  */
 describeWithRedisBinary('webhooks and the reconciler on one order', () => {
-  let redisServer: RedisServer;
-  let redis: Redis;
-  const processes: ServiceProcess[] = [];
-
-  beforeAll(async () => {
-    redisServer = await RedisServer.start();
-    redis = new Redis(redisServer.url);
-  });
-
-  afterAll(async () => {
-    await Promise.all(processes.map((process) => process.crash()));
-    redis?.disconnect();
-    await redisServer?.stop();
-  });
+  const redis = useRedisWithProcesses();
 
   it("webhooks before, during and after the reconciler's pass: one event, one receipt", async () => {
-    const withoutReconciler = { ...serviceEnv(redisServer.url), EVENTS_WORKER: 'false' };
+    const withoutReconciler = { ...serviceEnv(redis.url), EVENTS_WORKER: 'false' };
     const [doomed, receiver] = await Promise.all([ServiceProcess.start(withoutReconciler), ServiceProcess.start(withoutReconciler)]);
-    processes.push(doomed!, receiver!);
+    redis.processes.push(doomed!, receiver!);
     await setBehavior(doomed!.baseUrl, { minDelayMs: 60_000, maxDelayMs: 60_000 });
     const key = newKey('reconcile-webhooks');
     const customerId = `cus_${key.slice(-12)}`;
@@ -239,22 +243,22 @@ describeWithRedisBinary('webhooks and the reconciler on one order', () => {
     await sleep(RECONCILE_AFTER_SECONDS * 1000);
     expect((await orderOf(receiver!.baseUrl, key))?.status).toBe('CREATED');
     // During: the reconciler (a standalone worker) starts; a delivery (each a new event) after another until the order is PAID.
-    const worker = ServiceProcess.start(serviceEnv(redisServer.url), { entry: 'dist/worker.js' });
+    const worker = ServiceProcess.start(serviceEnv(redis.url), { entry: 'dist/worker.js' });
     const during: string[] = [];
     while ((await orderOf(receiver!.baseUrl, key))?.status !== 'PAID') {
       during.push(await deliver('charge.succeeded'));
       expect(during.length).toBeLessThan(SETTLED_WITHIN_MS);
     }
-    processes.push(await worker);
+    redis.processes.push(await worker);
     // After.
     expect(await deliver('charge.succeeded')).toBe('ignored');
 
     expect(during.length).toBeGreaterThan(0);
     const order = await orderOf(receiver!.baseUrl, key);
     expect(order).toMatchObject({ status: 'PAID', gatewayStatus: 'succeeded', payment: { chargeId: charged!.id } });
-    const events = await eventsOf(redis, order!.id);
+    const events = await eventsOf(redis.client, order!.id);
     expect(events.map((event) => event.type)).toEqual(['payment.succeeded']);
-    await waitUntilAllConsumed(redis);
+    await waitUntilAllConsumed(redis.client);
     const receipt = await request(receiver!.baseUrl).get(`/api/orders/${order!.id}/receipt`).expect(200);
     expect(receipt.body).toMatchObject({ chargeId: charged!.id, eventId: events[0]!.id });
     expect(await balanceOf(receiver!.baseUrl, customerId)).toEqual([{ currency: 'EUR', amount: 1999, payments: 1 }]);
@@ -268,27 +272,14 @@ describeWithRedisBinary('webhooks and the reconciler on one order', () => {
  */
 describeWithRedisBinary('three reconcilers over one backlog', () => {
   const PER_KIND = 100;
-  let redisServer: RedisServer;
-  let redis: Redis;
-  const processes: ServiceProcess[] = [];
-
-  beforeAll(async () => {
-    redisServer = await RedisServer.start();
-    redis = new Redis(redisServer.url);
-  });
-
-  afterAll(async () => {
-    await Promise.all(processes.map((process) => process.crash()));
-    redis?.disconnect();
-    await redisServer?.stop();
-  });
+  const redis = useRedisWithProcesses();
 
   it('settles each of 200 stuck orders exactly once', async () => {
     const customerId = `cus_${newKey('backlog').slice(-12)}`;
     const body = validCharge({ customerId });
     // The service that leaves the backlog runs no reconciler: it dies before any order is due anyway.
-    const doomed = await ServiceProcess.start({ ...serviceEnv(redisServer.url), EVENTS_WORKER: 'false' });
-    processes.push(doomed);
+    const doomed = await ServiceProcess.start({ ...serviceEnv(redis.url), EVENTS_WORKER: 'false' });
+    redis.processes.push(doomed);
     await setBehavior(doomed.baseUrl, { minDelayMs: 60_000, maxDelayMs: 60_000 });
     const chargedKeys = Array.from({ length: PER_KIND }, () => newKey('backlog-charged'));
     const lost = chargedKeys.map((key) => chargeThatDies(doomed.baseUrl, key, body));
@@ -301,13 +292,13 @@ describeWithRedisBinary('three reconcilers over one backlog', () => {
     expect(new Set(await Promise.all(lost))).toEqual(new Set(['connection lost']));
 
     // Small batches, so the three share the backlog over several sweeps.
-    const env = { ...serviceEnv(redisServer.url), RECONCILE_BATCH_SIZE: '20' };
+    const env = { ...serviceEnv(redis.url), RECONCILE_BATCH_SIZE: '20' };
     const reconcilers = await Promise.all([
       ServiceProcess.start(env),
       ServiceProcess.start(env),
       ServiceProcess.start(env, { entry: 'dist/worker.js' }),
     ]);
-    processes.push(...reconcilers);
+    redis.processes.push(...reconcilers);
     const [service] = reconcilers;
     await setBehavior(service!.baseUrl, { preChargeDelayMs: 0 });
     await waitFor(
@@ -332,13 +323,13 @@ describeWithRedisBinary('three reconcilers over one backlog', () => {
     expect(await counts('paid')).toBe(PER_KIND);
     expect(await counts('abandoned')).toBe(PER_KIND);
 
-    const events = (await streamEntries(redis)).map(({ event }) => event);
+    const events = (await streamEntries(redis.client)).map(({ event }) => event);
     const eventsPerOrder = new Map<string, string[]>();
     for (const event of events) eventsPerOrder.set(event.data.orderId, [...(eventsPerOrder.get(event.data.orderId) ?? []), event.type]);
     for (const order of orders) {
       expect([order.id, eventsPerOrder.get(order.id)]).toEqual([order.id, [order.status === 'PAID' ? 'payment.succeeded' : 'payment.failed']]);
     }
-    await waitUntilAllConsumed(redis, 30_000);
+    await waitUntilAllConsumed(redis.client, 30_000);
     expect(await balanceOf(service!.baseUrl, customerId)).toEqual([{ currency: 'EUR', amount: 1999 * PER_KIND, payments: PER_KIND }]);
   });
 });
