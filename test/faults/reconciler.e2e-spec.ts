@@ -76,6 +76,11 @@ async function reconciled(baseUrl: string, result: 'paid' | 'abandoned'): Promis
   return sample((await request(baseUrl).get('/metrics').expect(200)).text, 'orders_reconciled_total', { result });
 }
 
+async function oldestOpenOrderAge(baseUrl: string): Promise<number> {
+  const text = (await request(baseUrl).get('/metrics').expect(200)).text;
+  return Number(/^orders_created_oldest_age_seconds (\S+)$/m.exec(text)?.[1]);
+}
+
 /** A charge whose connection the test expects to lose when it kills the service. */
 function chargeThatDies(baseUrl: string, key: string, body = validCharge()): Promise<string> {
   return charge(baseUrl, key, body).then(
@@ -200,6 +205,7 @@ describeWithRedisBinary('the reconciler settles attempts nobody retried', () => 
     const pending = charge(service.baseUrl, key).then((response) => response);
     await sleep(RECONCILE_AFTER_SECONDS * 1000 + 5 * RECONCILE_INTERVAL_MS);
     expect(await orderOf(service.baseUrl, key)).toMatchObject({ status: 'CREATED' });
+    expect(await oldestOpenOrderAge(service.baseUrl)).toBeGreaterThanOrEqual(RECONCILE_AFTER_SECONDS);
 
     const response = await pending;
     expect(response.status).toBe(201);
@@ -208,6 +214,7 @@ describeWithRedisBinary('the reconciler settles attempts nobody retried', () => 
     expect((await eventsOf(redis.client, order!.id)).map((event) => event.type)).toEqual(['payment.succeeded']);
     expect(await ledger(service.baseUrl, { idempotencyKey: key })).toHaveLength(1);
     expect({ paid: await reconciled(service.baseUrl, 'paid'), abandoned: await reconciled(service.baseUrl, 'abandoned') }).toEqual(before);
+    await waitFor('no order is open any more', async () => (await oldestOpenOrderAge(service.baseUrl)) === 0);
   });
 });
 
