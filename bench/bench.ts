@@ -74,7 +74,7 @@ const SOAK_FIRST_SECONDS = 10;
 const NOT_REQUEST_WORK = /^(info|flushall|flushdb|config\|.*|client\|.*|hello|select|ping|quit)$/;
 /**
  * The idempotency layer's own round trips, as the probe labels them: the store's begin/complete
- * scripts (src/idempotency/redis-idempotency.store.ts; the scripts that touch a record's lock,
+ * scripts (the package's RedisIdempotencyStore; the scripts that touch a record's lock,
  * `idempotency:{…}:lock`: the events worker's consumed markers share the record namespace but
  * take no lock) and Redlock's lock scripts (@sesamecare-oss/redlock). With REDIS_LOCK_URLS (not
  * benchmarked) it would also GET records.

@@ -1,15 +1,9 @@
 import { DynamicModule, Module, type MiddlewareConsumer, type NestModule } from '@nestjs/common';
 import { APP_GUARD } from '@nestjs/core';
-import { IdempotencyModule } from '@idempotent-payments/nestjs-idempotency';
-import { RedisIdempotencyStore } from '@idempotent-payments/nestjs-idempotency/redis';
-import { RedlockIdempotencyStore } from '@idempotent-payments/nestjs-idempotency/redlock';
-import type { Redis } from 'ioredis';
 import { AuthGuard } from './auth/index.js';
 import { GracefulShutdown } from './common/graceful-shutdown.js';
-import { keepIdempotencyReport } from './common/idempotency-reports.js';
-import { principalOf, type RequestWithPrincipal } from './common/principal.js';
-import { toProblem } from './common/problem.js';
 import { AppConfig, ConfigModule } from './config/index.js';
+import { idempotencyLayer } from './idempotency-layer.js';
 import { EventsWorkerModule } from './events/events-worker.module.js';
 import { EventsModule } from './events/events.module.js';
 import { HealthModule } from './health/health.module.js';
@@ -19,7 +13,7 @@ import { OrdersModule } from './orders/orders.module.js';
 import { PaymentsModule } from './payments/payments.module.js';
 import { PlaygroundModule } from './playground/playground.module.js';
 import { ProviderModule } from './provider/provider.module.js';
-import { REDIS_CLIENT, REDIS_LOCK_CLIENTS, RedisModule, type RedisClient } from './redis/index.js';
+import { RedisModule } from './redis/index.js';
 import { WebhooksModule } from './webhooks/webhooks.module.js';
 
 @Module({})
@@ -46,26 +40,12 @@ export class AppModule implements NestModule {
         LoggingModule,
         MetricsModule,
         RedisModule,
-        IdempotencyModule.forRootAsync({
-          inject: [AppConfig, REDIS_CLIENT, REDIS_LOCK_CLIENTS],
-          useFactory: (appConfig: AppConfig, redis: RedisClient, lockClients: RedisClient[]) => ({
-            // Locks on the store itself (one Redis or a Cluster), or a Redlock quorum over REDIS_LOCK_URLS.
-            store: lockClients[0] === redis ? new RedisIdempotencyStore(redis) : new RedlockIdempotencyStore(redis, lockClients as Redis[]),
-            getScope: (context) => principalOf(context.switchToHttp().getRequest<RequestWithPrincipal>()),
-            toProblem,
-            onOutcome: keepIdempotencyReport,
-            resultTtlMs: appConfig.IDEMPOTENCY_RESULT_TTL_SECONDS * 1000,
-            errorTtlMs: appConfig.IDEMPOTENCY_ERROR_TTL_SECONDS * 1000,
-            lockTtlMs: appConfig.IDEMPOTENCY_LOCK_TTL_MS,
-            waitTimeoutMs: appConfig.IDEMPOTENCY_WAIT_MS,
-            retryAfterSeconds: appConfig.IDEMPOTENCY_RETRY_AFTER_SECONDS,
-          }),
-        }),
+        idempotencyLayer(),
         PaymentsModule,
         OrdersModule,
         ProviderModule,
         EventsModule,
-        // The consumer runs here unless it runs as its own process (npm run worker).
+        // The consumer and the reconciler run here unless they run as their own process (npm run worker).
         ...(config.EVENTS_WORKER ? [EventsWorkerModule] : []),
         WebhooksModule,
         HealthModule,

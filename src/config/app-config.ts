@@ -139,6 +139,22 @@ export class AppConfig {
   EVENTS_RETENTION_SECONDS = 7 * 86_400;
 
   /**
+   * An order still CREATED this long after its attempt began, with no live execution holding its
+   * lock, is reconciled with the gateway by the events worker: PAID if the gateway charged, else
+   * PAYMENT_FAILED (ABANDONED, retryable).
+   */
+  @IntegerVariable(1, 30 * 86_400)
+  RECONCILE_AFTER_SECONDS = 60;
+
+  /** How often the events worker looks for orders to reconcile. */
+  @IntegerVariable(100, 3_600_000)
+  RECONCILE_INTERVAL_MS = 10_000;
+
+  /** At most this many orders reconciled per sweep and worker: bounded work, whatever the backlog. */
+  @IntegerVariable(1, 10_000)
+  RECONCILE_BATCH_SIZE = 100;
+
+  /**
    * Tests only: waits this long between applying an event and acknowledging it, so a test can kill
    * the worker inside that window. Must be 0 in production.
    */

@@ -5,6 +5,7 @@ import { routeLabelOf } from '../common/route-label.js';
 import { idempotencyReportOf } from '../common/idempotency-reports.js';
 import { eventDuplicatesDropped, type EventDuplicateDropped } from './event-duplicates.channel.js';
 import { gatewayCalls, type GatewayCallEvent } from './gateway-calls.channel.js';
+import { openOrdersObserved, ordersReconciled, type OpenOrdersObserved, type OrderReconciled } from './reconciler.channel.js';
 
 const LATENCY_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
 
@@ -66,6 +67,24 @@ export class MetricsService implements OnModuleDestroy {
     registers: [this.registry],
   });
 
+  private readonly reconciled = new Counter({
+    name: 'orders_reconciled_total',
+    help: 'Orders nobody finished that the reconciler settled, by result: paid (the gateway had charged) or abandoned',
+    labelNames: ['result'],
+    registers: [this.registry],
+  });
+
+  /** When the oldest CREATED order's attempt began, as the last sweep of this process's reconciler saw it. */
+  private oldestOpenBeganAt?: number;
+
+  private readonly onOrderReconciled = (message: unknown) => {
+    this.reconciled.inc({ result: (message as OrderReconciled).result });
+  };
+
+  private readonly onOpenOrdersObserved = (message: unknown) => {
+    this.oldestOpenBeganAt = (message as OpenOrdersObserved).oldestBeganAt;
+  };
+
   private readonly onDuplicateDropped = (message: unknown) => {
     this.duplicatesDropped.inc({ source: (message as EventDuplicateDropped).source });
   };
@@ -97,13 +116,27 @@ export class MetricsService implements OnModuleDestroy {
         }
       },
     });
+    const oldestBeganAt = () => this.oldestOpenBeganAt;
+    new Gauge({
+      name: 'orders_created_oldest_age_seconds',
+      help: 'Age of the oldest CREATED order (since its attempt began), as the last reconciler sweep saw it; 0 when none is open',
+      registers: [this.registry],
+      collect() {
+        const began = oldestBeganAt();
+        this.set(began === undefined ? 0 : Math.max(0, (Date.now() - began) / 1000));
+      },
+    });
     gatewayCalls.subscribe(this.onGatewayCall);
     eventDuplicatesDropped.subscribe(this.onDuplicateDropped);
+    ordersReconciled.subscribe(this.onOrderReconciled);
+    openOrdersObserved.subscribe(this.onOpenOrdersObserved);
   }
 
   onModuleDestroy(): void {
     gatewayCalls.unsubscribe(this.onGatewayCall);
     eventDuplicatesDropped.unsubscribe(this.onDuplicateDropped);
+    ordersReconciled.unsubscribe(this.onOrderReconciled);
+    openOrdersObserved.unsubscribe(this.onOpenOrdersObserved);
   }
 
   /** Express middleware: observes every response once it is finished, whatever answered it. */

@@ -20,14 +20,14 @@ export class OrderPayment {
 }
 
 export class OrderFailure {
-  @ApiProperty({ example: 'CARD_DECLINED' })
+  @ApiProperty({ example: 'CARD_DECLINED', description: 'CARD_DECLINED, PAYMENT_PROVIDER_UNAVAILABLE, or ABANDONED: nobody finished the attempt and the gateway had not charged' })
   code: string;
 
   @ApiProperty()
   detail: string;
 
   /** A decline is final for this order; a gateway outage is not, and a retry resumes the order. */
-  @ApiProperty({ description: 'false for a decline (final); true for a gateway outage (the same key resumes the order)' })
+  @ApiProperty({ description: 'false for a decline (final); true for a gateway outage or an abandoned attempt (the same key resumes the order)' })
   retryable: boolean;
 
   @ApiProperty({ format: 'date-time' })
@@ -82,9 +82,11 @@ export interface Order extends OrderView {
   owner: string;
   /** Fingerprint of the request that created it: the same key with another body is refused. */
   requestFingerprint: string;
+  /** The idempotency record of its key, whose lock tells the reconciler whether an attempt is live. */
+  idempotencyRecordId: string;
 }
 
-export function toOrderView({ owner: _owner, requestFingerprint: _fingerprint, ...view }: Order): OrderView {
+export function toOrderView({ owner: _owner, requestFingerprint: _fingerprint, idempotencyRecordId: _recordId, ...view }: Order): OrderView {
   return view;
 }
 

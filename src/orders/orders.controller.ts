@@ -14,10 +14,14 @@ export class OrdersController {
   constructor(private readonly orders: OrdersService) {}
 
   @Get()
-  @ApiOperation({ summary: 'The calling merchant\'s orders, newest first' })
+  @ApiOperation({ summary: "The calling merchant's orders, newest first; with idempotencyKey, the order that key created (none for another merchant's key)" })
   @ApiOkResponse({ type: OrdersPageView })
   @ApiProblemResponses(400)
   async list(@Principal() owner: string, @Query() query: ListOrdersQueryDto): Promise<OrdersPageView> {
+    if (query.idempotencyKey !== undefined) {
+      const order = await this.orders.findByIdempotencyKey(owner, query.idempotencyKey);
+      return { data: order ? [toOrderView(order)] : [], nextCursor: null };
+    }
     const page = await this.orders.list(owner, query.limit, query.cursor);
     return { data: page.orders.map(toOrderView), nextCursor: page.nextCursor };
   }

@@ -1,15 +1,23 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { fromStore, storeUnavailable } from '../common/store-unavailable.js';
+import { fromStore } from '../common/store-unavailable.js';
 import type { ConsumedMarker } from '../events/consumed-marker.js';
 import { PAYMENTS_STREAM, toStreamFields, type PaymentEvent } from '../events/payment-event.js';
 import { supportsEvents } from '../events/standalone-store.js';
 import { LuaScript, REDIS_CLIENT, type RedisClient } from '../redis/index.js';
-import { GATEWAY_STATUS_RANK, type GatewayStatus, type Order } from './order.js';
+import { GATEWAY_STATUS_RANK, type GatewayStatus, type Order, type OrderStatus } from './order.js';
 
 const orderKey = (id: string) => `order:${id}`;
 /** The gateway's reported status, apart from the order: a webhook never races a status change's full rewrite of the order. */
 const gatewayStatusKey = (id: string) => `order:${id}:gateway`;
 const ownerIndexKey = (owner: string) => `orders:by-owner:${owner}`;
+/** The owner's Idempotency-Keys (hash fields, never key names) → the order each created. */
+const keyIndexKey = (owner: string) => `orders:by-key:${owner}`;
+/**
+ * The CREATED orders (standalone Redis only), scored by when their current attempt began (ms): the
+ * reconciler's candidates, oldest first, without a scan of every order.
+ */
+const CREATED_INDEX_KEY = 'orders:created';
+const reconcileClaimKey = (id: string) => `order:${id}:reconcile`;
 /** Index members sort by creation time, then id; the lexicographic order is the listing order. */
 const indexMember = (order: Order) => `${Date.parse(order.createdAt).toString().padStart(15, '0')}:${order.id}`;
 
@@ -28,6 +36,32 @@ if tonumber(ARGV[2]) > tonumber(redis.call('HGET', KEYS[3], 'rank') or '0') then
 end
 redis.call('SET', KEYS[1], ARGV[5], 'PX', ARGV[6])
 return result
+`);
+
+/** Creates the order unless its key exists, indexed as CREATED when an index key is given; else returns the stored one. */
+const CREATE_SCRIPT = new LuaScript<string | null>(`
+if redis.call('SET', KEYS[1], ARGV[1], 'NX') then
+  if #KEYS > 1 then redis.call('ZADD', KEYS[2], ARGV[2], ARGV[3]) end
+  return false
+end
+return redis.call('GET', KEYS[1])
+`);
+
+/**
+ * A compare-and-set of the order's status: stores the new order only if the stored one's status is
+ * one of ARGV[1] (",CREATED,PAYMENT_FAILED,"), keeps the CREATED index in step (KEYS[2]) and appends
+ * the change's event (KEYS[3], fields from ARGV[6]) in the same atomic step. Returns 1 if applied.
+ */
+const TRANSITION_SCRIPT = new LuaScript<0 | 1>(`
+local stored = redis.call('GET', KEYS[1])
+if not stored then return 0 end
+if not string.find(ARGV[1], ',' .. cjson.decode(stored)['status'] .. ',', 1, true) then return 0 end
+redis.call('SET', KEYS[1], ARGV[2])
+if #KEYS > 1 then
+  if ARGV[3] == 'CREATED' then redis.call('ZADD', KEYS[2], ARGV[4], ARGV[5]) else redis.call('ZREM', KEYS[2], ARGV[5]) end
+end
+if #KEYS > 2 then redis.call('XADD', KEYS[3], '*', unpack(ARGV, 6)) end
+return 1
 `);
 
 export type GatewayStatusResult = 'applied' | 'duplicate' | 'ignored' | 'unknown_order';
@@ -49,10 +83,16 @@ export class OrdersRepository {
 
   /** Creates the order unless one with its id exists; returns the order that is stored. */
   async createIfAbsent(order: Order): Promise<Order> {
-    const created = await fromStore(this.redis.set(orderKey(order.id), serialize(order), 'NX'));
-    const stored = created ? order : await this.find(order.id);
-    if (!stored) throw new Error(`Order ${order.id} vanished between SET NX and GET`);
-    await fromStore(this.redis.zadd(ownerIndexKey(stored.owner), 'NX', 0, indexMember(stored)));
+    const keys = supportsEvents(this.redis) ? [orderKey(order.id), CREATED_INDEX_KEY] : [orderKey(order.id)];
+    const existing = await fromStore(CREATE_SCRIPT.run(this.redis, keys, [serialize(order), Date.parse(order.updatedAt), order.id]));
+    const stored = existing ? (JSON.parse(existing) as Order) : order;
+    // Repeated by every attempt, so a crash between these and the order's creation is repaired by the retry.
+    await fromStore(
+      Promise.all([
+        this.redis.zadd(ownerIndexKey(stored.owner), 'NX', 0, indexMember(stored)),
+        this.redis.hsetnx(keyIndexKey(stored.owner), stored.idempotencyKey, stored.id),
+      ]),
+    );
     return stored;
   }
 
@@ -64,25 +104,17 @@ export class OrdersRepository {
   }
 
   /**
-   * Stores a status change and appends its event to the stream in one MULTI, so no process can die
-   * between the two: a change is never without its event, nor an event without its change. On a
-   * Redis Cluster the order and the stream live in different slots, where MULTI is refused; there
-   * the change is stored alone and no event is emitted (see supportsEvents).
+   * Stores the order's new status if its stored status is one of `from` (a compare-and-set: of two
+   * writers racing from the same status, one wins), with its event in the same atomic step, so no
+   * process can die between the two. On a Redis Cluster the order and the stream live in different
+   * slots, where one step over both is refused; there the change is stored alone, without index or
+   * event (see supportsEvents). Returns whether the change was applied.
    */
-  async saveWithEvent(order: Order, event: PaymentEvent): Promise<void> {
-    if (!supportsEvents(this.redis)) {
-      await fromStore(this.redis.set(orderKey(order.id), serialize(order)));
-      return;
-    }
-    const replies = await fromStore(
-      this.redis
-        .multi()
-        .set(orderKey(order.id), serialize(order))
-        .xadd(PAYMENTS_STREAM, '*', ...toStreamFields(event))
-        .exec(),
-    );
-    const failed = replies === null ? new Error('MULTI aborted') : replies.find(([error]) => error)?.[0];
-    if (failed) throw storeUnavailable('The data store did not take the change; retry later with the same key.', { cause: failed });
+  async transition(order: Order, from: OrderStatus[], event?: PaymentEvent): Promise<boolean> {
+    const keys = [orderKey(order.id)];
+    if (supportsEvents(this.redis)) keys.push(CREATED_INDEX_KEY, ...(event ? [PAYMENTS_STREAM] : []));
+    const args = [`,${from.join(',')},`, serialize(order), order.status, Date.parse(order.updatedAt), order.id, ...(event ? toStreamFields(event) : [])];
+    return (await fromStore(TRANSITION_SCRIPT.run(this.redis, keys, args))) === 1;
   }
 
   /** Records the gateway status a webhook reported (see GATEWAY_STATUS_SCRIPT) together with its consumed marker. */
@@ -94,6 +126,31 @@ export class OrdersRepository {
         [status, GATEWAY_STATUS_RANK[status], eventId, new Date().toISOString(), marker.value, marker.ttlMs],
       ),
     );
+  }
+
+  async findIdByKey(owner: string, idempotencyKey: string): Promise<string | undefined> {
+    return (await fromStore(this.redis.hget(keyIndexKey(owner), idempotencyKey))) ?? undefined;
+  }
+
+  /** Ids of CREATED orders whose attempt began at or before `beganBefore` (ms), oldest first, at most `limit`. */
+  async createdBefore(beganBefore: number, limit: number): Promise<string[]> {
+    return fromStore(this.redis.zrange(CREATED_INDEX_KEY, '-inf', String(beganBefore), 'BYSCORE', 'LIMIT', 0, limit));
+  }
+
+  /** When the attempt of the oldest CREATED order began (ms), if there is one. */
+  async oldestCreatedAt(): Promise<number | undefined> {
+    const [, score] = await fromStore(this.redis.zrange(CREATED_INDEX_KEY, '0', '0', 'WITHSCORES'));
+    return score === undefined ? undefined : Number(score);
+  }
+
+  /** Drops an id that is no longer CREATED (or gone) from the index. */
+  async dropFromCreated(id: string): Promise<void> {
+    await fromStore(this.redis.zrem(CREATED_INDEX_KEY, id));
+  }
+
+  /** One reconciler at a time per order: true for the instance that takes the claim; it expires by itself. */
+  async claimForReconcile(id: string, ttlMs: number): Promise<boolean> {
+    return (await fromStore(this.redis.set(reconcileClaimKey(id), '1', 'PX', ttlMs, 'NX'))) === 'OK';
   }
 
   /** Newest first, `limit` orders older than the `after` member. */

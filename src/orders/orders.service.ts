@@ -4,7 +4,7 @@ import { ProblemException } from '../common/problem.js';
 import type { ConsumedMarker } from '../events/consumed-marker.js';
 import { newPaymentEvent, type PaymentEventData } from '../events/payment-event.js';
 import type { IdempotencyContext } from '@idempotent-payments/nestjs-idempotency';
-import type { GatewayStatus, Order, OrderFailure, OrderPayment } from './order.js';
+import type { GatewayStatus, Order, OrderFailure, OrderPayment, OrderStatus } from './order.js';
 import { OrdersRepository, type GatewayStatusResult } from './orders.repository.js';
 
 export interface NewOrder {
@@ -20,11 +20,16 @@ export interface OrdersPage {
   nextCursor: string | null;
 }
 
+/** A live attempt may finish an order that was still open, or resume one whose failure was retryable. */
+const OPEN: OrderStatus[] = ['CREATED', 'PAYMENT_FAILED'];
+
 /**
- * Orders and their lifecycle CREATED → PAID | PAYMENT_FAILED. An order's id is derived from the
- * idempotency record it was created for, so every attempt with one key, on any instance and after
- * any crash, finds the same order instead of creating another. Each change to PAID or
- * PAYMENT_FAILED is stored with its payment event (payment.succeeded / payment.failed).
+ * Orders and their lifecycle CREATED → PAID | PAYMENT_FAILED (and back to CREATED when a retry
+ * resumes a retryable failure). An order's id is derived from the idempotency record it was
+ * created for, so every attempt with one key, on any instance and after any crash, finds the same
+ * order instead of creating another. Each change to PAID or PAYMENT_FAILED is stored with its
+ * payment event (payment.succeeded / payment.failed), and only from the statuses the caller
+ * expects (a compare-and-set), so a live attempt and the reconciler never both apply one.
  */
 @Injectable()
 export class OrdersService {
@@ -38,6 +43,7 @@ export class OrdersService {
       owner: idempotency.principal,
       idempotencyKey: idempotency.key,
       requestFingerprint: idempotency.fingerprint,
+      idempotencyRecordId: idempotency.recordId,
       ...details,
       status: 'CREATED',
       createdAt: now,
@@ -47,22 +53,36 @@ export class OrdersService {
     if (order.requestFingerprint !== idempotency.fingerprint) {
       throw new ProblemException(422, 'IDEMPOTENCY_KEY_REUSED', 'This Idempotency-Key already created an order with a different request body.');
     }
-    return order;
+    return order.status === 'PAYMENT_FAILED' && order.failure?.retryable ? this.reopen(order) : order;
   }
 
-  async markPaid(order: Order, payment: OrderPayment): Promise<Order> {
+  /**
+   * Marks the order PAID with its payment.succeeded event if its status is one of `from`; returns
+   * whether this call did it (false: someone else finished the order first).
+   */
+  markPaid(order: Order, payment: OrderPayment, from: OrderStatus[] = OPEN): Promise<boolean> {
     const { failure: _previousFailure, ...rest } = order;
     const paid: Order = { ...rest, status: 'PAID', payment, updatedAt: new Date().toISOString() };
     const event = newPaymentEvent('payment.succeeded', paid.updatedAt, { ...eventDataOf(paid), chargeId: payment.chargeId });
-    await this.repository.saveWithEvent(paid, event);
-    return paid;
+    return this.repository.transition(paid, from, event);
   }
 
-  async markFailed(order: Order, failure: OrderFailure): Promise<Order> {
+  /** Marks the order PAYMENT_FAILED with its payment.failed event if its status is one of `from`; returns whether this call did it. */
+  markFailed(order: Order, failure: OrderFailure, from: OrderStatus[] = OPEN): Promise<boolean> {
     const failed: Order = { ...order, status: 'PAYMENT_FAILED', failure, updatedAt: failure.failedAt };
     const event = newPaymentEvent('payment.failed', failed.updatedAt, { ...eventDataOf(failed), failureCode: failure.code });
-    await this.repository.saveWithEvent(failed, event);
-    return failed;
+    return this.repository.transition(failed, from, event);
+  }
+
+  /**
+   * A retry of a retryable failure opens the order again (CREATED, no event), so that an attempt
+   * that dies from here on is found by the reconciler like a first one.
+   */
+  private async reopen(order: Order): Promise<Order> {
+    const { failure: _failure, ...rest } = order;
+    const reopened: Order = { ...rest, status: 'CREATED', updatedAt: new Date().toISOString() };
+    await this.repository.transition(reopened, ['PAYMENT_FAILED']);
+    return reopened;
   }
 
   /** Applies a gateway webhook's status to its order: once per event id, never backwards. */
@@ -77,6 +97,36 @@ export class OrdersService {
       throw new ProblemException(404, 'ORDER_NOT_FOUND', 'No order with this id.');
     }
     return order;
+  }
+
+  /**
+   * CREATED orders whose attempt began at or before `beganBefore` (ms), oldest first, at most
+   * `limit`. Index entries of orders that have moved on (a writer died between its change and the
+   * index's) are dropped on the way.
+   */
+  async createdBefore(beganBefore: number, limit: number): Promise<Order[]> {
+    const ids = await this.repository.createdBefore(beganBefore, limit);
+    const found = await Promise.all(ids.map((id) => this.repository.find(id)));
+    const stale = ids.filter((_id, index) => found[index]?.status !== 'CREATED');
+    await Promise.all(stale.map((id) => this.repository.dropFromCreated(id)));
+    return found.filter((order): order is Order => order?.status === 'CREATED');
+  }
+
+  /** When the attempt of the oldest CREATED order began (ms), if there is one. */
+  oldestCreatedAt(): Promise<number | undefined> {
+    return this.repository.oldestCreatedAt();
+  }
+
+  /** One reconciler per order at a time: true for the caller that takes the claim, which expires after `ttlMs`. */
+  claimForReconcile(id: string, ttlMs: number): Promise<boolean> {
+    return this.repository.claimForReconcile(id, ttlMs);
+  }
+
+  /** The order the owner's Idempotency-Key created, if any; another owner's key finds nothing. */
+  async findByIdempotencyKey(owner: string, idempotencyKey: string): Promise<Order | undefined> {
+    const id = await this.repository.findIdByKey(owner, idempotencyKey);
+    const order = id === undefined ? undefined : await this.repository.find(id);
+    return order?.owner === owner ? order : undefined;
   }
 
   async list(owner: string, limit: number, cursor?: string): Promise<OrdersPage> {

@@ -1,12 +1,12 @@
 import { Module } from '@nestjs/common';
 import { OrdersModule } from '../orders/orders.module.js';
-import { ProviderModule } from '../provider/provider.module.js';
+import { GatewayModule } from '../provider/gateway.module.js';
 import { PaymentsController } from './payments.controller.js';
 import { PaymentsRepository } from './payments.repository.js';
 import { PaymentsService } from './payments.service.js';
 
 @Module({
-  imports: [OrdersModule, ProviderModule],
+  imports: [OrdersModule, GatewayModule],
   controllers: [PaymentsController],
   providers: [PaymentsService, PaymentsRepository],
 })

@@ -2,10 +2,11 @@ import { Injectable } from '@nestjs/common';
 import { ProblemException } from '../common/problem.js';
 import { storeUnavailable } from '../common/store-unavailable.js';
 import type { IdempotencyContext } from '@idempotent-payments/nestjs-idempotency';
-import type { Order } from '../orders/order.js';
+import type { Order, OrderStatus } from '../orders/order.js';
 import { OrdersService } from '../orders/orders.service.js';
+import type { GatewayCharge } from '../provider/gateway-charge.js';
 import { CardDeclinedError, GatewayUnavailableError } from '../provider/gateway.errors.js';
-import { PaymentProviderService } from '../provider/payment-provider.service.js';
+import { PaymentGateway } from '../provider/payment-gateway.js';
 import type { ChargeRequestDto } from './dto/charge-request.dto.js';
 import type { Payment, StoredPayment } from './payment.js';
 import { PaymentsRepository } from './payments.repository.js';
@@ -20,7 +21,7 @@ import { PaymentsRepository } from './payments.repository.js';
 export class PaymentsService {
   constructor(
     private readonly orders: OrdersService,
-    private readonly gateway: PaymentProviderService,
+    private readonly gateway: PaymentGateway,
     private readonly payments: PaymentsRepository,
   ) {}
 
@@ -40,23 +41,34 @@ export class PaymentsService {
         currency: order.currency,
         customerId: order.customerId,
       });
-      const payment: StoredPayment = {
-        id: charge.id,
-        orderId: order.id,
-        amount: charge.amount,
-        currency: charge.currency,
-        customerId: charge.customerId,
-        status: 'succeeded',
-        createdAt: charge.createdAt,
-        owner: order.owner,
-      };
-      // Payment first: an order marked PAID always has its payment to show.
-      await this.payments.save(payment);
-      await this.orders.markPaid(order, { chargeId: payment.id, status: 'succeeded', chargedAt: payment.createdAt });
+      const { payment } = await this.recordCharge(order, charge);
       return toPaymentView(payment);
     } catch (error) {
       throw await this.recordFailure(order, error);
     }
+  }
+
+  /**
+   * Records what the gateway charged for the order: its payment, then the order PAID with its
+   * payment.succeeded event if the order's status is one of `from`. Returns the payment and whether
+   * this call marked the order (false: another writer did, with the same charge, since the gateway
+   * charges once per downstream key).
+   */
+  async recordCharge(order: Order, charge: GatewayCharge, from?: OrderStatus[]): Promise<{ payment: StoredPayment; marked: boolean }> {
+    const payment: StoredPayment = {
+      id: charge.id,
+      orderId: order.id,
+      amount: charge.amount,
+      currency: charge.currency,
+      customerId: charge.customerId,
+      status: 'succeeded',
+      createdAt: charge.createdAt,
+      owner: order.owner,
+    };
+    // Payment first: an order marked PAID always has its payment to show.
+    await this.payments.save(payment);
+    const marked = await this.orders.markPaid(order, { chargeId: payment.id, status: 'succeeded', chargedAt: payment.createdAt }, from);
+    return { payment, marked };
   }
 
   async get(owner: string, id: string): Promise<Payment> {

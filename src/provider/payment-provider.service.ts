@@ -9,6 +9,7 @@ import { REDIS_CLIENT, type RedisClient } from '../redis/index.js';
 import { CardDeclinedError, GatewayUnavailableError } from './gateway.errors.js';
 import type { GatewayCharge, GatewayChargeRequest } from './gateway-charge.js';
 import type { PaymentBehavior } from './payment-behavior.js';
+import { PaymentGateway } from './payment-gateway.js';
 import { WebhookDeliveryService } from './webhook-delivery.service.js';
 
 const BEHAVIOR_KEY = 'gateway:behavior';
@@ -22,7 +23,7 @@ const LEDGER_KEY = 'gateway:ledger';
  * the latency is waited out, which models the response lost on its way back.
  */
 @Injectable()
-export class PaymentProviderService {
+export class PaymentProviderService implements PaymentGateway {
   constructor(
     @Inject(REDIS_CLIENT) private readonly redis: RedisClient,
     private readonly config: AppConfig,
@@ -116,7 +117,7 @@ export class PaymentProviderService {
     return behavior;
   }
 
-  private async findCharge(downstreamKey: string): Promise<GatewayCharge | undefined> {
+  async findCharge(downstreamKey: string): Promise<GatewayCharge | undefined> {
     const raw = await fromStore(this.redis.hget(LEDGER_KEY, downstreamKey));
     return raw ? (JSON.parse(raw) as GatewayCharge) : undefined;
   }

@@ -1,11 +1,10 @@
 import { Module } from '@nestjs/common';
+import { GatewayModule } from './gateway.module.js';
 import { PaymentBehaviorController } from './payment-behavior.controller.js';
-import { PaymentProviderService } from './payment-provider.service.js';
-import { WebhookDeliveryService } from './webhook-delivery.service.js';
 
+/** The mock gateway's own admin routes: its behaviour and its ledger. */
 @Module({
+  imports: [GatewayModule],
   controllers: [PaymentBehaviorController],
-  providers: [PaymentProviderService, WebhookDeliveryService],
-  exports: [PaymentProviderService],
 })
 export class ProviderModule {}

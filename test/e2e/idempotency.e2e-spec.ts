@@ -304,7 +304,7 @@ describe('POST /api/payments/charge idempotency', () => {
     }
     expect(keys.some((name) => name.startsWith('idempotency:'))).toBe(true);
     // Besides orders, payments and the gateway: the event stream and the projections built from it.
-    const businessRecord = /^(order:ord_|orders:by-owner:|payment:ch_|gateway:ledger$|gateway:behavior$|events:payments$|receipt:ord_|balance:)/;
+    const businessRecord = /^(order:ord_|orders:by-owner:|orders:by-key:|orders:created$|payment:ch_|gateway:ledger$|gateway:behavior$|events:payments$|receipt:ord_|balance:)/;
     expect(withoutExpiry.filter((name) => !businessRecord.test(name))).toEqual([]);
   });
 });

@@ -17,6 +17,9 @@ describe('loadAppConfig', () => {
       EVENTS_CLAIM_MIN_IDLE_MS: 30_000,
       EVENTS_RETENTION_SECONDS: 604_800,
       EVENTS_ACK_DELAY_MS: 0,
+      RECONCILE_AFTER_SECONDS: 60,
+      RECONCILE_INTERVAL_MS: 10_000,
+      RECONCILE_BATCH_SIZE: 100,
       WEBHOOK_DELIVERY: true,
     });
   });
@@ -43,6 +46,10 @@ describe('loadAppConfig', () => {
     ['WEBHOOK_DELIVERY', '1'],
     ['EVENTS_CLAIM_MIN_IDLE_MS', '10'],
     ['EVENTS_ACK_DELAY_MS', '-1'],
+    ['RECONCILE_AFTER_SECONDS', '0'],
+    ['RECONCILE_AFTER_SECONDS', 'soon'],
+    ['RECONCILE_INTERVAL_MS', '10'],
+    ['RECONCILE_BATCH_SIZE', '0'],
     ['WEBHOOK_SECRET', 'too-short'],
     ['WEBHOOK_URL', 'ftp://example.com'],
   ])('refuses %s=%s with a message naming the variable', (name, value) => {

@@ -76,11 +76,18 @@ export class RedlockIdempotencyStore implements IdempotencyStore {
     if (await held.settle()) await held.lock.release().catch(() => undefined);
   }
 
-  /** Held when a majority of the lock nodes hold it. */
+  /**
+   * Held when a majority of the lock nodes hold it. A node that does not answer may hold it; with
+   * fewer answers than a majority the answer is unknown, and that rejects (fail closed).
+   */
   async isLocked(recordId: string): Promise<boolean> {
     const key = this.records.lockKey(recordId);
-    const held = await Promise.all(this.lockClients.map((client) => client.exists(key).catch(unavailable)));
-    return held.filter((exists) => exists === 1).length > this.lockClients.length / 2;
+    const answers = await Promise.allSettled(this.lockClients.map((client) => client.exists(key)));
+    const majority = Math.floor(this.lockClients.length / 2) + 1;
+    const unanswered = answers.filter((answer) => answer.status === 'rejected');
+    if (answers.length - unanswered.length < majority) unavailable(unanswered[0]!.reason);
+    const free = answers.filter((answer) => answer.status === 'fulfilled' && answer.value === 0).length;
+    return answers.length - free >= majority;
   }
 
   private async find(recordId: string): Promise<StoredResponse | undefined> {

@@ -1,0 +1,99 @@
+import { BeforeApplicationShutdown, Inject, Injectable, Logger, OnApplicationBootstrap } from '@nestjs/common';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { AppConfig } from '../config/index.js';
+import { supportsEvents } from '../events/standalone-store.js';
+import { IdempotencyService } from '@idempotent-payments/nestjs-idempotency';
+import { openOrdersObserved, ordersReconciled, type ReconcileResult } from '../metrics/reconciler.channel.js';
+import type { Order } from '../orders/order.js';
+import { OrdersService } from '../orders/orders.service.js';
+import { PaymentGateway } from '../provider/payment-gateway.js';
+import { REDIS_CLIENT, type RedisClient } from '../redis/index.js';
+import { PaymentsService } from './payments.service.js';
+
+/**
+ * Settles attempts nobody finished. Every RECONCILE_INTERVAL_MS it takes the oldest orders still
+ * CREATED RECONCILE_AFTER_SECONDS after their attempt began (at most RECONCILE_BATCH_SIZE), skips
+ * those whose idempotency lock someone holds (a live execution), and asks the gateway by the
+ * order's downstream key: a charge there is recorded exactly as the request would have (payment,
+ * PAID, payment.succeeded); none marks the order PAYMENT_FAILED with the retryable code ABANDONED,
+ * so a retry with the key resumes it. It never charges.
+ *
+ * Several workers may sweep at once: a claim per order keeps the gateway look-ups to one, and
+ * both changes are compare-and-sets from CREATED, so a live retry, a second reconciler or a
+ * reconciler whose claim expired can never apply one twice.
+ */
+@Injectable()
+export class PaymentsReconciler implements OnApplicationBootstrap, BeforeApplicationShutdown {
+  private readonly logger = new Logger(PaymentsReconciler.name);
+  private readonly stopping = new AbortController();
+  private running?: Promise<void>;
+
+  constructor(
+    @Inject(REDIS_CLIENT) private readonly store: RedisClient,
+    private readonly idempotency: IdempotencyService,
+    private readonly config: AppConfig,
+    private readonly orders: OrdersService,
+    private readonly payments: PaymentsService,
+    private readonly gateway: PaymentGateway,
+  ) {}
+
+  onApplicationBootstrap(): void {
+    // The index of CREATED orders is kept on a standalone Redis only, like the events.
+    if (!supportsEvents(this.store)) return;
+    this.running = this.run();
+  }
+
+  async beforeApplicationShutdown(): Promise<void> {
+    this.stopping.abort();
+    await this.running;
+  }
+
+  private async run(): Promise<void> {
+    let failure: string | undefined;
+    while (!this.stopping.signal.aborted) {
+      try {
+        await this.sweep();
+        if (failure !== undefined) this.logger.log('Reconciling orders works again');
+        failure = undefined;
+      } catch (error) {
+        const message = error instanceof Error ? error.message : String(error);
+        if (failure !== message) this.logger.warn(`Reconciling orders failed (${message}); retrying`);
+        failure = message;
+      }
+      await sleep(this.config.RECONCILE_INTERVAL_MS, undefined, { signal: this.stopping.signal }).catch(() => undefined);
+    }
+  }
+
+  private async sweep(): Promise<void> {
+    const due = await this.orders.createdBefore(Date.now() - this.config.RECONCILE_AFTER_SECONDS * 1000, this.config.RECONCILE_BATCH_SIZE);
+    for (const order of due) {
+      if (this.stopping.signal.aborted) return;
+      // One order the gateway cannot answer for does not hold up the others; it is due again next sweep.
+      const result = await this.reconcile(order).catch((error: unknown) => {
+        this.logger.warn(`Reconciling order ${order.id} failed (${error instanceof Error ? error.message : String(error)})`);
+        return undefined;
+      });
+      if (result) ordersReconciled.publish({ result });
+    }
+    openOrdersObserved.publish({ oldestBeganAt: await this.orders.oldestCreatedAt() });
+  }
+
+  /** The result if this call settled the order; undefined if it was live, claimed or settled by someone else. */
+  private async reconcile(order: Order): Promise<ReconcileResult | undefined> {
+    if (await this.idempotency.isLocked(order.idempotencyRecordId)) return undefined;
+    // Held for the reconcile age: a reconciler that dies with the claim leaves the order to the next sweep after it.
+    if (!(await this.orders.claimForReconcile(order.id, this.config.RECONCILE_AFTER_SECONDS * 1000))) return undefined;
+    const charge = await this.gateway.findCharge(order.id);
+    if (charge) {
+      const { marked } = await this.payments.recordCharge(order, charge, ['CREATED']);
+      return marked ? 'paid' : undefined;
+    }
+    const failure = {
+      code: 'ABANDONED',
+      detail: 'Nobody finished this attempt and the gateway had not charged; a retry with the same key resumes it.',
+      retryable: true,
+      failedAt: new Date().toISOString(),
+    };
+    return (await this.orders.markFailed(order, failure, ['CREATED'])) ? 'abandoned' : undefined;
+  }
+}

@@ -1,0 +1,14 @@
+import { Module } from '@nestjs/common';
+import { PaymentGateway } from './payment-gateway.js';
+import { PaymentProviderService } from './payment-provider.service.js';
+import { WebhookDeliveryService } from './webhook-delivery.service.js';
+
+/**
+ * The payment gateway behind its port, without routes (the events worker uses it too). Here the
+ * mock; a real gateway replaces the `useExisting` binding with its own class.
+ */
+@Module({
+  providers: [PaymentProviderService, WebhookDeliveryService, { provide: PaymentGateway, useExisting: PaymentProviderService }],
+  exports: [PaymentGateway, PaymentProviderService],
+})
+export class GatewayModule {}
