@@ -12,13 +12,13 @@
 import 'reflect-metadata';
 import { Logger } from '@nestjs/common';
 import { IdempotencyInterceptor } from '@idempotent-payments/nestjs-idempotency';
-import type { NestExpressApplication } from '@nestjs/platform-express';
 import { Test } from '@nestjs/testing';
 import { BypassIdempotencyInterceptor } from './bypass-idempotency.interceptor.js';
 import { fromDist } from './lib/dist.js';
 
 const { AppModule } = await fromDist<typeof import('../src/app.module.js')>('app.module.js');
 const { setUpApp } = await fromDist<typeof import('../src/app.setup.js')>('app.setup.js');
+const { HTTP_APP_OPTIONS, httpAdapterFor } = await fromDist<typeof import('../src/common/http-app.js')>('common/http-app.js');
 const { InvalidConfigError, loadAppConfig } = await fromDist<typeof import('../src/config/index.js')>('config/index.js');
 
 async function bootstrap(): Promise<void> {
@@ -27,10 +27,10 @@ async function bootstrap(): Promise<void> {
     .overrideInterceptor(IdempotencyInterceptor)
     .useClass(BypassIdempotencyInterceptor)
     .compile();
-  // The options of src/main.ts's NestFactory.create: keep them in step with it.
-  const app = moduleRef.createNestApplication<NestExpressApplication>({ bodyParser: false, rawBody: true, bufferLogs: true });
+  // The adapter and options of src/main.ts's NestFactory.create.
+  const app = moduleRef.createNestApplication(httpAdapterFor(config), HTTP_APP_OPTIONS);
   await setUpApp(app, config);
-  await app.listen(config.PORT);
+  await app.listen(config.PORT, '0.0.0.0');
   Logger.log(`Baseline (idempotency bypassed) listening on port ${config.PORT} (${config.NODE_ENV})`, 'Bench');
 }
 

@@ -1,23 +1,35 @@
-import { RequestMethod, ValidationPipe } from '@nestjs/common';
+import fastifyHelmet from '@fastify/helmet';
+import { RequestMethod, ValidationPipe, type INestApplication } from '@nestjs/common';
 import type { NestExpressApplication } from '@nestjs/platform-express';
+import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import helmet from 'helmet';
 import { initHttpApp } from './common/http-app.js';
-import { rejectPrototypeKeys } from './common/reject-prototype-keys.middleware.js';
 import { VALIDATION_PIPE_OPTIONS } from './common/validation.js';
+import type { AppConfig } from './config/index.js';
 import { MetricsService } from './metrics/metrics.service.js';
 import { setUpOpenApi } from './openapi.js';
-import type { AppConfig } from './config/index.js';
 
 const GLOBAL_PREFIX = 'api';
 
 /**
  * Everything main.ts does to the app before it listens, shared with the tests so they exercise
  * the same stack: the service's middleware and settings, inside what every HTTP app of ours gets.
+ * Security headers and JSON body parsing are each adapter's own (helmet or @fastify/helmet with
+ * helmet's defaults; the body limit BODY_LIMIT on both; the app is created with rawBody: true, so
+ * webhook signatures cover the exact bytes); the rest is the same code on both.
  */
-export function setUpApp(app: NestExpressApplication, config: AppConfig): Promise<NestExpressApplication> {
-  return initHttpApp(app, () => {
+export function setUpApp<App extends INestApplication>(app: App, config: AppConfig): Promise<App> {
+  return initHttpApp(app, async () => {
     app.use(app.get(MetricsService).recordRequests);
-    app.use(helmet());
+    if (app.getHttpAdapter().getType() === 'fastify') {
+      const fastify = app as unknown as NestFastifyApplication;
+      await fastify.register(fastifyHelmet);
+      fastify.useBodyParser('application/json', { bodyLimit: config.bodyLimitBytes });
+    } else {
+      const express = app as unknown as NestExpressApplication;
+      express.use(helmet());
+      express.useBodyParser('json', { limit: config.BODY_LIMIT });
+    }
     app.setGlobalPrefix(GLOBAL_PREFIX, {
       exclude: [
         { path: 'health', method: RequestMethod.GET },
@@ -25,9 +37,6 @@ export function setUpApp(app: NestExpressApplication, config: AppConfig): Promis
         { path: 'metrics', method: RequestMethod.GET },
       ],
     });
-    // The app is created with rawBody: true (main.ts, tests): webhook signatures cover the exact bytes.
-    app.useBodyParser('json', { limit: config.BODY_LIMIT });
-    app.use(rejectPrototypeKeys);
     app.useGlobalPipes(new ValidationPipe(VALIDATION_PIPE_OPTIONS));
     setUpOpenApi(app);
   });

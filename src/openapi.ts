@@ -1,9 +1,9 @@
-import type { NestExpressApplication } from '@nestjs/platform-express';
+import type { INestApplication } from '@nestjs/common';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import { ADMIN_TOKEN_HEADER } from './auth/index.js';
 
 /** Serves the OpenAPI document at /docs/openapi.json and Swagger UI at /docs. */
-export function setUpOpenApi(app: NestExpressApplication): void {
+export function setUpOpenApi(app: INestApplication): void {
   const config = new DocumentBuilder()
     .setTitle('Idempotent payments')
     .setDescription(

@@ -1,8 +1,7 @@
 import 'reflect-metadata';
 import { Logger as NestLogger } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
-import type { NestExpressApplication } from '@nestjs/platform-express';
-import { initHttpApp } from './common/http-app.js';
+import { HTTP_APP_OPTIONS, httpAdapterFor, initHttpApp } from './common/http-app.js';
 import { InvalidConfigError, loadAppConfig } from './config/index.js';
 import { WorkerModule } from './worker.module.js';
 
@@ -16,10 +15,10 @@ async function bootstrap(): Promise<void> {
   if (config.REDIS_CLUSTER_NODES.length > 0) {
     throw new InvalidConfigError('The events worker needs a standalone Redis (REDIS_URL); events are off on a Redis Cluster.');
   }
-  const app = await NestFactory.create<NestExpressApplication>(WorkerModule.forRoot(config), { bufferLogs: true, bodyParser: false });
+  const app = await NestFactory.create(WorkerModule.forRoot(config), httpAdapterFor(config), HTTP_APP_OPTIONS);
   // Shutdown hooks included: on SIGTERM/SIGINT the worker finishes the event in hand, stops reading, then Redis is closed.
   await initHttpApp(app);
-  await app.listen(config.WORKER_PORT);
+  await app.listen(config.WORKER_PORT, '0.0.0.0');
   NestLogger.log(`Events worker running, /health and /metrics on port ${config.WORKER_PORT} (${config.NODE_ENV})`, 'Bootstrap');
 }
 

@@ -1,7 +1,7 @@
 import { CanActivate, ExecutionContext, Injectable, Logger } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
-import type { Request } from 'express';
 import { createHash, timingSafeEqual } from 'node:crypto';
+import { headerOf, type HttpRequest } from '../common/http-request.js';
 import type { RequestWithPrincipal } from '../common/principal.js';
 import { ProblemException } from '../common/problem.js';
 import { AppConfig } from '../config/index.js';
@@ -38,7 +38,7 @@ export class AuthGuard implements CanActivate {
 
   canActivate(context: ExecutionContext): boolean {
     const role = this.reflector.getAllAndOverride<RouteRole | undefined>(ROUTE_ROLE_METADATA, [context.getHandler(), context.getClass()]) ?? 'merchant';
-    const request = context.switchToHttp().getRequest<Request & RequestWithPrincipal>();
+    const request = context.switchToHttp().getRequest<HttpRequest & RequestWithPrincipal>();
     if (role === 'public') return true;
     if (role === 'admin') return this.authenticateAdmin(request);
     if (!this.merchantKeys) return true;
@@ -53,12 +53,12 @@ export class AuthGuard implements CanActivate {
     return true;
   }
 
-  private authenticateAdmin(request: Request): boolean {
+  private authenticateAdmin(request: HttpRequest): boolean {
     if (!this.adminDigest) {
       if (this.production) throw new ProblemException(404, 'NOT_FOUND', 'No route matches this method and path.');
       return true;
     }
-    const presented = request.header(ADMIN_TOKEN_HEADER) ?? bearerToken(request);
+    const presented = headerOf(request, ADMIN_TOKEN_HEADER) ?? bearerToken(request);
     if (presented === undefined || !timingSafeEqual(digest(presented), this.adminDigest)) {
       throw new ProblemException(401, 'ADMIN_TOKEN_INVALID', `This route needs the admin token in ${ADMIN_TOKEN_HEADER} or as a bearer token.`);
     }
@@ -75,7 +75,7 @@ export class AuthGuard implements CanActivate {
   }
 }
 
-function bearerToken(request: Request): string | undefined {
-  const match = /^Bearer\s+(\S+)\s*$/i.exec(request.header('authorization') ?? '');
+function bearerToken(request: HttpRequest): string | undefined {
+  const match = /^Bearer\s+(\S+)\s*$/i.exec(headerOf(request, 'authorization') ?? '');
   return match?.[1];
 }

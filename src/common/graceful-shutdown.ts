@@ -1,7 +1,6 @@
 import { BeforeApplicationShutdown, Injectable, Logger } from '@nestjs/common';
 import { HttpAdapterHost } from '@nestjs/core';
-import type { NextFunction, Request, Response } from 'express';
-import type { Server } from 'node:http';
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import { AppConfig } from '../config/index.js';
 import { ProblemException } from './problem.js';
 import { sendProblem } from './problem-details.filter.js';
@@ -24,7 +23,7 @@ export class GracefulShutdown implements BeforeApplicationShutdown {
   ) {}
 
   /** Middleware for every route: requests that arrive during shutdown go elsewhere. */
-  readonly refuseWhileShuttingDown = (_request: Request, response: Response, next: NextFunction): void => {
+  readonly refuseWhileShuttingDown = (_request: IncomingMessage, response: ServerResponse, next: () => void): void => {
     if (!this.shuttingDown) return next();
     response.setHeader('Connection', 'close');
     sendProblem(

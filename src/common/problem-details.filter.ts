@@ -1,32 +1,35 @@
-import { ArgumentsHost, Catch, ExceptionFilter, NotFoundException } from '@nestjs/common';
-import type { Request, Response } from 'express';
+import { ArgumentsHost, Catch, ExceptionFilter } from '@nestjs/common';
+import { HttpAdapterHost } from '@nestjs/core';
+import type { ServerResponse } from 'node:http';
 import { PROBLEM_CONTENT_TYPE, toProblem } from './problem.js';
 
-/** Writes anything thrown as application/problem+json (RFC 9457). */
-export function sendProblem(response: Response, exception: unknown): void {
+/** Writes a problem on Node's response, for middleware that answers before any route (both adapters give it Node's). */
+export function sendProblem(response: ServerResponse, exception: unknown): void {
   const { problem, headers } = toProblem(exception);
   if (response.headersSent) {
     response.end();
     return;
   }
-  response
-    .status(problem.status)
-    .set({ ...headers, 'Content-Type': PROBLEM_CONTENT_TYPE })
-    .send(JSON.stringify(problem));
+  const body = JSON.stringify(problem);
+  response.writeHead(problem.status, { ...headers, 'Content-Type': PROBLEM_CONTENT_TYPE, 'Content-Length': Buffer.byteLength(body) });
+  response.end(body);
 }
 
-/** Every error leaves the service as a problem document, whatever threw it. */
+/** Every error leaves the service as a problem document, whatever threw it, on either adapter. */
 @Catch()
 export class ProblemDetailsFilter implements ExceptionFilter {
-  catch(exception: unknown, host: ArgumentsHost): void {
-    sendProblem(host.switchToHttp().getResponse<Response>(), exception);
-  }
-}
+  constructor(private readonly adapterHost: HttpAdapterHost) {}
 
-/**
- * NestJS answers unknown routes under the global prefix itself; this answers the rest (e.g. `/`)
- * the same way, instead of Express's HTML page. Mounted after every route.
- */
-export function notFoundFallback(request: Request, response: Response): void {
-  sendProblem(response, new NotFoundException(`Cannot ${request.method} ${request.path}`));
+  catch(exception: unknown, host: ArgumentsHost): void {
+    const adapter = this.adapterHost.httpAdapter;
+    const response: unknown = host.switchToHttp().getResponse();
+    const { problem, headers } = toProblem(exception);
+    if (adapter.isHeadersSent(response)) {
+      adapter.end(response);
+      return;
+    }
+    for (const [name, value] of Object.entries(headers)) adapter.setHeader(response, name, value);
+    adapter.setHeader(response, 'Content-Type', PROBLEM_CONTENT_TYPE);
+    adapter.reply(response, JSON.stringify(problem), problem.status);
+  }
 }

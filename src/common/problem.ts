@@ -79,11 +79,12 @@ export function toProblem(exception: unknown): ProblemResponse {
       headers: exception.extras.headers ?? {},
     };
   }
-  if (exception instanceof HttpException && exception.getStatus() < 500) {
-    const status = exception.getStatus();
-    const code = isMalformedJson(exception) ? 'MALFORMED_JSON' : (CODE_BY_STATUS[status] ?? `HTTP_${status}`);
+  const clientError = clientErrorOf(exception);
+  if (clientError) {
+    const { status, malformedJson, message } = clientError;
+    const code = malformedJson ? 'MALFORMED_JSON' : (CODE_BY_STATUS[status] ?? `HTTP_${status}`);
     return {
-      problem: { type: problemType(code), title: STATUS_CODES[status] ?? 'Error', status, detail: clientDetail(exception, code), code },
+      problem: { type: problemType(code), title: STATUS_CODES[status] ?? 'Error', status, detail: clientDetail(message, code), code },
       headers: {},
     };
   }
@@ -101,12 +102,28 @@ export function toProblem(exception: unknown): ProblemResponse {
   };
 }
 
-function isMalformedJson(exception: HttpException): boolean {
-  return (exception.cause as { type?: string } | undefined)?.type === 'entity.parse.failed';
+/**
+ * A 4xx the framework raised: an HttpException (Express's body parser errors arrive as one), or an
+ * error with a `statusCode` (Fastify's body parsing and limits).
+ */
+function clientErrorOf(exception: unknown): { status: number; malformedJson: boolean; message: string } | undefined {
+  if (exception instanceof HttpException) {
+    const status = exception.getStatus();
+    return status < 500 ? { status, malformedJson: isJsonParseError(exception.cause), message: exception.message } : undefined;
+  }
+  const { statusCode } = (exception ?? {}) as { statusCode?: unknown };
+  if (typeof statusCode !== 'number' || statusCode < 400 || statusCode >= 500) return undefined;
+  return { status: statusCode, malformedJson: isJsonParseError(exception), message: exception instanceof Error ? exception.message : '' };
+}
+
+/** Express's body parser marks its parse errors with a `type`; Fastify's carry codes; both may be a SyntaxError. */
+function isJsonParseError(error: unknown): boolean {
+  const { type, code } = (error ?? {}) as { type?: unknown; code?: unknown };
+  return error instanceof SyntaxError || type === 'entity.parse.failed' || code === 'FST_ERR_CTP_INVALID_JSON_BODY' || code === 'FST_ERR_CTP_EMPTY_JSON_BODY';
 }
 
 /** Framework messages can echo parser internals or the request's own text; these are written for the client instead. */
-function clientDetail(exception: HttpException, code: string): string {
+function clientDetail(message: string, code: string): string {
   switch (code) {
     case 'MALFORMED_JSON':
       return 'The request body is not valid JSON.';
@@ -115,6 +132,6 @@ function clientDetail(exception: HttpException, code: string): string {
     case 'NOT_FOUND':
       return 'No route matches this method and path.';
     default:
-      return exception.message;
+      return message;
   }
 }

@@ -1,21 +1,24 @@
 import { CallHandler, ExecutionContext, Injectable, NestInterceptor } from '@nestjs/common';
-import type { Request, Response } from 'express';
 import type { Observable } from 'rxjs';
+import { nodeRequestOf, routePatternOf, type HttpRequest } from './http-request.js';
 
 const UNMATCHED = 'unmatched';
 
-/** The route pattern (e.g. /api/orders/:id) a response answered, for logs and metrics labels. */
-export const routeLabelOf = (response: Response): string => (response.locals as { route?: string }).route ?? UNMATCHED;
+/** Route labels by Node's request, which middleware, request logs and metrics see on both adapters. */
+const labels = new WeakMap<object, string>();
+
+/** The route pattern (e.g. /api/orders/:id) a request matched, for logs and metrics labels. */
+export const routeLabelOf = (request: object): string => labels.get(request) ?? UNMATCHED;
 
 /**
- * Records the matched route pattern while the handler runs: Express's `req.route` can be replaced
- * by later layers before the response is finished, and ids in paths would explode label sets.
+ * Records the matched route pattern while the handler runs: ids in paths would explode label
+ * sets, and the pattern is only known once routed.
  */
 @Injectable()
 export class RouteLabelInterceptor implements NestInterceptor {
   intercept(context: ExecutionContext, next: CallHandler): Observable<unknown> {
-    const request = context.switchToHttp().getRequest<Request>();
-    (context.switchToHttp().getResponse<Response>().locals as { route?: string }).route = request.route?.path ?? UNMATCHED;
+    const request = context.switchToHttp().getRequest<HttpRequest>();
+    labels.set(nodeRequestOf(request), routePatternOf(request) ?? UNMATCHED);
     return next.handle();
   }
 }

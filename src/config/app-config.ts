@@ -46,6 +46,10 @@ export class AppConfig {
   @IntegerVariable(0, 65535)
   PORT = 3000;
 
+  /** The HTTP stack: @nestjs/platform-fastify (default) or @nestjs/platform-express. */
+  @IsIn(['fastify', 'express'], { message: 'HTTP_ADAPTER must be fastify or express' })
+  HTTP_ADAPTER: 'fastify' | 'express' = 'fastify';
+
   /** The standalone events worker's (`npm run worker`) /health and /metrics; not PORT, so both run side by side. */
   @IntegerVariable(0, 65535)
   WORKER_PORT = 3001;
@@ -96,6 +100,12 @@ export class AppConfig {
 
   @Matches(/^\d+(b|kb|mb)?$/i, { message: 'BODY_LIMIT must look like 16kb, 1mb or a byte count' })
   BODY_LIMIT = '16kb';
+
+  /** BODY_LIMIT in bytes (kb and mb as powers of 1024, as Express's body parser reads them). */
+  get bodyLimitBytes(): number {
+    const [, count, unit = 'b'] = /^(\d+)(b|kb|mb)?$/i.exec(this.BODY_LIMIT)!;
+    return Number(count) * { b: 1, kb: 1024, mb: 1024 * 1024 }[unit.toLowerCase() as 'b' | 'kb' | 'mb'];
+  }
 
   @IsIn(['fatal', 'error', 'warn', 'log', 'debug', 'verbose'])
   LOG_LEVEL: 'fatal' | 'error' | 'warn' | 'log' | 'debug' | 'verbose' = 'log';

@@ -1,5 +1,4 @@
 import { Module, RequestMethod } from '@nestjs/common';
-import type { Response } from 'express';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { randomUUID } from 'node:crypto';
 import { LoggerModule } from 'nestjs-pino';
@@ -10,6 +9,12 @@ import { idempotencyReportOf } from '../common/idempotency-reports.js';
 export const REQUEST_ID_HEADER = 'X-Request-Id';
 /** A caller's request id is kept only if it is short and plain, so it cannot forge log content. */
 const ACCEPTABLE_REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
+
+/** The caller's X-Request-Id when acceptable, else a new one: each request's id in logs and in its response. */
+export function requestIdOf(request: IncomingMessage): string {
+  const offered = request.headers[REQUEST_ID_HEADER.toLowerCase()];
+  return typeof offered === 'string' && ACCEPTABLE_REQUEST_ID.test(offered) ? offered : randomUUID();
+}
 
 const PINO_LEVELS = { fatal: 'fatal', error: 'error', warn: 'warn', log: 'info', debug: 'debug', verbose: 'trace' } as const;
 
@@ -31,9 +36,9 @@ const PINO_LEVELS = { fatal: 'fatal', error: 'error', warn: 'warn', log: 'info',
         pinoHttp: {
           level: PINO_LEVELS[config.LOG_LEVEL],
           transport: config.NODE_ENV === 'development' ? { target: 'pino-pretty', options: { singleLine: true } } : undefined,
+          // Fastify names requests itself (with the same requestIdOf, see http-app.ts): this runs on Express.
           genReqId: (request: IncomingMessage, response: ServerResponse) => {
-            const offered = request.headers[REQUEST_ID_HEADER.toLowerCase()];
-            const id = typeof offered === 'string' && ACCEPTABLE_REQUEST_ID.test(offered) ? offered : randomUUID();
+            const id = requestIdOf(request);
             response.setHeader(REQUEST_ID_HEADER, id);
             return id;
           },
@@ -44,9 +49,9 @@ const PINO_LEVELS = { fatal: 'fatal', error: 'error', warn: 'warn', log: 'info',
             res: (response: { statusCode: number }) => ({ status: response.statusCode }),
           },
           // Read once the response is finished, when the route and the idempotency outcome are known.
-          customSuccessObject: (request: IncomingMessage, response: ServerResponse, value: object) => {
+          customSuccessObject: (request: IncomingMessage, _response: ServerResponse, value: object) => {
             const report = idempotencyReportOf(request);
-            return { ...value, route: routeLabelOf(response as Response), ...(report ? { idempotency: report.outcome } : {}) };
+            return { ...value, route: routeLabelOf(request), ...(report ? { idempotency: report.outcome } : {}) };
           },
           customSuccessMessage: () => 'request completed',
           customErrorMessage: () => 'request failed',

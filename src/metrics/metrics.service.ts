@@ -1,5 +1,5 @@
 import { Injectable, OnModuleDestroy } from '@nestjs/common';
-import type { NextFunction, Request, Response } from 'express';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import { routeLabelOf } from '../common/route-label.js';
 import { idempotencyReportOf } from '../common/idempotency-reports.js';
@@ -139,12 +139,12 @@ export class MetricsService implements OnModuleDestroy {
     openOrdersObserved.unsubscribe(this.onOpenOrdersObserved);
   }
 
-  /** Express middleware: observes every response once it is finished, whatever answered it. */
-  readonly recordRequests = (request: Request, response: Response, next: NextFunction): void => {
+  /** Middleware (Node's request and response on both adapters): observes every response once it is finished, whatever answered it. */
+  readonly recordRequests = (request: IncomingMessage, response: ServerResponse, next: () => void): void => {
     const started = performance.now();
     response.once('finish', () => {
-      const route = routeLabelOf(response);
-      this.httpDuration.observe({ method: request.method, route, status: String(response.statusCode) }, (performance.now() - started) / 1000);
+      const route = routeLabelOf(request);
+      this.httpDuration.observe({ method: request.method ?? '', route, status: String(response.statusCode) }, (performance.now() - started) / 1000);
       const report = idempotencyReportOf(request);
       if (!report) return;
       this.idempotencyOutcomes.inc({ route, outcome: report.outcome });

@@ -1,6 +1,6 @@
 import { Module, type DynamicModule } from '@nestjs/common';
 import type { AbstractHttpAdapter, ApplicationConfig } from '@nestjs/core';
-import { AbstractLoader, ExpressLoader, ServeStaticModule, type ServeStaticModuleOptions } from '@nestjs/serve-static';
+import { AbstractLoader, ExpressLoader, FastifyLoader, ServeStaticModule, type ServeStaticModuleOptions } from '@nestjs/serve-static';
 import { fileURLToPath } from 'node:url';
 
 /**
@@ -14,12 +14,13 @@ export const PUBLIC_DIR = fileURLToPath(new URL('../../public', import.meta.url)
  * the HTTP adapter only exists later (createNestApplication), so it would choose the no-op loader
  * and the in-process test apps would serve nothing. This one decides when the files are
  * registered (onModuleInit), when both NestFactory and the testing module have their adapter.
- * The service runs on Express only (NestExpressApplication).
+ * The loader follows the adapter (HTTP_ADAPTER).
  */
 class AdapterAwareLoader extends AbstractLoader {
   register(httpAdapter: AbstractHttpAdapter | undefined, config: ApplicationConfig, options: ServeStaticModuleOptions[]): void {
     if (!httpAdapter) return; // an application context without HTTP: nothing to serve
-    new ExpressLoader().register(httpAdapter, config, options);
+    const loader = httpAdapter.getType() === 'fastify' ? new FastifyLoader() : new ExpressLoader();
+    loader.register(httpAdapter, config, options);
   }
 }
 

@@ -1,5 +1,5 @@
-import { CanActivate, ExecutionContext, Injectable, type RawBodyRequest } from '@nestjs/common';
-import type { Request } from 'express';
+import { CanActivate, ExecutionContext, Injectable } from '@nestjs/common';
+import { headerOf, type HttpRequest } from '../common/http-request.js';
 import { ProblemException } from '../common/problem.js';
 import { AppConfig } from '../config/index.js';
 import { SIGNATURE_HEADER, SIGNATURE_TOLERANCE_SECONDS, verifySignature, webhookSecretOf, type SignatureCheck } from './webhook-signature.js';
@@ -28,8 +28,8 @@ export class WebhookSignatureGuard implements CanActivate {
   canActivate(context: ExecutionContext): boolean {
     // Production without WEBHOOK_SECRET: the route is off, like the admin routes without a token.
     if (!this.secret) throw new ProblemException(404, 'NOT_FOUND', 'No route matches this method and path.');
-    const request = context.switchToHttp().getRequest<RawBodyRequest<Request>>();
-    const check = verifySignature(request.header(SIGNATURE_HEADER), request.rawBody ?? Buffer.alloc(0), this.secret);
+    const request = context.switchToHttp().getRequest<HttpRequest>();
+    const check = verifySignature(headerOf(request, SIGNATURE_HEADER), request.rawBody ?? Buffer.alloc(0), this.secret);
     if (check === 'missing' || check === 'malformed' || check === 'stale') throw invalidSignature(check);
     // Only parsed (JSON) bodies are kept raw (the app's rawBody option); another content type cannot be verified.
     if (!request.rawBody) throw new ProblemException(415, 'UNSUPPORTED_MEDIA_TYPE', 'Webhooks must be sent as application/json.');

@@ -1,15 +1,15 @@
 import { afterAll, beforeAll } from '@jest/globals';
-import { Type } from '@nestjs/common';
-import type { NestExpressApplication } from '@nestjs/platform-express';
+import { Type, type INestApplication } from '@nestjs/common';
 import { Test } from '@nestjs/testing';
 import { Redis } from 'ioredis';
 import { AppModule } from '../../src/app.module.js';
 import { setUpApp } from '../../src/app.setup.js';
+import { HTTP_APP_OPTIONS, httpAdapterFor } from '../../src/common/http-app.js';
 import { AppConfig, loadAppConfig } from '../../src/config/index.js';
 import { startRedis } from './payments-client.js';
 
 export interface TestApp {
-  app: NestExpressApplication;
+  app: INestApplication;
   config: AppConfig;
   /** The listening address, e.g. http://127.0.0.1:41234. */
   baseUrl: string;
@@ -41,7 +41,7 @@ export async function startTestApp(
     imports: [await AppModule.forRoot(config)],
     controllers: options.controllers ?? [],
   }).compile();
-  const app = moduleRef.createNestApplication<NestExpressApplication>({ bodyParser: false, rawBody: true, logger: false });
+  const app = moduleRef.createNestApplication(httpAdapterFor(config), { ...HTTP_APP_OPTIONS, bufferLogs: false, logger: false });
   await setUpApp(app, config);
   await app.listen(0, '127.0.0.1');
   const { port } = app.getHttpServer().address() as { port: number };

@@ -1,4 +1,6 @@
-import type { NextFunction, Request, Response } from 'express';
+import { CallHandler, ExecutionContext, Injectable, NestInterceptor } from '@nestjs/common';
+import type { Observable } from 'rxjs';
+import type { HttpRequest } from './http-request.js';
 import { ProblemException } from './problem.js';
 
 const FORBIDDEN_KEYS = new Set(['__proto__', 'constructor', 'prototype']);
@@ -21,14 +23,16 @@ function findForbiddenKey(value: unknown, path: string, depth = 0): string | und
 /**
  * JSON.parse keeps a "__proto__" key as an own property, and class-transformer would assign it,
  * setting a prototype. Such keys are never valid fields here, so bodies holding them are refused
- * before any other code sees them.
+ * before any pipe or handler sees them: the first interceptor, where both adapters have parsed the
+ * body (the parsers themselves are left to keep such keys, so both answer the same problem).
  */
-export function rejectPrototypeKeys(request: Request, _response: Response, next: NextFunction): void {
-  const field = findForbiddenKey(request.body, '');
-  if (!field) return next();
-  next(
-    new ProblemException(400, 'VALIDATION_FAILED', 'The request is not valid; see errors.', {
+@Injectable()
+export class RejectPrototypeKeysInterceptor implements NestInterceptor {
+  intercept(context: ExecutionContext, next: CallHandler): Observable<unknown> {
+    const field = findForbiddenKey(context.switchToHttp().getRequest<HttpRequest>().body, '');
+    if (!field) return next.handle();
+    throw new ProblemException(400, 'VALIDATION_FAILED', 'The request is not valid; see errors.', {
       errors: [{ field, message: `property ${field.split('.').pop()} should not exist` }],
-    }),
-  );
+    });
+  }
 }
