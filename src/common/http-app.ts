@@ -3,10 +3,12 @@ import { HttpAdapterHost, type AbstractHttpAdapter } from '@nestjs/core';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { ExpressAdapter } from '@nestjs/platform-express';
 import { FastifyAdapter } from '@nestjs/platform-fastify';
+import type { FastifyReply, FastifyRequest } from 'fastify';
 import { Logger } from 'nestjs-pino';
 import type { AppConfig } from '../config/index.js';
 import { REQUEST_ID_HEADER, requestIdOf } from '../logging/logging.module.js';
 import { ProblemDetailsFilter, sendProblem } from './problem-details.filter.js';
+import { PROBLEM_CONTENT_TYPE, toProblem } from './problem.js';
 import { RejectPrototypeKeysInterceptor } from './reject-prototype-keys.interceptor.js';
 import { RouteLabelInterceptor } from './route-label.js';
 
@@ -17,7 +19,20 @@ import { RouteLabelInterceptor } from './route-label.js';
  */
 export function httpAdapterFor(config: AppConfig): AbstractHttpAdapter {
   if (config.HTTP_ADAPTER === 'express') return new ExpressAdapter();
-  const fastify = new FastifyAdapter({ bodyLimit: config.bodyLimitBytes, onProtoPoisoning: 'ignore', onConstructorPoisoning: 'ignore', genReqId: requestIdOf });
+  const fastify = new FastifyAdapter({
+    bodyLimit: config.bodyLimitBytes,
+    onProtoPoisoning: 'ignore',
+    onConstructorPoisoning: 'ignore',
+    genReqId: requestIdOf,
+    // Errors Fastify meets before routing (a malformed URL) are problems too.
+    frameworkErrors: (error: Error, _request: FastifyRequest, reply: FastifyReply) => {
+      const { problem, headers } = toProblem(error);
+      void reply
+        .code(problem.status)
+        .headers({ ...headers, 'content-type': PROBLEM_CONTENT_TYPE })
+        .send(JSON.stringify(problem));
+    },
+  });
   // Fastify's request id is the one pino-http logs; the response names it as on Express.
   fastify.getInstance().addHook('onRequest', (request, reply, done) => {
     reply.header(REQUEST_ID_HEADER, request.id);
