@@ -48,7 +48,7 @@ export class AppModule {
         ...(config.EVENTS_WORKER ? [EventsWorkerModule] : []),
         WebhooksModule,
         HealthModule,
-        PlaygroundModule,
+        ...(config.PLAYGROUND ? [PlaygroundModule] : []),
         ...(rateLimit ? [rateLimit.RateLimitModule] : []),
       ],
       providers: [

@@ -33,6 +33,6 @@ export function setUpApp(app: NestExpressApplication, config: AppConfig): Promis
     app.useBodyParser('json', { limit: config.BODY_LIMIT });
     app.use(rejectPrototypeKeys);
     app.useGlobalPipes(new ValidationPipe(VALIDATION_PIPE_OPTIONS));
-    setUpOpenApi(app);
+    if (config.API_DOCS) setUpOpenApi(app);
   });
 }

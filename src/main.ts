@@ -4,10 +4,14 @@ import { NestFactory } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import { AppModule } from './app.module.js';
 import { setUpApp } from './app.setup.js';
-import { InvalidConfigError, loadAppConfig } from './config/index.js';
+import { InvalidConfigError, loadAppConfig, type AppConfig } from './config/index.js';
 
 async function bootstrap(): Promise<void> {
   const config = loadAppConfig(process.env);
+  // Buffered like Nest's own start-up lines (bufferLogs), so the mode is the first line of the log.
+  Logger.attachBuffer();
+  if (config.NODE_ENV === 'production') Logger.log(productionNotice(), 'Bootstrap');
+  else Logger.warn(developmentNotice(config), 'Bootstrap');
   const app = await NestFactory.create<NestExpressApplication>(await AppModule.forRoot(config), {
     bodyParser: false,
     // Keeps each JSON body's bytes as req.rawBody: a webhook's signature covers them, not the parsed JSON.
@@ -18,6 +22,19 @@ async function bootstrap(): Promise<void> {
   await setUpApp(app, config);
   await app.listen(config.PORT);
   Logger.log(`Listening on port ${config.PORT} (${config.NODE_ENV})`, 'Bootstrap');
+}
+
+function productionNotice(): string {
+  return process.env.NODE_ENV ? 'NODE_ENV=production' : 'NODE_ENV is not set: running as in production';
+}
+
+/** What development gives up, so nobody mistakes a demo for a deployment. */
+function developmentNotice(config: AppConfig): string {
+  return (
+    `NODE_ENV=${config.NODE_ENV}, not for deployment: without API_KEYS every caller is the merchant "anonymous", ` +
+    'without ADMIN_TOKEN the admin routes are open, without WEBHOOK_SECRET webhooks are signed with a fixed development key, ' +
+    'and the playground and Swagger UI are on'
+  );
 }
 
 bootstrap().catch((error: unknown) => {

@@ -40,8 +40,12 @@ const REDIS_URL_PATTERN = /^rediss?:\/\/\S+$/;
  * a wrong value stops the service with a message that names the variable.
  */
 export class AppConfig {
+  /**
+   * Unset means production (fail closed): API keys required, admin routes and webhooks off without
+   * their secrets, no playground or Swagger UI. Development is asked for (`npm start` does).
+   */
   @IsIn(['development', 'production', 'test'])
-  NODE_ENV: 'development' | 'production' | 'test' = 'development';
+  NODE_ENV: 'development' | 'production' | 'test' = 'production';
 
   @IntegerVariable(0, 65535)
   PORT = 3000;
@@ -145,6 +149,18 @@ export class AppConfig {
   @IntegerVariable(0, 60_000)
   EVENTS_ACK_DELAY_MS = 0;
 
+  /** The checkout playground at `/`; unset: on outside production, off in production. */
+  @IsOptional()
+  @Transform(toBool)
+  @IsBoolean({ message: 'PLAYGROUND must be true or false' })
+  PLAYGROUND?: boolean = undefined;
+
+  /** Swagger UI at /docs and its document at /docs/openapi.json; unset: on outside production, off in production. */
+  @IsOptional()
+  @Transform(toBool)
+  @IsBoolean({ message: 'API_DOCS must be true or false' })
+  API_DOCS?: boolean = undefined;
+
   /**
    * HMAC-SHA256 key of the gateway's webhook signatures. Unset: a fixed development key outside
    * production; in production the webhook route is off (404) and the mock gateway sends none.
@@ -190,6 +206,8 @@ export function loadAppConfig(raw: Record<string, unknown>): AppConfig {
   if (problems.length > 0) {
     throw new InvalidConfigError(`Invalid configuration:\n  - ${problems.join('\n  - ')}`);
   }
+  config.PLAYGROUND ??= config.NODE_ENV !== 'production';
+  config.API_DOCS ??= config.NODE_ENV !== 'production';
   return config;
 }
 
