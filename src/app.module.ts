@@ -1,7 +1,7 @@
 import { DynamicModule, Module } from '@nestjs/common';
 import { APP_GUARD } from '@nestjs/core';
 import { AuthGuard } from './auth/index.js';
-import { GracefulShutdown } from './common/graceful-shutdown.js';
+import { GracefulShutdownModule } from './common/graceful-shutdown.js';
 import { AppConfig, ConfigModule } from './config/index.js';
 import { EventsWorkerModule } from './events/events-worker.module.js';
 import { EventsModule } from './events/events.module.js';
@@ -27,6 +27,7 @@ export class AppModule {
       module: AppModule,
       imports: [
         ConfigModule.forRoot(config),
+        GracefulShutdownModule,
         LoggingModule,
         MetricsModule,
         RedisModule,
@@ -52,7 +53,6 @@ export class AppModule {
         ...(rateLimit ? [rateLimit.RateLimitModule] : []),
       ],
       providers: [
-        GracefulShutdown,
         // In this order: who is calling decides which rate limit applies.
         { provide: APP_GUARD, useClass: AuthGuard },
         ...(rateLimit ? [{ provide: APP_GUARD, useClass: rateLimit.RateLimitGuard }] : []),

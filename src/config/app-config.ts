@@ -94,7 +94,15 @@ export class AppConfig {
   @MinLength(16, { message: 'ADMIN_TOKEN must be at least 16 characters' })
   ADMIN_TOKEN?: string = undefined;
 
-  /** How long in-flight requests may take to finish after SIGTERM before their connections are cut. */
+  /**
+   * After SIGTERM, how long the instance keeps serving with readiness already 503, so balancers that
+   * probe every few seconds stop sending before it refuses. Unset: 5000 in production, 0 otherwise.
+   */
+  @IsOptional()
+  @IntegerVariable(0, 120_000)
+  SHUTDOWN_DRAIN_MS?: number = undefined;
+
+  /** Then, how long in-flight requests may take to finish before their connections are cut. */
   @IntegerVariable(0, 120_000)
   SHUTDOWN_TIMEOUT_MS = 10_000;
 
@@ -206,8 +214,10 @@ export function loadAppConfig(raw: Record<string, unknown>): AppConfig {
   if (problems.length > 0) {
     throw new InvalidConfigError(`Invalid configuration:\n  - ${problems.join('\n  - ')}`);
   }
-  config.PLAYGROUND ??= config.NODE_ENV !== 'production';
-  config.API_DOCS ??= config.NODE_ENV !== 'production';
+  const production = config.NODE_ENV === 'production';
+  config.PLAYGROUND ??= !production;
+  config.API_DOCS ??= !production;
+  config.SHUTDOWN_DRAIN_MS ??= production ? 5000 : 0;
   return config;
 }
 

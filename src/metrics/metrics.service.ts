@@ -1,4 +1,4 @@
-import { Injectable, OnModuleDestroy } from '@nestjs/common';
+import { Injectable, OnApplicationShutdown } from '@nestjs/common';
 import type { NextFunction, Request, Response } from 'express';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import { routeLabelOf } from '../common/route-label.js';
@@ -10,7 +10,7 @@ const LATENCY_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5
 
 /** The service's Prometheus metrics, in a registry of its own (no global state between apps). */
 @Injectable()
-export class MetricsService implements OnModuleDestroy {
+export class MetricsService implements OnApplicationShutdown {
   readonly registry = new Registry();
 
   private readonly httpDuration = new Histogram({
@@ -101,7 +101,8 @@ export class MetricsService implements OnModuleDestroy {
     eventDuplicatesDropped.subscribe(this.onDuplicateDropped);
   }
 
-  onModuleDestroy(): void {
+  /** Not onModuleDestroy: the instance still serves, and calls the gateway, while it drains. */
+  onApplicationShutdown(): void {
     gatewayCalls.unsubscribe(this.onGatewayCall);
     eventDuplicatesDropped.unsubscribe(this.onDuplicateDropped);
   }
