@@ -1,9 +1,12 @@
 import { describe, expect, it } from '@jest/globals';
-import { parse as parseNginx, type NginxParseTreeNode } from 'nginx-conf';
+import { parse as parseNginx } from 'nginx-conf';
 import { readFileSync } from 'node:fs';
 import { parse } from 'yaml';
 
-/** The parsed nginx.conf: directives by name, blocks with their children. */
+/** A directive of nginx.conf (name, value), with its children when it is a block; nginx-conf does not export the type. */
+type NginxParseTreeNode = NonNullable<Parameters<Parameters<typeof parseNginx>[1]>[1]>;
+
+/** The parsed nginx.conf. */
 function readNginxConf(path: string): NginxParseTreeNode {
   let tree: NginxParseTreeNode | undefined;
   parseNginx(readFileSync(path, 'utf8'), (error, parsed) => {
