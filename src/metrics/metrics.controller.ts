@@ -1,5 +1,5 @@
 import { Controller, Get, StreamableFile } from '@nestjs/common';
-import { ApiTags } from '@nestjs/swagger';
+import { ApiOperation, ApiTags } from '@nestjs/swagger';
 import { Public } from '../auth/index.js';
 import { MetricsService } from './metrics.service.js';
 
@@ -12,6 +12,7 @@ export class MetricsController {
 
   /** The exposition format the registry writes, under the content type it names (StreamableFile keeps it adapter-neutral). */
   @Get()
+  @ApiOperation({ operationId: 'getMetrics', summary: 'Prometheus exposition format' })
   async scrape(): Promise<StreamableFile> {
     const { registry } = this.metrics;
     return new StreamableFile(Buffer.from(await registry.metrics()), { type: registry.contentType });

@@ -14,7 +14,7 @@ export class OrdersController {
   constructor(private readonly orders: OrdersService) {}
 
   @Get()
-  @ApiOperation({ summary: 'The calling merchant\'s orders, newest first' })
+  @ApiOperation({ operationId: 'listOrders', summary: 'The calling merchant\'s orders, newest first' })
   @ApiOkResponse({ type: OrdersPageView })
   @ApiProblemResponses(400)
   async list(@Principal() owner: string, @Query() query: ListOrdersQueryDto): Promise<OrdersPageView> {
@@ -23,7 +23,7 @@ export class OrdersController {
   }
 
   @Get(':id')
-  @ApiOperation({ summary: 'One order of the calling merchant' })
+  @ApiOperation({ operationId: 'getOrder', summary: 'One order of the calling merchant' })
   @ApiOkResponse({ type: OrderView })
   @ApiProblemResponses(404)
   async get(@Principal() owner: string, @Param('id') id: string): Promise<OrderView> {
