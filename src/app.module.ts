@@ -20,8 +20,8 @@ import { WebhooksModule } from './webhooks/webhooks.module.js';
 export class AppModule {
   static async forRoot(config: AppConfig): Promise<DynamicModule> {
     // @nestjs/throttler is CommonJS and requires the ESM-only @nestjs/common: Node 20 loads that
-    // (require(esm)), jest's module runtime on Node 20 does not. So it is loaded only when rate
-    // limiting is on, and the tests of the limit run the built service (test/e2e/rate-limit).
+    // (require(esm)), jest's module runtime only from Node 24.9 on. So it is loaded only when rate
+    // limiting is on, and the other tests run without it on Node 20 (test/e2e/rate-limit).
     const rateLimit = config.RATE_LIMIT_MAX > 0 ? await import('./rate-limit/index.js') : undefined;
     return {
       module: AppModule,
