@@ -49,6 +49,7 @@ export function markIdempotentRoutes(routes: IdempotentRoute[]): RequestHandler 
 
 function asList(path: unknown): string[] {
   if (Array.isArray(path)) return path.map(String);
+  // eslint-disable-next-line @typescript-eslint/no-base-to-string -- Nest's path metadata: a string or a list of them
   return [path === undefined ? '' : String(path)];
 }
 

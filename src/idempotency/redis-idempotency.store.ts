@@ -203,6 +203,7 @@ class RedlockLease implements IdempotencyLease {
   }
 
   private schedule(): void {
+    // eslint-disable-next-line @typescript-eslint/no-misused-promises -- kept in this.extension, awaited by release()
     this.timer = setTimeout(() => (this.extension = this.extend()), Math.floor(this.ttlMs / 3));
   }
 
