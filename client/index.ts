@@ -9,7 +9,17 @@ export type { components, operations, paths } from './schema.js';
  * change of the API that a caller does not follow fails the type-check.
  */
 export function createPaymentsClient(baseUrl: string, options: Omit<ClientOptions, 'baseUrl'> = {}) {
-  return createClient<paths>({ ...options, baseUrl });
+  return createClient<paths>({ fetch: sendBuffered, ...options, baseUrl });
+}
+
+/**
+ * openapi-fetch hands fetch a Request, whose body is a stream. When the server has closed the kept-alive
+ * connection a request goes out on, fetch can resend a buffered body on a new one, not a stream: without
+ * this, bursts of requests fail with "other side closed".
+ */
+async function sendBuffered(request: Request): Promise<Response> {
+  const body = request.body ? await request.arrayBuffer() : undefined;
+  return fetch(request.url, { method: request.method, headers: request.headers, body, signal: request.signal });
 }
 
 export type PaymentsClient = ReturnType<typeof createPaymentsClient>;
