@@ -1,7 +1,7 @@
 # syntax=docker/dockerfile:1
 
-# Node 22 is the current LTS; "slim" keeps the image small (no curl, hence the node-based healthcheck).
-ARG NODE_IMAGE=node:22-bookworm-slim
+# Node 24 is the current LTS (the suite runs on it and on Node 20); "slim" keeps the image small (no curl, hence the node-based healthcheck).
+ARG NODE_IMAGE=node:24-bookworm-slim
 
 # ---- build: full dependency tree, compile TypeScript to dist/ -------------------------------
 FROM ${NODE_IMAGE} AS build

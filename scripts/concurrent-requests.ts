@@ -12,9 +12,10 @@
  * the mock gateway's ledger is read to count the charges that really happened.
  *
  * Exit codes: 0 all checks passed, 1 a check failed, 2 bad arguments or service unreachable.
- * Only Node 20 built-ins are used so the script runs anywhere the service's repo is checked out.
+ * It calls the service through the typed client generated from openapi.json (client/).
  */
 import { randomUUID } from 'node:crypto';
+import { createPaymentsClient, type PaymentsClient } from '../client/index.js';
 import { UsageError, formatCounts, readOptions, parseCli, percentile, positiveInt } from './lib/cli.js';
 
 const USAGE = `Usage: npx tsx scripts/concurrent-requests.ts [options]
@@ -138,35 +139,29 @@ function nonEmpty(value: string | undefined): string | undefined {
 // HTTP
 // ---------------------------------------------------------------------------------------------
 
-function baseHeaders(options: Options): Record<string, string> {
-  return options.apiKey ? { Authorization: `Bearer ${options.apiKey}` } : {};
+/** A client for one target, with the merchant's API key when one is given. */
+function clientFor(url: string, options: Options): PaymentsClient {
+  return createPaymentsClient(url, { headers: options.apiKey ? { Authorization: `Bearer ${options.apiKey}` } : {} });
 }
 
 /** Sends one charge; never throws, so one failed request cannot abort the whole phase. */
 async function sendCharge(url: string, key: string, options: Options): Promise<Outcome> {
-  const body = JSON.stringify({
-    amount: options.amount,
-    currency: 'EUR',
-    customerId: 'cus_concurrency',
-    description: 'concurrent-requests script',
-  });
   const started = performance.now();
   try {
-    const response = await fetch(`${url}/api/payments/charge`, {
-      method: 'POST',
-      headers: { ...baseHeaders(options), 'Content-Type': 'application/json', 'Idempotency-Key': key },
-      body,
+    // The client reads the body: the latency covers what a client really waits for.
+    const { data, error, response } = await clientFor(url, options).POST('/api/payments/charge', {
+      params: { header: { 'Idempotency-Key': key } },
+      body: { amount: options.amount, currency: 'EUR', customerId: 'cus_concurrency', description: 'concurrent-requests script' },
       signal: AbortSignal.timeout(options.timeoutMs),
     });
-    // Reading the body is part of the request: the latency covers what a client really waits for.
-    const payload = parseJson(await response.text());
     const latencyMs = performance.now() - started;
     const cachedHeader = response.headers.get('idempotency-cached');
     return {
       status: response.status,
       cached: cachedHeader === null ? null : cachedHeader.trim().toLowerCase() === 'true',
-      chargeId: response.status === 201 ? stringField(payload, 'id') : undefined,
-      code: stringField(payload, 'code'),
+      chargeId: response.status === 201 ? data?.id : undefined,
+      // A problem document; a proxy's own error page has no code.
+      code: typeof error === 'object' && error !== null ? error.code : undefined,
       latencyMs,
     };
   } catch (error) {
@@ -176,25 +171,17 @@ async function sendCharge(url: string, key: string, options: Options): Promise<O
 
 /** Counts the charges the mock gateway really made for the key; null count when unreadable. */
 async function readLedger(url: string, key: string, options: Options): Promise<LedgerRead> {
-  const headers: Record<string, string> = baseHeaders(options);
-  if (options.adminToken) headers['X-Admin-Token'] = options.adminToken;
   try {
-    const response = await fetch(
-      `${url}/api/admin/provider/charges?idempotencyKey=${encodeURIComponent(key)}`,
-      { headers, signal: AbortSignal.timeout(options.timeoutMs) },
-    );
-    const text = await response.text();
-    if (!response.ok) {
+    const { data, error, response } = await clientFor(url, options).GET('/api/admin/provider/charges', {
+      params: { query: { idempotencyKey: key } },
+      headers: options.adminToken ? { 'X-Admin-Token': options.adminToken } : {},
+      signal: AbortSignal.timeout(options.timeoutMs),
+    });
+    if (!data) {
       const hint = response.status === 401 || response.status === 403 ? ' (check --admin-token)' : '';
-      return { count: null, error: `ledger answered HTTP ${response.status}${hint}: ${text.slice(0, 200)}` };
+      return { count: null, error: `ledger answered HTTP ${response.status}${hint}: ${JSON.stringify(error).slice(0, 200)}` };
     }
-    const payload = parseJson(text);
-    // The endpoint may answer a bare array or an envelope { charges: [...] }; accept both.
-    const charges = Array.isArray(payload) ? payload : isRecord(payload) ? payload.charges : undefined;
-    if (!Array.isArray(charges)) {
-      return { count: null, error: `ledger answer is neither an array nor { charges: [...] }: ${text.slice(0, 200)}` };
-    }
-    return { count: charges.length };
+    return { count: data.charges.length };
   } catch (error) {
     return { count: null, error: `ledger request failed: ${describeError(error, options.timeoutMs)}` };
   }
@@ -209,7 +196,7 @@ async function findUnreachable(options: Options): Promise<string[]> {
   const results = await Promise.all(
     options.urls.map(async (url) => {
       try {
-        const response = await fetch(`${url}/health`, { signal: AbortSignal.timeout(options.timeoutMs) });
+        const { response } = await clientFor(url, options).GET('/health', { parseAs: 'stream', signal: AbortSignal.timeout(options.timeoutMs) });
         await response.body?.cancel();
         return undefined;
       } catch (error) {
@@ -228,22 +215,6 @@ function describeError(error: unknown, timeoutMs: number): string {
   const cause = error instanceof Error ? (error.cause as { code?: string; message?: string } | undefined) : undefined;
   if (cause?.code) return `${cause.code}${cause.message ? ` (${cause.message})` : ''}`;
   return error instanceof Error ? error.message : String(error);
-}
-
-function parseJson(text: string): unknown {
-  try {
-    return JSON.parse(text);
-  } catch {
-    return undefined;
-  }
-}
-
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null;
-}
-
-function stringField(payload: unknown, field: string): string | undefined {
-  return isRecord(payload) && typeof payload[field] === 'string' ? payload[field] : undefined;
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -1,7 +1,7 @@
 import { DynamicModule, Module, type MiddlewareConsumer, type NestModule } from '@nestjs/common';
 import { APP_GUARD } from '@nestjs/core';
 import { AuthGuard } from './auth/index.js';
-import { GracefulShutdown } from './common/graceful-shutdown.js';
+import { GracefulShutdown, GracefulShutdownModule } from './common/graceful-shutdown.js';
 import { AppConfig, ConfigModule } from './config/index.js';
 import { idempotencyLayer } from './idempotency-layer.js';
 import { EventsWorkerModule } from './events/events-worker.module.js';
@@ -30,13 +30,14 @@ export class AppModule implements NestModule {
 
   static async forRoot(config: AppConfig): Promise<DynamicModule> {
     // @nestjs/throttler is CommonJS and requires the ESM-only @nestjs/common: Node 20 loads that
-    // (require(esm)), jest's module runtime on Node 20 does not. So it is loaded only when rate
-    // limiting is on, and the tests of the limit run the built service (test/e2e/rate-limit).
+    // (require(esm)), jest's module runtime only from Node 24.9 on. So it is loaded only when rate
+    // limiting is on, and the other tests run without it on Node 20 (test/e2e/rate-limit).
     const rateLimit = config.RATE_LIMIT_MAX > 0 ? await import('./rate-limit/index.js') : undefined;
     return {
       module: AppModule,
       imports: [
         ConfigModule.forRoot(config),
+        GracefulShutdownModule,
         LoggingModule,
         MetricsModule,
         RedisModule,
@@ -49,11 +50,10 @@ export class AppModule implements NestModule {
         ...(config.EVENTS_WORKER ? [EventsWorkerModule] : []),
         WebhooksModule,
         HealthModule,
-        PlaygroundModule,
+        ...(config.PLAYGROUND ? [PlaygroundModule] : []),
         ...(rateLimit ? [rateLimit.RateLimitModule] : []),
       ],
       providers: [
-        GracefulShutdown,
         // In this order: who is calling decides which rate limit applies.
         { provide: APP_GUARD, useClass: AuthGuard },
         ...(rateLimit ? [{ provide: APP_GUARD, useClass: rateLimit.RateLimitGuard }] : []),

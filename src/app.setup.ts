@@ -11,6 +11,17 @@ import { setUpOpenApi } from './openapi.js';
 
 const GLOBAL_PREFIX = 'api';
 
+/** `/api` in front of every route but the probes and the scrape endpoint. */
+export function setGlobalPrefix(app: INestApplication): void {
+  app.setGlobalPrefix(GLOBAL_PREFIX, {
+    exclude: [
+      { path: 'health', method: RequestMethod.GET },
+      { path: 'health/ready', method: RequestMethod.GET },
+      { path: 'metrics', method: RequestMethod.GET },
+    ],
+  });
+}
+
 /**
  * Everything main.ts does to the app before it listens, shared with the tests so they exercise
  * the same stack: the service's middleware and settings, inside what every HTTP app of ours gets.
@@ -30,14 +41,8 @@ export function setUpApp<App extends INestApplication>(app: App, config: AppConf
       express.use(helmet());
       express.useBodyParser('json', { limit: config.BODY_LIMIT });
     }
-    app.setGlobalPrefix(GLOBAL_PREFIX, {
-      exclude: [
-        { path: 'health', method: RequestMethod.GET },
-        { path: 'health/ready', method: RequestMethod.GET },
-        { path: 'metrics', method: RequestMethod.GET },
-      ],
-    });
+    setGlobalPrefix(app);
     app.useGlobalPipes(new ValidationPipe(VALIDATION_PIPE_OPTIONS));
-    setUpOpenApi(app);
+    if (config.API_DOCS) setUpOpenApi(app);
   });
 }

@@ -4,14 +4,31 @@ import { NestFactory } from '@nestjs/core';
 import { AppModule } from './app.module.js';
 import { setUpApp } from './app.setup.js';
 import { HTTP_APP_OPTIONS, httpAdapterFor } from './common/http-app.js';
-import { InvalidConfigError, loadAppConfig } from './config/index.js';
+import { InvalidConfigError, loadAppConfig, type AppConfig } from './config/index.js';
 
 async function bootstrap(): Promise<void> {
   const config = loadAppConfig(process.env);
+  // Buffered like Nest's own start-up lines (bufferLogs), so the mode is the first line of the log.
+  Logger.attachBuffer();
+  if (config.NODE_ENV === 'production') Logger.log(productionNotice(), 'Bootstrap');
+  else Logger.warn(developmentNotice(config), 'Bootstrap');
   const app = await NestFactory.create(await AppModule.forRoot(config), httpAdapterFor(config), HTTP_APP_OPTIONS);
   await setUpApp(app, config);
   await app.listen(config.PORT, '0.0.0.0');
   Logger.log(`Listening on port ${config.PORT} (${config.NODE_ENV}, ${config.HTTP_ADAPTER})`, 'Bootstrap');
+}
+
+function productionNotice(): string {
+  return process.env.NODE_ENV ? 'NODE_ENV=production' : 'NODE_ENV is not set: running as in production';
+}
+
+/** What development gives up, so nobody mistakes a demo for a deployment. */
+function developmentNotice(config: AppConfig): string {
+  return (
+    `NODE_ENV=${config.NODE_ENV}, not for deployment: without API_KEYS every caller is the merchant "anonymous", ` +
+    'without ADMIN_TOKEN the admin routes are open, without WEBHOOK_SECRET webhooks are signed with a fixed development key, ' +
+    'and the playground and Swagger UI are on'
+  );
 }
 
 bootstrap().catch((error: unknown) => {

@@ -5,6 +5,9 @@ import { freePort } from './redis-server.js';
 const running = new Set<ChildProcess>();
 process.once('exit', () => running.forEach((child) => child.kill('SIGKILL')));
 
+/** Variables for the process; `undefined` removes one of the defaults below (e.g. NODE_ENV). */
+export type ServiceEnv = Record<string, string | undefined>;
+
 export interface ServiceProcessOptions {
   /** The built entry to run; `dist/worker.js` runs the events worker, which serves only /health and /metrics. */
   entry?: string;
@@ -23,11 +26,11 @@ export class ServiceProcess {
 
   private constructor(
     readonly port: number,
-    private readonly env: Record<string, string>,
+    private readonly env: ServiceEnv,
     private readonly options: ServiceProcessOptions,
   ) {}
 
-  static async start(env: Record<string, string>, options: ServiceProcessOptions = {}): Promise<ServiceProcess> {
+  static async start(env: ServiceEnv, options: ServiceProcessOptions = {}): Promise<ServiceProcess> {
     const service = new ServiceProcess(await freePort(), env, options);
     await service.restart();
     return service;

@@ -40,8 +40,12 @@ const REDIS_URL_PATTERN = /^rediss?:\/\/\S+$/;
  * a wrong value stops the service with a message that names the variable.
  */
 export class AppConfig {
+  /**
+   * Unset means production (fail closed): API keys required, admin routes and webhooks off without
+   * their secrets, no playground or Swagger UI. Development is asked for (`npm start` does).
+   */
   @IsIn(['development', 'production', 'test'])
-  NODE_ENV: 'development' | 'production' | 'test' = 'development';
+  NODE_ENV: 'development' | 'production' | 'test' = 'production';
 
   @IntegerVariable(0, 65535)
   PORT = 3000;
@@ -94,7 +98,15 @@ export class AppConfig {
   @MinLength(16, { message: 'ADMIN_TOKEN must be at least 16 characters' })
   ADMIN_TOKEN?: string = undefined;
 
-  /** How long in-flight requests may take to finish after SIGTERM before their connections are cut. */
+  /**
+   * After SIGTERM, how long the instance keeps serving with readiness already 503, so balancers that
+   * probe every few seconds stop sending before it refuses. Unset: 5000 in production, 0 otherwise.
+   */
+  @IsOptional()
+  @IntegerVariable(0, 120_000)
+  SHUTDOWN_DRAIN_MS?: number = undefined;
+
+  /** Then, how long in-flight requests may take to finish before their connections are cut. */
   @IntegerVariable(0, 120_000)
   SHUTDOWN_TIMEOUT_MS = 10_000;
 
@@ -171,6 +183,18 @@ export class AppConfig {
   @IntegerVariable(0, 60_000)
   EVENTS_ACK_DELAY_MS = 0;
 
+  /** The checkout playground at `/`; unset: on outside production, off in production. */
+  @IsOptional()
+  @Transform(toBool)
+  @IsBoolean({ message: 'PLAYGROUND must be true or false' })
+  PLAYGROUND?: boolean = undefined;
+
+  /** Swagger UI at /docs and its document at /docs/openapi.json; unset: on outside production, off in production. */
+  @IsOptional()
+  @Transform(toBool)
+  @IsBoolean({ message: 'API_DOCS must be true or false' })
+  API_DOCS?: boolean = undefined;
+
   /**
    * HMAC-SHA256 key of the gateway's webhook signatures. Unset: a fixed development key outside
    * production; in production the webhook route is off (404) and the mock gateway sends none.
@@ -216,6 +240,10 @@ export function loadAppConfig(raw: Record<string, unknown>): AppConfig {
   if (problems.length > 0) {
     throw new InvalidConfigError(`Invalid configuration:\n  - ${problems.join('\n  - ')}`);
   }
+  const production = config.NODE_ENV === 'production';
+  config.PLAYGROUND ??= !production;
+  config.API_DOCS ??= !production;
+  config.SHUTDOWN_DRAIN_MS ??= production ? 5000 : 0;
   return config;
 }
 

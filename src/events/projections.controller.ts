@@ -38,7 +38,7 @@ export class ProjectionsController {
   }
 
   @Get('customers/:id/balance')
-  @ApiOperation({ summary: "A customer's succeeded payments with the calling merchant, summed per currency" })
+  @ApiOperation({ operationId: 'getCustomerBalance', summary: "A customer's succeeded payments with the calling merchant, summed per currency" })
   @ApiOkResponse({ type: CustomerBalance })
   @ApiProblemResponses(400)
   async balance(@Principal() owner: string, @Param() { id }: CustomerParams): Promise<CustomerBalance> {
@@ -47,7 +47,7 @@ export class ProjectionsController {
   }
 
   @Get('orders/:id/receipt')
-  @ApiOperation({ summary: "The receipt of one of the calling merchant's paid orders" })
+  @ApiOperation({ operationId: 'getOrderReceipt', summary: "The receipt of one of the calling merchant's paid orders" })
   @ApiOkResponse({ type: Receipt })
   @ApiProblemResponses(404)
   async receipt(@Principal() owner: string, @Param('id') id: string): Promise<Receipt> {

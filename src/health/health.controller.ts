@@ -1,10 +1,29 @@
-import { Controller, Get, Inject, ServiceUnavailableException } from '@nestjs/common';
+import { Controller, Get, Inject, Optional, ServiceUnavailableException } from '@nestjs/common';
 import { HealthCheck, HealthCheckService, HealthIndicatorService, type HealthCheckResult } from '@nestjs/terminus';
-import { ApiTags } from '@nestjs/swagger';
+import { ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { Public } from '../auth/index.js';
+import { GracefulShutdown } from '../common/graceful-shutdown.js';
+import { ApiProblemResponses } from '../common/openapi.js';
 import { ProblemException } from '../common/problem.js';
 import { AppConfig } from '../config/index.js';
 import { REDIS_CLIENT, REDIS_LOCK_CLIENTS, type RedisClient } from '../redis/index.js';
+
+/**
+ * Terminus documents its results only where it can require() @nestjs/swagger, which an ESM-only
+ * swagger under jest does not allow: the document would differ between the tests and the service.
+ * So its documentation is off and the result is described here, the same everywhere.
+ */
+const NO_CACHE_WITHOUT_SWAGGER = { noCache: true, swaggerDocumentation: false };
+const HEALTH_RESULT = {
+  type: 'object',
+  required: ['status', 'details'],
+  properties: {
+    status: { type: 'string', example: 'ok' },
+    info: { type: 'object' },
+    error: { type: 'object' },
+    details: { type: 'object', example: { redis: { status: 'up', responseTime: 1 } } },
+  },
+};
 
 @ApiTags('health')
 @Public()
@@ -18,6 +37,8 @@ export class HealthController {
     private readonly config: AppConfig,
     @Inject(REDIS_CLIENT) store: RedisClient,
     @Inject(REDIS_LOCK_CLIENTS) lockClients: RedisClient[],
+    // The service's; the standalone worker has none and is ready until it stops.
+    @Optional() private readonly shutdown?: GracefulShutdown,
   ) {
     const lockNodes = lockClients.filter((client) => client !== store);
     this.dependencies = [['redis', store], ...lockNodes.map((client, index): [string, RedisClient] => [`lock-node-${index + 1}`, client])];
@@ -25,29 +46,38 @@ export class HealthController {
 
   /** Liveness: the process answers; it depends on nothing else, so a Redis outage does not restart it. */
   @Get()
-  @HealthCheck()
+  @ApiOperation({ operationId: 'getLiveness', summary: 'Liveness: the process answers' })
+  @ApiOkResponse({ schema: HEALTH_RESULT })
+  @HealthCheck(NO_CACHE_WITHOUT_SWAGGER)
   live(): Promise<HealthCheckResult> {
     return this.health.check([]);
   }
 
-  /** Readiness: the store and every lock node answer a PING, each with its round-trip time. */
+  /**
+   * Readiness: the instance is not shutting down, and the store and every lock node answer a PING,
+   * each with its round-trip time.
+   */
   @Get('ready')
-  @HealthCheck()
+  @ApiOperation({ operationId: 'getReadiness', summary: 'Readiness: not shutting down, and Redis answers' })
+  @ApiOkResponse({ schema: HEALTH_RESULT })
+  @ApiProblemResponses(503)
+  @HealthCheck(NO_CACHE_WITHOUT_SWAGGER)
   async ready(): Promise<HealthCheckResult> {
     try {
-      return await this.health.check(
-        this.dependencies.map(([name, client]) => () =>
+      return await this.health.check([
+        () => (this.shutdown?.shuttingDown ? this.indicators.check('instance').down({ shuttingDown: true }) : this.indicators.check('instance').up()),
+        ...this.dependencies.map(([name, client]) => () =>
           this.indicators
             .check(name)
             .attempt(async () => void (await client.ping()))
             .withTimeout(this.config.REDIS_COMMAND_TIMEOUT_MS),
         ),
-      );
+      ]);
     } catch (error) {
       if (!(error instanceof ServiceUnavailableException)) throw error;
       const result = error.getResponse() as HealthCheckResult;
       const down = Object.keys(result.error ?? {});
-      throw new ProblemException(503, 'NOT_READY', `Not ready: ${down.join(', ')} unreachable.`, { extensions: { checks: result.details } });
+      throw new ProblemException(503, 'NOT_READY', `Not ready: ${down.join(', ')} down.`, { extensions: { checks: result.details } });
     }
   }
 }

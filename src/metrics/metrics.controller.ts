@@ -1,5 +1,5 @@
-import { Controller, Get, Header } from '@nestjs/common';
-import { ApiTags } from '@nestjs/swagger';
+import { Controller, Get, StreamableFile } from '@nestjs/common';
+import { ApiOperation, ApiTags } from '@nestjs/swagger';
 import { Public } from '../auth/index.js';
 import { MetricsService } from './metrics.service.js';
 
@@ -10,9 +10,11 @@ import { MetricsService } from './metrics.service.js';
 export class MetricsController {
   constructor(private readonly metrics: MetricsService) {}
 
+  /** The exposition format the registry writes, under the content type it names (StreamableFile keeps it adapter-neutral). */
   @Get()
-  @Header('Content-Type', 'text/plain; version=0.0.4; charset=utf-8')
-  scrape(): Promise<string> {
-    return this.metrics.registry.metrics();
+  @ApiOperation({ operationId: 'getMetrics', summary: 'Prometheus exposition format' })
+  async scrape(): Promise<StreamableFile> {
+    const { registry } = this.metrics;
+    return new StreamableFile(Buffer.from(await registry.metrics()), { type: registry.contentType });
   }
 }

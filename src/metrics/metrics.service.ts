@@ -1,4 +1,4 @@
-import { Injectable, OnModuleDestroy } from '@nestjs/common';
+import { Injectable, OnApplicationShutdown } from '@nestjs/common';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import { routeLabelOf } from '../common/route-label.js';
@@ -9,28 +9,33 @@ import { openOrdersObserved, ordersReconciled, type OpenOrdersObserved, type Ord
 
 const LATENCY_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
 
-/** The service's Prometheus metrics, in a registry of its own (no global state between apps). */
+/**
+ * The service's Prometheus metrics, in a registry of its own (no global state between apps). Its own
+ * metrics share the prefix `payments_`; the generic HTTP and process metrics keep their usual names.
+ * Counters only, no ratios: a ratio over the process's lifetime hides what happens now, so dashboards derive
+ * them with rate() (README, Operating it).
+ */
 @Injectable()
-export class MetricsService implements OnModuleDestroy {
+export class MetricsService implements OnApplicationShutdown {
   readonly registry = new Registry();
 
   private readonly httpDuration = new Histogram({
     name: 'http_request_duration_seconds',
     help: 'HTTP request duration by route pattern, method and status',
-    labelNames: ['method', 'route', 'status'],
+    labelNames: ['method', 'route', 'status_code'],
     buckets: LATENCY_BUCKETS,
     registers: [this.registry],
   });
 
   private readonly idempotencyOutcomes = new Counter({
-    name: 'idempotency_requests_total',
+    name: 'payments_idempotency_requests_total',
     help: 'Requests of idempotent routes by outcome: fresh, replay, conflict, mismatch, store_unavailable',
     labelNames: ['route', 'outcome'],
     registers: [this.registry],
   });
 
   private readonly lockWait = new Histogram({
-    name: 'idempotency_lock_wait_seconds',
+    name: 'payments_idempotency_lock_wait_seconds',
     help: 'Time to get the lock or the stored outcome (wait mode included)',
     labelNames: ['route'],
     buckets: LATENCY_BUCKETS,
@@ -38,7 +43,7 @@ export class MetricsService implements OnModuleDestroy {
   });
 
   private readonly lockHold = new Histogram({
-    name: 'idempotency_lock_hold_seconds',
+    name: 'payments_idempotency_lock_hold_seconds',
     help: 'Time the lock was held: the operation and storing its outcome',
     labelNames: ['route'],
     buckets: LATENCY_BUCKETS,
@@ -46,14 +51,14 @@ export class MetricsService implements OnModuleDestroy {
   });
 
   private readonly gatewayCallCount = new Counter({
-    name: 'gateway_calls_total',
+    name: 'payments_gateway_calls_total',
     help: 'Calls to the payment gateway by result',
     labelNames: ['result'],
     registers: [this.registry],
   });
 
   private readonly gatewayLatency = new Histogram({
-    name: 'gateway_call_duration_seconds',
+    name: 'payments_gateway_call_duration_seconds',
     help: 'Payment gateway call duration by result',
     labelNames: ['result'],
     buckets: LATENCY_BUCKETS,
@@ -61,14 +66,14 @@ export class MetricsService implements OnModuleDestroy {
   });
 
   private readonly duplicatesDropped = new Counter({
-    name: 'events_duplicates_dropped_total',
+    name: 'payments_events_duplicates_dropped_total',
     help: 'Events consumed before and dropped without effect, by source: stream (redelivered entries) or webhook',
     labelNames: ['source'],
     registers: [this.registry],
   });
 
   private readonly reconciled = new Counter({
-    name: 'orders_reconciled_total',
+    name: 'payments_orders_reconciled_total',
     help: 'Orders nobody finished that the reconciler settled, by result: paid (the gateway had charged) or abandoned',
     labelNames: ['result'],
     registers: [this.registry],
@@ -97,28 +102,9 @@ export class MetricsService implements OnModuleDestroy {
 
   constructor() {
     collectDefaultMetrics({ register: this.registry });
-    const outcomes = this.idempotencyOutcomes;
-    new Gauge({
-      name: 'idempotency_replay_ratio',
-      help: 'Share of replays among the requests of idempotent routes that ran or replayed',
-      labelNames: ['route'],
-      registers: [this.registry],
-      async collect() {
-        const counts = new Map<string, { replay: number; fresh: number }>();
-        for (const { labels, value } of (await outcomes.get()).values) {
-          const route = String(labels.route);
-          const count = counts.get(route) ?? { replay: 0, fresh: 0 };
-          if (labels.outcome === 'replay' || labels.outcome === 'fresh') count[labels.outcome] += value;
-          counts.set(route, count);
-        }
-        for (const [route, { replay, fresh }] of counts) {
-          if (replay + fresh > 0) this.set({ route }, replay / (replay + fresh));
-        }
-      },
-    });
     const oldestBeganAt = () => this.oldestOpenBeganAt;
     new Gauge({
-      name: 'orders_created_oldest_age_seconds',
+      name: 'payments_orders_created_oldest_age_seconds',
       help: 'Age of the oldest CREATED order (since its attempt began), as the last reconciler sweep saw it; 0 when none is open',
       registers: [this.registry],
       collect() {
@@ -132,7 +118,8 @@ export class MetricsService implements OnModuleDestroy {
     openOrdersObserved.subscribe(this.onOpenOrdersObserved);
   }
 
-  onModuleDestroy(): void {
+  /** Not onModuleDestroy: the instance still serves, and calls the gateway, while it drains. */
+  onApplicationShutdown(): void {
     gatewayCalls.unsubscribe(this.onGatewayCall);
     eventDuplicatesDropped.unsubscribe(this.onDuplicateDropped);
     ordersReconciled.unsubscribe(this.onOrderReconciled);
@@ -144,7 +131,7 @@ export class MetricsService implements OnModuleDestroy {
     const started = performance.now();
     response.once('finish', () => {
       const route = routeLabelOf(request);
-      this.httpDuration.observe({ method: request.method ?? '', route, status: String(response.statusCode) }, (performance.now() - started) / 1000);
+      this.httpDuration.observe({ method: request.method ?? '', route, status_code: String(response.statusCode) }, (performance.now() - started) / 1000);
       const report = idempotencyReportOf(request);
       if (!report) return;
       this.idempotencyOutcomes.inc({ route, outcome: report.outcome });

@@ -14,7 +14,10 @@ export class OrdersController {
   constructor(private readonly orders: OrdersService) {}
 
   @Get()
-  @ApiOperation({ summary: "The calling merchant's orders, newest first; with idempotencyKey, the order that key created (none for another merchant's key)" })
+  @ApiOperation({
+    operationId: 'listOrders',
+    summary: "The calling merchant's orders, newest first; with idempotencyKey, the order that key created (none for another merchant's key)",
+  })
   @ApiOkResponse({ type: OrdersPageView })
   @ApiProblemResponses(400)
   async list(@Principal() owner: string, @Query() query: ListOrdersQueryDto): Promise<OrdersPageView> {
@@ -27,7 +30,7 @@ export class OrdersController {
   }
 
   @Get(':id')
-  @ApiOperation({ summary: 'One order of the calling merchant' })
+  @ApiOperation({ operationId: 'getOrder', summary: 'One order of the calling merchant' })
   @ApiOkResponse({ type: OrderView })
   @ApiProblemResponses(404)
   async get(@Principal() owner: string, @Param('id') id: string): Promise<OrderView> {

@@ -22,7 +22,7 @@ export class PaymentsController {
   @Post('charge')
   @Idempotent()
   @ApiIdempotent({ responses: false })
-  @ApiOperation({ summary: 'Create an order and charge it, once per Idempotency-Key' })
+  @ApiOperation({ operationId: 'charge', summary: 'Create an order and charge it, once per Idempotency-Key' })
   @ApiCreatedResponse({
     type: Payment,
     headers: { ...IDEMPOTENCY_RESPONSE_HEADERS, Location: { description: 'The charge: /api/payments/{id}', schema: { type: 'string' } } },
@@ -40,7 +40,7 @@ export class PaymentsController {
   }
 
   @Get(':id')
-  @ApiOperation({ summary: 'One charge of the calling merchant' })
+  @ApiOperation({ operationId: 'getPayment', summary: 'One charge of the calling merchant' })
   @ApiOkResponse({ type: Payment })
   @ApiProblemResponses(404)
   get(@Principal() owner: string, @Param('id') id: string): Promise<Payment> {

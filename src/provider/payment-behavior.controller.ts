@@ -18,14 +18,14 @@ export class PaymentBehaviorController {
   constructor(private readonly provider: PaymentProviderService) {}
 
   @Get('payment-behavior')
-  @ApiOperation({ summary: "The mock gateway's behaviour" })
+  @ApiOperation({ operationId: 'getPaymentBehavior', summary: "The mock gateway's behaviour" })
   @ApiOkResponse({ type: PaymentBehavior })
   getBehavior(): Promise<PaymentBehavior> {
     return this.provider.getBehavior();
   }
 
   @Put('payment-behavior')
-  @ApiOperation({ summary: 'Change any subset of the behaviour' })
+  @ApiOperation({ operationId: 'updatePaymentBehavior', summary: 'Change any subset of the behaviour' })
   @ApiOkResponse({ type: PaymentBehavior })
   @ApiProblemResponses(400)
   updateBehavior(@Body() changes: UpdatePaymentBehaviorDto): Promise<PaymentBehavior> {
@@ -33,7 +33,7 @@ export class PaymentBehaviorController {
   }
 
   @Get('provider/charges')
-  @ApiOperation({ summary: 'What the gateway really charged: the ground truth' })
+  @ApiOperation({ operationId: 'listGatewayCharges', summary: 'What the gateway really charged: the ground truth' })
   @ApiOkResponse({ type: LedgerView })
   async listCharges(@Query() filter: ListChargesQueryDto): Promise<LedgerView> {
     return { charges: await this.provider.listCharges(filter) };

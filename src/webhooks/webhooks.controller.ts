@@ -35,7 +35,7 @@ export class WebhooksController {
   @Post('gateway')
   @HttpCode(200)
   @UseGuards(WebhookSignatureGuard)
-  @ApiOperation({ summary: "The payment gateway's signed events (charge.pending, charge.succeeded)" })
+  @ApiOperation({ operationId: 'receiveGatewayWebhook', summary: "The payment gateway's signed events (charge.pending, charge.succeeded)" })
   @ApiHeader({ name: SIGNATURE_HEADER, required: true, description: 't=<unix seconds>,v1=<hex HMAC-SHA256 of "<t>.<raw body>"> with WEBHOOK_SECRET' })
   @ApiOkResponse({ type: WebhookAck })
   @ApiProblemResponses(400, 401, 413, 415, 501, 503)

@@ -1,6 +1,9 @@
 import { beforeAll, describe, expect, it } from '@jest/globals';
 import { Validator } from '@seriousme/openapi-schema-validator';
+import { readFileSync } from 'node:fs';
 import request from 'supertest';
+import { CLIENT_SCHEMA, OPENAPI_JSON, renderClientSchema } from '../../client/artifacts.js';
+import { createOpenApiDocument, renderOpenApiJson } from '../../src/openapi.js';
 import { useTestApp } from '../support/test-app.js';
 
 describe('OpenAPI (@nestjs/swagger)', () => {
@@ -46,6 +49,34 @@ describe('OpenAPI (@nestjs/swagger)', () => {
     }
     expect(charge.requestBody.content['application/json'].schema.$ref).toBe('#/components/schemas/ChargeRequestDto');
     expect(document.components.schemas.ChargeRequestDto.required).toEqual(expect.arrayContaining(['amount', 'currency', 'customerId']));
+  });
+
+  it('names every operation for clients, once', () => {
+    const operationIds = Object.values(document.paths).flatMap((item) => Object.values(item as Record<string, { operationId: string }>).map(({ operationId }) => operationId));
+    expect(operationIds.sort()).toEqual(
+      [
+        'charge',
+        'getPayment',
+        'listOrders',
+        'getOrder',
+        'getOrderReceipt',
+        'getCustomerBalance',
+        'getPaymentBehavior',
+        'updatePaymentBehavior',
+        'listGatewayCharges',
+        'receiveGatewayWebhook',
+        'getLiveness',
+        'getReadiness',
+        'getMetrics',
+      ].sort(),
+    );
+  });
+
+  it(`is committed, current, as ${OPENAPI_JSON}, and so is the typed client's ${CLIENT_SCHEMA} (else: npm run openapi)`, async () => {
+    const current = renderOpenApiJson(createOpenApiDocument(service.app));
+    expect(readFileSync(OPENAPI_JSON, 'utf8')).toBe(current);
+    expect(JSON.parse(current)).toEqual(document);
+    expect(readFileSync(CLIENT_SCHEMA, 'utf8')).toBe(await renderClientSchema(current));
   });
 
   it('serves Swagger UI at /docs', async () => {

@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { Redis } from 'ioredis';
+import request from 'supertest';
 import { RedisServer, hasRedisServerBinary } from '../../scripts/lib/redis-server.js';
 import { ServiceProcess } from '../../scripts/lib/service-process.js';
 import { charge, ledgerCount, newKey, setBehavior } from '../support/payments-client.js';
@@ -7,8 +8,9 @@ import { waitFor } from '../support/wait-for.js';
 
 const describeWithRedisBinary = hasRedisServerBinary ? describe : describe.skip;
 const SLOW_CHARGE_MS = 2000;
+const DRAIN_MS = 3000;
 
-describeWithRedisBinary('graceful shutdown on SIGTERM', () => {
+describeWithRedisBinary('graceful shutdown on SIGTERM: the close, without a drain', () => {
   let redis: RedisServer;
   let service: ServiceProcess;
   let client: Redis;
@@ -16,7 +18,7 @@ describeWithRedisBinary('graceful shutdown on SIGTERM', () => {
   beforeAll(async () => {
     redis = await RedisServer.start();
     client = new Redis(redis.url);
-    service = await ServiceProcess.start({ REDIS_URL: redis.url, SHUTDOWN_TIMEOUT_MS: '10000', LOG_LEVEL: 'log' });
+    service = await ServiceProcess.start({ REDIS_URL: redis.url, SHUTDOWN_DRAIN_MS: '0', SHUTDOWN_TIMEOUT_MS: '10000', LOG_LEVEL: 'log' });
   });
 
   afterAll(async () => {
@@ -57,6 +59,55 @@ describeWithRedisBinary('graceful shutdown on SIGTERM', () => {
     expect(replay.status).toBe(201);
     expect(replay.headers['idempotency-cached']).toBe('true');
     expect(replay.text).toBe(answered.text);
+    expect(await ledgerCount(service.baseUrl, key)).toBe(1);
+  });
+});
+
+describeWithRedisBinary('graceful shutdown on SIGTERM: the drain before the close', () => {
+  let redis: RedisServer;
+  let service: ServiceProcess;
+
+  beforeAll(async () => {
+    redis = await RedisServer.start();
+    service = await ServiceProcess.start({ REDIS_URL: redis.url, SHUTDOWN_DRAIN_MS: String(DRAIN_MS), LOG_LEVEL: 'log' });
+  });
+
+  afterAll(async () => {
+    await service?.crash();
+    await redis?.stop();
+  });
+
+  it('answers readiness 503 at once, serves new requests for SHUTDOWN_DRAIN_MS, then refuses them', async () => {
+    const readiness = () => request(service.baseUrl).get('/health/ready');
+    expect((await readiness()).status).toBe(200);
+
+    const stopped = service.stop();
+    const signalled = Date.now();
+    await waitFor('readiness answers 503', async () => (await readiness()).status === 503, 1000);
+    const notReady = await readiness();
+    expect(notReady.body).toMatchObject({ status: 503, code: 'NOT_READY', checks: { instance: { status: 'down', shuttingDown: true } } });
+
+    // Meanwhile the instance still does its work: a new charge runs and is stored.
+    const key = newKey('during-drain');
+    const duringDrain = await charge(service.baseUrl, key);
+    expect(duringDrain.status).toBe(201);
+    expect(duringDrain.headers['idempotency-cached']).toBe('false');
+    expect(Date.now() - signalled).toBeLessThan(DRAIN_MS);
+
+    // Once the drain is over, the close refuses new requests (or the listener is already gone).
+    const refused = async () => {
+      const status = await request(service.baseUrl).get('/api/orders').then((response) => response.status, () => 'connection refused');
+      return status === 503 || status === 'connection refused';
+    };
+    await waitFor('new requests are refused', refused, DRAIN_MS + 5000);
+    expect(Date.now() - signalled).toBeGreaterThanOrEqual(DRAIN_MS);
+    await stopped;
+    expect(service.logs).toContain(`still serving for ${DRAIN_MS} ms (drain)`);
+
+    await service.restart();
+    const replay = await charge(service.baseUrl, key);
+    expect(replay.headers['idempotency-cached']).toBe('true');
+    expect(replay.text).toBe(duringDrain.text);
     expect(await ledgerCount(service.baseUrl, key)).toBe(1);
   });
 });

@@ -73,12 +73,12 @@ async function eventsOf(redis: Redis, orderId: string): Promise<PaymentEvent[]> 
 }
 
 async function reconciled(baseUrl: string, result: 'paid' | 'abandoned'): Promise<number> {
-  return sample((await request(baseUrl).get('/metrics').expect(200)).text, 'orders_reconciled_total', { result });
+  return sample((await request(baseUrl).get('/metrics').expect(200)).text, 'payments_orders_reconciled_total', { result });
 }
 
 async function oldestOpenOrderAge(baseUrl: string): Promise<number> {
   const text = (await request(baseUrl).get('/metrics').expect(200)).text;
-  return Number(/^orders_created_oldest_age_seconds (\S+)$/m.exec(text)?.[1]);
+  return Number(/^payments_orders_created_oldest_age_seconds (\S+)$/m.exec(text)?.[1]);
 }
 
 /** A charge whose connection the test expects to lose when it kills the service. */

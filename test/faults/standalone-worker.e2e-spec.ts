@@ -27,7 +27,7 @@ describeWithRedisBinary('the standalone events worker', () => {
 
   const get = (path: string) => fetch(`${worker.baseUrl}${path}`);
   const droppedDuplicates = async () =>
-    Number(/^events_duplicates_dropped_total\{source="stream"\} (\d+)$/m.exec(await (await get('/metrics')).text())?.[1] ?? 0);
+    Number(/^payments_events_duplicates_dropped_total\{source="stream"\} (\d+)$/m.exec(await (await get('/metrics')).text())?.[1] ?? 0);
 
   it('counts in its /metrics the duplicates it consumed without effect', async () => {
     const metrics = await get('/metrics');

@@ -12,5 +12,5 @@ export function sample(text: string, name: string, labels: Record<string, string
 /** How many duplicates the service dropped so far from one source (stream or webhook). */
 export async function duplicatesDropped(baseUrl: string, source: 'stream' | 'webhook'): Promise<number> {
   const response = await request(baseUrl).get('/metrics').expect(200);
-  return sample(response.text, 'events_duplicates_dropped_total', { source });
+  return sample(response.text, 'payments_events_duplicates_dropped_total', { source });
 }

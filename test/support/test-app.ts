@@ -33,7 +33,7 @@ export async function startTestApp(
     GATEWAY_MIN_DELAY_MS: '0',
     GATEWAY_MAX_DELAY_MS: '0',
     REDIS_URL: redisUrl,
-    // In-process apps cannot load @nestjs/throttler under jest (see AppModule); test/e2e/rate-limit runs the built service.
+    // Off unless a test asks for it (test/e2e/rate-limit): jest on Node 20 cannot load @nestjs/throttler (see AppModule).
     RATE_LIMIT_MAX: '0',
     ...env,
   });

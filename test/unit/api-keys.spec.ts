@@ -51,6 +51,6 @@ describe('configuration of authentication', () => {
   });
 
   it('names API_KEYS when its value is malformed', () => {
-    expect(() => loadAppConfig({ API_KEYS: 'merchantA:short' })).toThrow('API_KEYS');
+    expect(() => loadAppConfig({ NODE_ENV: 'development', API_KEYS: 'merchantA:short' })).toThrow('API_KEYS');
   });
 });

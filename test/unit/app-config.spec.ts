@@ -2,9 +2,13 @@ import { describe, expect, it } from '@jest/globals';
 import { InvalidConfigError, loadAppConfig } from '../../src/config/index.js';
 
 describe('loadAppConfig', () => {
-  it('has the documented defaults', () => {
-    const config = loadAppConfig({});
+  it('has the documented defaults, production first', () => {
+    expect(() => loadAppConfig({})).toThrow('API_KEYS must be set in production');
+    const config = loadAppConfig({ API_KEYS: 'm:sk_test_0123456789abcdef' });
     expect(config).toMatchObject({
+      NODE_ENV: 'production',
+      PLAYGROUND: false,
+      API_DOCS: false,
       PORT: 3000,
       WORKER_PORT: 3001,
       REDIS_URL: 'redis://127.0.0.1:6379',
@@ -24,13 +28,18 @@ describe('loadAppConfig', () => {
     });
   });
 
+  it('turns the playground and Swagger UI on outside production unless switched off', () => {
+    expect(loadAppConfig({ NODE_ENV: 'development' })).toMatchObject({ PLAYGROUND: true, API_DOCS: true });
+    expect(loadAppConfig({ NODE_ENV: 'test', PLAYGROUND: 'false', API_DOCS: 'false' })).toMatchObject({ PLAYGROUND: false, API_DOCS: false });
+  });
+
   it('reads booleans and the events settings from their text form', () => {
-    const config = loadAppConfig({ EVENTS_WORKER: 'false', WEBHOOK_DELIVERY: 'FALSE', EVENTS_CLAIM_MIN_IDLE_MS: '500', EVENTS_RETENTION_SECONDS: '3600', WEBHOOK_URL: 'http://hooks.internal:8080/x' });
+    const config = loadAppConfig({ NODE_ENV: 'test', EVENTS_WORKER: 'false', WEBHOOK_DELIVERY: 'FALSE', EVENTS_CLAIM_MIN_IDLE_MS: '500', EVENTS_RETENTION_SECONDS: '3600', WEBHOOK_URL: 'http://hooks.internal:8080/x' });
     expect(config).toMatchObject({ EVENTS_WORKER: false, WEBHOOK_DELIVERY: false, EVENTS_CLAIM_MIN_IDLE_MS: 500, EVENTS_RETENTION_SECONDS: 3600, WEBHOOK_URL: 'http://hooks.internal:8080/x' });
   });
 
   it('converts numbers and lists from their text form', () => {
-    const config = loadAppConfig({ PORT: '8080', REDIS_LOCK_URLS: 'redis://a:1, redis://b:2' });
+    const config = loadAppConfig({ NODE_ENV: 'test', PORT: '8080', REDIS_LOCK_URLS: 'redis://a:1, redis://b:2' });
     expect(config.PORT).toBe(8080);
     expect(config.REDIS_LOCK_URLS).toEqual(['redis://a:1', 'redis://b:2']);
   });
@@ -52,13 +61,15 @@ describe('loadAppConfig', () => {
     ['RECONCILE_BATCH_SIZE', '0'],
     ['WEBHOOK_SECRET', 'too-short'],
     ['WEBHOOK_URL', 'ftp://example.com'],
+    ['PLAYGROUND', 'on'],
+    ['API_DOCS', 'yes'],
   ])('refuses %s=%s with a message naming the variable', (name, value) => {
-    expect(() => loadAppConfig({ [name]: value })).toThrow(InvalidConfigError);
-    expect(() => loadAppConfig({ [name]: value })).toThrow(name);
+    expect(() => loadAppConfig({ NODE_ENV: 'test', [name]: value })).toThrow(InvalidConfigError);
+    expect(() => loadAppConfig({ NODE_ENV: 'test', [name]: value })).toThrow(name);
   });
 
   it('refuses a minimum gateway delay above the maximum', () => {
-    expect(() => loadAppConfig({ GATEWAY_MIN_DELAY_MS: '500', GATEWAY_MAX_DELAY_MS: '100' })).toThrow('GATEWAY_MIN_DELAY_MS');
+    expect(() => loadAppConfig({ NODE_ENV: 'test', GATEWAY_MIN_DELAY_MS: '500', GATEWAY_MAX_DELAY_MS: '100' })).toThrow('GATEWAY_MIN_DELAY_MS');
   });
   it('refuses the test-only ack delay in production', () => {
     expect(() => loadAppConfig({ NODE_ENV: 'production', API_KEYS: 'm:sk_test_0123456789abcdef', EVENTS_ACK_DELAY_MS: '100' })).toThrow('EVENTS_ACK_DELAY_MS');

@@ -39,8 +39,8 @@ describe('webhook signatures', () => {
   });
 
   it('uses WEBHOOK_SECRET, a development key outside production, and none (webhooks off) in production without it', () => {
-    expect(webhookSecretOf(loadAppConfig({ WEBHOOK_SECRET: SECRET }))).toBe(SECRET);
-    expect(webhookSecretOf(loadAppConfig({}))).toEqual(expect.any(String));
+    expect(webhookSecretOf(loadAppConfig({ NODE_ENV: 'development', WEBHOOK_SECRET: SECRET }))).toBe(SECRET);
+    expect(webhookSecretOf(loadAppConfig({ NODE_ENV: 'development' }))).toEqual(expect.any(String));
     expect(webhookSecretOf(loadAppConfig({ NODE_ENV: 'production', API_KEYS: 'm:sk_test_0123456789abcdef' }))).toBeUndefined();
     expect(webhookSecretOf(loadAppConfig({ NODE_ENV: 'production', API_KEYS: 'm:sk_test_0123456789abcdef', WEBHOOK_SECRET: SECRET }))).toBe(SECRET);
   });

@@ -1,0 +1,14 @@
+#!/usr/bin/env -S npx tsx
+/**
+ * `npm run openapi` (after `nest build`): writes the service's OpenAPI document to openapi.json and
+ * the typed client's schema generated from it to client/schema.d.ts. Commit both; a test fails
+ * while either is behind the code.
+ */
+import { execFileSync } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import { CLIENT_SCHEMA, OPENAPI_JSON, renderClientSchema } from '../client/artifacts.js';
+
+const openApiJson = execFileSync(process.execPath, ['dist/openapi-document.js'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
+writeFileSync(OPENAPI_JSON, openApiJson);
+writeFileSync(CLIENT_SCHEMA, await renderClientSchema(openApiJson));
+console.log(`Wrote ${OPENAPI_JSON} and ${CLIENT_SCHEMA}`);
