@@ -59,7 +59,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** The calling merchant's orders, newest first */
+        /** The calling merchant's orders, newest first; with idempotencyKey, the order that key created (none for another merchant's key) */
         get: operations["listOrders"];
         put?: never;
         post?: never;
@@ -279,10 +279,13 @@ export interface components {
             chargedAt: string;
         };
         OrderFailure: {
-            /** @example CARD_DECLINED */
+            /**
+             * @description CARD_DECLINED, PAYMENT_PROVIDER_UNAVAILABLE, or ABANDONED: nobody finished the attempt and the gateway had not charged
+             * @example CARD_DECLINED
+             */
             code: string;
             detail: string;
-            /** @description false for a decline (final); true for a gateway outage (the same key resumes the order) */
+            /** @description false for a decline (final); true for a gateway outage or an abandoned attempt (the same key resumes the order) */
             retryable: boolean;
             /** Format: date-time */
             failedAt: string;
@@ -643,6 +646,8 @@ export interface operations {
                 limit?: components["schemas"]["Object"];
                 /** @description The nextCursor of the previous page */
                 cursor?: string;
+                /** @description Only the order this Idempotency-Key created (the key as sent, without structured-field quotes) */
+                idempotencyKey?: string;
             };
             header?: never;
             path?: never;
