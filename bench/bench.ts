@@ -36,7 +36,17 @@ import { freePort, hasRedisServerBinary, RedisServer } from '../scripts/lib/redi
 import { BenchProcess, type ProbeSample } from './lib/bench-process.js';
 import { renderChart } from './lib/chart.js';
 import { summarizeCpuProfile } from './lib/cpu-profile.js';
-import { attributeRoundTrips, evaluateTargets, formatRatio, formatTargets, median, renderMarkdown, round, summarizeContention, summarizeScenarios } from './lib/report.js';
+import {
+  attributeRoundTrips,
+  evaluateTargets,
+  formatRatio,
+  formatTargets,
+  median,
+  renderMarkdown,
+  round,
+  summarizeContention,
+  summarizeScenarios,
+} from './lib/report.js';
 import {
   ALL_SCENARIOS,
   type BenchOptions,
@@ -238,8 +248,15 @@ async function startService(name: string, redisUrl: string, nodeArgs: string[] =
 }
 
 async function startBaseline(redisUrl: string, nodeArgs: string[] = []): Promise<BenchProcess> {
-  log(`bench: starting baseline (node ${[...nodeArgs, '--import', 'tsx', 'bench/baseline-main.ts'].join(' ')}: dist/ with the idempotency interceptor bypassed)`);
-  const service = await BenchProcess.start({ name: 'baseline', env: serviceEnv(redisUrl), entry: 'bench/baseline-main.ts', nodeArgs: [...nodeArgs, '--import', 'tsx'] });
+  log(
+    `bench: starting baseline (node ${[...nodeArgs, '--import', 'tsx', 'bench/baseline-main.ts'].join(' ')}: dist/ with the idempotency interceptor bypassed)`,
+  );
+  const service = await BenchProcess.start({
+    name: 'baseline',
+    env: serviceEnv(redisUrl),
+    entry: 'bench/baseline-main.ts',
+    nodeArgs: [...nodeArgs, '--import', 'tsx'],
+  });
   started.services.add(service);
   started.everStarted.push(service);
   return service;
@@ -366,12 +383,7 @@ async function quiesce(client: Redis): Promise<Record<string, number>> {
   return last;
 }
 
-function redisFigures(
-  commands: Record<string, number>,
-  before: ProbeSample,
-  after: ProbeSample,
-  requests: number,
-): RedisFigures {
+function redisFigures(commands: Record<string, number>, before: ProbeSample, after: ProbeSample, requests: number): RedisFigures {
   const roundTrips = delta(after.redis, before.redis);
   const writes = after.redisWrites - before.redisWrites;
   const idempotencyRoundTrips = sumWhere(roundTrips, (name) => IDEMPOTENCY_ROUND_TRIP.test(name));
@@ -463,7 +475,10 @@ async function sanityChecks(context: Context): Promise<string[]> {
 async function warmUp(context: Context): Promise<void> {
   const seconds = context.options.warmupSeconds;
   if (seconds === 0) return;
-  for (const [service, store] of [[context.baseline, context.baselineStore], [context.service, context.serviceStore]] as const) {
+  for (const [service, store] of [
+    [context.baseline, context.baselineStore],
+    [context.service, context.serviceStore],
+  ] as const) {
     if (!service) continue;
     log(`bench: warming up ${service.name} for ${seconds} s (not measured)`);
     await runLoad(loadOptions('unique', `warm-up ${service.name}`, service, { seconds, connections: context.options.connections }));
@@ -603,7 +618,12 @@ async function runContention(context: Context, round_: number): Promise<Contenti
 }
 
 /** The contention burst: `requests` requests at once with one key (load.ts mode `contention`). */
-async function runBurst(label: string, target: LoadTarget, requests: number, beforeGo?: () => Promise<void>): Promise<{ key: string; result: ContentionResult }> {
+async function runBurst(
+  label: string,
+  target: LoadTarget,
+  requests: number,
+  beforeGo?: () => Promise<void>,
+): Promise<{ key: string; result: ContentionResult }> {
   const load = loadOptions('contention', label, target, { requests, connections: requests });
   return { key: load.keyPrefix, result: await runLoad<ContentionResult>(load, beforeGo) };
 }
@@ -658,7 +678,9 @@ async function runSteadyContention(context: Context, round_: number): Promise<St
 async function runFloorContention(context: Context, round_: number): Promise<FloorContention> {
   const floor = context.floor!;
   const { connections, contentionRequests: requests } = context.options;
-  log(`bench: contention floor r${round_}: the same burst (${requests} requests) and steady load (${connections} connections, ${STEADY_SECONDS} s) against the ${floor.name}`);
+  log(
+    `bench: contention floor r${round_}: the same burst (${requests} requests) and steady load (${connections} connections, ${STEADY_SECONDS} s) against the ${floor.name}`,
+  );
   const { result: burst } = await runBurst(`contention floor r${round_}`, floor, requests);
   const steady = await runSteadyLoad(`contention floor steady r${round_}`, floor, connections);
   return {
@@ -696,7 +718,10 @@ async function runSoak(context: Context): Promise<SoakResult> {
     );
     const at10 = await service.sample();
     const rest = await runLoad<AutocannonOutput>(
-      loadOptions('unique', `soak 10-${options.soakSeconds} s`, service, { seconds: options.soakSeconds - SOAK_FIRST_SECONDS, connections: options.connections }),
+      loadOptions('unique', `soak 10-${options.soakSeconds} s`, service, {
+        seconds: options.soakSeconds - SOAK_FIRST_SECONDS,
+        connections: options.connections,
+      }),
     );
     const atEnd = await service.sample();
     clearInterval(timer);
@@ -736,14 +761,13 @@ async function runProfile(context: Context, stamp: string, scenario: 'fresh' | '
   const scratch = join(RESULTS_DIR, `${stamp}-${scenario}.tmp`);
   const file = join(RESULTS_DIR, `${stamp}-${scenario}.cpuprofile`);
   const profileArgs = ['--cpu-prof', '--cpu-prof-dir', scratch];
-  const service =
-    scenario === 'fresh'
-      ? await startService(`profiled ${scenario}`, server.url, profileArgs)
-      : await startBaseline(server.url, profileArgs);
+  const service = scenario === 'fresh' ? await startService(`profiled ${scenario}`, server.url, profileArgs) : await startBaseline(server.url, profileArgs);
   try {
     await client.flushall();
     if (context.options.warmupSeconds > 0) {
-      await runLoad(loadOptions('unique', `${scenario} profile warm-up`, service, { seconds: context.options.warmupSeconds, connections: context.options.connections }));
+      await runLoad(
+        loadOptions('unique', `${scenario} profile warm-up`, service, { seconds: context.options.warmupSeconds, connections: context.options.connections }),
+      );
     }
     let startUs = 0;
     const output = await runLoad<AutocannonOutput>(
@@ -812,7 +836,26 @@ function writeReadme(markdown: string): void {
 }
 
 function printSummary(result: BenchResult): void {
-  const rows: string[][] = [['scenario', 'req/s', '×base', 'p50', 'p97.5', 'p99', 'p99×base', 'non-2xx', 'cmds/req', 'RT/req', 'idem RT/req', 'writes/req', 'ELU', 'CPU µs/req', '×base', 'RSS MB']];
+  const rows: string[][] = [
+    [
+      'scenario',
+      'req/s',
+      '×base',
+      'p50',
+      'p97.5',
+      'p99',
+      'p99×base',
+      'non-2xx',
+      'cmds/req',
+      'RT/req',
+      'idem RT/req',
+      'writes/req',
+      'ELU',
+      'CPU µs/req',
+      '×base',
+      'RSS MB',
+    ],
+  ];
   const f = (value: number | null | undefined, digits = 1) => (value === null || value === undefined || !Number.isFinite(value) ? '-' : value.toFixed(digits));
   for (const summary of result.summary.scenarios) {
     rows.push([
@@ -823,7 +866,9 @@ function printSummary(result: BenchResult): void {
       f(summary.latencyMs.p97_5),
       f(summary.latencyMs.p99),
       f(summary.vsBaseline?.p99, 2),
-      Object.entries(summary.non2xx).map(([status, count]) => `${status}x${count}`).join(',') || '0',
+      Object.entries(summary.non2xx)
+        .map(([status, count]) => `${status}x${count}`)
+        .join(',') || '0',
       f(summary.commandsPerRequest, 2),
       f(summary.roundTripsPerRequest, 2),
       f(summary.idempotencyRoundTripsPerRequest, 2),
@@ -836,7 +881,8 @@ function printSummary(result: BenchResult): void {
   }
   const widths = rows[0]!.map((_, column) => Math.max(...rows.map((row) => row[column]!.length)));
   console.log('');
-  for (const row of rows) console.log(`  ${row.map((cell, column) => (column === 0 ? cell.padEnd(widths[column]!) : cell.padStart(widths[column]!))).join('  ')}`);
+  for (const row of rows)
+    console.log(`  ${row.map((cell, column) => (column === 0 ? cell.padEnd(widths[column]!) : cell.padStart(widths[column]!))).join('  ')}`);
   const contention = result.summary.contention;
   if (contention) {
     // Results files from before the floor existed have none.
@@ -864,9 +910,7 @@ function printSummary(result: BenchResult): void {
     );
   }
   for (const profile of result.profiles ?? []) {
-    console.log(
-      `\n  CPU profile of ${profile.scenario} (bench/${profile.file}): ${f(profile.busyUsPerRequest, 0)} µs busy per request; top self time:`,
-    );
+    console.log(`\n  CPU profile of ${profile.scenario} (bench/${profile.file}): ${f(profile.busyUsPerRequest, 0)} µs busy per request; top self time:`);
     for (const entry of profile.top.slice(0, 12)) {
       console.log(`    ${f(entry.selfPercent).padStart(5)} %  ${entry.function}  ${entry.location}${entry.line ? `:${entry.line}` : ''}`);
     }
@@ -920,7 +964,10 @@ async function main(): Promise<number> {
     cpus: cpus().length,
     cpuModel: cpus()[0]?.model ?? 'unknown',
     loadAverageAtStart: loadavg().map((value) => round(value, 2)),
-    redis: execFileSync('redis-server', ['--version'], { encoding: 'utf8' }).match(/v=(\S+)/)?.[0].replace('v=', 'Redis ') ?? 'Redis',
+    redis:
+      execFileSync('redis-server', ['--version'], { encoding: 'utf8' })
+        .match(/v=(\S+)/)?.[0]
+        .replace('v=', 'Redis ') ?? 'Redis',
   };
   log(`bench: ${JSON.stringify(options)}`);
   log(`bench: Node ${machine.node}, ${machine.cpus} CPUs, load average ${machine.loadAverageAtStart.join(' ')}`);

@@ -189,10 +189,19 @@ async function runContention(options: LoadOptions): Promise<ContentionResult> {
   const send = (method: string, path: string, headers: Record<string, string>, body?: string) =>
     new Promise<{ status: number; cached: string | undefined; endedAt: number }>((resolve, reject) => {
       const req = httpRequest(
-        { host: base.hostname, port: base.port, method, path, agent, headers: body ? { ...headers, 'content-length': String(Buffer.byteLength(body)) } : headers },
+        {
+          host: base.hostname,
+          port: base.port,
+          method,
+          path,
+          agent,
+          headers: body ? { ...headers, 'content-length': String(Buffer.byteLength(body)) } : headers,
+        },
         (res) => {
           res.resume();
-          res.on('end', () => resolve({ status: res.statusCode ?? 0, cached: res.headers['idempotency-cached'] as string | undefined, endedAt: performance.now() }));
+          res.on('end', () =>
+            resolve({ status: res.statusCode ?? 0, cached: res.headers['idempotency-cached'] as string | undefined, endedAt: performance.now() }),
+          );
           res.on('error', reject);
         },
       );

@@ -86,7 +86,7 @@ function keyForRequest() {
 }
 
 const shortKey = (key) => (key.length > 13 ? `${key.slice(0, 8)}…${key.slice(-4)}` : key);
-const shortId = (id) => (id && id.length > 14 ? `${id.slice(0, 11)}…` : id ?? '');
+const shortId = (id) => (id && id.length > 14 ? `${id.slice(0, 11)}…` : (id ?? ''));
 
 // ---- credentials (sessionStorage, this tab only) --------------------------------------------
 
@@ -134,9 +134,7 @@ function renderKey() {
   if (state.mode === 'checkout') {
     ui.currentKey.textContent = state.checkout.key;
   } else {
-    ui.currentKey.textContent = state.checkout.key
-      ? `${state.checkout.key} (the latest; the next request gets a new one)`
-      : 'a new key for every request';
+    ui.currentKey.textContent = state.checkout.key ? `${state.checkout.key} (the latest; the next request gets a new one)` : 'a new key for every request';
   }
 }
 

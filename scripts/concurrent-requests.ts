@@ -393,14 +393,7 @@ function printTable(concurrent: PhaseSummary, storm: PhaseSummary): void {
   }
 }
 
-function printReport(
-  key: string,
-  options: Options,
-  concurrent: PhaseSummary,
-  storm: PhaseSummary,
-  ledger: LedgerRead,
-  failures: string[],
-): void {
+function printReport(key: string, options: Options, concurrent: PhaseSummary, storm: PhaseSummary, ledger: LedgerRead, failures: string[]): void {
   console.log('');
   console.log(`Idempotency-Key: ${key}`);
   console.log(`Targets:         ${options.urls.join(', ')}${options.urls.length > 1 ? ' (round-robin)' : ''}`);
@@ -411,7 +404,10 @@ function printReport(
   const ids = [...new Set([...concurrent.chargeIds, ...storm.chargeIds])];
   console.log(`Charge ids:      ${ids.length === 0 ? '(none)' : ids.slice(0, 5).join(', ')}${ids.length > 5 ? ', …' : ''}`);
   console.log(`Ledger charges:  ${ledger.count ?? `unknown (${ledger.error})`}`);
-  for (const [label, summary] of [['concurrent', concurrent], ['retry storm', storm]] as const) {
+  for (const [label, summary] of [
+    ['concurrent', concurrent],
+    ['retry storm', storm],
+  ] as const) {
     for (const sample of summary.errorSamples) console.log(`Error (${label}): ${sample}`);
   }
   console.log('');

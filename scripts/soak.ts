@@ -283,11 +283,7 @@ class KeyBook {
 }
 
 /** Sends one charge; never throws, so one failed request cannot end the run. */
-async function sendCharge(
-  baseUrl: string,
-  request: Pick<Attempt, 'id' | 'key' | 'instance'> & { body: string },
-  startedAt: number,
-): Promise<Attempt> {
+async function sendCharge(baseUrl: string, request: Pick<Attempt, 'id' | 'key' | 'instance'> & { body: string }, startedAt: number): Promise<Attempt> {
   const sentAtMs = performance.now() - startedAt;
   const attempt = { ...request, sentAtMs, status: 'error' as number | 'error', cached: null as boolean | null, body: '' };
   try {
@@ -658,7 +654,10 @@ function alignColumns(rows: string[][]): string[] {
 /** What the services logged (errors only): the stack of a 500 is there, not in its problem body. */
 function printServiceLogs(services: ServiceProcess[]): void {
   services.forEach((service, instance) => {
-    const lines = service.logs.split('\n').filter((line) => line.trim() !== '').slice(-SERVICE_LOG_LINES);
+    const lines = service.logs
+      .split('\n')
+      .filter((line) => line.trim() !== '')
+      .slice(-SERVICE_LOG_LINES);
     const shown = lines.length === 0 ? '(nothing logged)' : lines.join('\n');
     process.stderr.write(`\n--- instance ${instance} (${service.baseUrl}), last ${lines.length} log line(s):\n${shown}\n`);
   });

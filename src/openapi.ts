@@ -9,9 +9,7 @@ import { ADMIN_TOKEN_HEADER } from './auth/index.js';
 export function createOpenApiDocument(app: INestApplication): OpenAPIObject {
   const config = new DocumentBuilder()
     .setTitle('Idempotent payments')
-    .setDescription(
-      'Charges a payment gateway exactly once per Idempotency-Key. Every error is application/problem+json (RFC 9457) with a stable `code`.',
-    )
+    .setDescription('Charges a payment gateway exactly once per Idempotency-Key. Every error is application/problem+json (RFC 9457) with a stable `code`.')
     .setVersion('1')
     .addBearerAuth({ type: 'http', scheme: 'bearer', description: 'Merchant API key' })
     .addApiKey({ type: 'apiKey', in: 'header', name: ADMIN_TOKEN_HEADER, description: 'Operators only' }, 'admin-token')

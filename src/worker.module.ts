@@ -17,15 +17,7 @@ export class WorkerModule {
   static forRoot(config: AppConfig): DynamicModule {
     return {
       module: WorkerModule,
-      imports: [
-        ConfigModule.forRoot(config),
-        LoggingModule,
-        RedisModule,
-        idempotencyLayer(),
-        EventsWorkerModule,
-        HealthModule,
-        MetricsModule,
-      ],
+      imports: [ConfigModule.forRoot(config), LoggingModule, RedisModule, idempotencyLayer(), EventsWorkerModule, HealthModule, MetricsModule],
     };
   }
 }

@@ -16,7 +16,12 @@ import { Redis } from 'ioredis';
 import { freePort, RedisServer } from '../../scripts/lib/redis-server.js';
 
 const { values: args } = parseArgs({
-  options: { rounds: { type: 'string', default: '3' }, seconds: { type: 'string', default: '4' }, connections: { type: 'string', default: '20' }, quick: { type: 'boolean', default: false } },
+  options: {
+    rounds: { type: 'string', default: '3' },
+    seconds: { type: 'string', default: '4' },
+    connections: { type: 'string', default: '20' },
+    quick: { type: 'boolean', default: false },
+  },
 });
 const ROUNDS = args.quick ? 1 : Number(args.rounds);
 const SECONDS = args.quick ? 2 : Number(args.seconds);
@@ -74,7 +79,13 @@ function load(url: string, seconds: number, nextKey: () => string): Promise<auto
     url: `${url}/items`,
     connections: CONNECTIONS,
     duration: seconds,
-    requests: [{ method: 'POST', body: BODY, setupRequest: (request) => ({ ...request, headers: { 'content-type': 'application/json', 'idempotency-key': nextKey() } }) }],
+    requests: [
+      {
+        method: 'POST',
+        body: BODY,
+        setupRequest: (request) => ({ ...request, headers: { 'content-type': 'application/json', 'idempotency-key': nextKey() } }),
+      },
+    ],
   });
 }
 

@@ -33,8 +33,23 @@ export function renderChart(result: BenchResult): string {
   const scenarios = THROUGHPUT_SCENARIOS.filter((scenario) => runs.some((run) => run.scenario === scenario));
   const rounds = Math.max(1, ...runs.map((run) => run.round));
   const panels: Panel[] = [
-    { title: 'Requests per second (higher is better)', unit: 'req/s', ratio: 'reqPerSec', value: (run) => run.reqPerSec, targets: [{ factor: 0.85, label: 'fresh ≥ 0.85×' }, { factor: 1.3, label: 'replay ≥ 1.3×' }] },
-    { title: 'p99 latency, ms (lower is better)', unit: 'ms', ratio: 'p99', value: (run) => run.latencyMs.p99, targets: [{ factor: 1.25, label: 'fresh ≤ 1.25×' }] },
+    {
+      title: 'Requests per second (higher is better)',
+      unit: 'req/s',
+      ratio: 'reqPerSec',
+      value: (run) => run.reqPerSec,
+      targets: [
+        { factor: 0.85, label: 'fresh ≥ 0.85×' },
+        { factor: 1.3, label: 'replay ≥ 1.3×' },
+      ],
+    },
+    {
+      title: 'p99 latency, ms (lower is better)',
+      unit: 'ms',
+      ratio: 'p99',
+      value: (run) => run.latencyMs.p99,
+      targets: [{ factor: 1.25, label: 'fresh ≤ 1.25×' }],
+    },
   ];
   const parts: string[] = [];
   parts.push(
@@ -72,7 +87,8 @@ export function renderChart(result: BenchResult): string {
       `contention: ${contention.executionsPerRound.map((count) => count ?? '?').join('/')} execution(s), 409 p50 ${fmt(contention.conflictP50Ms)} ms, p99 ${fmt(contention.conflictP99Ms)} ms`,
     );
   }
-  if (result.soak) footer.push(`soak: RSS ${result.soak.rssAfter10sMB} → ${result.soak.rssAfterSoakMB} MB (× ${result.soak.ratio.toFixed(3)}) after ${result.soak.seconds} s`);
+  if (result.soak)
+    footer.push(`soak: RSS ${result.soak.rssAfter10sMB} → ${result.soak.rssAfterSoakMB} MB (× ${result.soak.ratio.toFixed(3)}) after ${result.soak.seconds} s`);
   const failed = result.targets.filter((target) => target.status === 'FAIL').length;
   const passed = result.targets.filter((target) => target.status === 'PASS').length;
   footer.push(`targets: ${passed} pass, ${failed} fail`);

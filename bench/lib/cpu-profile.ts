@@ -49,10 +49,7 @@ export interface ProfileSummary {
  * inside [startUs, endUs] (the load window, without start-up and warm-up). A sample's duration is
  * the gap to the next sample, as Chrome DevTools counts it.
  */
-export function summarizeCpuProfile(
-  file: string,
-  options: { root: string; window?: { startUs: number; endUs: number }; top?: number },
-): ProfileSummary {
+export function summarizeCpuProfile(file: string, options: { root: string; window?: { startUs: number; endUs: number }; top?: number }): ProfileSummary {
   const profile = JSON.parse(readFileSync(file, 'utf8')) as CpuProfile;
   const nodes = new Map(profile.nodes.map((node) => [node.id, node]));
   const timestamps: number[] = [];
@@ -110,9 +107,7 @@ export function summarizeCpuProfile(
       .sort((a, b) => b.us - a.us)
       .slice(0, options.top ?? 25)
       .map(({ entry, us }) => ({ ...entry, selfMs: round(us / 1000), selfPercent: percentOfBusy(us) })),
-    byOrigin: [...originUs.entries()]
-      .sort((a, b) => b[1] - a[1])
-      .map(([origin, us]) => ({ origin, selfMs: round(us / 1000), selfPercent: percentOfBusy(us) })),
+    byOrigin: [...originUs.entries()].sort((a, b) => b[1] - a[1]).map(([origin, us]) => ({ origin, selfMs: round(us / 1000), selfPercent: percentOfBusy(us) })),
   };
 }
 

@@ -1,13 +1,4 @@
-import type {
-  BenchResult,
-  ProfiledRun,
-  ContentionRun,
-  ContentionSummary,
-  ScenarioSummary,
-  TargetResult,
-  ThroughputRun,
-  ThroughputScenario,
-} from './types.js';
+import type { BenchResult, ProfiledRun, ContentionRun, ContentionSummary, ScenarioSummary, TargetResult, ThroughputRun, ThroughputScenario } from './types.js';
 import { THROUGHPUT_SCENARIOS } from './types.js';
 
 export function median(values: number[]): number {
@@ -189,15 +180,38 @@ export function evaluateTargets(result: Pick<BenchResult, 'summary' | 'soak' | '
     );
   const contention = result.summary.contention;
   onePerRound('contention: executions per burst', contention?.executionsPerRound);
-  check('contention: 409 p99 while the execution runs', contention?.whileRunningP99Ms, (v) => v <= 20, '≤ 20 ms', (v) => `${v.toFixed(1)} ms`);
+  check(
+    'contention: 409 p99 while the execution runs',
+    contention?.whileRunningP99Ms,
+    (v) => v <= 20,
+    '≤ 20 ms',
+    (v) => `${v.toFixed(1)} ms`,
+  );
   floorInfo('contention', contention?.floor?.burstP99Ms, contention?.floor?.burstP99Ratio);
   onePerRound('contention (steady, one key at --connections): executions', contention?.steadyExecutionsPerRound);
-  check('contention (steady, one key at --connections): 409 p99', contention?.steadyP99Ms, (v) => v <= 20, '≤ 20 ms', (v) => `${v.toFixed(1)} ms`);
+  check(
+    'contention (steady, one key at --connections): 409 p99',
+    contention?.steadyP99Ms,
+    (v) => v <= 20,
+    '≤ 20 ms',
+    (v) => `${v.toFixed(1)} ms`,
+  );
   floorInfo('contention (steady, one key at --connections)', contention?.floor?.steadyP99Ms, contention?.floor?.steadyP99Ratio);
   if (result.options.quick || !result.soak) {
-    targets.push({ name: 'fresh soak: RSS growth', status: 'SKIP', value: result.options.quick ? 'skipped (--quick)' : 'not measured', target: '≤ 1.10 × RSS after 10 s' });
+    targets.push({
+      name: 'fresh soak: RSS growth',
+      status: 'SKIP',
+      value: result.options.quick ? 'skipped (--quick)' : 'not measured',
+      target: '≤ 1.10 × RSS after 10 s',
+    });
   } else {
-    check('fresh soak: RSS growth', result.soak.ratio, (v) => v <= 1.1, `≤ 1.10 × RSS after 10 s`, (v) => `${v.toFixed(3)} × (${result.soak!.rssAfter10sMB} → ${result.soak!.rssAfterSoakMB} MB after ${result.soak!.seconds} s)`);
+    check(
+      'fresh soak: RSS growth',
+      result.soak.ratio,
+      (v) => v <= 1.1,
+      `≤ 1.10 × RSS after 10 s`,
+      (v) => `${v.toFixed(3)} × (${result.soak!.rssAfter10sMB} → ${result.soak!.rssAfterSoakMB} MB after ${result.soak!.seconds} s)`,
+    );
   }
   return targets;
 }
@@ -215,7 +229,8 @@ function describeTarget(target: TargetResult): string {
 export function renderMarkdown(result: BenchResult, chartPath: string): string {
   const { options, machine } = result;
   const lines: string[] = [];
-  const format = (value: number | null | undefined, digits = 1) => (value === null || value === undefined || !Number.isFinite(value) ? '–' : value.toFixed(digits));
+  const format = (value: number | null | undefined, digits = 1) =>
+    value === null || value === undefined || !Number.isFinite(value) ? '–' : value.toFixed(digits);
   const dirty = result.git.dirtyFiles ? ` + ${result.git.dirtyFiles} uncommitted files` : '';
   lines.push(
     `Last run: **${result.startedAt}**, commit \`${result.git.commit?.slice(0, 8) ?? 'unknown'}\`${dirty}; ` +
@@ -268,7 +283,9 @@ export function renderMarkdown(result: BenchResult, chartPath: string): string {
         `${contention.replays} late replays; the executing request took ${format(contention.freshLatencyMs)} ms; ` +
         `409s answered at ${last.conflictsPerSecond ?? '–'}/s; ` +
         `${format(contention.roundTripsPerRequest, 2)} round trips per request. Last burst: statuses ` +
-        `${Object.entries(last.statuses).map(([status, count]) => `${status}×${count}`).join(', ')}, dispatched in ${format(last.dispatchMs)} ms, ` +
+        `${Object.entries(last.statuses)
+          .map(([status, count]) => `${status}×${count}`)
+          .join(', ')}, dispatched in ${format(last.dispatchMs)} ms, ` +
         `last answer after ${format(last.wallMs)} ms.` +
         // Results files from before the steady phase existed have none.
         (last.steady
@@ -276,7 +293,9 @@ export function renderMarkdown(result: BenchResult, chartPath: string): string {
             `${last.steady.seconds} s while its execution runs, gateway delay ${last.steady.gatewayDelayMs} ms): executions ` +
             `${contention.steadyExecutionsPerRound.map((count) => count ?? '?').join(', ')}; 409 p50 ${format(contention.steadyP50Ms)} ms, ` +
             `p99 ${format(contention.steadyP99Ms)} ms (${last.steady.conflictsPerSecond} 409s/s; statuses ` +
-            `${Object.entries(last.steady.statuses).map(([status, count]) => `${status}×${count}`).join(', ')})` +
+            `${Object.entries(last.steady.statuses)
+              .map(([status, count]) => `${status}×${count}`)
+              .join(', ')})` +
             (floor
               ? `; the floor (the same load): p50 ${format(floor.steadyP50Ms)} ms, p99 ${format(floor.steadyP99Ms)} ms ` +
                 `(${format(floor.steadyConflictsPerSecond, 0)} 409s/s), so service ÷ floor (p99) ${formatRatio(floor.steadyP99Ratio)}.`
@@ -309,7 +328,12 @@ export function renderMarkdown(result: BenchResult, chartPath: string): string {
       '',
       '| function | where | self ms | % |',
       '|---|---|---:|---:|',
-      ...fresh.top.slice(0, 15).map((entry) => `| \`${entry.function}\` | ${entry.location ? `\`${entry.location}${entry.line ? `:${entry.line}` : ''}\`` : '–'} | ${format(entry.selfMs, 0)} | ${format(entry.selfPercent)} |`),
+      ...fresh.top
+        .slice(0, 15)
+        .map(
+          (entry) =>
+            `| \`${entry.function}\` | ${entry.location ? `\`${entry.location}${entry.line ? `:${entry.line}` : ''}\`` : '–'} | ${format(entry.selfMs, 0)} | ${format(entry.selfPercent)} |`,
+        ),
     );
     const perRequest = (profile: ProfiledRun, origin: string) => {
       const found = profile.byOrigin.find((candidate) => candidate.origin === origin);

@@ -53,13 +53,7 @@ export class RedisServer {
   ) {}
 
   static async start(options: { appendOnly?: boolean; args?: string[] } = {}): Promise<RedisServer> {
-    const server = new RedisServer(await freePort(), [
-      '--appendonly',
-      options.appendOnly ? 'yes' : 'no',
-      '--appendfsync',
-      'always',
-      ...(options.args ?? []),
-    ]);
+    const server = new RedisServer(await freePort(), ['--appendonly', options.appendOnly ? 'yes' : 'no', '--appendfsync', 'always', ...(options.args ?? [])]);
     await server.restart();
     return server;
   }

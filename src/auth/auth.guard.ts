@@ -32,7 +32,9 @@ export class AuthGuard implements CanActivate {
     this.adminDigest = config.ADMIN_TOKEN ? digest(config.ADMIN_TOKEN) : undefined;
     if (!this.merchantKeys) this.logger.warn('API_KEYS is not set: every caller is the merchant "anonymous" (development only)');
     if (!this.adminDigest) {
-      this.logger.warn(this.production ? 'ADMIN_TOKEN is not set: the admin routes are off' : 'ADMIN_TOKEN is not set: the admin routes are open (development only)');
+      this.logger.warn(
+        this.production ? 'ADMIN_TOKEN is not set: the admin routes are off' : 'ADMIN_TOKEN is not set: the admin routes are open (development only)',
+      );
     }
   }
 

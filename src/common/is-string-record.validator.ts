@@ -24,8 +24,7 @@ export function IsStringRecord(limits: StringRecordLimits, options?: ValidationO
           return (
             entries.length <= limits.maxEntries &&
             entries.every(
-              ([key, item]) =>
-                key.length > 0 && key.length <= limits.maxKeyLength && typeof item === 'string' && item.length <= limits.maxValueLength,
+              ([key, item]) => key.length > 0 && key.length <= limits.maxKeyLength && typeof item === 'string' && item.length <= limits.maxValueLength,
             )
           );
         },

@@ -1,21 +1,9 @@
 import { applyDecorators } from '@nestjs/common';
 import { plainToInstance, Transform } from 'class-transformer';
 import { parseApiKeys } from '../auth/api-keys.js';
-import {
-  IsBoolean,
-  IsIn,
-  IsInt,
-  IsOptional,
-  IsString,
-  Matches,
-  Max,
-  Min,
-  MinLength,
-  validateSync,
-} from 'class-validator';
+import { IsBoolean, IsIn, IsInt, IsOptional, IsString, Matches, Max, Min, MinLength, validateSync } from 'class-validator';
 
-const toInt = ({ value }: { value: unknown }) =>
-  typeof value === 'string' && /^-?\d+$/.test(value.trim()) ? Number(value) : value;
+const toInt = ({ value }: { value: unknown }) => (typeof value === 'string' && /^-?\d+$/.test(value.trim()) ? Number(value) : value);
 const toList = ({ value }: { value: unknown }) =>
   typeof value === 'string'
     ? value
@@ -30,8 +18,7 @@ const toBool = ({ value }: { value: unknown }) => {
 };
 
 /** An integer variable within bounds, converted from its text form. */
-const IntegerVariable = (min: number, max = Number.MAX_SAFE_INTEGER) =>
-  applyDecorators(Transform(toInt), IsInt(), Min(min), Max(max));
+const IntegerVariable = (min: number, max = Number.MAX_SAFE_INTEGER) => applyDecorators(Transform(toInt), IsInt(), Min(min), Max(max));
 
 const REDIS_URL_PATTERN = /^rediss?:\/\/\S+$/;
 
@@ -220,15 +207,11 @@ export class InvalidConfigError extends Error {}
 /** Validates raw variables (process.env) into a typed AppConfig, or throws naming each bad variable. */
 export function loadAppConfig(raw: Record<string, unknown>): AppConfig {
   const known = Object.keys(new AppConfig());
-  const relevant = Object.fromEntries(
-    Object.entries(raw).filter(([name, value]) => known.includes(name) && value !== undefined && value !== ''),
-  );
+  const relevant = Object.fromEntries(Object.entries(raw).filter(([name, value]) => known.includes(name) && value !== undefined && value !== ''));
   const config = plainToInstance(AppConfig, relevant);
   const errors = validateSync(config, { skipMissingProperties: false });
   const problems = errors.flatMap((error) =>
-    Object.values(error.constraints ?? {}).map((message) =>
-      message.startsWith(error.property) ? message : `${error.property}: ${message}`,
-    ),
+    Object.values(error.constraints ?? {}).map((message) => (message.startsWith(error.property) ? message : `${error.property}: ${message}`)),
   );
   if (config.GATEWAY_MIN_DELAY_MS > config.GATEWAY_MAX_DELAY_MS) {
     problems.push('GATEWAY_MIN_DELAY_MS must not exceed GATEWAY_MAX_DELAY_MS');

@@ -15,6 +15,8 @@ export interface ConsumedMarker {
  * someone inspecting Redis.
  */
 export function consumedMarker(source: string, eventId: string, ttlMs: number): ConsumedMarker {
-  const id = createHash('sha256').update(JSON.stringify([source, eventId])).digest('base64url');
+  const id = createHash('sha256')
+    .update(JSON.stringify([source, eventId]))
+    .digest('base64url');
   return { key: `events:consumed:${id}`, value: JSON.stringify({ eventId, consumedAt: new Date().toISOString() }), ttlMs };
 }

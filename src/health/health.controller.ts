@@ -66,11 +66,13 @@ export class HealthController {
     try {
       return await this.health.check([
         () => (this.shutdown?.shuttingDown ? this.indicators.check('instance').down({ shuttingDown: true }) : this.indicators.check('instance').up()),
-        ...this.dependencies.map(([name, client]) => () =>
-          this.indicators
-            .check(name)
-            .attempt(async () => void (await client.ping()))
-            .withTimeout(this.config.REDIS_COMMAND_TIMEOUT_MS),
+        ...this.dependencies.map(
+          ([name, client]) =>
+            () =>
+              this.indicators
+                .check(name)
+                .attempt(async () => void (await client.ping()))
+                .withTimeout(this.config.REDIS_COMMAND_TIMEOUT_MS),
         ),
       ]);
     } catch (error) {

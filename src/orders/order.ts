@@ -20,7 +20,10 @@ export class OrderPayment {
 }
 
 export class OrderFailure {
-  @ApiProperty({ example: 'CARD_DECLINED', description: 'CARD_DECLINED, PAYMENT_PROVIDER_UNAVAILABLE, or ABANDONED: nobody finished the attempt and the gateway had not charged' })
+  @ApiProperty({
+    example: 'CARD_DECLINED',
+    description: 'CARD_DECLINED, PAYMENT_PROVIDER_UNAVAILABLE, or ABANDONED: nobody finished the attempt and the gateway had not charged',
+  })
   code: string;
 
   @ApiProperty()

@@ -155,9 +155,7 @@ export class OrdersRepository {
 
   /** Newest first, `limit` orders older than the `after` member. */
   async listByOwner(owner: string, limit: number, after?: string): Promise<OrderPage> {
-    const members = await fromStore(
-      this.redis.zrange(ownerIndexKey(owner), after ? `(${after}` : '+', '-', 'BYLEX', 'REV', 'LIMIT', 0, limit + 1),
-    );
+    const members = await fromStore(this.redis.zrange(ownerIndexKey(owner), after ? `(${after}` : '+', '-', 'BYLEX', 'REV', 'LIMIT', 0, limit + 1));
     const page = members.slice(0, limit);
     const ids = page.map((member) => member.slice(member.indexOf(':') + 1));
     // One GET per order rather than MGET: order keys live in different Redis Cluster slots.

@@ -86,7 +86,11 @@ export class PaymentsService {
     }
     if (error instanceof GatewayUnavailableError) {
       await this.orders.markFailed(order, { code: 'PAYMENT_PROVIDER_UNAVAILABLE', detail: error.message, retryable: true, failedAt });
-      return new ProblemException(502, 'PAYMENT_PROVIDER_UNAVAILABLE', 'The payment gateway is unavailable; nothing was charged. Retry later with the same key.');
+      return new ProblemException(
+        502,
+        'PAYMENT_PROVIDER_UNAVAILABLE',
+        'The payment gateway is unavailable; nothing was charged. Retry later with the same key.',
+      );
     }
     return error;
   }

@@ -9,9 +9,7 @@ const PROBLEM = 'application/problem+json; charset=utf-8';
 function expectProblem(response: request.Response, status: number, code: string): void {
   expect(response.status).toBe(status);
   expect(response.headers['content-type']).toBe(PROBLEM);
-  expect(response.body).toEqual(
-    expect.objectContaining({ type: expect.any(String), title: expect.any(String), status, detail: expect.any(String), code }),
-  );
+  expect(response.body).toEqual(expect.objectContaining({ type: expect.any(String), title: expect.any(String), status, detail: expect.any(String), code }));
   expect(response.text).not.toMatch(/\bat .+\.(js|ts):\d+/);
 }
 
@@ -72,7 +70,12 @@ describe('the HTTP API around charges', () => {
       const response = await charge(
         service.baseUrl,
         newKey(),
-        validCharge({ amount: 99_999_999, currency: 'JPY', customerId: 'A-z_09', metadata: Object.fromEntries(Array.from({ length: 20 }, (_, index) => [`k${index}`, 'v'])) }),
+        validCharge({
+          amount: 99_999_999,
+          currency: 'JPY',
+          customerId: 'A-z_09',
+          metadata: Object.fromEntries(Array.from({ length: 20 }, (_, index) => [`k${index}`, 'v'])),
+        }),
       );
       expect(response.status).toBe(201);
     });
@@ -115,7 +118,10 @@ describe('the HTTP API around charges', () => {
       const seen: string[] = [];
       let cursor: string | undefined;
       do {
-        const page = await request(service.baseUrl).get('/api/orders').query({ limit: 2, ...(cursor ? { cursor } : {}) }).expect(200);
+        const page = await request(service.baseUrl)
+          .get('/api/orders')
+          .query({ limit: 2, ...(cursor ? { cursor } : {}) })
+          .expect(200);
         expect(page.body.data.length).toBeLessThanOrEqual(2);
         seen.push(...page.body.data.map((order: { id: string }) => order.id));
         cursor = page.body.nextCursor ?? undefined;

@@ -14,7 +14,9 @@ describe('API keys, scoping and admin protection', () => {
   const service = useTestApp({ API_KEYS: `merchantA:${KEY_A},merchantB:${KEY_B}`, ADMIN_TOKEN });
 
   const ledger = async (key: string) =>
-    (await request(service.baseUrl).get('/api/admin/provider/charges').set(asAdmin).query({ idempotencyKey: key }).expect(200)).body.charges as Array<{ id: string }>;
+    (await request(service.baseUrl).get('/api/admin/provider/charges').set(asAdmin).query({ idempotencyKey: key }).expect(200)).body.charges as Array<{
+      id: string;
+    }>;
 
   it.each([
     ['no Authorization header', {}],

@@ -203,7 +203,8 @@ describe('POST /api/payments/charge idempotency', () => {
     await setBehavior(service.baseUrl, { minDelayMs: 400, maxDelayMs: 400 });
     const key = newKey('burst');
     const watch = await watchRecord(key);
-    const scriptsOnRecord = () => watch.commands.filter(([name, ...args]) => name === 'evalsha' && args.includes(lockKey(watch.recordId))).map(([name]) => name);
+    const scriptsOnRecord = () =>
+      watch.commands.filter(([name, ...args]) => name === 'evalsha' && args.includes(lockKey(watch.recordId))).map(([name]) => name);
     try {
       const responses = await Promise.all(Array.from({ length: 30 }, () => charge(service.baseUrl, key)));
       expect(responses.filter((response) => response.status === 201)).toHaveLength(1);
@@ -304,7 +305,8 @@ describe('POST /api/payments/charge idempotency', () => {
     }
     expect(keys.some((name) => name.startsWith('idempotency:'))).toBe(true);
     // Besides orders, payments and the gateway: the event stream and the projections built from it.
-    const businessRecord = /^(order:ord_|orders:by-owner:|orders:by-key:|orders:created$|payment:ch_|gateway:ledger$|gateway:behavior$|events:payments$|receipt:ord_|balance:)/;
+    const businessRecord =
+      /^(order:ord_|orders:by-owner:|orders:by-key:|orders:created$|payment:ch_|gateway:ledger$|gateway:behavior$|events:payments$|receipt:ord_|balance:)/;
     expect(withoutExpiry.filter((name) => !businessRecord.test(name))).toEqual([]);
   });
 });

@@ -52,7 +52,9 @@ describe('OpenAPI (@nestjs/swagger)', () => {
   });
 
   it('names every operation for clients, once', () => {
-    const operationIds = Object.values(document.paths).flatMap((item) => Object.values(item as Record<string, { operationId: string }>).map(({ operationId }) => operationId));
+    const operationIds = Object.values(document.paths).flatMap((item) =>
+      Object.values(item as Record<string, { operationId: string }>).map(({ operationId }) => operationId),
+    );
     expect(operationIds.sort()).toEqual(
       [
         'charge',

@@ -45,7 +45,11 @@ describe('GET /api/orders?idempotencyKey=: the order a key created', () => {
   ])('answers a 400 problem for a key %s', async (_case, key) => {
     const response = await lookUp(key).expect(400);
     expect(response.headers['content-type']).toMatch(/^application\/problem\+json/);
-    expect(response.body).toMatchObject({ status: 400, code: 'VALIDATION_FAILED', errors: expect.arrayContaining([expect.objectContaining({ field: 'idempotencyKey' })]) });
+    expect(response.body).toMatchObject({
+      status: 400,
+      code: 'VALIDATION_FAILED',
+      errors: expect.arrayContaining([expect.objectContaining({ field: 'idempotencyKey' })]),
+    });
   });
 
   it('answers a 400 problem for a key sent twice', async () => {

@@ -77,8 +77,14 @@ describeInBrowser(`the checkout playground at / (needs ${CHROMIUM}: apt-get inst
     const home = await request(service.baseUrl).get('/').expect(200);
     expect(home.headers['content-type']).toMatch(/^text\/html/);
     expect(home.headers['content-security-policy']).toContain("script-src 'self'");
-    await request(service.baseUrl).get('/index.html').expect(200).expect('Content-Type', /^text\/html/);
-    await request(service.baseUrl).get('/app.js').expect(200).expect('Content-Type', /javascript/);
+    await request(service.baseUrl)
+      .get('/index.html')
+      .expect(200)
+      .expect('Content-Type', /^text\/html/);
+    await request(service.baseUrl)
+      .get('/app.js')
+      .expect(200)
+      .expect('Content-Type', /javascript/);
     const health = await request(service.baseUrl).get('/health').expect(200);
     expect(health.body).toEqual(expect.objectContaining({ status: 'ok' }));
     const unknownApi = await request(service.baseUrl).get('/api/nothing-here').expect(404);

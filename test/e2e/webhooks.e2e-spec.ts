@@ -26,10 +26,7 @@ describe('gateway webhooks', () => {
   beforeAll(async () => {
     redis = await startRedis();
     const env = { WEBHOOK_SECRET: TEST_WEBHOOK_SECRET, EVENTS_WORKER: 'false' };
-    [receiver, gateway] = await Promise.all([
-      startTestApp(redis.url, { ...env, WEBHOOK_DELIVERY: 'false' }),
-      startTestApp(redis.url, env),
-    ]);
+    [receiver, gateway] = await Promise.all([startTestApp(redis.url, { ...env, WEBHOOK_DELIVERY: 'false' }), startTestApp(redis.url, env)]);
   });
 
   afterAll(async () => {

@@ -84,9 +84,7 @@ describe('1,000 payment events with 30 % duplicates, shuffled', () => {
       }).filter((balance) => balance.payments > 0);
       expect(await balanceOf(consumer.baseUrl, customerId)).toEqual(expected);
     }
-    const receipts = await inBatches(ledger.length, 50, (index) =>
-      request(consumer!.baseUrl).get(`/api/orders/${ledger[index]!.orderId}/receipt`).expect(200),
-    );
+    const receipts = await inBatches(ledger.length, 50, (index) => request(consumer!.baseUrl).get(`/api/orders/${ledger[index]!.orderId}/receipt`).expect(200));
     expect(receipts.map((receipt) => receipt.body.chargeId)).toEqual(ledger.map((entry) => entry.id));
   });
 });

@@ -23,8 +23,7 @@ describeWithRedisBinary('an events worker killed between effect and acknowledgem
   let worker: ServiceProcess;
 
   /** The worker's consumer name, from its start-up line (it names itself after its pid); undefined until it runs. */
-  const consumerOf = (process: ServiceProcess): string | undefined =>
-    new RegExp(`as ([\\w.-]+-${process.pid}-[0-9a-f]{6})"`).exec(process.logs)?.[1];
+  const consumerOf = (process: ServiceProcess): string | undefined => new RegExp(`as ([\\w.-]+-${process.pid}-[0-9a-f]{6})"`).exec(process.logs)?.[1];
 
   beforeAll(async () => {
     redis = await RedisServer.start();

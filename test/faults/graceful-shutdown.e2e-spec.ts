@@ -96,7 +96,12 @@ describeWithRedisBinary('graceful shutdown on SIGTERM: the drain before the clos
 
     // Once the drain is over, the close refuses new requests (or the listener is already gone).
     const refused = async () => {
-      const status = await request(service.baseUrl).get('/api/orders').then((response) => response.status, () => 'connection refused');
+      const status = await request(service.baseUrl)
+        .get('/api/orders')
+        .then(
+          (response) => response.status,
+          () => 'connection refused',
+        );
       return status === 503 || status === 'connection refused';
     };
     await waitFor('new requests are refused', refused, DRAIN_MS + 5000);

@@ -61,7 +61,10 @@ async function allOrders(baseUrl: string): Promise<OrderBody[]> {
   const orders: OrderBody[] = [];
   let cursor: string | undefined;
   do {
-    const response = await request(baseUrl).get('/api/orders').query({ limit: 100, ...(cursor ? { cursor } : {}) }).expect(200);
+    const response = await request(baseUrl)
+      .get('/api/orders')
+      .query({ limit: 100, ...(cursor ? { cursor } : {}) })
+      .expect(200);
     orders.push(...(response.body.data as OrderBody[]));
     cursor = response.body.nextCursor ?? undefined;
   } while (cursor);
@@ -300,19 +303,11 @@ describeWithRedisBinary('three reconcilers over one backlog', () => {
 
     // Small batches, so the three share the backlog over several sweeps.
     const env = { ...serviceEnv(redis.url), RECONCILE_BATCH_SIZE: '20' };
-    const reconcilers = await Promise.all([
-      ServiceProcess.start(env),
-      ServiceProcess.start(env),
-      ServiceProcess.start(env, { entry: 'dist/worker.js' }),
-    ]);
+    const reconcilers = await Promise.all([ServiceProcess.start(env), ServiceProcess.start(env), ServiceProcess.start(env, { entry: 'dist/worker.js' })]);
     redis.processes.push(...reconcilers);
     const [service] = reconcilers;
     await setBehavior(service!.baseUrl, { preChargeDelayMs: 0 });
-    await waitFor(
-      'every order is settled',
-      async () => (await allOrders(service!.baseUrl)).every((order) => order.status !== 'CREATED'),
-      60_000,
-    );
+    await waitFor('every order is settled', async () => (await allOrders(service!.baseUrl)).every((order) => order.status !== 'CREATED'), 60_000);
 
     const orders = await allOrders(service!.baseUrl);
     const byKey = new Map(orders.map((order) => [order.idempotencyKey, order]));

@@ -25,9 +25,7 @@ function startTraffic(baseUrl: string): { stop(): Promise<Sent[]> } {
     while (running) {
       const key = newKey('flow');
       const sentAt = Date.now();
-      sent.push(
-        charge(baseUrl, key).then((response) => ({ key, sentAt, status: response.status, code: response.body.code, latencyMs: Date.now() - sentAt })),
-      );
+      sent.push(charge(baseUrl, key).then((response) => ({ key, sentAt, status: response.status, code: response.body.code, latencyMs: Date.now() - sentAt })));
       await sleep(20);
     }
   })();

@@ -3,9 +3,7 @@ import request from 'supertest';
 /** The value of one sample in Prometheus text format, 0 when absent. */
 export function sample(text: string, name: string, labels: Record<string, string>): number {
   const wanted = Object.entries(labels).map(([key, value]) => `${key}="${value}"`);
-  const line = text
-    .split('\n')
-    .find((candidate) => candidate.startsWith(`${name}{`) && wanted.every((label) => candidate.includes(label)));
+  const line = text.split('\n').find((candidate) => candidate.startsWith(`${name}{`) && wanted.every((label) => candidate.includes(label)));
   return line ? Number(line.slice(line.lastIndexOf(' ') + 1)) : 0;
 }
 

@@ -22,11 +22,7 @@ export interface TestApp {
  * The real application (same module, same setup as main.ts) on a free port, against the given
  * Redis. `env` sets configuration exactly as environment variables would.
  */
-export async function startTestApp(
-  redisUrl: string,
-  env: Record<string, string> = {},
-  options: { controllers?: Type[] } = {},
-): Promise<TestApp> {
+export async function startTestApp(redisUrl: string, env: Record<string, string> = {}, options: { controllers?: Type[] } = {}): Promise<TestApp> {
   const config = loadAppConfig({
     NODE_ENV: 'test',
     LOG_LEVEL: 'fatal',

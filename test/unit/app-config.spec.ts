@@ -34,8 +34,21 @@ describe('loadAppConfig', () => {
   });
 
   it('reads booleans and the events settings from their text form', () => {
-    const config = loadAppConfig({ NODE_ENV: 'test', EVENTS_WORKER: 'false', WEBHOOK_DELIVERY: 'FALSE', EVENTS_CLAIM_MIN_IDLE_MS: '500', EVENTS_RETENTION_SECONDS: '3600', WEBHOOK_URL: 'http://hooks.internal:8080/x' });
-    expect(config).toMatchObject({ EVENTS_WORKER: false, WEBHOOK_DELIVERY: false, EVENTS_CLAIM_MIN_IDLE_MS: 500, EVENTS_RETENTION_SECONDS: 3600, WEBHOOK_URL: 'http://hooks.internal:8080/x' });
+    const config = loadAppConfig({
+      NODE_ENV: 'test',
+      EVENTS_WORKER: 'false',
+      WEBHOOK_DELIVERY: 'FALSE',
+      EVENTS_CLAIM_MIN_IDLE_MS: '500',
+      EVENTS_RETENTION_SECONDS: '3600',
+      WEBHOOK_URL: 'http://hooks.internal:8080/x',
+    });
+    expect(config).toMatchObject({
+      EVENTS_WORKER: false,
+      WEBHOOK_DELIVERY: false,
+      EVENTS_CLAIM_MIN_IDLE_MS: 500,
+      EVENTS_RETENTION_SECONDS: 3600,
+      WEBHOOK_URL: 'http://hooks.internal:8080/x',
+    });
   });
 
   it('converts numbers and lists from their text form', () => {

@@ -33,14 +33,20 @@ function proxies(server: NginxParseTreeNode, path: string): boolean {
   const prefixes = locations
     .filter(({ modifier, pattern }) => (modifier === '' || modifier === '^~') && path.startsWith(pattern))
     .sort((a, b) => b.pattern.length - a.pattern.length);
-  const regex = locations.find(({ modifier, pattern }) => (modifier === '~' || modifier === '~*') && new RegExp(pattern, modifier === '~*' ? 'i' : '').test(path));
+  const regex = locations.find(
+    ({ modifier, pattern }) => (modifier === '~' || modifier === '~*') && new RegExp(pattern, modifier === '~*' ? 'i' : '').test(path),
+  );
   const chosen = exact ?? (prefixes[0]?.modifier === '^~' ? prefixes[0] : (regex ?? prefixes[0]));
   return chosen !== undefined && directive(chosen.location, 'proxy_pass')?.value === 'http://payments';
 }
 
 /** No Docker engine runs here, so the container files are linted for what they must promise. */
 describe('container files', () => {
-  const compose = parse(readFileSync('docker-compose.yml', 'utf8')) as { services: Record<string, any>; volumes: Record<string, unknown>; networks: Record<string, any> };
+  const compose = parse(readFileSync('docker-compose.yml', 'utf8')) as {
+    services: Record<string, any>;
+    volumes: Record<string, unknown>;
+    networks: Record<string, any>;
+  };
   const dockerfile = readFileSync('Dockerfile', 'utf8');
   const http = directive(readNginxConf('deploy/nginx.conf'), 'http');
   const servers = directives(http, 'server');
@@ -92,7 +98,17 @@ describe('container files', () => {
     for (const path of ['/api/payments/charge', '/api/orders', '/api/orders/ord_1', '/api/customers/c/balance', '/api/webhooks/gateway', '/health']) {
       expect({ path, proxied: proxies(publicServer, path) }).toEqual({ path, proxied: true });
     }
-    const internal = ['/api/admin/payment-behavior', '/api/admin/provider/charges', '/api/admin', '/API/Admin/payment-behavior', '/metrics', '/docs', '/docs/openapi.json', '/', '/index.html'];
+    const internal = [
+      '/api/admin/payment-behavior',
+      '/api/admin/provider/charges',
+      '/api/admin',
+      '/API/Admin/payment-behavior',
+      '/metrics',
+      '/docs',
+      '/docs/openapi.json',
+      '/',
+      '/index.html',
+    ];
     for (const path of internal) {
       expect({ path, proxied: proxies(publicServer, path) }).toEqual({ path, proxied: false });
       expect({ path, proxied: proxies(operators, path) }).toEqual({ path, proxied: true });

@@ -27,5 +27,7 @@ export function canonicalJson(value: unknown, depth = 0): string {
 
 /** SHA-256 of the canonical body: the same request always has the same fingerprint. */
 export function fingerprintOf(body: unknown): string {
-  return createHash('sha256').update(canonicalJson(body ?? null)).digest('base64url');
+  return createHash('sha256')
+    .update(canonicalJson(body ?? null))
+    .digest('base64url');
 }

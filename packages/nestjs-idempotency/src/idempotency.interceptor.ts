@@ -8,7 +8,13 @@ import type { ResolvedIdempotencyOptions } from './idempotency-options.interface
 import type { IdempotencyOutcome } from './idempotency-report.js';
 import { toIdempotencyContext, type IdempotencyContext } from './idempotency-scope.js';
 import { IdempotencyService } from './idempotency.service.js';
-import { IDEMPOTENCY_CACHED_HEADER, IDEMPOTENCY_KEY_HEADER, IDEMPOTENCY_OPTIONS, IDEMPOTENT_METADATA, IDEMPOTENT_REPLAYED_HEADER } from './idempotency.constants.js';
+import {
+  IDEMPOTENCY_CACHED_HEADER,
+  IDEMPOTENCY_KEY_HEADER,
+  IDEMPOTENCY_OPTIONS,
+  IDEMPOTENT_METADATA,
+  IDEMPOTENT_REPLAYED_HEADER,
+} from './idempotency.constants.js';
 import type { IdempotentRouteOptions } from './idempotency.decorator.js';
 import {
   IdempotencyConflictError,
@@ -121,11 +127,13 @@ export class IdempotencyInterceptor implements NestInterceptor {
     const lockWaitMs = performance.now() - waitStarted;
     if (begun.state === 'in_progress') {
       this.report(context, 'conflict', waitStarted);
+      // eslint-disable-next-line @typescript-eslint/only-throw-error -- an answer for the route's filter, not an error: no stack to capture
       throw this.inProgress;
     }
     if (begun.state === 'stored') {
       if (begun.stored.fingerprint !== idempotency.fingerprint) {
         this.report(context, 'mismatch', waitStarted);
+        // eslint-disable-next-line @typescript-eslint/only-throw-error -- an answer for the route's filter, as above
         throw IdempotentResponse.of(new IdempotencyKeyReusedError());
       }
       this.report(context, 'replay', waitStarted);
@@ -157,7 +165,13 @@ export class IdempotencyInterceptor implements NestInterceptor {
    * Runs the handler and captures its answer in wire form. An error whose answer is not stored
    * (validation, auth: nothing ran) releases the key and goes on to the app's filters as it is.
    */
-  private async execute(fingerprint: string, lease: IdempotencyLease, context: ExecutionContext, next: CallHandler, route: RouteSettings): Promise<StoredResponse> {
+  private async execute(
+    fingerprint: string,
+    lease: IdempotencyLease,
+    context: ExecutionContext,
+    next: CallHandler,
+    route: RouteSettings,
+  ): Promise<StoredResponse> {
     try {
       const value = await lastValueFrom(next.handle(), { defaultValue: undefined });
       const headers = this.headersToReplay(context.switchToHttp().getResponse<HttpResponse>());
@@ -179,6 +193,7 @@ export class IdempotencyInterceptor implements NestInterceptor {
 
   /** The route's own status goes out through NestJS as a body; any other through the filter. */
   private send(stored: StoredResponse, route: RouteSettings, context: ExecutionContext): string {
+    // eslint-disable-next-line @typescript-eslint/only-throw-error -- an answer for the route's filter, as above
     if (stored.status !== route.status) throw new IdempotentResponse(stored);
     for (const name in stored.headers) this.setHeader(context, name, stored.headers[name]!);
     return stored.body;
@@ -188,7 +203,7 @@ export class IdempotencyInterceptor implements NestInterceptor {
     const headers: Record<string, string> = {};
     for (const name of this.replayedHeaders) {
       const value = response.getHeader(name);
-      if (value !== undefined) headers[name] = String(value);
+      if (value !== undefined) headers[name] = Array.isArray(value) ? value.join(', ') : String(value as string | number);
     }
     return headers;
   }

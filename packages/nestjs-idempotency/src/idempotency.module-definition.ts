@@ -6,11 +6,14 @@ import { MemoryIdempotencyStore } from './storage/memory.store.js';
 
 export const ANONYMOUS_SCOPE = 'anonymous';
 
-export const { ConfigurableModuleClass: ConfigurableIdempotencyModule, ASYNC_OPTIONS_TYPE, OPTIONS_TYPE } =
-  new ConfigurableModuleBuilder<IdempotencyModuleOptions>({ optionsInjectionToken: IDEMPOTENCY_MODULE_OPTIONS })
-    .setClassMethodName('forRoot')
-    .setExtras({ isGlobal: true }, (definition, extras) => ({ ...definition, global: extras.isGlobal }))
-    .build();
+export const {
+  ConfigurableModuleClass: ConfigurableIdempotencyModule,
+  ASYNC_OPTIONS_TYPE,
+  OPTIONS_TYPE,
+} = new ConfigurableModuleBuilder<IdempotencyModuleOptions>({ optionsInjectionToken: IDEMPOTENCY_MODULE_OPTIONS })
+  .setClassMethodName('forRoot')
+  .setExtras({ isGlobal: true }, (definition, extras) => ({ ...definition, global: extras.isGlobal }))
+  .build();
 
 export function resolveOptions(options: IdempotencyModuleOptions = {}): ResolvedIdempotencyOptions {
   return {
@@ -38,5 +41,5 @@ export function authenticatedPrincipal(context: ExecutionContext): string {
   const { id, sub } = user as { id?: unknown; sub?: unknown };
   const principal = id ?? sub;
   if (typeof principal === 'string' || typeof principal === 'number') return String(principal);
-  throw new Error('request.user has no id or sub: set IdempotencyModule\'s getScope option to say who owns an Idempotency-Key');
+  throw new Error("request.user has no id or sub: set IdempotencyModule's getScope option to say who owns an Idempotency-Key");
 }

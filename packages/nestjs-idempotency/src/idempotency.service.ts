@@ -5,7 +5,13 @@ import { IDEMPOTENCY_OPTIONS } from './idempotency.constants.js';
 import { IdempotencyConflictError, IdempotencyKeyReusedError, IdempotencyStoreUnavailableError } from './idempotency.exceptions.js';
 import type { ResolvedIdempotencyOptions } from './idempotency-options.interface.js';
 import { recordIdOf } from './idempotency-scope.js';
-import { IDEMPOTENCY_STORE, type BeginResult, type IdempotencyLease, type IdempotencyStore, type StoredResponse } from './storage/idempotency-store.interface.js';
+import {
+  IDEMPOTENCY_STORE,
+  type BeginResult,
+  type IdempotencyLease,
+  type IdempotencyStore,
+  type StoredResponse,
+} from './storage/idempotency-store.interface.js';
 
 const IN_PROGRESS: BeginResult = { state: 'in_progress' };
 

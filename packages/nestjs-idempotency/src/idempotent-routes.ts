@@ -52,15 +52,21 @@ export function markIdempotentResponse(_request: unknown, response: { setHeader(
 /** As NestJS decides it: a handler with `@Res()` or `@Next()` sends the response itself, unless passthrough. */
 function takesResponse(controller: Function, methodName: string): boolean {
   if (Reflect.getMetadata(RESPONSE_PASSTHROUGH_METADATA, controller, methodName)) return false;
-  const args = Object.keys(Reflect.getMetadata(ROUTE_ARGS_METADATA, controller, methodName) ?? {});
+  const args = Object.keys((Reflect.getMetadata(ROUTE_ARGS_METADATA, controller, methodName) as object | undefined) ?? {});
   return args.some((key) => key.startsWith(`${RouteParamtypes.RESPONSE}:`) || key.startsWith(`${RouteParamtypes.NEXT}:`));
 }
 
 function asList(path: unknown): string[] {
   if (Array.isArray(path)) return path.map(String);
-  return [path === undefined ? '' : String(path)];
+  return [path === undefined ? '' : String(path as string)];
 }
 
 function joinPath(...parts: string[]): string {
-  return '/' + parts.flatMap((part) => part.split('/')).filter(Boolean).join('/');
+  return (
+    '/' +
+    parts
+      .flatMap((part) => part.split('/'))
+      .filter(Boolean)
+      .join('/')
+  );
 }

@@ -1,5 +1,11 @@
 export { canonicalJson, fingerprintOf } from './fingerprint.js';
-export { IDEMPOTENCY_CACHED_HEADER, IDEMPOTENCY_KEY_HEADER, IDEMPOTENCY_MODULE_OPTIONS, IDEMPOTENCY_OPTIONS, IDEMPOTENT_REPLAYED_HEADER } from './idempotency.constants.js';
+export {
+  IDEMPOTENCY_CACHED_HEADER,
+  IDEMPOTENCY_KEY_HEADER,
+  IDEMPOTENCY_MODULE_OPTIONS,
+  IDEMPOTENCY_OPTIONS,
+  IDEMPOTENT_REPLAYED_HEADER,
+} from './idempotency.constants.js';
 export { Idempotent, type IdempotentRouteOptions } from './idempotency.decorator.js';
 export * from './idempotency.exceptions.js';
 export { IdempotencyInterceptor } from './idempotency.interceptor.js';

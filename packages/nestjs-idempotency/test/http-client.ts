@@ -17,7 +17,11 @@ export function send(
   options: { method?: string; key?: string | string[]; body?: unknown; headers?: Record<string, string> } = {},
 ): Promise<Answer> {
   const body = options.body === undefined ? '{}' : JSON.stringify(options.body);
-  const headers: Record<string, string | string[]> = { 'content-type': 'application/json', 'content-length': String(Buffer.byteLength(body)), ...options.headers };
+  const headers: Record<string, string | string[]> = {
+    'content-type': 'application/json',
+    'content-length': String(Buffer.byteLength(body)),
+    ...options.headers,
+  };
   if (options.key !== undefined) headers['idempotency-key'] = options.key;
   return new Promise((resolve, reject) => {
     const outgoing = httpRequest(`${baseUrl}${path}`, { method: options.method ?? 'POST', headers }, (incoming) => {

@@ -173,7 +173,7 @@ describe.each(ADAPTERS)('on %s', (_adapterName, adapter) => {
       expect(corrected.json.amount).toBe(10);
     });
 
-    it('marks answers given before the interceptor runs (a guard\'s 401) with Idempotency-Cached: false', async () => {
+    it("marks answers given before the interceptor runs (a guard's 401) with Idempotency-Cached: false", async () => {
       const refused = await send(fixture.url, '/things', { key: newKey(), headers: { 'x-user': 'nobody' } });
       expect(refused.status).toBe(401);
       expect(refused.headers['idempotency-cached']).toBe('false');
@@ -219,10 +219,7 @@ describe.each(ADAPTERS)('on %s', (_adapterName, adapter) => {
     if (storeKind === 'redis') {
       it('extends the lock past its TTL while the operation runs: another instance gets 409 throughout', async () => {
         const lockTtlMs = 300;
-        const [first, second] = await Promise.all([
-          startFixtureApp(adapter, storeOf(), { lockTtlMs }),
-          startFixtureApp(adapter, storeOf(), { lockTtlMs }),
-        ]);
+        const [first, second] = await Promise.all([startFixtureApp(adapter, storeOf(), { lockTtlMs }), startFixtureApp(adapter, storeOf(), { lockTtlMs })]);
         try {
           first.controller.slowMs = 1200;
           const key = newKey();
@@ -266,5 +263,4 @@ describe.each(ADAPTERS)('on %s', (_adapterName, adapter) => {
       /RawResponseController\.create take @Res\(\) without passthrough/,
     );
   });
-
 });

@@ -31,15 +31,42 @@ describe('the packed package', () => {
     writeFileSync(join(app, 'package.json'), JSON.stringify({ name: 'quick-start', private: true, type: 'module' }));
     execFileSync(
       'npm',
-      ['install', '--no-audit', '--no-fund', '--loglevel=error', join(app, tarball), '@nestjs/common@^12', '@nestjs/core@^12', '@nestjs/platform-express@^12', '@nestjs/platform-fastify@^12', 'rxjs@^7', 'reflect-metadata', '@types/node@^20'],
+      [
+        'install',
+        '--no-audit',
+        '--no-fund',
+        '--loglevel=error',
+        join(app, tarball),
+        '@nestjs/common@^12',
+        '@nestjs/core@^12',
+        '@nestjs/platform-express@^12',
+        '@nestjs/platform-fastify@^12',
+        'rxjs@^7',
+        'reflect-metadata',
+        '@types/node@^20',
+      ],
       { cwd: app, stdio: 'inherit' },
     );
     const main = quickStart()
-      .replace("import { NestFactory } from '@nestjs/core';", "import 'reflect-metadata';\nimport { NestFactory } from '@nestjs/core';\nimport { ExpressAdapter } from '@nestjs/platform-express';\nimport { FastifyAdapter } from '@nestjs/platform-fastify';")
-      .replace('NestFactory.create(AppModule)', "NestFactory.create(AppModule, process.env.ADAPTER === 'fastify' ? new FastifyAdapter() : new ExpressAdapter(), { logger: false })")
+      .replace(
+        "import { NestFactory } from '@nestjs/core';",
+        "import 'reflect-metadata';\nimport { NestFactory } from '@nestjs/core';\nimport { ExpressAdapter } from '@nestjs/platform-express';\nimport { FastifyAdapter } from '@nestjs/platform-fastify';",
+      )
+      .replace(
+        'NestFactory.create(AppModule)',
+        "NestFactory.create(AppModule, process.env.ADAPTER === 'fastify' ? new FastifyAdapter() : new ExpressAdapter(), { logger: false })",
+      )
       .replace('app.listen(3000)', "app.listen(Number(process.env.PORT), '127.0.0.1')");
     writeFileSync(join(app, 'main.ts'), main);
-    const compilerOptions = { module: 'nodenext', target: 'es2023', strict: true, experimentalDecorators: true, emitDecoratorMetadata: true, skipLibCheck: true, types: ['node'] };
+    const compilerOptions = {
+      module: 'nodenext',
+      target: 'es2023',
+      strict: true,
+      experimentalDecorators: true,
+      emitDecoratorMetadata: true,
+      skipLibCheck: true,
+      types: ['node'],
+    };
     writeFileSync(join(app, 'tsconfig.json'), JSON.stringify({ compilerOptions, files: ['main.ts'] }));
     execFileSync(process.execPath, [TSC, '-p', app], { stdio: 'inherit' });
   }, 240_000);

@@ -19,7 +19,11 @@ export class ListOrdersQueryDto {
   cursor?: string;
 
   /** The Idempotency-Key as the charge sent it (unquoted): the page holds the order it created, if any. */
-  @ApiPropertyOptional({ description: 'Only the order this Idempotency-Key created (the key as sent, without structured-field quotes)', minLength: 1, maxLength: 255 })
+  @ApiPropertyOptional({
+    description: 'Only the order this Idempotency-Key created (the key as sent, without structured-field quotes)',
+    minLength: 1,
+    maxLength: 255,
+  })
   @IsOptional()
   @IsString()
   @Length(1, 255)

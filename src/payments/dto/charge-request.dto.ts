@@ -1,13 +1,4 @@
-import {
-  IsInt,
-  IsISO4217CurrencyCode,
-  IsOptional,
-  IsString,
-  Matches,
-  Max,
-  MaxLength,
-  Min,
-} from 'class-validator';
+import { IsInt, IsISO4217CurrencyCode, IsOptional, IsString, Matches, Max, MaxLength, Min } from 'class-validator';
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { IsStringRecord } from '../../common/is-string-record.validator.js';
 

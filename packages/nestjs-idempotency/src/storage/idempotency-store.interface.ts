@@ -17,10 +17,7 @@ export interface IdempotencyLease {
  * What `begin` found: the lock, now held by the caller; an outcome stored earlier; or the lock held
  * by someone else (answered, not thrown: a retry storm on one key is this path, so it stays cheap).
  */
-export type BeginResult =
-  | { state: 'acquired'; lease: IdempotencyLease }
-  | { state: 'stored'; stored: StoredResponse }
-  | { state: 'in_progress' };
+export type BeginResult = { state: 'acquired'; lease: IdempotencyLease } | { state: 'stored'; stored: StoredResponse } | { state: 'in_progress' };
 
 /**
  * Storage of idempotency records and their locks. Implementations fail closed: any doubt about

@@ -35,7 +35,12 @@ export abstract class RenewedLease implements IdempotencyLease {
   protected abstract extendLock(ttlMs: number): Promise<number>;
 
   private schedule(): void {
-    this.timer = setTimeout(() => (this.extension = this.renew()), Math.floor(this.ttlMs / 3));
+    this.timer = setTimeout(
+      () => {
+        this.extension = this.renew();
+      },
+      Math.floor(this.ttlMs / 3),
+    );
   }
 
   private async renew(): Promise<void> {

@@ -5,7 +5,10 @@ import { PROBLEM_CONTENT_TYPE } from '../idempotency.exceptions.js';
 
 /** Response headers of an idempotent route, for its success responses' `headers`. */
 export const IDEMPOTENCY_RESPONSE_HEADERS = {
-  [IDEMPOTENCY_CACHED_HEADER]: { description: 'true when this is a stored outcome replayed, false when it ran now', schema: { type: 'string', enum: ['true', 'false'] } },
+  [IDEMPOTENCY_CACHED_HEADER]: {
+    description: 'true when this is a stored outcome replayed, false when it ran now',
+    schema: { type: 'string', enum: ['true', 'false'] },
+  },
   [IDEMPOTENT_REPLAYED_HEADER]: { description: 'Present (true) on replays only', schema: { type: 'string', enum: ['true'] } },
 };
 
