@@ -13,9 +13,17 @@ const service = {
   moduleNameMapper: { '^(\\.{1,2}/.*)\\.js$': '$1' },
 };
 
+/** The suites that pin HTTP behaviour, again on Express (the service runs on Fastify by default). */
+const serviceOnExpress = {
+  ...service,
+  displayName: 'service (express)',
+  testMatch: ['**/test/e2e/{idempotency,api,auth,secrets,fuzz,webhooks}.e2e-spec.ts'],
+  setupFiles: ['<rootDir>/test/support/on-express.ts'],
+};
+
 export default {
-  // The service's suites and the idempotency package's own, in one run.
-  projects: [service, '<rootDir>/packages/nestjs-idempotency'],
+  // The service's suites, the HTTP ones on both adapters, and the idempotency package's own, in one run.
+  projects: [service, serviceOnExpress, '<rootDir>/packages/nestjs-idempotency'],
   globalSetup: '<rootDir>/test/support/build-once.ts',
   testTimeout: 60_000,
   maxWorkers: 2,

@@ -1,7 +1,7 @@
 import { describe, expect, it } from '@jest/globals';
 import request from 'supertest';
 import { charge, newKey, validCharge } from '../support/payments-client.js';
-import { useTestApp } from '../support/test-app.js';
+import { TEST_HTTP_ADAPTER, useTestApp } from '../support/test-app.js';
 
 const PROBLEM = 'application/problem+json; charset=utf-8';
 
@@ -12,6 +12,13 @@ function expectProblem(response: request.Response, status: number, code: string)
   expect(response.body).toEqual(expect.objectContaining({ type: expect.any(String), title: expect.any(String), status, detail: expect.any(String), code }));
   expect(response.text).not.toMatch(/\bat .+\.(js|ts):\d+/);
 }
+
+/**
+ * Fastify parses bodies after NestJS middleware, so its body errors carry the header the
+ * idempotency module's middleware sets; Express's body parser runs before any NestJS middleware
+ * (a difference the README names).
+ */
+const CACHED_ON_BODY_ERRORS = TEST_HTTP_ADAPTER === 'fastify' ? 'false' : undefined;
 
 describe('the HTTP API around charges', () => {
   // No webhooks: they would add the gateway's status to orders at a moment the tests cannot know.
@@ -26,13 +33,13 @@ describe('the HTTP API around charges', () => {
         .send('{"amount": 19,');
       expectProblem(response, 400, 'MALFORMED_JSON');
       // Answered before the idempotency layer ran, still a response of an idempotent route.
-      expect(response.headers['idempotency-cached']).toBe('false');
+      expect(response.headers['idempotency-cached']).toBe(CACHED_ON_BODY_ERRORS);
     });
 
     it('answers a body over the limit with 413 PAYLOAD_TOO_LARGE', async () => {
       const response = await charge(service.baseUrl, newKey(), validCharge({ description: 'x'.repeat(20_000) }));
       expectProblem(response, 413, 'PAYLOAD_TOO_LARGE');
-      expect(response.headers['idempotency-cached']).toBe('false');
+      expect(response.headers['idempotency-cached']).toBe(CACHED_ON_BODY_ERRORS);
     });
 
     it('answers an unknown route with 404 NOT_FOUND', async () => {

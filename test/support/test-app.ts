@@ -22,6 +22,9 @@ export interface TestApp {
  * The real application (same module, same setup as main.ts) on a free port, against the given
  * Redis. `env` sets configuration exactly as environment variables would.
  */
+/** Set by the `service (express)` jest project; Fastify, the service's default, otherwise. */
+export const TEST_HTTP_ADAPTER = process.env.TEST_HTTP_ADAPTER === 'express' ? 'express' : 'fastify';
+
 export async function startTestApp(redisUrl: string, env: Record<string, string> = {}, options: { controllers?: Type[] } = {}): Promise<TestApp> {
   const config = loadAppConfig({
     NODE_ENV: 'test',
@@ -29,6 +32,8 @@ export async function startTestApp(redisUrl: string, env: Record<string, string>
     GATEWAY_MIN_DELAY_MS: '0',
     GATEWAY_MAX_DELAY_MS: '0',
     REDIS_URL: redisUrl,
+    // The adapter of the jest project (jest.config.mjs runs the HTTP suites on both).
+    HTTP_ADAPTER: TEST_HTTP_ADAPTER,
     // Off unless a test asks for it (test/e2e/rate-limit): jest on Node 20 cannot load @nestjs/throttler (see AppModule).
     RATE_LIMIT_MAX: '0',
     ...env,
