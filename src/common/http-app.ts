@@ -24,6 +24,8 @@ export function httpAdapterFor(config: AppConfig): AbstractHttpAdapter {
     onProtoPoisoning: 'ignore',
     onConstructorPoisoning: 'ignore',
     genReqId: requestIdOf,
+    // While closing, requests still reach the service's own refusal (503 SHUTTING_DOWN as a problem), not Fastify's plain 503.
+    return503OnClosing: false,
     // Errors Fastify meets before routing (a malformed URL) are problems too.
     frameworkErrors: (error: Error, _request: FastifyRequest, reply: FastifyReply) => {
       const { problem, headers } = toProblem(error);
