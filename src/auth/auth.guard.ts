@@ -6,7 +6,7 @@ import type { RequestWithPrincipal } from '../common/principal.js';
 import { ProblemException } from '../common/problem.js';
 import { AppConfig } from '../config/index.js';
 import { ADMIN_TOKEN_HEADER, ROUTE_ROLE_METADATA, type RouteRole } from './auth.constants.js';
-import { parseApiKeys } from './api-keys.js';
+import { parseApiKeys } from '../config/api-keys.js';
 
 /** Equal-length digests let timingSafeEqual compare secrets of any length. */
 const digest = (secret: string) => createHash('sha256').update(secret).digest();

@@ -1,4 +1,3 @@
 export { ADMIN_TOKEN_HEADER } from './auth.constants.js';
 export { AuthGuard } from './auth.guard.js';
-export { parseApiKeys } from './api-keys.js';
 export { AdminOnly, Public } from './route-role.decorator.js';

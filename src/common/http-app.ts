@@ -6,9 +6,10 @@ import { FastifyAdapter } from '@nestjs/platform-fastify';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { Logger } from 'nestjs-pino';
 import type { AppConfig } from '../config/index.js';
-import { REQUEST_ID_HEADER, requestIdOf } from '../logging/logging.module.js';
+
 import { ProblemDetailsFilter, sendProblem } from './problem-details.filter.js';
 import { PROBLEM_CONTENT_TYPE, toProblem } from './problem.js';
+import { REQUEST_ID_HEADER, requestIdOf } from './request-id.js';
 import { RejectPrototypeKeysInterceptor } from './reject-prototype-keys.interceptor.js';
 import { RouteLabelInterceptor } from './route-label.js';
 

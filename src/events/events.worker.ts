@@ -7,10 +7,10 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { AppConfig } from '../config/index.js';
 import { eventDuplicatesDropped } from '../metrics/event-duplicates.channel.js';
 import { LuaScript, REDIS_CLIENT, type RedisClient } from '../redis/index.js';
-import { consumedMarker } from './consumed-marker.js';
-import { PAYMENTS_STREAM, PROJECTIONS_GROUP, fromStreamFields } from './payment-event.js';
+import { consumedMarker } from '../outbox/consumed-marker.js';
+import { PAYMENTS_STREAM, PROJECTIONS_GROUP, fromStreamFields } from '../outbox/payment-event.js';
 import { ProjectionsRepository } from './projections.repository.js';
-import { supportsEvents } from './standalone-store.js';
+import { supportsEvents } from '../outbox/standalone-store.js';
 
 type StreamEntry = [id: string, fields: string[] | null];
 

@@ -8,7 +8,7 @@ import { OrdersService } from '../orders/orders.service.js';
 import { REDIS_CLIENT, type RedisClient } from '../redis/index.js';
 import { CustomerBalance, Receipt } from './projections.js';
 import { ProjectionsRepository } from './projections.repository.js';
-import { eventsUnsupported, supportsEvents } from './standalone-store.js';
+import { eventsUnsupported, supportsEvents } from '../outbox/standalone-store.js';
 
 class CustomerParams {
   /** The customer ids a charge accepts, so a path can never name a key of another shape. */

@@ -1,7 +1,7 @@
 import { BeforeApplicationShutdown, Inject, Injectable, Logger, OnApplicationBootstrap } from '@nestjs/common';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { AppConfig } from '../config/index.js';
-import { supportsEvents } from '../events/standalone-store.js';
+import { supportsEvents } from '../outbox/standalone-store.js';
 import { IdempotencyService } from '@idempotent-payments/nestjs-idempotency';
 import { openOrdersObserved, ordersReconciled, type ReconcileResult } from '../metrics/reconciler.channel.js';
 import type { Order } from '../orders/order.js';

@@ -3,10 +3,10 @@ import { HttpAdapterHost } from '@nestjs/core';
 import type { AddressInfo } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { AppConfig } from '../config/index.js';
-import { supportsEvents } from '../events/standalone-store.js';
+import { supportsEvents } from '../outbox/standalone-store.js';
 import { REDIS_CLIENT, type RedisClient } from '../redis/index.js';
-import { GATEWAY_WEBHOOK_TYPES, gatewayWebhookFor, type GatewayWebhook } from '../webhooks/gateway-webhook.js';
-import { SIGNATURE_HEADER, WEBHOOK_PATH, signatureHeader, webhookSecretOf } from '../webhooks/webhook-signature.js';
+import { GATEWAY_WEBHOOK_TYPES, gatewayWebhookFor, type GatewayWebhook } from './gateway-webhook.js';
+import { SIGNATURE_HEADER, WEBHOOK_PATH, signatureHeader, webhookSecretOf } from './webhook-signature.js';
 import type { GatewayCharge } from './gateway-charge.js';
 import type { PaymentBehavior } from './payment-behavior.js';
 

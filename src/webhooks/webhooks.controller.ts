@@ -3,14 +3,14 @@ import { ApiHeader, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger
 import { Public } from '../auth/index.js';
 import { ApiProblemResponses } from '../common/openapi.js';
 import { AppConfig } from '../config/index.js';
-import { consumedMarker } from '../events/consumed-marker.js';
-import { eventsUnsupported, supportsEvents } from '../events/standalone-store.js';
+import { consumedMarker } from '../outbox/consumed-marker.js';
+import { eventsUnsupported, supportsEvents } from '../outbox/standalone-store.js';
 import { eventDuplicatesDropped } from '../metrics/event-duplicates.channel.js';
 import { OrdersService } from '../orders/orders.service.js';
 import { REDIS_CLIENT, type RedisClient } from '../redis/index.js';
-import { GATEWAY_STATUS_OF, GatewayWebhook, WebhookAck } from './gateway-webhook.js';
+import { GATEWAY_STATUS_OF, GatewayWebhook, WebhookAck } from '../provider/gateway-webhook.js';
 import { WebhookSignatureGuard } from './webhook-signature.guard.js';
-import { SIGNATURE_HEADER, WEBHOOK_PATH } from './webhook-signature.js';
+import { SIGNATURE_HEADER, WEBHOOK_PATH } from '../provider/webhook-signature.js';
 
 /**
  * The gateway's events about its charges, delivered at least once and in any order. Each is

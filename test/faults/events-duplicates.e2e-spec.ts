@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import request from 'supertest';
-import { PAYMENTS_STREAM, toStreamFields } from '../../src/events/payment-event.js';
+import { PAYMENTS_STREAM, toStreamFields } from '../../src/outbox/payment-event.js';
 import type { GatewayCharge } from '../../src/provider/gateway-charge.js';
 import { balanceOf, streamEntries, waitUntilAllConsumed } from '../support/events-client.js';
 import { duplicatesDropped } from '../support/metrics.js';

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { Redis } from 'ioredis';
-import { newPaymentEvent, PAYMENTS_STREAM, toStreamFields } from '../../src/events/payment-event.js';
+import { newPaymentEvent, PAYMENTS_STREAM, toStreamFields } from '../../src/outbox/payment-event.js';
 import { hasRedisServerBinary, RedisServer } from '../../scripts/lib/redis-server.js';
 import { ServiceProcess } from '../../scripts/lib/service-process.js';
 import { waitFor } from '../support/wait-for.js';

@@ -2,7 +2,7 @@ import { describe, expect, it } from '@jest/globals';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { parseApiKeys } from '../../src/auth/api-keys.js';
+import { parseApiKeys } from '../../src/config/api-keys.js';
 import { loadAppConfig } from '../../src/config/index.js';
 
 const KEY_A = 'sk_test_aaaaaaaaaaaaaaaa';

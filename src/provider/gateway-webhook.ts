@@ -1,7 +1,7 @@
 import { ApiProperty } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
 import { IsIn, IsInt, IsObject, Matches, Max, Min, ValidateNested } from 'class-validator';
-import { newEventId } from '../events/payment-event.js';
+import { newEventId } from '../outbox/payment-event.js';
 import type { GatewayStatus } from '../orders/order.js';
 import type { GatewayStatusResult } from '../orders/orders.repository.js';
 import type { GatewayCharge } from '../provider/gateway-charge.js';
