@@ -7,6 +7,7 @@ export default {
   transform: { '^.+\\.ts$': ['ts-jest', { useESM: true, tsconfig: 'tsconfig.json' }] },
   moduleNameMapper: { '^(\\.{1,2}/.*)\\.js$': '$1' },
   globalSetup: '<rootDir>/test/support/build-once.ts',
+  setupFilesAfterEnv: ['<rootDir>/test/support/stop-processes.ts'],
   testTimeout: 60_000,
   maxWorkers: 2,
 };

@@ -21,7 +21,7 @@
  * Exit codes: 0 measured (targets may still FAIL: they are printed), 1 the bench itself failed,
  * 2 bad arguments.
  */
-import { ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
@@ -32,8 +32,8 @@ import { fileURLToPath } from 'node:url';
 import type autocannon from 'autocannon';
 import { Redis } from 'ioredis';
 import { parseCli, positiveInt, UsageError } from '../scripts/lib/cli.js';
-import { freePort, hasRedisServerBinary, RedisServer } from '../scripts/lib/redis-server.js';
-import { BenchProcess, type ProbeSample } from './lib/bench-process.js';
+import { freePort, hasRedisServerBinary, ManagedProcess, RedisServer, stopAll } from '../tools/process/index.js';
+import { ProbedService, type ProbeSample } from './lib/probed-service.js';
 import { renderChart } from './lib/chart.js';
 import { summarizeCpuProfile } from './lib/cpu-profile.js';
 import { attributeRoundTrips, evaluateTargets, formatRatio, formatTargets, median, renderMarkdown, round, summarizeContention, summarizeScenarios } from './lib/report.js';
@@ -172,11 +172,9 @@ interface Store {
 
 const started = {
   stores: new Set<Store>(),
-  services: new Set<BenchProcess>(),
+  services: new Set<ProbedService>(),
   /** Every service process ever started, for their logs when the bench fails. */
-  everStarted: [] as BenchProcess[],
-  /** Everything else: the build, load processes, the floor server. */
-  children: new Set<ChildProcess>(),
+  everStarted: [] as ProbedService[],
 };
 
 async function startStore(name: string): Promise<Store> {
@@ -189,14 +187,11 @@ async function startStore(name: string): Promise<Store> {
 }
 
 async function stopEverything(): Promise<void> {
-  for (const child of started.children) child.kill('SIGKILL');
-  await Promise.allSettled([...started.services].map((service) => service.stop()));
-  started.services.clear();
-  for (const store of started.stores) {
-    store.client.disconnect();
-    await store.server.stop();
-  }
+  for (const store of started.stores) store.client.disconnect();
   started.stores.clear();
+  started.services.clear();
+  // The services with their shutdown hooks, redis-servers, the build, load processes, the floor server.
+  await stopAll();
 }
 
 function log(message: string): void {
@@ -209,10 +204,7 @@ function log(message: string): void {
 
 async function build(): Promise<void> {
   log('bench: npm run build');
-  const child = spawn('npm', ['run', 'build'], { cwd: ROOT, stdio: ['ignore', 2, 2] });
-  started.children.add(child);
-  const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
-  started.children.delete(child);
+  const { code } = await ManagedProcess.spawn('npm', ['run', 'build'], { cwd: ROOT, env: process.env, stdout: 'stderr', stderr: 'stderr' }).exited;
   if (code !== 0) throw new Error(`npm run build failed (exit ${code})`);
 }
 
@@ -229,39 +221,40 @@ function serviceEnv(redisUrl: string): Record<string, string> {
   };
 }
 
-async function startService(name: string, redisUrl: string, nodeArgs: string[] = []): Promise<BenchProcess> {
+async function startService(name: string, redisUrl: string, nodeArgs: string[] = []): Promise<ProbedService> {
   log(`bench: starting ${name} (node ${[...nodeArgs, 'dist/main.js'].join(' ')})`);
-  const service = await BenchProcess.start({ name, env: serviceEnv(redisUrl), nodeArgs });
+  const service = await ProbedService.start({ name, env: serviceEnv(redisUrl), nodeArgs });
   started.services.add(service);
   started.everStarted.push(service);
   return service;
 }
 
-async function startBaseline(redisUrl: string, nodeArgs: string[] = []): Promise<BenchProcess> {
+async function startBaseline(redisUrl: string, nodeArgs: string[] = []): Promise<ProbedService> {
   log(`bench: starting baseline (node ${[...nodeArgs, '--import', 'tsx', 'bench/baseline-main.ts'].join(' ')}: dist/ with the idempotency interceptor bypassed)`);
-  const service = await BenchProcess.start({ name: 'baseline', env: serviceEnv(redisUrl), entry: 'bench/baseline-main.ts', nodeArgs: [...nodeArgs, '--import', 'tsx'] });
+  const service = await ProbedService.start({ name: 'baseline', env: serviceEnv(redisUrl), entry: 'bench/baseline-main.ts', nodeArgs: [...nodeArgs, '--import', 'tsx'] });
   started.services.add(service);
   started.everStarted.push(service);
   return service;
 }
 
 /** What load is sent to: a service, or the floor server. */
-type LoadTarget = Pick<BenchProcess, 'name' | 'baseUrl'>;
+type LoadTarget = Pick<ProbedService, 'name' | 'baseUrl'>;
 
 /**
  * bench/floor-server.mjs on a free port, once it listens: a bare node:http server answering every
  * request with the service's 409 problem. It has an IPC channel, so it exits if the bench dies;
- * stopEverything kills it with the other children.
+ * stopEverything stops it with the other processes.
  */
 async function startFloor(): Promise<LoadTarget> {
   const port = await freePort();
   log(`bench: starting the floor server (node bench/floor-server.mjs on port ${port}: node:http answering a fixed 409)`);
-  const child = spawn(process.execPath, ['bench/floor-server.mjs'], {
+  const { child } = ManagedProcess.spawn(process.execPath, ['bench/floor-server.mjs'], {
+    name: 'floor server',
     cwd: ROOT,
     env: { PATH: process.env.PATH ?? '', PORT: String(port) },
-    stdio: ['ignore', 'pipe', 'inherit', 'ipc'],
+    stderr: 'stderr',
+    ipc: true,
   });
-  started.children.add(child);
   await new Promise<void>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error('the floor server did not listen within 10 s')), 10_000);
     // Its one line on stdout says it listens.
@@ -277,7 +270,7 @@ async function startFloor(): Promise<LoadTarget> {
   return { name: 'floor server', baseUrl: `http://127.0.0.1:${port}` };
 }
 
-async function stopService(service: BenchProcess): Promise<void> {
+async function stopService(service: ProbedService): Promise<void> {
   await service.stop();
   started.services.delete(service);
 }
@@ -289,13 +282,15 @@ type AutocannonOutput = { kind: 'autocannon'; result: autocannon.Result; perSeco
  * anything (the "before" snapshots), so start-up time is outside the measurement.
  */
 async function runLoad<T extends AutocannonOutput | ContentionResult>(options: LoadOptions, beforeGo?: () => Promise<void>): Promise<T> {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'bench/load.ts', JSON.stringify(options)], {
+  const load = ManagedProcess.spawn(process.execPath, ['--import', 'tsx', 'bench/load.ts', JSON.stringify(options)], {
+    name: `load ${options.label}`,
     cwd: ROOT,
-    stdio: ['pipe', 'pipe', 'inherit'],
+    env: process.env,
+    stdin: 'pipe',
+    stderr: 'stderr',
   });
-  started.children.add(child);
+  const { child } = load;
   try {
-    const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
     let output: string | undefined;
     const lines = createInterface({ input: child.stdout! });
     for await (const line of lines) {
@@ -306,12 +301,11 @@ async function runLoad<T extends AutocannonOutput | ContentionResult>(options: L
         output = line;
       }
     }
-    const code = await exited;
+    const { code } = await load.exited;
     if (code !== 0 || output === undefined) throw new Error(`the load process (${options.label}) failed with exit code ${code}`);
     return JSON.parse(output) as T;
   } finally {
-    child.kill('SIGKILL');
-    started.children.delete(child);
+    await load.crash();
   }
 }
 
@@ -401,13 +395,13 @@ interface Context {
   options: BenchOptions;
   baselineStore: Store;
   serviceStore: Store;
-  service?: BenchProcess;
-  baseline?: BenchProcess;
+  service?: ProbedService;
+  baseline?: ProbedService;
   /** bench/floor-server.mjs, when the contention scenario runs. */
   floor?: LoadTarget;
 }
 
-async function admin(service: BenchProcess, method: string, path: string, body?: unknown): Promise<unknown> {
+async function admin(service: ProbedService, method: string, path: string, body?: unknown): Promise<unknown> {
   const response = await fetch(`${service.baseUrl}${path}`, {
     method,
     headers: { 'X-Admin-Token': ADMIN_TOKEN, ...(body === undefined ? {} : { 'Content-Type': 'application/json' }) },
@@ -419,7 +413,7 @@ async function admin(service: BenchProcess, method: string, path: string, body?:
   return JSON.parse(text) as unknown;
 }
 
-async function charge(service: BenchProcess, key: string): Promise<{ status: number; cached: string | null; location: string | null; id?: string }> {
+async function charge(service: ProbedService, key: string): Promise<{ status: number; cached: string | null; location: string | null; id?: string }> {
   const response = await fetch(`${service.baseUrl}/api/payments/charge`, {
     method: 'POST',
     headers: { Authorization: `Bearer ${API_KEY}`, 'Content-Type': 'application/json', 'Idempotency-Key': key },
@@ -471,7 +465,7 @@ async function warmUp(context: Context): Promise<void> {
   }
 }
 
-async function runThroughput(context: Context, scenario: ThroughputScenario, round_: number, target: BenchProcess, store: Store): Promise<ThroughputRun> {
+async function runThroughput(context: Context, scenario: ThroughputScenario, round_: number, target: ProbedService, store: Store): Promise<ThroughputRun> {
   const { options } = context;
   const { client } = store;
   const seconds = options.seconds;

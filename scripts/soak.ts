@@ -17,8 +17,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { retentionFor } from '../src/idempotency/retention.js';
 import { UsageError, formatCounts, readOptions, fraction, parseCli, percentile, positiveInt } from './lib/cli.js';
-import { RedisServer, hasRedisServerBinary } from './lib/redis-server.js';
-import { ServiceProcess } from './lib/service-process.js';
+import { answersOk, hasRedisServerBinary, RedisServer, ServiceProcess, waitForReady } from '../tools/process/index.js';
 
 const USAGE = `Usage: npx tsx scripts/soak.ts [options]    (needs dist/: run \`npm run build\` first)
 
@@ -50,8 +49,6 @@ const SERVICE_ENV = {
 };
 const REQUEST_TIMEOUT_MS = 5000;
 const REDIS_DOWN_MS = 1000;
-/** A service still draining after SIGTERM is killed after this: the soak must not leave it behind. */
-const GRACEFUL_STOP_MS = 5000;
 /** Retries at the end are few; a handful in parallel keeps that pass short without a burst. */
 const FINAL_PASS_CONCURRENCY = 10;
 /** What the service may answer a well-formed charge (503 only while Redis is away). */
@@ -187,20 +184,9 @@ async function stopFleet(fleet: Fleet): Promise<void> {
   // Detached first, so a second call (an interrupt while the run ends) finds nothing left to stop.
   fleet.services = [];
   fleet.redis = undefined;
-  await Promise.all(services.map(stopService));
+  // SIGTERM first; a graceful shutdown that keeps waiting (e.g. on busy keep-alive sockets) ends in SIGKILL.
+  await Promise.all(services.map((service) => service.stop()));
   await redis?.stop();
-}
-
-/** SIGTERM first; a graceful shutdown that keeps waiting (e.g. on busy keep-alive sockets) ends in SIGKILL. */
-async function stopService(service: ServiceProcess): Promise<void> {
-  const grace = new AbortController();
-  const forced = sleep(GRACEFUL_STOP_MS, undefined, { signal: grace.signal }).then(
-    () => service.crash(),
-    () => undefined,
-  );
-  await service.stop();
-  grace.abort();
-  await forced;
 }
 
 async function setGatewayBehavior(baseUrl: string, options: Options): Promise<void> {
@@ -233,21 +219,14 @@ async function restartRedisAt(redis: RedisServer, atMs: number, run: Run, onDown
 async function waitUntilReady(services: ServiceProcess[], timeoutMs: number): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   for (const service of services) {
-    while (!(await isReady(service.baseUrl))) {
-      if (Date.now() > deadline) throw new UsageError(`${service.baseUrl} did not become ready again:\n${service.logs}`);
-      await sleep(100);
-    }
+    await waitForReady(`${service.baseUrl}/health/ready`, () => answersOk(`${service.baseUrl}/health/ready`, REQUEST_TIMEOUT_MS), {
+      timeoutMs: Math.max(0, deadline - Date.now()),
+      intervalMs: 100,
+      process: service.process,
+    }).catch((error: Error) => {
+      throw new UsageError(error.message);
+    });
   }
-}
-
-async function isReady(baseUrl: string): Promise<boolean> {
-  return fetch(`${baseUrl}/health/ready`, { signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS) }).then(
-    async (response) => {
-      await response.body?.cancel();
-      return response.ok;
-    },
-    () => false,
-  );
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -1,8 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { Redis } from 'ioredis';
 import request from 'supertest';
-import { RedisServer, hasRedisServerBinary } from '../../scripts/lib/redis-server.js';
-import { ServiceProcess } from '../../scripts/lib/service-process.js';
+import { hasRedisServerBinary, RedisServer, ServiceProcess } from '../../tools/process/index.js';
 import { charge, newKey, validCharge } from '../support/payments-client.js';
 
 const describeWithRedisBinary = hasRedisServerBinary ? describe : describe.skip;

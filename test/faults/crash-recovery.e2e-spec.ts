@@ -1,8 +1,7 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/globals';
 import { setTimeout as sleep } from 'node:timers/promises';
 import request from 'supertest';
-import { RedisServer, hasRedisServerBinary } from '../../scripts/lib/redis-server.js';
-import { ServiceProcess } from '../../scripts/lib/service-process.js';
+import { hasRedisServerBinary, RedisServer, ServiceProcess } from '../../tools/process/index.js';
 import { charge, ledgerCount, newKey, setBehavior } from '../support/payments-client.js';
 import { waitFor } from '../support/wait-for.js';
 

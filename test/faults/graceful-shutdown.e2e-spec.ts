@@ -1,7 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { Redis } from 'ioredis';
-import { RedisServer, hasRedisServerBinary } from '../../scripts/lib/redis-server.js';
-import { ServiceProcess } from '../../scripts/lib/service-process.js';
+import { hasRedisServerBinary, RedisServer, ServiceProcess } from '../../tools/process/index.js';
 import { charge, ledgerCount, newKey, setBehavior } from '../support/payments-client.js';
 import { waitFor } from '../support/wait-for.js';
 

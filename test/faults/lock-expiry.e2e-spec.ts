@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { setTimeout as sleep } from 'node:timers/promises';
 import request from 'supertest';
-import { RedisServer, hasRedisServerBinary } from '../../scripts/lib/redis-server.js';
+import { hasRedisServerBinary, RedisServer } from '../../tools/process/index.js';
 import { fingerprintOf } from '../../src/idempotency/fingerprint.js';
 import { toIdempotencyContext } from '../../src/idempotency/idempotency-scope.js';
 import { lockKey } from '../../src/idempotency/redis-idempotency.store.js';

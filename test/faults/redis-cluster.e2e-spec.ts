@@ -1,8 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { Cluster } from 'ioredis';
 import request from 'supertest';
-import { RedisCluster } from '../../scripts/lib/redis-cluster.js';
-import { hasRedisServerBinary } from '../../scripts/lib/redis-server.js';
+import { hasRedisServerBinary, RedisCluster } from '../../tools/process/index.js';
 import { toIdempotencyContext } from '../../src/idempotency/idempotency-scope.js';
 import { lockKey, responseKey } from '../../src/idempotency/redis-idempotency.store.js';
 import { REDIS_CLIENT, REDIS_LOCK_CLIENTS } from '../../src/redis/index.js';

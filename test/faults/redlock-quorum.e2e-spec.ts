@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import request from 'supertest';
-import { RedisServer, hasRedisServerBinary } from '../../scripts/lib/redis-server.js';
+import { hasRedisServerBinary, RedisServer } from '../../tools/process/index.js';
 import { charge, ledgerCount, newKey, setBehavior } from '../support/payments-client.js';
 import { startTestApp, type TestApp } from '../support/test-app.js';
 

@@ -1,6 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { RedisServer, hasRedisServerBinary } from '../../scripts/lib/redis-server.js';
-import { ServiceProcess } from '../../scripts/lib/service-process.js';
+import { hasRedisServerBinary, RedisServer, ServiceProcess } from '../../tools/process/index.js';
 import { runScript } from '../support/run-script.js';
 
 const describeWithRedisBinary = hasRedisServerBinary ? describe : describe.skip;

@@ -1,8 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { Redis } from 'ioredis';
 import { newPaymentEvent, PAYMENTS_STREAM, toStreamFields } from '../../src/events/payment-event.js';
-import { hasRedisServerBinary, RedisServer } from '../../scripts/lib/redis-server.js';
-import { ServiceProcess } from '../../scripts/lib/service-process.js';
+import { hasRedisServerBinary, RedisServer, ServiceProcess } from '../../tools/process/index.js';
 import { waitFor } from '../support/wait-for.js';
 
 const describeWithRedisBinary = hasRedisServerBinary ? describe : describe.skip;

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import request from 'supertest';
 import type { PaymentBehavior } from '../../src/provider/payment-behavior.js';
-import { RedisServer, hasRedisServerBinary } from '../../scripts/lib/redis-server.js';
+import { hasRedisServerBinary, RedisServer } from '../../tools/process/index.js';
 
 export const CHARGE_PATH = '/api/payments/charge';
 
