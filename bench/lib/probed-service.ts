@@ -1,5 +1,4 @@
 import { readFileSync } from 'node:fs';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { ServiceProcess } from '../../tools/process/index.js';
 
 /** What bench/probe.mjs answers: cumulative figures of the process; the bench diffs two of them. */
@@ -74,13 +73,12 @@ export class ProbedService {
     return this.ask('sample');
   }
 
-  /** A normal exit (process.exit(0) in the probe), which --cpu-prof needs to write its file; else stop(). */
+  /** A normal exit (process.exit(0) in the probe), which --cpu-prof needs to write its file; SIGTERM, then SIGKILL, if it does not come. */
   async exitNormally(timeoutMs = 15_000): Promise<void> {
     const running = this.service.process;
     if (!running) return;
     await this.ask('exit', timeoutMs).catch(() => undefined);
-    await Promise.race([running.exited, sleep(timeoutMs)]);
-    await this.stop();
+    if (!(await running.waitForExit(timeoutMs))) await running.stop();
   }
 
   /** SIGTERM (the service's shutdown hooks), SIGKILL if it is still there after a few seconds. */

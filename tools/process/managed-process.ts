@@ -88,8 +88,16 @@ export class ManagedProcess {
   async stop(graceMs = DEFAULT_GRACE_MS): Promise<Exit> {
     if (!this.isRunning) return this.exited;
     this.child.kill('SIGTERM');
-    const exited = await Promise.race([this.exited, sleep(graceMs, undefined)]);
-    return exited ?? this.crash();
+    return (await this.waitForExit(graceMs)) ?? this.crash();
+  }
+
+  /** How the process ended, or undefined if it is still running after `timeoutMs`. */
+  async waitForExit(timeoutMs: number): Promise<Exit | undefined> {
+    const timer = new AbortController();
+    const timeout = sleep(timeoutMs, undefined, { signal: timer.signal }).catch(() => undefined);
+    const exit = await Promise.race([this.exited, timeout]);
+    timer.abort();
+    return exit;
   }
 
   /** SIGKILL, like a machine that dies: nothing gets a chance to run. Resolves once it is gone. */
