@@ -1,10 +1,11 @@
-import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { afterAll, beforeAll, expect, it } from '@jest/globals';
 import { Redis } from 'ioredis';
 import request from 'supertest';
-import { hasRedisServerBinary, RedisServer, ServiceProcess } from '../../tools/process/index.js';
+import { RedisServer, ServiceProcess } from '../../tools/process/index.js';
+import { describeWithRedisBinary } from '../support/redis.js';
 import { charge, newKey, validCharge } from '../support/payments-client.js';
+import { expectProblem } from '../support/problem.js';
 
-const describeWithRedisBinary = hasRedisServerBinary ? describe : describe.skip;
 const KEY_A = 'sk_test_merchant_a_0123456789';
 const KEY_B = 'sk_test_merchant_b_9876543210';
 const LIMIT = 5;
@@ -35,9 +36,7 @@ describeWithRedisBinary('per-merchant rate limit (@nestjs/throttler, counted in 
     }
     const key = newKey('limited');
     const limited = await charge(one!.baseUrl, key, validCharge(), { Authorization: `Bearer ${KEY_A}` });
-    expect(limited.status).toBe(429);
-    expect(limited.headers['content-type']).toBe('application/problem+json; charset=utf-8');
-    expect(limited.body).toMatchObject({ status: 429, code: 'RATE_LIMITED' });
+    expectProblem(limited, 429, 'RATE_LIMITED');
     expect(limited.headers['idempotency-cached']).toBe('false');
     expect(Number(limited.headers['retry-after'])).toBeGreaterThan(0);
     // Nothing of the limited request was kept: no idempotency record, so the key is still free.

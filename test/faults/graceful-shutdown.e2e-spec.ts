@@ -1,10 +1,10 @@
-import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { afterAll, beforeAll, expect, it } from '@jest/globals';
 import { Redis } from 'ioredis';
-import { hasRedisServerBinary, RedisServer, ServiceProcess } from '../../tools/process/index.js';
+import { RedisServer, ServiceProcess } from '../../tools/process/index.js';
+import { describeWithRedisBinary } from '../support/redis.js';
 import { charge, ledgerCount, newKey, setBehavior } from '../support/payments-client.js';
 import { waitFor } from '../support/wait-for.js';
 
-const describeWithRedisBinary = hasRedisServerBinary ? describe : describe.skip;
 const SLOW_CHARGE_MS = 2000;
 
 describeWithRedisBinary('graceful shutdown on SIGTERM', () => {

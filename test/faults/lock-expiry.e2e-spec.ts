@@ -1,15 +1,16 @@
-import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { afterAll, beforeAll, expect, it } from '@jest/globals';
 import { setTimeout as sleep } from 'node:timers/promises';
 import request from 'supertest';
-import { hasRedisServerBinary, RedisServer } from '../../tools/process/index.js';
+import { RedisServer } from '../../tools/process/index.js';
+import { describeWithRedisBinary } from '../support/redis.js';
 import { fingerprintOf } from '../../src/idempotency/fingerprint.js';
 import { toIdempotencyContext } from '../../src/idempotency/idempotency-scope.js';
 import { lockKey } from '../../src/idempotency/redis-idempotency.store.js';
 import { CHARGE_PATH, charge, ledgerCount, newKey, setBehavior, validCharge } from '../support/payments-client.js';
 import { startTestApp, type TestApp } from '../support/test-app.js';
 import { waitFor } from '../support/wait-for.js';
+import { expectProblem } from '../support/problem.js';
 
-const describeWithRedisBinary = hasRedisServerBinary ? describe : describe.skip;
 const LOCK_TTL_MS = 600;
 const OPERATION_MS = 3 * LOCK_TTL_MS;
 
@@ -60,8 +61,7 @@ describeWithRedisBinary('an operation that outlives the lock TTL', () => {
     await redis.crash();
 
     const answered = await pending;
-    expect(answered.status).toBe(503);
-    expect(answered.body.code).toBe('IDEMPOTENCY_STORE_UNAVAILABLE');
+    expectProblem(answered, 503, 'IDEMPOTENCY_STORE_UNAVAILABLE');
     expect(Number(answered.headers['retry-after'])).toBeGreaterThan(0);
 
     await redis.restart();

@@ -1,7 +1,8 @@
-import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { afterAll, beforeAll, expect, it } from '@jest/globals';
 import { Cluster } from 'ioredis';
 import request from 'supertest';
-import { hasRedisServerBinary, RedisCluster } from '../../tools/process/index.js';
+import { RedisCluster } from '../../tools/process/index.js';
+import { describeWithRedisBinary } from '../support/redis.js';
 import { toIdempotencyContext } from '../../src/idempotency/idempotency-scope.js';
 import { lockKey, responseKey } from '../../src/idempotency/redis-idempotency.store.js';
 import { REDIS_CLIENT, REDIS_LOCK_CLIENTS } from '../../src/redis/index.js';
@@ -11,8 +12,7 @@ import { webhookSecretOf } from '../../src/webhooks/webhook-signature.js';
 import { postWebhook } from '../support/events-client.js';
 import { CHARGE_PATH, charge, ledgerCount, newKey, setBehavior, validCharge } from '../support/payments-client.js';
 import { startTestApp, type TestApp } from '../support/test-app.js';
-
-const describeWithRedisBinary = hasRedisServerBinary ? describe : describe.skip;
+import { expectProblem } from '../support/problem.js';
 
 const recordIdOf = (key: string) => toIdempotencyContext({ principal: 'anonymous', method: 'POST', route: CHARGE_PATH, key }, '').recordId;
 
@@ -59,8 +59,7 @@ describeWithRedisBinary('Redis Cluster mode', () => {
     const key = newKey('cluster');
     await charge(service.baseUrl, key).expect(201);
     const reused = await charge(service.baseUrl, key, validCharge({ amount: 5000 }));
-    expect(reused.status).toBe(422);
-    expect(reused.body.code).toBe('IDEMPOTENCY_KEY_REUSED');
+    expectProblem(reused, 422, 'IDEMPOTENCY_KEY_REUSED');
     expect(await ledgerCount(service.baseUrl, key)).toBe(1);
   });
 

@@ -1,10 +1,10 @@
-import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { afterAll, beforeAll, expect, it } from '@jest/globals';
 import request from 'supertest';
-import { hasRedisServerBinary, RedisServer } from '../../tools/process/index.js';
+import { RedisServer } from '../../tools/process/index.js';
+import { describeWithRedisBinary } from '../support/redis.js';
 import { charge, ledgerCount, newKey, setBehavior } from '../support/payments-client.js';
 import { startTestApp, type TestApp } from '../support/test-app.js';
-
-const describeWithRedisBinary = hasRedisServerBinary ? describe : describe.skip;
+import { expectProblem } from '../support/problem.js';
 
 /** Concurrent same-key charges: the lock must still let exactly one through. */
 async function chargeConcurrently(baseUrl: string, key: string, count: number) {
@@ -58,8 +58,7 @@ describeWithRedisBinary('the Redlock quorum over REDIS_LOCK_URLS', () => {
     const started = Date.now();
     const refused = await charge(service.baseUrl, key);
     expect(Date.now() - started).toBeLessThan(2000);
-    expect(refused.status).toBe(503);
-    expect(refused.body.code).toBe('IDEMPOTENCY_STORE_UNAVAILABLE');
+    expectProblem(refused, 503, 'IDEMPOTENCY_STORE_UNAVAILABLE');
     expect(await ledgerCount(service.baseUrl, key)).toBe(0);
   });
 });

@@ -1,9 +1,6 @@
-import { describe, expect, it } from '@jest/globals';
-import { hasRedisServerBinary } from '../../tools/process/index.js';
+import { expect, it } from '@jest/globals';
+import { describeWithRedisBinary } from '../support/redis.js';
 import { runScript } from '../support/run-script.js';
-
-// The soak starts and crashes a redis-server of its own; without the binary it cannot run.
-const describeWithRedisBinary = hasRedisServerBinary ? describe : describe.skip;
 
 describeWithRedisBinary('scripts/soak.ts', () => {
   it(

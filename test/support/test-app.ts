@@ -6,7 +6,7 @@ import { Redis } from 'ioredis';
 import { AppModule } from '../../src/app.module.js';
 import { setUpApp } from '../../src/app.setup.js';
 import { AppConfig, loadAppConfig } from '../../src/config/index.js';
-import { startRedis } from './payments-client.js';
+import { startRedis } from './redis.js';
 
 export interface TestApp {
   app: NestExpressApplication;
