@@ -16,7 +16,9 @@ import { existsSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { retentionFor } from '../src/idempotency/retention.js';
-import { UsageError, formatCounts, readOptions, fraction, parseCli, percentile, positiveInt } from './lib/cli.js';
+import { UsageError, formatCounts, readOptions, fraction, parseCli, positiveInt } from './lib/cli.js';
+import { percentile } from '../tools/stats.js';
+import { runPool, sendCharge } from './lib/charge-client.js';
 import { answersOk, hasRedisServerBinary, RedisServer, ServiceProcess, waitForReady } from '../tools/process/index.js';
 
 const USAGE = `Usage: npx tsx scripts/soak.ts [options]    (needs dist/: run \`npm run build\` first)
@@ -262,52 +264,23 @@ class KeyBook {
 }
 
 /** Sends one charge; never throws, so one failed request cannot end the run. */
-async function sendCharge(
+async function sendAttempt(
   baseUrl: string,
   request: Pick<Attempt, 'id' | 'key' | 'instance'> & { body: string },
   startedAt: number,
 ): Promise<Attempt> {
   const sentAtMs = performance.now() - startedAt;
-  const attempt = { ...request, sentAtMs, status: 'error' as number | 'error', cached: null as boolean | null, body: '' };
-  try {
-    const response = await fetch(`${baseUrl}/api/payments/charge`, {
-      method: 'POST',
-      headers: { 'Content-Type': 'application/json', 'Idempotency-Key': request.key },
-      body: request.body,
-      signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS),
-    });
+  const answer = await sendCharge(baseUrl, { key: request.key, body: request.body, timeoutMs: REQUEST_TIMEOUT_MS });
+  return {
+    ...request,
+    sentAtMs,
     // The answer counts once its body is read: that is when a client could act on it.
-    const text = await response.text();
-    const cachedHeader = response.headers.get('idempotency-cached');
-    return {
-      ...attempt,
-      answeredAtMs: performance.now() - startedAt,
-      status: response.status,
-      cached: cachedHeader === null ? null : cachedHeader.trim().toLowerCase() === 'true',
-      body: text,
-      chargeId: response.status === 201 ? chargeIdOf(text) : undefined,
-    };
-  } catch (error) {
-    return { ...attempt, body: describeError(error) };
-  }
-}
-
-function chargeIdOf(text: string): string | undefined {
-  try {
-    const payload = JSON.parse(text) as { id?: unknown };
-    return typeof payload.id === 'string' ? payload.id : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
-function describeError(error: unknown): string {
-  if (error instanceof Error && (error.name === 'TimeoutError' || error.name === 'AbortError')) {
-    return `timed out after ${REQUEST_TIMEOUT_MS} ms`;
-  }
-  // fetch wraps the socket error ("fetch failed"); the cause carries the useful part (ECONNREFUSED...).
-  const cause = error instanceof Error ? (error.cause as { code?: string } | undefined) : undefined;
-  return cause?.code ?? (error instanceof Error ? error.message : String(error));
+    answeredAtMs: answer.latencyMs === undefined ? undefined : sentAtMs + answer.latencyMs,
+    status: answer.status,
+    cached: answer.cached,
+    body: answer.text,
+    chargeId: answer.chargeId,
+  };
 }
 
 async function readLedger(baseUrl: string): Promise<Ledger> {
@@ -366,7 +339,7 @@ async function driveLoad(run: Run, options: Options): Promise<Attempt[]> {
       }
       const instance = tally.sent % services.length;
       const request = { id: ++tally.sent, instance, ...run.book.next() };
-      const pending = sendCharge(services[instance].baseUrl, request, run.startedAt).then((attempt) => {
+      const pending = sendAttempt(services[instance].baseUrl, request, run.startedAt).then((attempt) => {
         attempts.push(attempt);
         tally.record(attempt);
         inFlight.delete(pending);
@@ -399,18 +372,13 @@ function answeredAt(attempt: Attempt): number {
 /** One more try per open key once the state has settled: it must find any charge made earlier. */
 async function retryOpenKeys(run: Run, keys: string[]): Promise<Attempt[]> {
   const { services, tally } = run;
-  const attempts: Attempt[] = [];
-  let next = 0;
-  const worker = async () => {
-    while (next < keys.length && !run.interrupted.aborted) {
-      const key = keys[next++];
-      const instance = tally.sent % services.length;
-      const request = { id: ++tally.sent, instance, key, body: run.book.bodyOf(key) };
-      attempts.push(await sendCharge(services[instance].baseUrl, request, run.startedAt));
-    }
-  };
-  await Promise.all(Array.from({ length: FINAL_PASS_CONCURRENCY }, worker));
-  return attempts;
+  const attempts = await runPool(keys.length, FINAL_PASS_CONCURRENCY, async (index) => {
+    if (run.interrupted.aborted) return undefined;
+    const instance = tally.sent % services.length;
+    const request = { id: ++tally.sent, instance, key: keys[index], body: run.book.bodyOf(keys[index]) };
+    return sendAttempt(services[instance].baseUrl, request, run.startedAt);
+  });
+  return attempts.filter((attempt) => attempt !== undefined);
 }
 
 // ---------------------------------------------------------------------------------------------

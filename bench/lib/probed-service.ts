@@ -41,7 +41,6 @@ export class ProbedService {
       entry: options.entry,
       nodeArgs: [...(options.nodeArgs ?? []), '--import', './bench/probe.mjs'],
       ipc: true,
-      readyTimeoutMs: 30_000,
     });
     return new ProbedService(service);
   }

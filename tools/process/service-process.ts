@@ -13,8 +13,12 @@ export interface ServiceProcessOptions {
   ipc?: boolean;
   /** When the process counts as started; by default once its /health answers. */
   isReady?: (service: ServiceProcess) => Promise<boolean>;
+  /** 30 s by default. */
   readyTimeoutMs?: number;
 }
+
+/** Nest's start takes a second on a quiet machine; a shared 2-core machine under four test suites needs far more. */
+const READY_TIMEOUT_MS = 30_000;
 
 /** Quiet, instant gateway, test mode: what tests want; callers override any of it. */
 const DEFAULT_ENV = { NODE_ENV: 'test', LOG_LEVEL: 'warn', GATEWAY_MIN_DELAY_MS: '0', GATEWAY_MAX_DELAY_MS: '0' };
@@ -80,7 +84,7 @@ export class ServiceProcess {
     this.current = started;
     const isReady = this.options.isReady ?? (() => answersOk(`${this.baseUrl}/health`));
     // A process that never became ready is not left running (it would keep the caller alive).
-    await waitForReady(this.name, () => isReady(this), { timeoutMs: this.options.readyTimeoutMs ?? 15_000, process: started }).catch(async (error: unknown) => {
+    await waitForReady(this.name, () => isReady(this), { timeoutMs: this.options.readyTimeoutMs ?? READY_TIMEOUT_MS, process: started }).catch(async (error: unknown) => {
       await started.crash();
       throw error;
     });
