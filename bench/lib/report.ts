@@ -220,7 +220,7 @@ export function renderMarkdown(result: BenchResult, chartPath: string): string {
       `${options.seconds} s per run, ${options.connections} connections, ${options.rounds} interleaved round(s)` +
       `${options.quick ? ', `--quick` (no soak)' : `, soak ${options.soakSeconds} s`}; Node ${machine.node}, ${machine.cpus} CPUs ` +
       `(load average at start ${machine.loadAverageAtStart.map((value) => value.toFixed(2)).join(' / ')}), ${machine.redis}. ` +
-      `Full data: \`results/${result.startedAt.replace(/:/g, '-')}.json\`.`,
+      `Full data: \`bench/results/${result.startedAt.replace(/:/g, '-')}.json\` on the machine that ran it (not in git).`,
     '',
     '| scenario | req/s | × baseline | p50 ms | p97.5 ms | p99 ms | p99 × baseline | non-2xx | Redis cmds/req | round trips/req | idempotency RT/req | writes/req | executions/req | ELU | CPU µs/req | × baseline | RSS MB |',
     '|---|---:|---:|---:|---:|---:|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
