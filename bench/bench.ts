@@ -21,12 +21,11 @@
  * Exit codes: 0 measured (targets may still FAIL: they are printed), 1 the bench itself failed,
  * 2 bad arguments.
  */
-import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import { join, relative } from 'node:path';
 import { UsageError } from '../scripts/lib/cli.js';
-import { hasRedisServerBinary } from '../tools/process/index.js';
+import { hasRedisServerBinary, runToExit } from '../tools/process/index.js';
 import { round } from '../tools/stats.js';
 import { parseOptions, USAGE } from './lib/options.js';
 import { RESULTS_DIR, ROOT } from './lib/paths.js';
@@ -39,14 +38,11 @@ import { runProfile } from './scenarios/profile.js';
 import { runSoak } from './scenarios/soak.js';
 import { runThroughput } from './scenarios/throughput.js';
 
-function gitInfo(): BenchResult['git'] {
-  try {
-    const commit = execFileSync('git', ['rev-parse', 'HEAD'], { cwd: ROOT, encoding: 'utf8' }).trim();
-    const dirty = execFileSync('git', ['status', '--porcelain'], { cwd: ROOT, encoding: 'utf8' }).split('\n').filter(Boolean).length;
-    return { commit, dirtyFiles: dirty };
-  } catch {
-    return { commit: null, dirtyFiles: null };
-  }
+async function gitInfo(): Promise<BenchResult['git']> {
+  const commit = await runToExit('git', ['rev-parse', 'HEAD'], { cwd: ROOT });
+  const status = await runToExit('git', ['status', '--porcelain'], { cwd: ROOT });
+  if (commit.code !== 0 || status.code !== 0) return { commit: null, dirtyFiles: null };
+  return { commit: commit.stdout.trim(), dirtyFiles: status.stdout.split('\n').filter(Boolean).length };
 }
 
 async function main(): Promise<number> {
@@ -90,7 +86,7 @@ async function main(): Promise<number> {
     cpus: cpus().length,
     cpuModel: cpus()[0]?.model ?? 'unknown',
     loadAverageAtStart: loadavg().map((value) => round(value, 2)),
-    redis: execFileSync('redis-server', ['--version'], { encoding: 'utf8' }).match(/v=(\S+)/)?.[0].replace('v=', 'Redis ') ?? 'Redis',
+    redis: (await runToExit('redis-server', ['--version'])).stdout.match(/v=(\S+)/)?.[0].replace('v=', 'Redis ') ?? 'Redis',
   };
   log(`bench: ${JSON.stringify(options)}`);
   log(`bench: Node ${machine.node}, ${machine.cpus} CPUs, load average ${machine.loadAverageAtStart.join(' ')}`);
@@ -144,7 +140,7 @@ async function main(): Promise<number> {
       startedAt: startedAtIso,
       finishedAt: new Date().toISOString().replace(/\.\d+Z$/, 'Z'),
       machine,
-      git: gitInfo(),
+      git: await gitInfo(),
       checks,
       runs,
       contention,
