@@ -6,7 +6,7 @@ import type { ProbeSample } from './probed-service.js';
 import type { RedisFigures } from './types.js';
 
 /** Commands the bench's own Redis client and the services' connection set-up send: not request work. */
-export const NOT_REQUEST_WORK = /^(info|flushall|flushdb|config\|.*|client\|.*|hello|select|ping|quit)$/;
+const NOT_REQUEST_WORK = /^(info|flushall|flushdb|config\|.*|client\|.*|hello|select|ping|quit)$/;
 /**
  * The idempotency layer's own round trips, as the probe labels them: the store's begin/complete
  * scripts (src/idempotency/redis-idempotency.store.ts; the scripts that touch a record's lock,
@@ -14,7 +14,7 @@ export const NOT_REQUEST_WORK = /^(info|flushall|flushdb|config\|.*|client\|.*|h
  * take no lock) and Redlock's lock scripts (@sesamecare-oss/redlock). With REDIS_LOCK_URLS (not
  * benchmarked) it would also GET records.
  */
-export const IDEMPOTENCY_ROUND_TRIP = /^(evalsha|eval):([^#]*idempotency:\{\}:lock|acquireLock$|extendLock$|releaseLock$)/;
+const IDEMPOTENCY_ROUND_TRIP = /^(evalsha|eval):([^#]*idempotency:\{\}:lock|acquireLock$|extendLock$|releaseLock$)/;
 
 export async function commandStats(client: Redis): Promise<Record<string, number>> {
   const info = await client.info('commandstats');
@@ -34,8 +34,8 @@ export function delta(after: Record<string, number>, before: Record<string, numb
   return result;
 }
 
-export const total = (counts: Record<string, number>) => Object.values(counts).reduce((sum, count) => sum + count, 0);
-export const sumWhere = (counts: Record<string, number>, test: (name: string) => boolean) =>
+const total = (counts: Record<string, number>) => Object.values(counts).reduce((sum, count) => sum + count, 0);
+const sumWhere = (counts: Record<string, number>, test: (name: string) => boolean) =>
   Object.entries(counts).reduce((sum, [name, count]) => (test(name) ? sum + count : sum), 0);
 
 /** Waits until Redis stops receiving commands (requests still in flight when the load stopped). */

@@ -66,7 +66,7 @@ export function parseOptions(argv: string[]): BenchOptions | 'help' | { report: 
   };
 }
 
-export function nonNegativeInt(name: string, raw: string | undefined, fallback: number): number {
+function nonNegativeInt(name: string, raw: string | undefined, fallback: number): number {
   if (raw === undefined) return fallback;
   if (!/^\d+$/.test(raw.trim()) || !Number.isSafeInteger(Number(raw))) throw new UsageError(`${name} must be an integer, got "${raw}"`);
   return Number(raw);

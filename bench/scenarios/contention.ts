@@ -10,9 +10,9 @@ import { admin, type AutocannonOutput, type Context, type LoadTarget, loadOption
 import type { ContentionRun, FloorContention, SteadyContention } from '../lib/types.js';
 import { round } from '../../tools/stats.js';
 
-export const CONTENTION_DELAY_MS = 200;
-export const STEADY_SECONDS = 2;
-export const STEADY_DELAY_MS = 3000;
+const CONTENTION_DELAY_MS = 200;
+const STEADY_SECONDS = 2;
+const STEADY_DELAY_MS = 3000;
 
 export async function runContention(context: Context, round_: number): Promise<ContentionRun> {
   const service = context.processes.service!;
@@ -57,13 +57,13 @@ export async function runContention(context: Context, round_: number): Promise<C
 }
 
 /** The contention burst: `requests` requests at once with one key (load.ts mode `contention`). */
-export async function runBurst(label: string, target: LoadTarget, requests: number, beforeGo?: () => Promise<void>): Promise<{ key: string; result: ContentionResult }> {
+async function runBurst(label: string, target: LoadTarget, requests: number, beforeGo?: () => Promise<void>): Promise<{ key: string; result: ContentionResult }> {
   const load = loadOptions('contention', label, target, { requests, connections: requests });
   return { key: load.keyPrefix, result: await runLoad<ContentionResult>(load, beforeGo) };
 }
 
 /** The steady load: `connections` autocannon clients repeating one key for STEADY_SECONDS. */
-export async function runSteadyLoad(
+async function runSteadyLoad(
   label: string,
   target: LoadTarget,
   connections: number,
@@ -85,7 +85,7 @@ export async function runSteadyLoad(
  * for 2 s while its one execution runs (gateway delay 3 s), so every answer in the window is a 409;
  * autocannon's latency is then the 409's. Its ledger must hold one charge for the key too.
  */
-export async function runSteadyContention(context: Context, round_: number): Promise<SteadyContention> {
+async function runSteadyContention(context: Context, round_: number): Promise<SteadyContention> {
   const service = context.processes.service!;
   const { connections } = context.options;
   const label = `contention steady r${round_}`;
@@ -109,7 +109,7 @@ export async function runSteadyContention(context: Context, round_: number): Pro
  * bench/floor-server.mjs, which answers every request with the service's 409 and does nothing
  * else. Its latency is what the machine and the client cost; the service cannot answer faster.
  */
-export async function runFloorContention(context: Context, round_: number): Promise<FloorContention> {
+async function runFloorContention(context: Context, round_: number): Promise<FloorContention> {
   const floor = context.floor!;
   const { connections, contentionRequests: requests } = context.options;
   log(`bench: contention floor r${round_}: the same burst (${requests} requests) and steady load (${connections} connections, ${STEADY_SECONDS} s) against the ${floor.name}`);
