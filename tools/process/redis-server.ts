@@ -52,6 +52,10 @@ export class RedisServer {
     return this.process?.pid;
   }
 
+  get isRunning(): boolean {
+    return this.process?.isRunning ?? false;
+  }
+
   async restart(): Promise<void> {
     if (this.process?.isRunning) throw new Error('redis-server is already running');
     const args = ['--port', String(this.port), '--bind', '127.0.0.1', '--save', '', '--dir', this.dir, ...this.extraArgs];
