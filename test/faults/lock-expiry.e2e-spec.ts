@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, expect, it } from '@jest/globals';
+import { afterAll, beforeAll, beforeEach, expect, it } from '@jest/globals';
 import { setTimeout as sleep } from 'node:timers/promises';
 import request from 'supertest';
 import { RedisServer } from '../../tools/process/index.js';
@@ -24,8 +24,10 @@ describeWithRedisBinary('an operation that outlives the lock TTL', () => {
   beforeAll(async () => {
     redis = await RedisServer.start({ appendOnly: true });
     service = await startTestApp(redis.url, { IDEMPOTENCY_LOCK_TTL_MS: String(LOCK_TTL_MS), REDIS_COMMAND_TIMEOUT_MS: '300' });
-    await setBehavior(service.baseUrl, { minDelayMs: OPERATION_MS, maxDelayMs: OPERATION_MS });
   });
+
+  // Each test starts with an operation that outlives the lock (a test may turn the delay off at its end).
+  beforeEach(() => setBehavior(service.baseUrl, { minDelayMs: OPERATION_MS, maxDelayMs: OPERATION_MS }));
 
   afterAll(async () => {
     await service?.close();
