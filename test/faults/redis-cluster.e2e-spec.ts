@@ -64,7 +64,8 @@ describeWithRedisBinary('Redis Cluster mode', () => {
   });
 
   it('charges exactly once for 30 concurrent requests with one key; the others get 409', async () => {
-    await setBehavior(service.baseUrl, { minDelayMs: 300, maxDelayMs: 300 });
+    // Long enough for all 30 to arrive while the charge runs, even on a busy machine (else late ones are replays).
+    await setBehavior(service.baseUrl, { minDelayMs: 1000, maxDelayMs: 1000 });
     try {
       const key = newKey('cluster-concurrent');
       const responses = await Promise.all(Array.from({ length: 30 }, () => charge(service.baseUrl, key)));
