@@ -7,11 +7,14 @@ ARG NODE_IMAGE=node:24-bookworm-slim
 FROM ${NODE_IMAGE} AS build
 WORKDIR /app
 
-# Manifests first so the dependency layer is reused while only the sources change.
+# Manifests first so the dependency layer is reused while only the sources change. The
+# idempotency package is an npm workspace: its manifest joins the root's.
 COPY package.json package-lock.json ./
+COPY packages/nestjs-idempotency/package.json ./packages/nestjs-idempotency/
 RUN npm ci
 
 COPY nest-cli.json tsconfig.json tsconfig.build.json ./
+COPY packages/nestjs-idempotency ./packages/nestjs-idempotency
 COPY src ./src
 RUN npm run build
 
@@ -24,8 +27,10 @@ WORKDIR /app
 # --ignore-scripts: no production dependency has an install script, and it keeps the package's
 # own lifecycle scripts (e.g. a "prepare" hook that needs dev tools) from running here.
 COPY package.json package-lock.json ./
+COPY packages/nestjs-idempotency/package.json ./packages/nestjs-idempotency/
 RUN npm ci --omit=dev --ignore-scripts && npm cache clean --force
 
+COPY --from=build /app/packages/nestjs-idempotency/dist ./packages/nestjs-idempotency/dist
 COPY --from=build /app/dist ./dist
 COPY public ./public
 

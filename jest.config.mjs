@@ -25,6 +25,7 @@ export default {
   // The service's suites, the HTTP ones on both adapters, and the idempotency package's own, in one run.
   projects: [service, serviceOnExpress, '<rootDir>/packages/nestjs-idempotency'],
   globalSetup: '<rootDir>/test/support/build-once.ts',
+  setupFilesAfterEnv: ['<rootDir>/test/support/stop-processes.ts'],
   testTimeout: 60_000,
   maxWorkers: 2,
 };

@@ -21,6 +21,8 @@ import autocannon from 'autocannon';
 import type { EventEmitter } from 'node:events';
 import { Agent, request as httpRequest } from 'node:http';
 import { createInterface } from 'node:readline';
+import { formatCounts } from '../scripts/lib/cli.js';
+import { percentile, round } from '../tools/stats.js';
 
 export type LoadMode = 'unique' | 'sequence' | 'cycle' | 'mixed' | 'contention';
 
@@ -269,19 +271,8 @@ async function runContention(options: LoadOptions): Promise<ContentionResult> {
 }
 
 function summarize(latencies: number[]): LatencySummary {
-  const sorted = latencies.filter((value) => Number.isFinite(value)).sort((a, b) => a - b);
-  const at = (p: number) => (sorted.length === 0 ? null : round(sorted[Math.max(0, Math.ceil((p / 100) * sorted.length) - 1)]!));
-  return { count: sorted.length, p50: at(50), p97_5: at(97.5), p99: at(99), max: at(100) };
-}
-
-function formatCounts(counts: Record<string, number>): string {
-  return Object.entries(counts)
-    .map(([status, count]) => `${status}×${count}`)
-    .join(', ');
-}
-
-function round(value: number): number {
-  return Math.round(value * 100) / 100;
+  const at = (p: number) => percentile(latencies, p, 2);
+  return { count: latencies.filter((value) => Number.isFinite(value)).length, p50: at(50), p97_5: at(97.5), p99: at(99), max: at(100) };
 }
 
 /** A small seeded PRNG, so a mixed run repeats the same key sequence. */

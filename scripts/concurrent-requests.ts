@@ -16,7 +16,9 @@
  */
 import { randomUUID } from 'node:crypto';
 import { createPaymentsClient, type PaymentsClient } from '../client/index.js';
-import { UsageError, formatCounts, readOptions, parseCli, percentile, positiveInt } from './lib/cli.js';
+import { percentile } from '../tools/stats.js';
+import { describeError, runPool, type ChargeAnswer } from './lib/charge-client.js';
+import { UsageError, formatCounts, readOptions, parseCli, positiveInt } from './lib/cli.js';
 
 const USAGE = `Usage: npx tsx scripts/concurrent-requests.ts [options]
 
@@ -44,18 +46,7 @@ interface Options {
   json: boolean;
 }
 
-/** What one HTTP request produced; `status: 'error'` means no HTTP response at all. */
-interface Outcome {
-  status: number | 'error';
-  /** Value of the Idempotency-Cached header; null when the response had none. */
-  cached: boolean | null;
-  chargeId?: string;
-  /** The `code` of a problem+json body, e.g. REQUEST_IN_PROGRESS. */
-  code?: string;
-  /** Only measured for requests that got a response, so timeouts do not distort the percentiles. */
-  latencyMs?: number;
-  error?: string;
-}
+type Outcome = ChargeAnswer;
 
 interface PhaseSummary {
   requests: number;
@@ -145,7 +136,7 @@ function clientFor(url: string, options: Options): PaymentsClient {
 }
 
 /** Sends one charge; never throws, so one failed request cannot abort the whole phase. */
-async function sendCharge(url: string, key: string, options: Options): Promise<Outcome> {
+async function chargeOnce(url: string, key: string, options: Options): Promise<Outcome> {
   const started = performance.now();
   try {
     // The client reads the body: the latency covers what a client really waits for.
@@ -162,10 +153,11 @@ async function sendCharge(url: string, key: string, options: Options): Promise<O
       chargeId: response.status === 201 ? data?.id : undefined,
       // A problem document; a proxy's own error page has no code.
       code: typeof error === 'object' && error !== null ? error.code : undefined,
+      text: '',
       latencyMs,
     };
   } catch (error) {
-    return { status: 'error', cached: null, error: describeError(error, options.timeoutMs) };
+    return { status: 'error', cached: null, text: describeError(error, options.timeoutMs) };
   }
 }
 
@@ -207,36 +199,9 @@ async function findUnreachable(options: Options): Promise<string[]> {
   return results.filter((problem): problem is string => problem !== undefined);
 }
 
-function describeError(error: unknown, timeoutMs: number): string {
-  if (error instanceof Error && (error.name === 'TimeoutError' || error.name === 'AbortError')) {
-    return `timed out after ${timeoutMs} ms`;
-  }
-  // fetch wraps the socket error ("fetch failed"); the cause carries the useful part (ECONNREFUSED...).
-  const cause = error instanceof Error ? (error.cause as { code?: string; message?: string } | undefined) : undefined;
-  if (cause?.code) return `${cause.code}${cause.message ? ` (${cause.message})` : ''}`;
-  return error instanceof Error ? error.message : String(error);
-}
-
 // ---------------------------------------------------------------------------------------------
 // Running a phase
 // ---------------------------------------------------------------------------------------------
-
-/**
- * A fixed number of workers pull the next request index until none is left, so at most
- * `concurrency` requests are in flight and a slow request never blocks the others.
- */
-async function runPool<T>(total: number, concurrency: number, task: (index: number) => Promise<T>): Promise<T[]> {
-  const results = new Array<T>(total);
-  let next = 0;
-  const worker = async () => {
-    while (next < total) {
-      const index = next++;
-      results[index] = await task(index);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(concurrency, total) }, worker));
-  return results;
-}
 
 /** Progress on stderr (stdout stays clean for the table): every 10 %, or each second if slower. */
 function createProgress(label: string, total: number) {
@@ -269,7 +234,7 @@ async function runPhase(label: string, key: string, options: Options): Promise<P
   const started = performance.now();
   const outcomes = await runPool(options.requests, options.concurrency, async (index) => {
     // Round-robin over the instances, so duplicates race across processes, not just inside one.
-    const outcome = await sendCharge(options.urls[index % options.urls.length], key, options);
+    const outcome = await chargeOnce(options.urls[index % options.urls.length], key, options);
     progress.tick();
     return outcome;
   });
@@ -296,8 +261,8 @@ function summarize(outcomes: Outcome[], wallMs: number): PhaseSummary {
     increment(summary.statuses, String(outcome.status));
     if (outcome.status === 'error') {
       summary.errors++;
-      if (outcome.error && summary.errorSamples.length < 3 && !summary.errorSamples.includes(outcome.error)) {
-        summary.errorSamples.push(outcome.error);
+      if (summary.errorSamples.length < 3 && !summary.errorSamples.includes(outcome.text)) {
+        summary.errorSamples.push(outcome.text);
       }
     } else if (outcome.status === 201) {
       // A missing header is counted as fresh: it is not a proven replay, so the storm check fails on it.

@@ -16,9 +16,10 @@ import { existsSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { retentionFor } from '@idempotent-payments/nestjs-idempotency';
-import { UsageError, formatCounts, readOptions, fraction, parseCli, percentile, positiveInt } from './lib/cli.js';
-import { RedisServer, hasRedisServerBinary } from './lib/redis-server.js';
-import { ServiceProcess } from './lib/service-process.js';
+import { UsageError, formatCounts, readOptions, fraction, parseCli, positiveInt } from './lib/cli.js';
+import { percentile } from '../tools/stats.js';
+import { runPool, sendCharge } from './lib/charge-client.js';
+import { answersOk, hasRedisServerBinary, RedisServer, ServiceProcess, waitForReady } from '../tools/process/index.js';
 
 const USAGE = `Usage: npx tsx scripts/soak.ts [options]    (needs dist/: run \`npm run build\` first)
 
@@ -50,8 +51,6 @@ const SERVICE_ENV = {
 };
 const REQUEST_TIMEOUT_MS = 5000;
 const REDIS_DOWN_MS = 1000;
-/** A service still draining after SIGTERM is killed after this: the soak must not leave it behind. */
-const GRACEFUL_STOP_MS = 5000;
 /** Retries at the end are few; a handful in parallel keeps that pass short without a burst. */
 const FINAL_PASS_CONCURRENCY = 10;
 /** What the service may answer a well-formed charge (503 only while Redis is away). */
@@ -187,20 +186,9 @@ async function stopFleet(fleet: Fleet): Promise<void> {
   // Detached first, so a second call (an interrupt while the run ends) finds nothing left to stop.
   fleet.services = [];
   fleet.redis = undefined;
-  await Promise.all(services.map(stopService));
+  // SIGTERM first; a graceful shutdown that keeps waiting (e.g. on busy keep-alive sockets) ends in SIGKILL.
+  await Promise.all(services.map((service) => service.stop()));
   await redis?.stop();
-}
-
-/** SIGTERM first; a graceful shutdown that keeps waiting (e.g. on busy keep-alive sockets) ends in SIGKILL. */
-async function stopService(service: ServiceProcess): Promise<void> {
-  const grace = new AbortController();
-  const forced = sleep(GRACEFUL_STOP_MS, undefined, { signal: grace.signal }).then(
-    () => service.crash(),
-    () => undefined,
-  );
-  await service.stop();
-  grace.abort();
-  await forced;
 }
 
 async function setGatewayBehavior(baseUrl: string, options: Options): Promise<void> {
@@ -233,21 +221,14 @@ async function restartRedisAt(redis: RedisServer, atMs: number, run: Run, onDown
 async function waitUntilReady(services: ServiceProcess[], timeoutMs: number): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   for (const service of services) {
-    while (!(await isReady(service.baseUrl))) {
-      if (Date.now() > deadline) throw new UsageError(`${service.baseUrl} did not become ready again:\n${service.logs}`);
-      await sleep(100);
-    }
+    await waitForReady(`${service.baseUrl}/health/ready`, () => answersOk(`${service.baseUrl}/health/ready`, REQUEST_TIMEOUT_MS), {
+      timeoutMs: Math.max(0, deadline - Date.now()),
+      intervalMs: 100,
+      process: service.process,
+    }).catch((error: Error) => {
+      throw new UsageError(error.message);
+    });
   }
-}
-
-async function isReady(baseUrl: string): Promise<boolean> {
-  return fetch(`${baseUrl}/health/ready`, { signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS) }).then(
-    async (response) => {
-      await response.body?.cancel();
-      return response.ok;
-    },
-    () => false,
-  );
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -283,48 +264,19 @@ class KeyBook {
 }
 
 /** Sends one charge; never throws, so one failed request cannot end the run. */
-async function sendCharge(baseUrl: string, request: Pick<Attempt, 'id' | 'key' | 'instance'> & { body: string }, startedAt: number): Promise<Attempt> {
+async function sendAttempt(baseUrl: string, request: Pick<Attempt, 'id' | 'key' | 'instance'> & { body: string }, startedAt: number): Promise<Attempt> {
   const sentAtMs = performance.now() - startedAt;
-  const attempt = { ...request, sentAtMs, status: 'error' as number | 'error', cached: null as boolean | null, body: '' };
-  try {
-    const response = await fetch(`${baseUrl}/api/payments/charge`, {
-      method: 'POST',
-      headers: { 'Content-Type': 'application/json', 'Idempotency-Key': request.key },
-      body: request.body,
-      signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS),
-    });
+  const answer = await sendCharge(baseUrl, { key: request.key, body: request.body, timeoutMs: REQUEST_TIMEOUT_MS });
+  return {
+    ...request,
+    sentAtMs,
     // The answer counts once its body is read: that is when a client could act on it.
-    const text = await response.text();
-    const cachedHeader = response.headers.get('idempotency-cached');
-    return {
-      ...attempt,
-      answeredAtMs: performance.now() - startedAt,
-      status: response.status,
-      cached: cachedHeader === null ? null : cachedHeader.trim().toLowerCase() === 'true',
-      body: text,
-      chargeId: response.status === 201 ? chargeIdOf(text) : undefined,
-    };
-  } catch (error) {
-    return { ...attempt, body: describeError(error) };
-  }
-}
-
-function chargeIdOf(text: string): string | undefined {
-  try {
-    const payload = JSON.parse(text) as { id?: unknown };
-    return typeof payload.id === 'string' ? payload.id : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
-function describeError(error: unknown): string {
-  if (error instanceof Error && (error.name === 'TimeoutError' || error.name === 'AbortError')) {
-    return `timed out after ${REQUEST_TIMEOUT_MS} ms`;
-  }
-  // fetch wraps the socket error ("fetch failed"); the cause carries the useful part (ECONNREFUSED...).
-  const cause = error instanceof Error ? (error.cause as { code?: string } | undefined) : undefined;
-  return cause?.code ?? (error instanceof Error ? error.message : String(error));
+    answeredAtMs: answer.latencyMs === undefined ? undefined : sentAtMs + answer.latencyMs,
+    status: answer.status,
+    cached: answer.cached,
+    body: answer.text,
+    chargeId: answer.chargeId,
+  };
 }
 
 async function readLedger(baseUrl: string): Promise<Ledger> {
@@ -383,7 +335,7 @@ async function driveLoad(run: Run, options: Options): Promise<Attempt[]> {
       }
       const instance = tally.sent % services.length;
       const request = { id: ++tally.sent, instance, ...run.book.next() };
-      const pending = sendCharge(services[instance].baseUrl, request, run.startedAt).then((attempt) => {
+      const pending = sendAttempt(services[instance].baseUrl, request, run.startedAt).then((attempt) => {
         attempts.push(attempt);
         tally.record(attempt);
         inFlight.delete(pending);
@@ -416,18 +368,13 @@ function answeredAt(attempt: Attempt): number {
 /** One more try per open key once the state has settled: it must find any charge made earlier. */
 async function retryOpenKeys(run: Run, keys: string[]): Promise<Attempt[]> {
   const { services, tally } = run;
-  const attempts: Attempt[] = [];
-  let next = 0;
-  const worker = async () => {
-    while (next < keys.length && !run.interrupted.aborted) {
-      const key = keys[next++];
-      const instance = tally.sent % services.length;
-      const request = { id: ++tally.sent, instance, key, body: run.book.bodyOf(key) };
-      attempts.push(await sendCharge(services[instance].baseUrl, request, run.startedAt));
-    }
-  };
-  await Promise.all(Array.from({ length: FINAL_PASS_CONCURRENCY }, worker));
-  return attempts;
+  const attempts = await runPool(keys.length, FINAL_PASS_CONCURRENCY, async (index) => {
+    if (run.interrupted.aborted) return undefined;
+    const instance = tally.sent % services.length;
+    const request = { id: ++tally.sent, instance, key: keys[index], body: run.book.bodyOf(keys[index]) };
+    return sendAttempt(services[instance].baseUrl, request, run.startedAt);
+  });
+  return attempts.filter((attempt) => attempt !== undefined);
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -13,7 +13,7 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { Redis } from 'ioredis';
-import { freePort, RedisServer } from '../../scripts/lib/redis-server.js';
+import { freePort, RedisServer } from '../../tools/process/index.js';
 
 const { values: args } = parseArgs({
   options: {

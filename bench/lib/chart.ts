@@ -1,6 +1,6 @@
 import type { BenchResult, ThroughputRun, ThroughputScenario } from './types.js';
 import { THROUGHPUT_SCENARIOS } from './types.js';
-import { median } from './report.js';
+import { median } from '../../tools/stats.js';
 
 const WIDTH = 1080;
 const HEIGHT = 540;

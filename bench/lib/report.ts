@@ -1,21 +1,19 @@
+/** What a run reports: summaries over rounds, the targets, the README table, the chart files and the console summary. */
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { median, round } from '../../tools/stats.js';
+import { renderChart } from './chart.js';
+import { BENCH_DIR, RESULTS_DIR } from './paths.js';
 import type { BenchResult, ProfiledRun, ContentionRun, ContentionSummary, ScenarioSummary, TargetResult, ThroughputRun, ThroughputScenario } from './types.js';
 import { THROUGHPUT_SCENARIOS } from './types.js';
 
-export function median(values: number[]): number {
-  if (values.length === 0) return NaN;
-  const sorted = [...values].sort((a, b) => a - b);
-  const middle = Math.floor(sorted.length / 2);
-  return sorted.length % 2 === 1 ? sorted[middle]! : (sorted[middle - 1]! + sorted[middle]!) / 2;
-}
+const README = join(BENCH_DIR, 'README.md');
+const MARKER_START = '<!-- results:start -->';
+const MARKER_END = '<!-- results:end -->';
 
 function medianOrNull(values: Array<number | null>): number | null {
   const present = values.filter((value): value is number => value !== null && Number.isFinite(value));
   return present.length === 0 ? null : median(present);
-}
-
-export function round(value: number, digits = 2): number {
-  const factor = 10 ** digits;
-  return Math.round(value * factor) / factor;
 }
 
 /**
@@ -237,7 +235,7 @@ export function renderMarkdown(result: BenchResult, chartPath: string): string {
       `${options.seconds} s per run, ${options.connections} connections, ${options.rounds} interleaved round(s)` +
       `${options.quick ? ', `--quick` (no soak)' : `, soak ${options.soakSeconds} s`}; Node ${machine.node}, ${machine.cpus} CPUs ` +
       `(load average at start ${machine.loadAverageAtStart.map((value) => value.toFixed(2)).join(' / ')}), ${machine.redis}. ` +
-      `Full data: \`results/${result.startedAt.replace(/:/g, '-')}.json\`.`,
+      `Full data: \`bench/results/${result.startedAt.replace(/:/g, '-')}.json\` on the machine that ran it (not in git).`,
     '',
     '| scenario | req/s | × baseline | p50 ms | p97.5 ms | p99 ms | p99 × baseline | non-2xx | Redis cmds/req | round trips/req | idempotency RT/req | writes/req | executions/req | ELU | CPU µs/req | × baseline | RSS MB |',
     '|---|---:|---:|---:|---:|---:|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
@@ -363,4 +361,108 @@ export function renderMarkdown(result: BenchResult, chartPath: string): string {
 
 function sum(values: number[]): number {
   return values.reduce((total, value) => total + value, 0);
+}
+
+/** The chart (dated and latest) and the README table, from a result. */
+export function writeOutputs(result: BenchResult, stamp: string): void {
+  const svg = renderChart(result);
+  writeFileSync(join(RESULTS_DIR, `${stamp}.svg`), svg);
+  writeFileSync(join(BENCH_DIR, 'chart.svg'), svg);
+  writeReadme(renderMarkdown(result, 'chart.svg'));
+}
+
+function writeReadme(markdown: string): void {
+  const block = `${MARKER_START}\n${markdown}\n${MARKER_END}`;
+  const current = existsSync(README) ? readFileSync(README, 'utf8') : `# Benchmark\n\n${MARKER_START}\n${MARKER_END}\n`;
+  const startIndex = current.indexOf(MARKER_START);
+  const endIndex = current.indexOf(MARKER_END);
+  const next =
+    startIndex === -1 || endIndex === -1 || endIndex < startIndex
+      ? `${current.trimEnd()}\n\n${block}\n`
+      : `${current.slice(0, startIndex)}${block}${current.slice(endIndex + MARKER_END.length)}`;
+  writeFileSync(README, next);
+}
+
+export function printSummary(result: BenchResult): void {
+  const rows: string[][] = [
+    [
+      'scenario',
+      'req/s',
+      '×base',
+      'p50',
+      'p97.5',
+      'p99',
+      'p99×base',
+      'non-2xx',
+      'cmds/req',
+      'RT/req',
+      'idem RT/req',
+      'writes/req',
+      'ELU',
+      'CPU µs/req',
+      '×base',
+      'RSS MB',
+    ],
+  ];
+  const f = (value: number | null | undefined, digits = 1) => (value === null || value === undefined || !Number.isFinite(value) ? '-' : value.toFixed(digits));
+  for (const summary of result.summary.scenarios) {
+    rows.push([
+      summary.scenario,
+      f(summary.reqPerSec, 0),
+      f(summary.vsBaseline?.reqPerSec, 2),
+      f(summary.latencyMs.p50),
+      f(summary.latencyMs.p97_5),
+      f(summary.latencyMs.p99),
+      f(summary.vsBaseline?.p99, 2),
+      Object.entries(summary.non2xx)
+        .map(([status, count]) => `${status}x${count}`)
+        .join(',') || '0',
+      f(summary.commandsPerRequest, 2),
+      f(summary.roundTripsPerRequest, 2),
+      f(summary.idempotencyRoundTripsPerRequest, 2),
+      f(summary.writesPerRequest, 2),
+      f(summary.elu, 2),
+      f(summary.cpuUsPerRequest, 0),
+      f(summary.vsBaseline?.cpuUs, 2),
+      f(summary.rssMB, 0),
+    ]);
+  }
+  const widths = rows[0]!.map((_, column) => Math.max(...rows.map((row) => row[column]!.length)));
+  console.log('');
+  for (const row of rows)
+    console.log(`  ${row.map((cell, column) => (column === 0 ? cell.padEnd(widths[column]!) : cell.padStart(widths[column]!))).join('  ')}`);
+  const contention = result.summary.contention;
+  if (contention) {
+    // Results files from before the floor existed have none.
+    const floor = contention.floor ?? null;
+    const vsFloor = (p50: number | null | undefined, p99: number | null | undefined, ratio: number | null | undefined, of: string) =>
+      floor ? `; floor 409 p50 ${f(p50)} ms, p99 ${f(p99)} ms, service ÷ floor (${of}) ${formatRatio(ratio)}` : '';
+    console.log(
+      `\n  contention: executions ${contention.executionsPerRound.join(', ')}; 409 p50 ${f(contention.conflictP50Ms)} ms, p99 ${f(contention.conflictP99Ms)} ms ` +
+        `(while running: ${contention.conflictsWhileRunning}/${contention.conflicts}, p99 ${f(contention.whileRunningP99Ms)} ms); late replays ${contention.replays}` +
+        vsFloor(floor?.burstP50Ms, floor?.burstP99Ms, floor?.burstP99Ratio, 'p99 while running'),
+    );
+    if (contention.steadyExecutionsPerRound) {
+      console.log(
+        `  contention, steady (${result.options.connections} connections, one key, while it runs): executions ${contention.steadyExecutionsPerRound.join(', ')}; ` +
+          `409 p50 ${f(contention.steadyP50Ms)} ms, p99 ${f(contention.steadyP99Ms)} ms` +
+          vsFloor(floor?.steadyP50Ms, floor?.steadyP99Ms, floor?.steadyP99Ratio, 'p99'),
+      );
+    }
+    if (floor) console.log('  (floor: the same load, same client, against a bare node:http server answering a fixed 409: what this machine and client allow)');
+  }
+  if (result.soak) {
+    console.log(
+      `  soak: RSS ${result.soak.rssAfter10sMB} MB after 10 s → ${result.soak.rssAfterSoakMB} MB after ${result.soak.seconds} s (× ${result.soak.ratio}), ` +
+        `trend ${result.soak.rssSlopeMBPerMinute} MB/min`,
+    );
+  }
+  for (const profile of result.profiles ?? []) {
+    console.log(`\n  CPU profile of ${profile.scenario} (bench/${profile.file}): ${f(profile.busyUsPerRequest, 0)} µs busy per request; top self time:`);
+    for (const entry of profile.top.slice(0, 12)) {
+      console.log(`    ${f(entry.selfPercent).padStart(5)} %  ${entry.function}  ${entry.location}${entry.line ? `:${entry.line}` : ''}`);
+    }
+  }
+  console.log('\nTargets (issue 7):');
+  for (const line of formatTargets(result.targets)) console.log(`  ${line}`);
 }

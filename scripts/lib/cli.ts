@@ -29,13 +29,6 @@ export function fraction(name: string, raw: string | undefined, fallback: number
   return value;
 }
 
-/** Nearest-rank percentile, to 0.1: always a latency that was really observed. */
-export function percentile(values: number[], p: number): number | null {
-  if (values.length === 0) return null;
-  const sorted = [...values].sort((a, b) => a - b);
-  return Math.round(sorted[Math.max(0, Math.ceil((p / 100) * sorted.length) - 1)]! * 10) / 10;
-}
-
 /** `201 ×3, 409 ×97`, or `none`. */
 export function formatCounts(counts: Record<string, number>): string {
   const entries = Object.entries(counts);

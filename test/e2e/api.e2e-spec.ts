@@ -2,16 +2,7 @@ import { describe, expect, it } from '@jest/globals';
 import request from 'supertest';
 import { charge, newKey, validCharge } from '../support/payments-client.js';
 import { TEST_HTTP_ADAPTER, useTestApp } from '../support/test-app.js';
-
-const PROBLEM = 'application/problem+json; charset=utf-8';
-
-/** A problem document as CONTRACT section 4 describes it, with no stack trace or internals. */
-function expectProblem(response: request.Response, status: number, code: string): void {
-  expect(response.status).toBe(status);
-  expect(response.headers['content-type']).toBe(PROBLEM);
-  expect(response.body).toEqual(expect.objectContaining({ type: expect.any(String), title: expect.any(String), status, detail: expect.any(String), code }));
-  expect(response.text).not.toMatch(/\bat .+\.(js|ts):\d+/);
-}
+import { expectProblem } from '../support/problem.js';
 
 /**
  * Fastify parses bodies after NestJS middleware, so its body errors carry the header the
@@ -214,8 +205,7 @@ describe('hardening', () => {
       .set('Idempotency-Key', newKey())
       .set('Content-Type', 'application/json')
       .send(body);
-    expect(response.status).toBe(400);
-    expect(response.body.code).toBe('VALIDATION_FAILED');
+    expectProblem(response, 400, 'VALIDATION_FAILED');
     expect(({} as Record<string, unknown>).polluted).toBeUndefined();
     expect((Object.prototype as Record<string, unknown>).polluted).toBeUndefined();
   });

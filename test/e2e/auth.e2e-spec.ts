@@ -2,6 +2,7 @@ import { describe, expect, it } from '@jest/globals';
 import request from 'supertest';
 import { charge, newKey, validCharge } from '../support/payments-client.js';
 import { useTestApp } from '../support/test-app.js';
+import { expectProblem } from '../support/problem.js';
 
 const KEY_A = 'sk_test_merchant_a_0123456789';
 const KEY_B = 'sk_test_merchant_b_9876543210';
@@ -28,11 +29,9 @@ describe('API keys, scoping and admin protection', () => {
     const key = newKey('unauthenticated');
     const before = await service.redis.keys('idempotency:*');
     const response = await charge(service.baseUrl, key, validCharge(), headers as Record<string, string>);
-    expect(response.status).toBe(401);
-    expect(response.headers['content-type']).toBe('application/problem+json; charset=utf-8');
+    expectProblem(response, 401, 'UNAUTHENTICATED');
     expect(response.headers['www-authenticate']).toBe('Bearer');
     expect(response.headers['idempotency-cached']).toBe('false');
-    expect(response.body).toMatchObject({ status: 401, code: 'UNAUTHENTICATED' });
     expect(await service.redis.keys('idempotency:*')).toEqual(before);
     expect(await ledger(key)).toEqual([]);
   });
@@ -86,7 +85,6 @@ describe('in production', () => {
 
   it('turns the admin routes off (404) when no ADMIN_TOKEN is configured', async () => {
     const response = await request(service.baseUrl).get('/api/admin/provider/charges').set(asA);
-    expect(response.status).toBe(404);
-    expect(response.body.code).toBe('NOT_FOUND');
+    expectProblem(response, 404, 'NOT_FOUND');
   });
 });

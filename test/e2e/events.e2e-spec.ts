@@ -6,6 +6,7 @@ import { balanceOf, streamEntries, waitUntilAllConsumed } from '../support/event
 import { charge, newKey, setBehavior, validCharge } from '../support/payments-client.js';
 import { useTestApp } from '../support/test-app.js';
 import { waitFor } from '../support/wait-for.js';
+import { expectProblem } from '../support/problem.js';
 
 const KEY_A = 'sk_test_events_merchant_a_0001';
 const KEY_B = 'sk_test_events_merchant_b_0002';
@@ -65,8 +66,7 @@ describe('payment events → balances and receipts', () => {
     ]);
     expect(await balanceOf(service.baseUrl, customerId, asB)).toEqual([{ currency: 'EUR', amount: 999, payments: 1 }]);
     const foreign = await receipt(first.body.orderId, asB);
-    expect(foreign.status).toBe(404);
-    expect(foreign.body).toMatchObject({ status: 404, code: 'ORDER_NOT_FOUND' });
+    expectProblem(foreign, 404, 'ORDER_NOT_FOUND');
     await receipt(first.body.orderId, asA).expect(200);
   });
 
@@ -84,9 +84,7 @@ describe('payment events → balances and receipts', () => {
       await waitUntilAllConsumed(service.redis);
 
       const missing = await receipt(order.id, asA);
-      expect(missing.status).toBe(404);
-      expect(missing.headers['content-type']).toBe('application/problem+json; charset=utf-8');
-      expect(missing.body).toMatchObject({ status: 404, code: 'RECEIPT_NOT_FOUND' });
+      expectProblem(missing, 404, 'RECEIPT_NOT_FOUND');
       expect(await balanceOf(service.baseUrl, customerId, asA)).toEqual([]);
     } finally {
       await setBehavior(service.baseUrl, { declineRate: 0 });
@@ -94,15 +92,10 @@ describe('payment events → balances and receipts', () => {
   });
 
   it('answers problems for an unknown order, an invalid customer id and a missing API key', async () => {
-    const unknown = await receipt('ord_000000000000000000000000', asA);
-    expect(unknown.status).toBe(404);
-    expect(unknown.body.code).toBe('ORDER_NOT_FOUND');
+    expectProblem(await receipt('ord_000000000000000000000000', asA), 404, 'ORDER_NOT_FOUND');
     const invalid = await request(service.baseUrl).get('/api/customers/not%20valid/balance').set(asA);
-    expect(invalid.status).toBe(400);
-    expect(invalid.body).toMatchObject({ code: 'VALIDATION_FAILED', errors: [{ field: 'id', message: expect.any(String) }] });
-    const anonymous = await request(service.baseUrl).get('/api/customers/cus_1/balance');
-    expect(anonymous.status).toBe(401);
-    expect(anonymous.body.code).toBe('UNAUTHENTICATED');
+    expect(expectProblem(invalid, 400, 'VALIDATION_FAILED').errors).toEqual([{ field: 'id', message: expect.any(String) }]);
+    expectProblem(await request(service.baseUrl).get('/api/customers/cus_1/balance'), 401, 'UNAUTHENTICATED');
   });
 });
 

@@ -1,12 +1,11 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { spawnSync } from 'node:child_process';
 import request from 'supertest';
-import { RedisServer, hasRedisServerBinary } from '../../scripts/lib/redis-server.js';
-import { ServiceProcess } from '../../scripts/lib/service-process.js';
+import { RedisServer, ServiceProcess } from '../../tools/process/index.js';
+import { describeWithRedisBinary } from '../support/redis.js';
 import { charge, newKey } from '../support/payments-client.js';
 import { useTestApp } from '../support/test-app.js';
 
-const describeWithRedisBinary = hasRedisServerBinary ? describe : describe.skip;
 const API_KEY = 'sk_test_fail_closed_0123456789';
 const NOT_FOUND = { status: 404, code: 'NOT_FOUND' };
 

@@ -8,6 +8,7 @@ import { orderIdFor } from '../../src/orders/orders.service.js';
 import { CHARGE_PATH, charge, ledgerCount, newKey, setBehavior, validCharge } from '../support/payments-client.js';
 import { useTestApp } from '../support/test-app.js';
 import { waitFor } from '../support/wait-for.js';
+import { expectProblem } from '../support/problem.js';
 
 const responseKey = (recordId: string) => recordKeys(recordId).response;
 const lockKey = (recordId: string) => recordKeys(recordId).lock;
@@ -75,9 +76,7 @@ describe('POST /api/payments/charge idempotency', () => {
     const key = newKey();
     await charge(service.baseUrl, key).expect(201);
     const reused = await charge(service.baseUrl, key, validCharge({ amount: 5000 }));
-    expect(reused.status).toBe(422);
-    expect(reused.headers['content-type']).toBe('application/problem+json; charset=utf-8');
-    expect(reused.body).toMatchObject({ status: 422, code: 'IDEMPOTENCY_KEY_REUSED', type: expect.any(String), title: expect.any(String) });
+    expectProblem(reused, 422, 'IDEMPOTENCY_KEY_REUSED');
     expect(await ledgerCount(service.baseUrl, key)).toBe(1);
   });
 
@@ -92,8 +91,7 @@ describe('POST /api/payments/charge idempotency', () => {
   it('answers 400 IDEMPOTENCY_KEY_MISSING without a key, and charges nothing', async () => {
     const before = (await request(service.baseUrl).get('/api/admin/provider/charges')).body.charges.length;
     const response = await charge(service.baseUrl, undefined);
-    expect(response.status).toBe(400);
-    expect(response.body.code).toBe('IDEMPOTENCY_KEY_MISSING');
+    expectProblem(response, 400, 'IDEMPOTENCY_KEY_MISSING');
     expect(response.headers['idempotency-cached']).toBe('false');
     const after = (await request(service.baseUrl).get('/api/admin/provider/charges')).body.charges.length;
     expect(after).toBe(before);
@@ -116,8 +114,7 @@ describe('POST /api/payments/charge idempotency', () => {
       .post(CHARGE_PATH)
       .set('Idempotency-Key', [key, key] as unknown as string)
       .send(validCharge());
-    expect(response.status).toBe(400);
-    expect(response.body.code).toBe('IDEMPOTENCY_KEY_INVALID');
+    expectProblem(response, 400, 'IDEMPOTENCY_KEY_INVALID');
     expect(await ledgerCount(service.baseUrl, key)).toBe(0);
   });
 
@@ -173,8 +170,7 @@ describe('POST /api/payments/charge idempotency', () => {
       const before = watch.commands.length;
       const duplicates = await Promise.all(Array.from({ length: 20 }, () => charge(service.baseUrl, key)));
       for (const duplicate of duplicates) {
-        expect(duplicate.status).toBe(409);
-        expect(duplicate.headers['content-type']).toBe('application/problem+json; charset=utf-8');
+        expectProblem(duplicate, 409, 'REQUEST_IN_PROGRESS');
         expect(duplicate.headers['idempotency-cached']).toBe('false');
         expect(Number(duplicate.headers['retry-after'])).toBeGreaterThan(0);
         expect(duplicate.body).toEqual({
@@ -245,8 +241,7 @@ describe('POST /api/payments/charge idempotency', () => {
     await setBehavior(service.baseUrl, { failureRate: 1 });
     try {
       const failed = await charge(service.baseUrl, key);
-      expect(failed.status).toBe(502);
-      expect(failed.body.code).toBe('PAYMENT_PROVIDER_UNAVAILABLE');
+      expectProblem(failed, 502, 'PAYMENT_PROVIDER_UNAVAILABLE');
       const recordId = toIdempotencyContext({ principal: 'anonymous', method: 'POST', route: CHARGE_PATH, key }, fingerprintOf(validCharge())).recordId;
       const ttl = await service.redis.pttl(responseKey(recordId));
       expect(ttl).toBeGreaterThan(0);
@@ -285,9 +280,7 @@ describe('POST /api/payments/charge idempotency', () => {
   it('does not let a validation error occupy the key: the corrected body then succeeds', async () => {
     const key = newKey();
     const invalid = await charge(service.baseUrl, key, { amount: -5, currency: 'EURO', customerId: 'bad id!', extra: true });
-    expect(invalid.status).toBe(400);
-    expect(invalid.headers['content-type']).toBe('application/problem+json; charset=utf-8');
-    expect(invalid.body.code).toBe('VALIDATION_FAILED');
+    expectProblem(invalid, 400, 'VALIDATION_FAILED');
     const fields = (invalid.body.errors as Array<{ field: string }>).map((error) => error.field);
     expect(fields).toEqual(expect.arrayContaining(['amount', 'currency', 'customerId', 'extra']));
     expect(await ledgerCount(service.baseUrl, key)).toBe(0);
@@ -298,6 +291,16 @@ describe('POST /api/payments/charge idempotency', () => {
   });
 
   it('sets an expiry on every key it writes, except the business records', async () => {
+    // Outcomes of every kind of its own, whichever tests ran before: a success, a decline, a gateway failure.
+    await charge(service.baseUrl, newKey('expiry')).expect(201);
+    try {
+      await setBehavior(service.baseUrl, { declineRate: 1 });
+      await charge(service.baseUrl, newKey('expiry')).expect(402);
+      await setBehavior(service.baseUrl, { declineRate: 0, failureRate: 1 });
+      await charge(service.baseUrl, newKey('expiry')).expect(502);
+    } finally {
+      await reset();
+    }
     const keys = await service.redis.keys('*');
     const withoutExpiry: string[] = [];
     for (const name of keys) {

@@ -4,7 +4,7 @@ import { createHash } from 'node:crypto';
 import { loadAppConfig } from '../../src/config/index.js';
 import { createRedisClient } from '../../src/redis/redis-client.factory.js';
 import { LuaScript } from '../../src/redis/index.js';
-import { startRedis } from '../support/payments-client.js';
+import { startRedis } from '../support/redis.js';
 
 const INCREMENT_BY_LUA = `return redis.call('INCRBY', KEYS[1], ARGV[1])`;
 const INCREMENT_BY = new LuaScript<number>(INCREMENT_BY_LUA);

@@ -4,7 +4,8 @@ import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import request from 'supertest';
-import { ledgerCount, setBehavior, startRedis } from '../support/payments-client.js';
+import { ledgerCount, setBehavior } from '../support/payments-client.js';
+import { startRedis } from '../support/redis.js';
 import { startTestApp, type TestApp } from '../support/test-app.js';
 
 const CHROMIUM = '/usr/bin/chromium';
@@ -24,6 +25,14 @@ async function logRows(page: Page): Promise<Array<{ kind: string; status: string
       return { kind: data.kind ?? '', status: data.status ?? '', cached: data.cached ?? '', key: data.key ?? '', chargeId: data.chargeId ?? '' };
     }),
   );
+}
+
+/** The rows a batch added to the request log (newest first), whatever earlier tests left in it. */
+async function rowsAddedBy(page: Page, batch: () => Promise<void>): ReturnType<typeof logRows> {
+  const before = (await logRows(page)).length;
+  await batch();
+  const all = await logRows(page);
+  return all.slice(0, all.length - before);
 }
 
 /** Clicks, then waits until the page has finished that batch (its requests and the ledger refresh). */
@@ -100,16 +109,14 @@ describeInBrowser(`the checkout playground at / (needs ${CHROMIUM}: apt-get inst
     const key = (await page.textContent('#current-key'))!.trim();
     expect(key).toMatch(/^[0-9a-f-]{36}$/);
 
-    await clickAndSettle(page, '#pay-ten');
-
-    const rows = await logRows(page);
+    const rows = await rowsAddedBy(page, () => clickAndSettle(page, '#pay-ten'));
     expect(rows).toHaveLength(10);
     expect(rows.every((row) => row.key === key)).toBe(true);
     expect(rows.filter((row) => row.kind === 'fresh')).toHaveLength(1);
     expect(rows.filter((row) => row.kind === 'cached' || row.kind === 'in-progress').length).toBeGreaterThanOrEqual(9);
     expect(new Set(rows.map((row) => row.chargeId).filter(Boolean)).size).toBe(1);
     // Marked in words too, not by colour alone.
-    const badges = await page.$$eval('#log-body tr .badge', (marks) => marks.map((mark) => mark.textContent));
+    const badges = (await page.$$eval('#log-body tr .badge', (marks) => marks.map((mark) => mark.textContent))).slice(0, rows.length);
     expect(badges.filter((badge) => badge === 'replay' || badge === 'in progress').length).toBeGreaterThanOrEqual(9);
     expect(await page.textContent('#ledger-count')).toBe('1');
     expect(await ledgerCount(service.baseUrl, key)).toBe(1);
@@ -117,12 +124,7 @@ describeInBrowser(`the checkout playground at / (needs ${CHROMIUM}: apt-get inst
 
   it('new key per click: ten concurrent clicks make ten charges', async () => {
     await page.click('label[for="mode-click"]');
-    const before = (await logRows(page)).length;
-
-    await clickAndSettle(page, '#pay-ten');
-
-    const all = await logRows(page);
-    const rows = all.slice(0, all.length - before); // newest first
+    const rows = await rowsAddedBy(page, () => clickAndSettle(page, '#pay-ten'));
     expect(rows).toHaveLength(10);
     const keys = new Set(rows.map((row) => row.key));
     expect(keys.size).toBe(10);
@@ -135,7 +137,8 @@ describeInBrowser(`the checkout playground at / (needs ${CHROMIUM}: apt-get inst
 
   it('decline rate 100 %: the 402 is stored, and "Retry last" replays it without calling the gateway', async () => {
     await page.click('label[for="mode-checkout"]');
-    // The slider, by keyboard: End moves it to 100 %.
+    await page.click('#new-checkout');
+    // The slider, by keyboard: End moves it to 100 % (Home back to 0 % at the end, for the other tests).
     await page.focus('#decline-rate');
     await page.keyboard.press('End');
     await page.waitForFunction(() => /^Saved:.*decline 100 %/.test(document.getElementById('gateway-status')?.textContent ?? ''));
@@ -156,6 +159,9 @@ describeInBrowser(`the checkout playground at / (needs ${CHROMIUM}: apt-get inst
 
     expect(await page.textContent('#ledger-count')).toBe('0');
     expect(await ledgerCount(service.baseUrl, key)).toBe(0);
+    await page.focus('#decline-rate');
+    await page.keyboard.press('Home');
+    await page.waitForFunction(() => /^Saved:.*decline 0 %/.test(document.getElementById('gateway-status')?.textContent ?? ''));
   });
 
   it('writes a screenshot of the final state to docs/playground.png', async () => {

@@ -1,6 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import request from 'supertest';
-import { charge, newKey, startRedis, validCharge } from '../support/payments-client.js';
+import { charge, newKey, validCharge } from '../support/payments-client.js';
+import { expectProblem } from '../support/problem.js';
+import { startRedis } from '../support/redis.js';
 import { startTestApp, type TestApp } from '../support/test-app.js';
 
 const KEY_A = 'sk_test_merchant_a_0123456789';
@@ -44,9 +46,7 @@ describeWhereThrottlerLoads('per-merchant rate limit (@nestjs/throttler, counted
     }
     const key = newKey('limited');
     const limited = await charge(one!.baseUrl, key, validCharge(), { Authorization: `Bearer ${KEY_A}` });
-    expect(limited.status).toBe(429);
-    expect(limited.headers['content-type']).toBe('application/problem+json; charset=utf-8');
-    expect(limited.body).toMatchObject({ status: 429, code: 'RATE_LIMITED' });
+    expectProblem(limited, 429, 'RATE_LIMITED');
     expect(limited.headers['idempotency-cached']).toBe('false');
     expect(Number(limited.headers['retry-after'])).toBeGreaterThan(0);
     // Nothing of the limited request was kept: no idempotency record, so the key is still free.

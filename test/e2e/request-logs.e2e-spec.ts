@@ -1,10 +1,8 @@
-import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { afterAll, beforeAll, expect, it } from '@jest/globals';
 import request from 'supertest';
-import { RedisServer, hasRedisServerBinary } from '../../scripts/lib/redis-server.js';
-import { ServiceProcess } from '../../scripts/lib/service-process.js';
+import { RedisServer, ServiceProcess } from '../../tools/process/index.js';
+import { describeWithRedisBinary } from '../support/redis.js';
 import { charge, newKey, validCharge } from '../support/payments-client.js';
-
-const describeWithRedisBinary = hasRedisServerBinary ? describe : describe.skip;
 
 interface RequestLine {
   msg: string;

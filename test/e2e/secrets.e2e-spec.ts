@@ -1,10 +1,9 @@
-import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { afterAll, beforeAll, expect, it } from '@jest/globals';
 import request from 'supertest';
-import { RedisServer, hasRedisServerBinary } from '../../scripts/lib/redis-server.js';
-import { ServiceProcess } from '../../scripts/lib/service-process.js';
+import { RedisServer, ServiceProcess } from '../../tools/process/index.js';
+import { describeWithRedisBinary } from '../support/redis.js';
 import { charge, newKey, validCharge } from '../support/payments-client.js';
 
-const describeWithRedisBinary = hasRedisServerBinary ? describe : describe.skip;
 const API_KEY = 'sk_live_secret_merchant_key_4242';
 const ADMIN_TOKEN = 'admin_secret_token_for_operators_4242';
 const WEBHOOK_SECRET = 'whsec_secret_webhook_signing_4242';

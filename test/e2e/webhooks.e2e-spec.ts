@@ -4,15 +4,11 @@ import { gatewayWebhookFor, type GatewayWebhook, type GatewayWebhookType } from 
 import { SIGNATURE_TOLERANCE_SECONDS, signatureHeader } from '../../src/provider/webhook-signature.js';
 import { TEST_WEBHOOK_SECRET, gatewayStatusOf, postWebhook } from '../support/events-client.js';
 import { duplicatesDropped } from '../support/metrics.js';
-import { charge, newKey, setBehavior, startRedis } from '../support/payments-client.js';
+import { charge, newKey, setBehavior } from '../support/payments-client.js';
+import { startRedis } from '../support/redis.js';
 import { startTestApp, type TestApp } from '../support/test-app.js';
 import { waitFor } from '../support/wait-for.js';
-
-const expectProblem = (response: Response, status: number, code: string) => {
-  expect(response.status).toBe(status);
-  expect(response.headers['content-type']).toBe('application/problem+json; charset=utf-8');
-  expect(response.body).toMatchObject({ status, code, type: expect.any(String), title: expect.any(String), detail: expect.any(String) });
-};
+import { expectProblem } from '../support/problem.js';
 
 /**
  * POST /api/webhooks/gateway over HTTP. `receiver` gets the deliveries the tests sign themselves

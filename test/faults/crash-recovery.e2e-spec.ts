@@ -1,12 +1,11 @@
-import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/globals';
+import { afterAll, afterEach, beforeAll, expect, it } from '@jest/globals';
 import { setTimeout as sleep } from 'node:timers/promises';
 import request from 'supertest';
-import { RedisServer, hasRedisServerBinary } from '../../scripts/lib/redis-server.js';
-import { ServiceProcess } from '../../scripts/lib/service-process.js';
+import { RedisServer, ServiceProcess } from '../../tools/process/index.js';
+import { describeWithRedisBinary } from '../support/redis.js';
 import { charge, ledgerCount, newKey, setBehavior } from '../support/payments-client.js';
 import { waitFor } from '../support/wait-for.js';
 
-const describeWithRedisBinary = hasRedisServerBinary ? describe : describe.skip;
 // Long enough to outlast a restart of the service, so the test can see the dead holder's lock still blocking.
 const LOCK_TTL_MS = 8000;
 

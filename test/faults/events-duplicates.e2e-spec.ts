@@ -4,7 +4,8 @@ import { PAYMENTS_STREAM, toStreamFields } from '../../src/outbox/payment-event.
 import type { GatewayCharge } from '../../src/provider/gateway-charge.js';
 import { balanceOf, streamEntries, waitUntilAllConsumed } from '../support/events-client.js';
 import { duplicatesDropped } from '../support/metrics.js';
-import { charge, newKey, startRedis, validCharge } from '../support/payments-client.js';
+import { charge, newKey, validCharge } from '../support/payments-client.js';
+import { startRedis } from '../support/redis.js';
 import { startTestApp, type TestApp } from '../support/test-app.js';
 
 const UNIQUE_EVENTS = 700;

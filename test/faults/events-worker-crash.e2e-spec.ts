@@ -1,13 +1,12 @@
-import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { afterAll, beforeAll, expect, it } from '@jest/globals';
 import request from 'supertest';
-import { RedisServer, hasRedisServerBinary } from '../../scripts/lib/redis-server.js';
-import { ServiceProcess } from '../../scripts/lib/service-process.js';
+import { RedisServer, ServiceProcess } from '../../tools/process/index.js';
+import { describeWithRedisBinary } from '../support/redis.js';
 import { balanceOf, pendingEntries, waitUntilAllConsumed } from '../support/events-client.js';
 import { charge, newKey, validCharge } from '../support/payments-client.js';
 import { startTestApp, type TestApp } from '../support/test-app.js';
 import { waitFor } from '../support/wait-for.js';
 
-const describeWithRedisBinary = hasRedisServerBinary ? describe : describe.skip;
 /** The window between effect and acknowledgement the worker is killed in. */
 const ACK_DELAY_MS = 2500;
 const CLAIM_MIN_IDLE_MS = 300;

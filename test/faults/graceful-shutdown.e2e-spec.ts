@@ -1,12 +1,11 @@
-import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { afterAll, beforeAll, expect, it } from '@jest/globals';
 import { Redis } from 'ioredis';
 import request from 'supertest';
-import { RedisServer, hasRedisServerBinary } from '../../scripts/lib/redis-server.js';
-import { ServiceProcess } from '../../scripts/lib/service-process.js';
+import { RedisServer, ServiceProcess } from '../../tools/process/index.js';
+import { describeWithRedisBinary } from '../support/redis.js';
 import { charge, ledgerCount, newKey, setBehavior } from '../support/payments-client.js';
 import { waitFor } from '../support/wait-for.js';
 
-const describeWithRedisBinary = hasRedisServerBinary ? describe : describe.skip;
 const SLOW_CHARGE_MS = 2000;
 const DRAIN_MS = 3000;
 

@@ -1,16 +1,16 @@
-import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { afterAll, beforeAll, beforeEach, expect, it } from '@jest/globals';
 import { fingerprintOf, toIdempotencyContext } from '@idempotent-payments/nestjs-idempotency';
 import { recordKeys } from '@idempotent-payments/nestjs-idempotency/redis';
 import { setTimeout as sleep } from 'node:timers/promises';
 import request from 'supertest';
-import { RedisServer, hasRedisServerBinary } from '../../scripts/lib/redis-server.js';
+import { RedisServer } from '../../tools/process/index.js';
+import { describeWithRedisBinary } from '../support/redis.js';
 import { CHARGE_PATH, charge, ledgerCount, newKey, setBehavior, validCharge } from '../support/payments-client.js';
 import { startTestApp, type TestApp } from '../support/test-app.js';
 import { waitFor } from '../support/wait-for.js';
+import { expectProblem } from '../support/problem.js';
 
 const lockKey = (recordId: string) => recordKeys(recordId).lock;
-
-const describeWithRedisBinary = hasRedisServerBinary ? describe : describe.skip;
 const LOCK_TTL_MS = 600;
 const OPERATION_MS = 3 * LOCK_TTL_MS;
 
@@ -24,8 +24,10 @@ describeWithRedisBinary('an operation that outlives the lock TTL', () => {
   beforeAll(async () => {
     redis = await RedisServer.start({ appendOnly: true });
     service = await startTestApp(redis.url, { IDEMPOTENCY_LOCK_TTL_MS: String(LOCK_TTL_MS), REDIS_COMMAND_TIMEOUT_MS: '300' });
-    await setBehavior(service.baseUrl, { minDelayMs: OPERATION_MS, maxDelayMs: OPERATION_MS });
   });
+
+  // Each test starts with an operation that outlives the lock (a test may turn the delay off at its end).
+  beforeEach(() => setBehavior(service.baseUrl, { minDelayMs: OPERATION_MS, maxDelayMs: OPERATION_MS }));
 
   afterAll(async () => {
     await service?.close();
@@ -61,8 +63,7 @@ describeWithRedisBinary('an operation that outlives the lock TTL', () => {
     await redis.crash();
 
     const answered = await pending;
-    expect(answered.status).toBe(503);
-    expect(answered.body.code).toBe('IDEMPOTENCY_STORE_UNAVAILABLE');
+    expectProblem(answered, 503, 'IDEMPOTENCY_STORE_UNAVAILABLE');
     expect(Number(answered.headers['retry-after'])).toBeGreaterThan(0);
 
     await redis.restart();

@@ -1,17 +1,15 @@
-import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/globals';
+import { afterAll, afterEach, beforeAll, expect, it } from '@jest/globals';
 import { Redis } from 'ioredis';
 import { setTimeout as sleep } from 'node:timers/promises';
 import request from 'supertest';
-import { RedisServer, hasRedisServerBinary } from '../../scripts/lib/redis-server.js';
-import { ServiceProcess } from '../../scripts/lib/service-process.js';
+import { RedisServer, ServiceProcess } from '../../tools/process/index.js';
+import { describeWithRedisBinary } from '../support/redis.js';
 import type { PaymentEvent } from '../../src/outbox/payment-event.js';
 import { gatewayWebhookFor } from '../../src/provider/gateway-webhook.js';
 import { TEST_WEBHOOK_SECRET, balanceOf, postWebhook, streamEntries, waitUntilAllConsumed } from '../support/events-client.js';
 import { sample } from '../support/metrics.js';
 import { charge, newKey, setBehavior, validCharge } from '../support/payments-client.js';
 import { waitFor } from '../support/wait-for.js';
-
-const describeWithRedisBinary = hasRedisServerBinary ? describe : describe.skip;
 
 const RECONCILE_AFTER_SECONDS = 2;
 const RECONCILE_INTERVAL_MS = 200;

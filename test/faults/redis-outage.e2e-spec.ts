@@ -1,12 +1,12 @@
-import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { afterAll, beforeAll, expect, it } from '@jest/globals';
 import { setTimeout as sleep } from 'node:timers/promises';
 import request from 'supertest';
-import { RedisServer, hasRedisServerBinary } from '../../scripts/lib/redis-server.js';
+import { RedisServer } from '../../tools/process/index.js';
+import { describeWithRedisBinary } from '../support/redis.js';
 import { charge, ledgerCount, newKey } from '../support/payments-client.js';
 import { startTestApp, type TestApp } from '../support/test-app.js';
 import { waitFor } from '../support/wait-for.js';
 
-const describeWithRedisBinary = hasRedisServerBinary ? describe : describe.skip;
 const COMMAND_TIMEOUT_MS = 500;
 
 interface Sent {

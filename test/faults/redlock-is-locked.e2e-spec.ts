@@ -1,10 +1,9 @@
-import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { afterAll, beforeAll, expect, it } from '@jest/globals';
 import { randomUUID } from 'node:crypto';
-import { RedisServer, hasRedisServerBinary } from '../../scripts/lib/redis-server.js';
+import { RedisServer } from '../../tools/process/index.js';
+import { describeWithRedisBinary } from '../support/redis.js';
 import { IDEMPOTENCY_STORE, IdempotencyStoreUnavailableError, type IdempotencyStore } from '@idempotent-payments/nestjs-idempotency';
 import { startTestApp, type TestApp } from '../support/test-app.js';
-
-const describeWithRedisBinary = hasRedisServerBinary ? describe : describe.skip;
 
 /**
  * What the reconciler asks before it touches an order: is the record's lock held? Over a Redlock

@@ -1,9 +1,7 @@
-import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { RedisServer, hasRedisServerBinary } from '../../scripts/lib/redis-server.js';
-import { ServiceProcess } from '../../scripts/lib/service-process.js';
+import { afterAll, beforeAll, expect, it } from '@jest/globals';
+import { RedisServer, ServiceProcess } from '../../tools/process/index.js';
+import { describeWithRedisBinary } from '../support/redis.js';
 import { runScript } from '../support/run-script.js';
-
-const describeWithRedisBinary = hasRedisServerBinary ? describe : describe.skip;
 
 describeWithRedisBinary('three service processes sharing one Redis', () => {
   let redis: RedisServer;

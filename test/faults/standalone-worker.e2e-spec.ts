@@ -1,11 +1,11 @@
-import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { afterAll, beforeAll, expect, it } from '@jest/globals';
 import { Redis } from 'ioredis';
+import request from 'supertest';
 import { newPaymentEvent, PAYMENTS_STREAM, toStreamFields } from '../../src/outbox/payment-event.js';
-import { hasRedisServerBinary, RedisServer } from '../../scripts/lib/redis-server.js';
-import { ServiceProcess } from '../../scripts/lib/service-process.js';
+import { RedisServer, ServiceProcess } from '../../tools/process/index.js';
+import { describeWithRedisBinary } from '../support/redis.js';
 import { waitFor } from '../support/wait-for.js';
-
-const describeWithRedisBinary = hasRedisServerBinary ? describe : describe.skip;
+import { expectProblem } from '../support/problem.js';
 
 /** `npm run worker` as operators run it: its own process with /health, /health/ready and /metrics on WORKER_PORT. */
 describeWithRedisBinary('the standalone events worker', () => {
@@ -49,17 +49,18 @@ describeWithRedisBinary('the standalone events worker', () => {
     await waitFor('the duplicate to be counted', async () => (await droppedDuplicates()) === before + 1);
   });
 
-  it('is live and ready while Redis answers; not ready, still live, while it does not', async () => {
+  it('is live and ready while Redis answers; not ready, still live, while it does not; ready again once it is back', async () => {
     expect((await get('/health')).status).toBe(200);
     expect((await get('/health/ready')).status).toBe(200);
-    const unknown = await get('/nothing');
-    expect(unknown.status).toBe(404);
-    expect(unknown.headers.get('content-type')).toBe('application/problem+json; charset=utf-8');
+    expectProblem(await request(worker.baseUrl).get('/nothing'), 404);
 
-    await redis.stop();
-    const notReady = await get('/health/ready');
-    expect(notReady.status).toBe(503);
-    expect(await notReady.json()).toMatchObject({ status: 503, code: 'NOT_READY' });
-    expect((await get('/health')).status).toBe(200);
+    await redis.crash();
+    try {
+      expectProblem(await request(worker.baseUrl).get('/health/ready'), 503, 'NOT_READY');
+      expect((await get('/health')).status).toBe(200);
+    } finally {
+      await redis.restart();
+    }
+    await waitFor('the worker to be ready again', async () => (await get('/health/ready')).status === 200);
   });
 });

@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { charge, ledgerCount, newKey, setBehavior, startRedis } from '../support/payments-client.js';
+import { charge, ledgerCount, newKey, setBehavior } from '../support/payments-client.js';
+import { startRedis } from '../support/redis.js';
 import { startTestApp, type TestApp } from '../support/test-app.js';
 
 const DUPLICATES = 20;

@@ -1,7 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import request from 'supertest';
 import type { PaymentBehavior } from '../../src/provider/payment-behavior.js';
-import { RedisServer, hasRedisServerBinary } from '../../scripts/lib/redis-server.js';
 
 export const CHARGE_PATH = '/api/payments/charge';
 
@@ -29,15 +28,4 @@ export async function ledgerCount(baseUrl: string, key: string): Promise<number>
 
 export async function setBehavior(baseUrl: string, behavior: Partial<PaymentBehavior>): Promise<void> {
   await request(baseUrl).put('/api/admin/payment-behavior').send(behavior).expect(200);
-}
-
-/**
- * A Redis for one test file: its own redis-server process where the binary exists, else the
- * REDIS_URL instance (then tests that kill or scan Redis are skipped).
- */
-export async function startRedis(options: { appendOnly?: boolean } = {}): Promise<Pick<RedisServer, 'url' | 'stop'>> {
-  if (hasRedisServerBinary) return RedisServer.start(options);
-  const url = process.env.REDIS_URL;
-  if (!url) throw new Error('Neither redis-server nor REDIS_URL is available for the tests');
-  return { url, stop: async () => undefined };
 }

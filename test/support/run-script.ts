@@ -1,4 +1,4 @@
-import { spawn } from 'node:child_process';
+import { runToExit } from '../../tools/process/index.js';
 
 export interface ScriptRun {
   code: number | null;
@@ -9,17 +9,8 @@ export interface ScriptRun {
 }
 
 /** Runs one of scripts/*.ts as a user would (through tsx), in its own process. */
-export function runScript(script: string, args: string[]): Promise<ScriptRun> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', script, ...args], { env: { ...process.env, NODE_OPTIONS: '' } });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk) => (stdout += chunk));
-    child.stderr.on('data', (chunk) => (stderr += chunk));
-    child.once('error', reject);
-    child.once('exit', (code) => {
-      const line = stdout.split('\n').find((candidate) => candidate.startsWith('RESULT '));
-      resolve({ code, stdout, stderr, result: line ? JSON.parse(line.slice('RESULT '.length)) : undefined });
-    });
-  });
+export async function runScript(script: string, args: string[]): Promise<ScriptRun> {
+  const { code, stdout, stderr } = await runToExit(process.execPath, ['--import', 'tsx', script, ...args], { env: { ...process.env, NODE_OPTIONS: '' } });
+  const line = stdout.split('\n').find((candidate) => candidate.startsWith('RESULT '));
+  return { code, stdout, stderr, result: line ? JSON.parse(line.slice('RESULT '.length)) : undefined };
 }

@@ -6,7 +6,7 @@ import { AppModule } from '../../src/app.module.js';
 import { setUpApp } from '../../src/app.setup.js';
 import { HTTP_APP_OPTIONS, httpAdapterFor } from '../../src/common/http-app.js';
 import { AppConfig, loadAppConfig } from '../../src/config/index.js';
-import { startRedis } from './payments-client.js';
+import { startRedis } from './redis.js';
 
 export interface TestApp {
   app: INestApplication;

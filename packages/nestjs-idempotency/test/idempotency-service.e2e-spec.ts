@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { Test } from '@nestjs/testing';
 import type { Redis } from 'ioredis';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { RedisServer } from '../../../scripts/lib/redis-server.js';
+import { RedisServer } from '../../../tools/process/index.js';
 import {
   IdempotencyConflictError,
   IdempotencyKeyReusedError,

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { Controller, Post, Res } from '@nestjs/common';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { RedisServer } from '../../../scripts/lib/redis-server.js';
+import { RedisServer } from '../../../tools/process/index.js';
 import { Idempotent } from '../src/index.js';
 import { ADAPTERS, startFixtureApp, type FixtureApp, type StoreKind } from './fixture/fixture-app.js';
 import { newKey, send, type Answer } from './http-client.js';

@@ -3,7 +3,7 @@ import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { freePort } from '../../../scripts/lib/redis-server.js';
+import { freePort } from '../../../tools/process/index.js';
 import { send } from './http-client.js';
 
 const PACKAGE_DIR = resolve(import.meta.dirname, '..');

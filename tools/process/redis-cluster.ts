@@ -1,9 +1,8 @@
-import { execFile } from 'node:child_process';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { promisify } from 'node:util';
-import { RedisServer, freePort } from './redis-server.js';
+import { freePort } from './free-port.js';
+import { runToExit } from './managed-process.js';
+import { RedisServer } from './redis-server.js';
 
-const run = promisify(execFile);
 /** The fewest masters `redis-cli --cluster create` accepts. */
 const MASTERS = 3;
 const READY_TIMEOUT_MS = 20_000;
@@ -28,7 +27,7 @@ export class RedisCluster {
         cluster.nodes.push(node);
       }
       const addresses = cluster.nodes.map((node) => `127.0.0.1:${node.port}`);
-      await run('redis-cli', ['--cluster', 'create', ...addresses, '--cluster-replicas', '0', '--cluster-yes'], { timeout: READY_TIMEOUT_MS });
+      await redisCli(['--cluster', 'create', ...addresses, '--cluster-replicas', '0', '--cluster-yes'], READY_TIMEOUT_MS);
       await cluster.waitUntilEveryNodeIsOk();
       return cluster;
     } catch (error) {
@@ -58,7 +57,12 @@ export class RedisCluster {
   }
 }
 
-async function clusterInfo(port: number): Promise<string> {
-  const { stdout } = await run('redis-cli', ['-h', '127.0.0.1', '-p', String(port), 'cluster', 'info']);
+function clusterInfo(port: number): Promise<string> {
+  return redisCli(['-h', '127.0.0.1', '-p', String(port), 'cluster', 'info'], READY_TIMEOUT_MS);
+}
+
+async function redisCli(args: string[], timeoutMs: number): Promise<string> {
+  const { code, signal, stdout, stderr } = await runToExit('redis-cli', args, { timeoutMs });
+  if (code !== 0) throw new Error(`redis-cli ${args.join(' ')} failed (${signal ?? `exit code ${code}`}): ${stderr || stdout}`);
   return stdout;
 }

@@ -1,0 +1,106 @@
+import { loadavg } from 'node:os';
+import { round } from '../../tools/stats.js';
+import type { LoadOptions } from '../load.js';
+import { commandStats, delta, eluBetween, quiesce, redisFigures } from '../lib/measure.js';
+import type { ProbeSample, ProbedService } from '../lib/probed-service.js';
+import { type AutocannonOutput, type Context, loadOptions, log, runLoad, type Side } from '../lib/processes.js';
+import type { ThroughputRun, ThroughputScenario } from '../lib/types.js';
+
+const REPLAY_KEYS = 1000;
+const MIXED_DUPLICATE_SHARE = 0.1;
+
+interface ThroughputDefinition {
+  /** The process it measures. */
+  side: Side;
+  /** The measured load; may first send load that is not measured (warming keys). */
+  load(label: string, target: ProbedService, base: Pick<LoadOptions, 'seconds' | 'connections'>, round: number): Promise<LoadOptions>;
+}
+
+const uniqueKeys: ThroughputDefinition['load'] = async (label, target, base) => loadOptions('unique', label, target, base);
+
+/** The throughput scenarios: `--connections` clients for `--seconds`, every request to the charge route. */
+const SCENARIOS: Record<ThroughputScenario, ThroughputDefinition> = {
+  /** A new key per request on the build without the idempotency layer. */
+  baseline: { side: 'baseline', load: uniqueKeys },
+  /** A new key per request: lock, execution, stored outcome. */
+  fresh: { side: 'service', load: uniqueKeys },
+  /** REPLAY_KEYS keys answered once (not measured), then requested over and over: stored outcomes. */
+  replay: {
+    side: 'service',
+    async load(label, target, base) {
+      const warm = loadOptions('sequence', `${label} warm`, target, { amount: REPLAY_KEYS, connections: base.connections });
+      log(`bench: ${label}: warming ${REPLAY_KEYS} keys (one request each, not measured)`);
+      const warmed = await runLoad<AutocannonOutput>(warm);
+      if (warmed.result['2xx'] !== REPLAY_KEYS) throw new Error(`warming the replay keys: ${warmed.result['2xx']} of ${REPLAY_KEYS} answered 2xx`);
+      return { ...warm, ...base, mode: 'cycle', label, keyCount: REPLAY_KEYS, amount: undefined };
+    },
+  },
+  /** New keys, and a share of repeats of recent ones (replays). */
+  mixed: {
+    side: 'service',
+    load: async (label, target, base, round_) => loadOptions('mixed', label, target, { ...base, duplicateShare: MIXED_DUPLICATE_SHARE, seed: round_ }),
+  },
+};
+
+/** One measured run of a throughput scenario on its side's process of this round. */
+export async function runThroughput(context: Context, scenario: ThroughputScenario, round_: number): Promise<ThroughputRun> {
+  const { options } = context;
+  const { side } = SCENARIOS[scenario];
+  const target = context.processes[side]!;
+  const { client } = context.stores[side];
+  const label = `${scenario} r${round_}`;
+  log(`bench: ${label}: ${options.seconds} s, ${options.connections} connections against ${target.name}`);
+  // Every run starts from an empty Redis: the same key space size for all scenarios and rounds.
+  await client.flushall();
+  const load = await SCENARIOS[scenario].load(label, target, { seconds: options.seconds, connections: options.connections }, round_);
+  if (options.leadInSeconds > 0) {
+    // A process that sat idle while the other scenarios ran is slower for its first seconds (heap
+    // grown back, the events consumer catching up): a transient, not what a request costs. New keys
+    // get a prefix of their own, so the measured run's keys are still new.
+    const keyPrefix = load.mode === 'cycle' ? load.keyPrefix : `${load.keyPrefix}-lead-in`;
+    await runLoad({ ...load, label: `${label} lead-in`, keyPrefix, seconds: options.leadInSeconds });
+  }
+
+  let before: { stats: Record<string, number>; probe: ProbeSample } | undefined;
+  const output = await runLoad<AutocannonOutput>(load, async () => {
+    before = { stats: await commandStats(client), probe: await target.sample() };
+  });
+  const atEnd = await target.sample();
+  const rss = target.rssFromProc() ?? atEnd.rss;
+  const stats = await quiesce(client);
+  const settled = await target.sample();
+
+  const result = output.result;
+  const statusCounts: Record<string, number> = {};
+  for (const [status, value] of Object.entries(result.statusCodeStats ?? {})) statusCounts[status] = value?.count ?? 0;
+  const requestsSent = result.requests.sent;
+  const elu = eluBetween(before!.probe, atEnd);
+  const loopUsPerRequest = round((1000 * (atEnd.elu.active - before!.probe.elu.active)) / Math.max(requestsSent, 1), 0);
+  const cpuUsPerRequest = round((atEnd.cpuUs - before!.probe.cpuUs) / Math.max(requestsSent, 1), 0);
+  return {
+    scenario,
+    round: round_,
+    process: side,
+    durationS: result.duration,
+    connections: options.connections,
+    requestsSent,
+    responses: result.requests.total,
+    reqPerSec: round(result.requests.total / result.duration, 1),
+    latencyMs: { p50: result.latency.p50, p97_5: result.latency.p97_5, p99: result.latency.p99, mean: result.latency.average, max: result.latency.max },
+    statusCounts,
+    non2xx: result.non2xx,
+    errors: result.errors,
+    timeouts: result.timeouts,
+    perSecond: output.perSecond,
+    redis: redisFigures(delta(stats, before!.stats), before!.probe, settled, requestsSent),
+    idempotencyRoundTripsPerRequest: null,
+    idempotencyRoundTripsByBaselinePerRequest: null,
+    roundTripsVsBaselinePerRequest: null,
+    elu,
+    loopUsPerRequest,
+    cpuUsPerRequest,
+    rssMB: round(rss / 2 ** 20, 1),
+    heapUsedMB: round(atEnd.heapUsed / 2 ** 20, 1),
+    loadAverage1m: round(loadavg()[0]!, 2),
+  };
+}

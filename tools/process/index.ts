@@ -1,0 +1,11 @@
+/**
+ * The one process harness of tests, scripts and the bench: redis-server, Redis Cluster and the
+ * built service on free ports, readiness, stop by pid (SIGTERM, then SIGKILL), and no process left
+ * behind when its owner exits or a test file ends.
+ */
+export { freePort } from './free-port.js';
+export { DEFAULT_GRACE_MS, ManagedProcess, runToExit, stopAll, type Exit, type Output, type ProcessOptions } from './managed-process.js';
+export { RedisCluster } from './redis-cluster.js';
+export { hasRedisServerBinary, RedisServer, type RedisServerOptions } from './redis-server.js';
+export { ServiceProcess, type ServiceProcessOptions } from './service-process.js';
+export { answersOk, waitForReady, type ReadyOptions } from './wait-for-ready.js';
