@@ -5,6 +5,8 @@ import { answersOk, waitForReady } from './wait-for-ready.js';
 export interface ServiceProcessOptions {
   /** The built entry to run; `dist/worker.js` runs the events worker, which serves only /health and /metrics. */
   entry?: string;
+  /** The checkout whose build runs (another worktree, for the bench's git-ref side); this one by default. */
+  cwd?: string;
   /** Node arguments before the entry (`--cpu-prof`, `--import tsx`, a preloaded probe). */
   nodeArgs?: string[];
   /** Shown in error messages and logs. */
@@ -69,9 +71,10 @@ export class ServiceProcess {
 
   async restart(): Promise<void> {
     if (this.process) throw new Error(`${this.name} is already running`);
-    const { entry = 'dist/main.js', nodeArgs = [], ipc = false } = this.options;
+    const { entry = 'dist/main.js', nodeArgs = [], ipc = false, cwd } = this.options;
     const started = ManagedProcess.spawn(process.execPath, [...nodeArgs, entry], {
       name: this.name,
+      cwd,
       ipc,
       env: withoutUndefined({
         PATH: process.env.PATH ?? '',
