@@ -25,6 +25,8 @@ export function httpAdapterFor(config: AppConfig): AbstractHttpAdapter {
     onProtoPoisoning: 'ignore',
     onConstructorPoisoning: 'ignore',
     genReqId: requestIdOf,
+    // `//` and `/a//b` are the paths without the doubled slash (the static files' router would answer them in its own format).
+    routerOptions: { ignoreDuplicateSlashes: true },
     // While closing, requests still reach the service's own refusal (503 SHUTTING_DOWN as a problem), not Fastify's plain 503.
     return503OnClosing: false,
     // Errors Fastify meets before routing (a malformed URL) are problems too.

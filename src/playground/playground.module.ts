@@ -1,6 +1,8 @@
+import fastifyStatic from '@fastify/static';
 import { Module, type DynamicModule } from '@nestjs/common';
 import type { AbstractHttpAdapter, ApplicationConfig } from '@nestjs/core';
-import { AbstractLoader, ExpressLoader, FastifyLoader, ServeStaticModule, type ServeStaticModuleOptions } from '@nestjs/serve-static';
+import { AbstractLoader, ExpressLoader, ServeStaticModule, type ServeStaticModuleOptions } from '@nestjs/serve-static';
+import type { FastifyInstance } from 'fastify';
 import { fileURLToPath } from 'node:url';
 
 /**
@@ -14,13 +16,17 @@ export const PUBLIC_DIR = fileURLToPath(new URL('../../public', import.meta.url)
  * the HTTP adapter only exists later (createNestApplication), so it would choose the no-op loader
  * and the in-process test apps would serve nothing. This one decides when the files are
  * registered (onModuleInit), when both NestFactory and the testing module have their adapter.
- * The loader follows the adapter (HTTP_ADAPTER).
+ * On Fastify it registers @fastify/static for the files alone: serve-static's FastifyLoader adds a
+ * catch-all route that answers unknown paths with its own JSON, not the service's 404 problem.
  */
 class AdapterAwareLoader extends AbstractLoader {
   register(httpAdapter: AbstractHttpAdapter | undefined, config: ApplicationConfig, options: ServeStaticModuleOptions[]): void {
     if (!httpAdapter) return; // an application context without HTTP: nothing to serve
-    const loader = httpAdapter.getType() === 'fastify' ? new FastifyLoader() : new ExpressLoader();
-    loader.register(httpAdapter, config, options);
+    if (httpAdapter.getType() === 'fastify') {
+      void (httpAdapter.getInstance() as FastifyInstance).register(fastifyStatic, { root: PUBLIC_DIR, wildcard: false });
+      return;
+    }
+    new ExpressLoader().register(httpAdapter, config, options);
   }
 }
 

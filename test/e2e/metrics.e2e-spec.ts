@@ -59,7 +59,7 @@ describe('/metrics (prom-client)', () => {
     // The service's own metrics share one prefix; the rest are the generic HTTP and process ones.
     const families = [...after.matchAll(/^# TYPE (\w+) /gm)].map(([, name]) => name);
     expect(families.filter((name) => !/^(payments|http|process|nodejs)_/.test(name))).toEqual([]);
-    expect(families.filter((name) => name.startsWith('payments_'))).toHaveLength(6);
+    expect(families.filter((name) => name.startsWith('payments_'))).toHaveLength(8);
     expect(after).toContain('process_resident_memory_bytes');
   });
 });
