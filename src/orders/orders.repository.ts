@@ -38,10 +38,17 @@ redis.call('SET', KEYS[1], ARGV[5], 'PX', ARGV[6])
 return result
 `);
 
-/** Creates the order unless its key exists, indexed as CREATED when an index key is given; else returns the stored one. */
+/**
+ * Creates the order unless its key exists, with its index entries (KEYS[2..4]: owner, key, CREATED)
+ * when they are given, in one atomic step; else returns the stored order.
+ */
 const CREATE_SCRIPT = new LuaScript<string | null>(`
 if redis.call('SET', KEYS[1], ARGV[1], 'NX') then
-  if #KEYS > 1 then redis.call('ZADD', KEYS[2], ARGV[2], ARGV[3]) end
+  if #KEYS > 1 then
+    redis.call('ZADD', KEYS[2], 'NX', 0, ARGV[4])
+    redis.call('HSETNX', KEYS[3], ARGV[5], ARGV[3])
+    redis.call('ZADD', KEYS[4], ARGV[2], ARGV[3])
+  end
   return false
 end
 return redis.call('GET', KEYS[1])
@@ -49,20 +56,30 @@ return redis.call('GET', KEYS[1])
 
 /**
  * A compare-and-set of the order's status: stores the new order only if the stored one's status is
- * one of ARGV[1] (",CREATED,PAYMENT_FAILED,"), keeps the CREATED index in step (KEYS[2]) and appends
- * the change's event (KEYS[3], fields from ARGV[6]) in the same atomic step. Returns 1 if applied.
+ * one of ARGV[1] (",CREATED,PAYMENT_FAILED,"). Given the other keys (a standalone Redis), in the
+ * same atomic step it keeps the CREATED index in step (KEYS[2]), writes the record that goes with
+ * the change (KEYS[3] = ARGV[6] unless that is empty; written even when the status has moved on,
+ * as it holds the same values then) and appends the change's event (KEYS[4], fields from ARGV[7]).
+ * Returns 1 if applied.
  */
 const TRANSITION_SCRIPT = new LuaScript<0 | 1>(`
+if #KEYS > 1 and ARGV[6] ~= '' then redis.call('SET', KEYS[3], ARGV[6]) end
 local stored = redis.call('GET', KEYS[1])
 if not stored then return 0 end
 if not string.find(ARGV[1], ',' .. cjson.decode(stored)['status'] .. ',', 1, true) then return 0 end
 redis.call('SET', KEYS[1], ARGV[2])
 if #KEYS > 1 then
   if ARGV[3] == 'CREATED' then redis.call('ZADD', KEYS[2], ARGV[4], ARGV[5]) else redis.call('ZREM', KEYS[2], ARGV[5]) end
+  if #ARGV > 6 then redis.call('XADD', KEYS[4], '*', unpack(ARGV, 7)) end
 end
-if #KEYS > 2 then redis.call('XADD', KEYS[3], '*', unpack(ARGV, 6)) end
 return 1
 `);
+
+/** A record stored together with a status change (e.g. the payment of a change to PAID). */
+export interface RecordWrite {
+  key: string;
+  value: string;
+}
 
 export type GatewayStatusResult = 'applied' | 'duplicate' | 'ignored' | 'unknown_order';
 
@@ -81,18 +98,26 @@ export interface OrderPage {
 export class OrdersRepository {
   constructor(@Inject(REDIS_CLIENT) private readonly redis: RedisClient) {}
 
-  /** Creates the order unless one with its id exists; returns the order that is stored. */
+  /**
+   * Creates the order unless one with its id exists; returns the order that is stored. On a
+   * standalone Redis the order and its index entries are one atomic step. A Cluster refuses one
+   * step over keys of several slots: there the owner and key indexes follow the order, repeated by
+   * every attempt, so the retry repairs a crash between them.
+   */
   async createIfAbsent(order: Order): Promise<Order> {
-    const keys = supportsEvents(this.redis) ? [orderKey(order.id), CREATED_INDEX_KEY] : [orderKey(order.id)];
-    const existing = await fromStore(CREATE_SCRIPT.run(this.redis, keys, [serialize(order), Date.parse(order.updatedAt), order.id]));
+    const standalone = supportsEvents(this.redis);
+    const keys = standalone ? [orderKey(order.id), ownerIndexKey(order.owner), keyIndexKey(order.owner), CREATED_INDEX_KEY] : [orderKey(order.id)];
+    const args = [serialize(order), Date.parse(order.updatedAt), order.id, indexMember(order), order.idempotencyKey];
+    const existing = await fromStore(CREATE_SCRIPT.run(this.redis, keys, args));
     const stored = existing ? (JSON.parse(existing) as Order) : order;
-    // Repeated by every attempt, so a crash between these and the order's creation is repaired by the retry.
-    await fromStore(
-      Promise.all([
-        this.redis.zadd(ownerIndexKey(stored.owner), 'NX', 0, indexMember(stored)),
-        this.redis.hsetnx(keyIndexKey(stored.owner), stored.idempotencyKey, stored.id),
-      ]),
-    );
+    if (!standalone) {
+      await fromStore(
+        Promise.all([
+          this.redis.zadd(ownerIndexKey(stored.owner), 'NX', 0, indexMember(stored)),
+          this.redis.hsetnx(keyIndexKey(stored.owner), stored.idempotencyKey, stored.id),
+        ]),
+      );
+    }
     return stored;
   }
 
@@ -105,15 +130,22 @@ export class OrdersRepository {
 
   /**
    * Stores the order's new status if its stored status is one of `from` (a compare-and-set: of two
-   * writers racing from the same status, one wins), with its event in the same atomic step, so no
-   * process can die between the two. On a Redis Cluster the order and the stream live in different
-   * slots, where one step over both is refused; there the change is stored alone, without index or
-   * event (see supportsEvents). Returns whether the change was applied.
+   * writers racing from the same status, one wins), with the record that goes with it and its
+   * event in the same atomic step, so no process can die between them. On a Redis Cluster the
+   * order, the record and the stream live in different slots, where one step over them is refused;
+   * there the record is written first (an order marked PAID always has its payment to show) and
+   * the change is stored alone, without index or event (see supportsEvents). Returns whether the
+   * change was applied.
    */
-  async transition(order: Order, from: OrderStatus[], event?: PaymentEvent): Promise<boolean> {
-    const keys = [orderKey(order.id)];
-    if (supportsEvents(this.redis)) keys.push(CREATED_INDEX_KEY, ...(event ? [PAYMENTS_STREAM] : []));
-    const args = [`,${from.join(',')},`, serialize(order), order.status, Date.parse(order.updatedAt), order.id, ...(event ? toStreamFields(event) : [])];
+  async transition(order: Order, from: OrderStatus[], event?: PaymentEvent, record?: RecordWrite): Promise<boolean> {
+    const change = [`,${from.join(',')},`, serialize(order), order.status, Date.parse(order.updatedAt), order.id];
+    if (!supportsEvents(this.redis)) {
+      if (record) await fromStore(this.redis.set(record.key, record.value));
+      return (await fromStore(TRANSITION_SCRIPT.run(this.redis, [orderKey(order.id)], change))) === 1;
+    }
+    // Without a record KEYS[3] repeats the order's key, unused, so the positions stay fixed.
+    const keys = [orderKey(order.id), CREATED_INDEX_KEY, record?.key ?? orderKey(order.id), PAYMENTS_STREAM];
+    const args = [...change, record?.value ?? '', ...(event ? toStreamFields(event) : [])];
     return (await fromStore(TRANSITION_SCRIPT.run(this.redis, keys, args))) === 1;
   }
 

@@ -5,7 +5,7 @@ import type { ConsumedMarker } from '../outbox/consumed-marker.js';
 import { newPaymentEvent, type PaymentEventData } from '../outbox/payment-event.js';
 import type { IdempotencyContext } from '@idempotent-payments/nestjs-idempotency';
 import type { GatewayStatus, Order, OrderFailure, OrderPayment, OrderStatus } from './order.js';
-import { OrdersRepository, type GatewayStatusResult } from './orders.repository.js';
+import { OrdersRepository, type GatewayStatusResult, type RecordWrite } from './orders.repository.js';
 
 export interface NewOrder {
   amount: number;
@@ -58,13 +58,14 @@ export class OrdersService {
 
   /**
    * Marks the order PAID with its payment.succeeded event if its status is one of `from`; returns
-   * whether this call did it (false: someone else finished the order first).
+   * whether this call did it (false: someone else finished the order first). `record` (the
+   * payment) is stored in the same step, whether or not the status changes.
    */
-  markPaid(order: Order, payment: OrderPayment, from: OrderStatus[] = OPEN): Promise<boolean> {
+  markPaid(order: Order, payment: OrderPayment, record: RecordWrite, from: OrderStatus[] = OPEN): Promise<boolean> {
     const { failure: _previousFailure, ...rest } = order;
     const paid: Order = { ...rest, status: 'PAID', payment, updatedAt: new Date().toISOString() };
     const event = newPaymentEvent('payment.succeeded', paid.updatedAt, { ...eventDataOf(paid), chargeId: payment.chargeId });
-    return this.repository.transition(paid, from, event);
+    return this.repository.transition(paid, from, event, record);
   }
 
   /** Marks the order PAYMENT_FAILED with its payment.failed event if its status is one of `from`; returns whether this call did it. */

@@ -49,8 +49,8 @@ export class PaymentsService {
   }
 
   /**
-   * Records what the gateway charged for the order: its payment, then the order PAID with its
-   * payment.succeeded event if the order's status is one of `from`. Returns the payment and whether
+   * Records what the gateway charged for the order, in one step: its payment, and the order PAID
+   * with its payment.succeeded event if the order's status is one of `from`. Returns the payment and whether
    * this call marked the order (false: another writer did, with the same charge, since the gateway
    * charges once per downstream key).
    */
@@ -65,9 +65,9 @@ export class PaymentsService {
       createdAt: charge.createdAt,
       owner: order.owner,
     };
-    // Payment first: an order marked PAID always has its payment to show.
-    await this.payments.save(payment);
-    const marked = await this.orders.markPaid(order, { chargeId: payment.id, status: 'succeeded', chargedAt: payment.createdAt }, from);
+    // One step with the order's change: an order marked PAID always has its payment to show.
+    const orderPayment = { chargeId: payment.id, status: 'succeeded', chargedAt: payment.createdAt } as const;
+    const marked = await this.orders.markPaid(order, orderPayment, this.payments.recordOf(payment), from);
     return { payment, marked };
   }
 
