@@ -70,15 +70,31 @@ describe('the Redis cost of a charge', () => {
     expect(roundTrips).toBe(6);
     expect(commands).toEqual([
       // begin: take the lock, or find the stored outcome
-      'evalsha', 'lua:get', 'lua:set',
+      'evalsha',
+      'lua:get',
+      'lua:set',
       // the order, created CREATED with its owner, key and CREATED index entries
-      'evalsha', 'lua:set', 'lua:zadd', 'lua:hsetnx', 'lua:zadd',
+      'evalsha',
+      'lua:set',
+      'lua:zadd',
+      'lua:hsetnx',
+      'lua:zadd',
       // the gateway: its behaviour and ledger, then the charge
-      'get', 'hget', 'hsetnx',
+      'get',
+      'hget',
+      'hsetnx',
       // the payment, and the order PAID with its event
-      'evalsha', 'lua:set', 'lua:get', 'lua:set', 'lua:zrem', 'lua:xadd',
+      'evalsha',
+      'lua:set',
+      'lua:get',
+      'lua:set',
+      'lua:zrem',
+      'lua:xadd',
       // complete: store the outcome, release the lock
-      'evalsha', 'lua:set', 'lua:get', 'lua:del',
+      'evalsha',
+      'lua:set',
+      'lua:get',
+      'lua:del',
     ]);
     expect(await ledgerCount(service.baseUrl, key)).toBe(1);
   });
@@ -113,7 +129,8 @@ describe('the Redis cost of consuming the event of a charge', () => {
       const [name, ...rest] = args;
       const command = name!.toLowerCase();
       // The consumer's commands: its reads and acknowledgements, and the script that applies an event with its consumed marker.
-      if (command === 'xreadgroup' || command === 'xack' || (command === 'evalsha' && rest.some((arg) => arg.startsWith('events:consumed:')))) consumer.push(command);
+      if (command === 'xreadgroup' || command === 'xack' || (command === 'evalsha' && rest.some((arg) => arg.startsWith('events:consumed:'))))
+        consumer.push(command);
     });
     try {
       await sleep(100);
