@@ -40,10 +40,20 @@ async function buildRef(ref: string): Promise<string> {
   return dir;
 }
 
+/** As deployed (production), without the mock gateway's webhook deliveries, which would load the process beside the charges. */
 function service(cwd: string, env: Record<string, string>): SideSpec['start'] {
   return async (redisUrl) => {
     const started = await ServiceProcess.start(
-      { NODE_ENV: 'test', LOG_LEVEL: 'warn', API_KEYS: `bench:${API_KEY}`, RATE_LIMIT_MAX: '0', SHUTDOWN_DRAIN_MS: '0', REDIS_URL: redisUrl, ...env },
+      {
+        NODE_ENV: 'production',
+        LOG_LEVEL: 'warn',
+        API_KEYS: `bench:${API_KEY}`,
+        WEBHOOK_DELIVERY: 'false',
+        RATE_LIMIT_MAX: '0',
+        SHUTDOWN_DRAIN_MS: '0',
+        REDIS_URL: redisUrl,
+        ...env,
+      },
       { cwd },
     );
     return { url: started.baseUrl, pid: started.pid!, stop: () => started.crash() };
