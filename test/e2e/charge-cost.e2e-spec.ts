@@ -28,7 +28,7 @@ async function watchStore(service: TestApp, stopOnFailure: (stop: () => void) =>
     else if (source === 'lua' && commands.length > 0) commands.push(`lua:${args[0]!.toLowerCase()}`);
   });
   let roundTrips = 0;
-  // Counts the client's socket writes: each is one round trip to Redis (auto-pipelining off).
+  // Counts the socket writes of the service's store connection (see RedisCost.roundTrips).
   // eslint-disable-next-line @typescript-eslint/unbound-method -- called with its stream as `this`, below
   const write = store.stream.write;
   store.stream.write = function (this: typeof store.stream, ...args: Parameters<typeof write>) {
