@@ -1,4 +1,10 @@
 /** ESM + ts-jest: NestJS 12 is ESM-only, so tests run as ES modules (NODE_OPTIONS=--experimental-vm-modules). */
+/**
+ * On Node 20 jest cannot require(esm): content-disposition 3 (ESM-only, under @fastify/static, which
+ * Swagger UI and the playground use on Fastify) is compiled to CommonJS. Node 24.9+ loads it as it is.
+ */
+const compileEsmOnlyDependencies = Number(process.versions.node.split('.')[0]) < 24;
+
 const service = {
   displayName: 'service',
   testEnvironment: 'node',
@@ -7,9 +13,9 @@ const service = {
   extensionsToTreatAsEsm: ['.ts'],
   transform: {
     '^.+\\.ts$': ['ts-jest', { useESM: true, tsconfig: 'tsconfig.json' }],
-    '/content-disposition/.+\\.js$': '<rootDir>/test/support/esm-to-cjs.cjs',
+    ...(compileEsmOnlyDependencies ? { '/content-disposition/.+\\.js$': '<rootDir>/test/support/esm-to-cjs.cjs' } : {}),
   },
-  transformIgnorePatterns: ['/node_modules/(?!(@fastify/static/node_modules/)?content-disposition/)'],
+  ...(compileEsmOnlyDependencies ? { transformIgnorePatterns: ['/node_modules/(?!(@fastify/static/node_modules/)?content-disposition/)'] } : {}),
   moduleNameMapper: { '^(\\.{1,2}/.*)\\.js$': '$1' },
 };
 

@@ -1,4 +1,4 @@
-// Compiles an ESM-only dependency to CommonJS for jest: on Node 20 jest cannot require(esm)
+// Compiles an ESM-only dependency to CommonJS for jest on Node 20, which cannot require(esm)
 // (content-disposition 3, required by @fastify/static, which Swagger UI and the playground use on Fastify).
 const { transformSync } = require('esbuild');
 
