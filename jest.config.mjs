@@ -17,6 +17,8 @@ const service = {
   },
   ...(compileEsmOnlyDependencies ? { transformIgnorePatterns: ['/node_modules/(?!(@fastify/static/node_modules/)?content-disposition/)'] } : {}),
   moduleNameMapper: { '^(\\.{1,2}/.*)\\.js$': '$1' },
+  // Whatever a test file left running is stopped after it (a project option: ignored at the top level with projects).
+  setupFilesAfterEnv: ['<rootDir>/test/support/stop-processes.ts'],
 };
 
 /** The suites that pin HTTP behaviour, again on Express (the service runs on Fastify by default). */
@@ -31,7 +33,6 @@ export default {
   // The service's suites, the HTTP ones on both adapters, and the idempotency package's own, in one run.
   projects: [service, serviceOnExpress, '<rootDir>/packages/nestjs-idempotency'],
   globalSetup: '<rootDir>/test/support/build-once.ts',
-  setupFilesAfterEnv: ['<rootDir>/test/support/stop-processes.ts'],
   testTimeout: 60_000,
   maxWorkers: 2,
 };
