@@ -1,4 +1,3 @@
-import fastifyHelmet from '@fastify/helmet';
 import { RequestMethod, ValidationPipe, type INestApplication } from '@nestjs/common';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
@@ -25,20 +24,25 @@ export function setGlobalPrefix(app: INestApplication): void {
 /**
  * Everything main.ts does to the app before it listens, shared with the tests so they exercise
  * the same stack: the service's middleware and settings, inside what every HTTP app of ours gets.
- * Security headers and JSON body parsing are each adapter's own (helmet or @fastify/helmet with
- * helmet's defaults; the body limit BODY_LIMIT on both; the app is created with rawBody: true, so
+ * Security headers are helmet's defaults on both, from one helmet() made at start (on Fastify in an
+ * onRequest hook: @fastify/helmet builds a new helmet per request). JSON body parsing is each
+ * adapter's own (the body limit BODY_LIMIT on both; the app is created with rawBody: true, so
  * webhook signatures cover the exact bytes); the rest is the same code on both.
  */
 export function setUpApp<App extends INestApplication>(app: App, config: AppConfig): Promise<App> {
   return initHttpApp(app, async () => {
     app.use(app.get(MetricsService).recordRequests);
+    const securityHeaders = helmet();
     if (app.getHttpAdapter().getType() === 'fastify') {
       const fastify = app as unknown as NestFastifyApplication;
-      await fastify.register(fastifyHelmet);
+      fastify
+        .getHttpAdapter()
+        .getInstance()
+        .addHook('onRequest', (request, reply, done) => securityHeaders(request.raw, reply.raw, (error) => done(error as Error | undefined)));
       fastify.useBodyParser('application/json', { bodyLimit: config.bodyLimitBytes });
     } else {
       const express = app as unknown as NestExpressApplication;
-      express.use(helmet());
+      express.use(securityHeaders);
       express.useBodyParser('json', { limit: config.BODY_LIMIT });
     }
     setGlobalPrefix(app);

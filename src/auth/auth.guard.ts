@@ -1,6 +1,6 @@
 import { CanActivate, ExecutionContext, Injectable, Logger } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
-import { createHash, timingSafeEqual } from 'node:crypto';
+import { hash, timingSafeEqual } from 'node:crypto';
 import { headerOf, type HttpRequest } from '../common/http-request.js';
 import type { RequestWithPrincipal } from '../common/principal.js';
 import { ProblemException } from '../common/problem.js';
@@ -9,7 +9,7 @@ import { ADMIN_TOKEN_HEADER, ROUTE_ROLE_METADATA, type RouteRole } from './auth.
 import { parseApiKeys } from '../config/api-keys.js';
 
 /** Equal-length digests let timingSafeEqual compare secrets of any length. */
-const digest = (secret: string) => createHash('sha256').update(secret).digest();
+const digest = (secret: string) => hash('sha256', secret, 'buffer');
 
 /**
  * Authenticates every route before anything else runs (so before any lock or charge):

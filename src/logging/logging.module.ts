@@ -7,6 +7,8 @@ import { AppConfig } from '../config/index.js';
 import { idempotencyReportOf } from '../common/idempotency-reports.js';
 
 const PINO_LEVELS = { fatal: 'fatal', error: 'error', warn: 'warn', log: 'info', debug: 'debug', verbose: 'trace' } as const;
+/** The LOG_LEVELs that show pino-http's request lines (logged at info). */
+const REQUEST_LINE_LEVELS = new Set<keyof typeof PINO_LEVELS>(['log', 'debug', 'verbose']);
 
 /**
  * nestjs-pino: JSON lines, one per request (method, route, status, duration, request id,
@@ -25,6 +27,8 @@ const PINO_LEVELS = { fatal: 'fatal', error: 'error', warn: 'warn', log: 'info',
         ],
         pinoHttp: {
           level: PINO_LEVELS[config.LOG_LEVEL],
+          // Request lines are logged at info: above that level they would be built and dropped on every response.
+          autoLogging: REQUEST_LINE_LEVELS.has(config.LOG_LEVEL),
           transport: config.NODE_ENV === 'development' ? { target: 'pino-pretty', options: { singleLine: true } } : undefined,
           // Fastify names requests itself (with the same requestIdOf, see http-app.ts): this runs on Express.
           genReqId: (request: IncomingMessage, response: ServerResponse) => {

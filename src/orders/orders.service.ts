@@ -1,5 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import { ProblemException } from '../common/problem.js';
 import type { ConsumedMarker } from '../outbox/consumed-marker.js';
 import { newPaymentEvent, type PaymentEventData } from '../outbox/payment-event.js';
@@ -141,7 +141,7 @@ function eventDataOf(order: Order): PaymentEventData {
 }
 
 export function orderIdFor(recordId: string): string {
-  return `ord_${createHash('sha256').update(`order:${recordId}`).digest('hex').slice(0, 24)}`;
+  return `ord_${hash('sha256', `order:${recordId}`).slice(0, 24)}`;
 }
 
 const CURSOR_MEMBER = /^\d{15}:ord_[0-9a-f]{24}$/;

@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 
 /** The record a script checks and sets in the same atomic step as an event's effect. */
 export interface ConsumedMarker {
@@ -15,8 +15,6 @@ export interface ConsumedMarker {
  * someone inspecting Redis.
  */
 export function consumedMarker(source: string, eventId: string, ttlMs: number): ConsumedMarker {
-  const id = createHash('sha256')
-    .update(JSON.stringify([source, eventId]))
-    .digest('base64url');
+  const id = hash('sha256', JSON.stringify([source, eventId]), 'base64url');
   return { key: `events:consumed:${id}`, value: JSON.stringify({ eventId, consumedAt: new Date().toISOString() }), ttlMs };
 }

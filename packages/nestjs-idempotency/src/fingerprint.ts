@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import { IdempotencyRequestError } from './idempotency.exceptions.js';
 
 const MAX_DEPTH = 64;
@@ -27,7 +27,5 @@ export function canonicalJson(value: unknown, depth = 0): string {
 
 /** SHA-256 of the canonical body: the same request always has the same fingerprint. */
 export function fingerprintOf(body: unknown): string {
-  return createHash('sha256')
-    .update(canonicalJson(body ?? null))
-    .digest('base64url');
+  return hash('sha256', canonicalJson(body ?? null), 'base64url');
 }

@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 
 /** What makes two requests "the same request": who sent the key, to which method and route. */
 export interface IdempotencyScope {
@@ -22,7 +22,7 @@ export interface IdempotencyContext extends IdempotencyScope {
 }
 
 export function recordIdOf(parts: string[]): string {
-  return createHash('sha256').update(JSON.stringify(parts)).digest('base64url');
+  return hash('sha256', JSON.stringify(parts), 'base64url');
 }
 
 export function toIdempotencyContext(scope: IdempotencyScope, fingerprint: string): IdempotencyContext {
