@@ -109,7 +109,7 @@ export class EventsWorker implements OnApplicationBootstrap, BeforeApplicationSh
 
   async beforeApplicationShutdown(): Promise<void> {
     this.stopping.abort();
-    // Interrupts a blocked read; an event being applied finishes first (the loop checks between events).
+    // Interrupts a blocked read; a batch being applied finishes first (the loop checks between batches).
     this.reader?.disconnect();
     await this.running;
   }
@@ -199,27 +199,31 @@ export class EventsWorker implements OnApplicationBootstrap, BeforeApplicationSh
     await FORGET_CONSUMERS_SCRIPT.run(store, [PAYMENTS_STREAM], [PROJECTIONS_GROUP, this.consumer, this.config.EVENTS_CLAIM_MIN_IDLE_MS]);
   }
 
+  /**
+   * A batch at once: the scripts of its events go out together (auto-pipelined) and one XACK
+   * acknowledges them all after every effect. Their effects commute (a receipt per order, balance
+   * increments), so applying them concurrently changes nothing; a crash before the XACK leaves
+   * them all pending, and their markers make the redelivery a no-op.
+   */
   private async handleAll(store: Redis, entries: StreamEntry[]): Promise<void> {
-    for (const entry of entries) {
-      if (this.stopping.signal.aborted) return;
-      await this.handle(store, entry);
+    if (entries.length === 0 || this.stopping.signal.aborted) return;
+    await Promise.all(entries.map((entry) => this.apply(entry)));
+    // Tests widen the window between effect and acknowledgement to kill the worker inside it.
+    if (this.config.EVENTS_ACK_DELAY_MS > 0) {
+      await sleep(this.config.EVENTS_ACK_DELAY_MS, undefined, { signal: this.stopping.signal }).catch(() => undefined);
     }
+    await store.xack(PAYMENTS_STREAM, PROJECTIONS_GROUP, ...entries.map(([entryId]) => entryId));
   }
 
-  private async handle(store: Redis, [entryId, fields]: StreamEntry): Promise<void> {
+  private async apply([entryId, fields]: StreamEntry): Promise<void> {
     const event = fromStreamFields(fields ?? []);
-    if (event) {
-      const marker = consumedMarker(PAYMENTS_STREAM, event.id, this.config.IDEMPOTENCY_RESULT_TTL_SECONDS * 1000);
-      const result = await this.projections.apply(event, marker);
-      if (result === 'duplicate') eventDuplicatesDropped.publish({ source: 'stream' });
-      // Tests widen the window between effect and acknowledgement to kill the worker inside it.
-      if (this.config.EVENTS_ACK_DELAY_MS > 0) {
-        await sleep(this.config.EVENTS_ACK_DELAY_MS, undefined, { signal: this.stopping.signal }).catch(() => undefined);
-      }
-    } else {
+    if (!event) {
       // Redelivering an entry this service cannot read would loop forever: it is reported and acknowledged.
       this.logger.error(`Stream entry ${entryId} is not a payment event; acknowledged without effect`);
+      return;
     }
-    await store.xack(PAYMENTS_STREAM, PROJECTIONS_GROUP, entryId);
+    const marker = consumedMarker(PAYMENTS_STREAM, event.id, this.config.IDEMPOTENCY_RESULT_TTL_SECONDS * 1000);
+    const result = await this.projections.apply(event, marker);
+    if (result === 'duplicate') eventDuplicatesDropped.publish({ source: 'stream' });
   }
 }

@@ -1,6 +1,7 @@
 import { afterEach, beforeAll, describe, expect, it } from '@jest/globals';
 import type { Redis } from 'ioredis';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { newPaymentEvent, PAYMENTS_STREAM, toStreamFields } from '../../src/outbox/payment-event.js';
 import { REDIS_CLIENT } from '../../src/redis/index.js';
 import { charge, ledgerCount, newKey } from '../support/payments-client.js';
 import { useTestApp, type TestApp } from '../support/test-app.js';
@@ -142,6 +143,38 @@ describe('the Redis cost of consuming the event of a charge', () => {
       // The read that returned the event, then one step per event; the blocking reads before and after it are waiting, not cost.
       // MONITOR shows a blocking read when it starts: the read that returned this event started before, and the next ones wait.
       expect(consumer.filter((command) => command !== 'xreadgroup')).toEqual(['evalsha', 'xack']);
+    } finally {
+      monitor.disconnect();
+    }
+  });
+
+  it('applies a batch of events that arrive together, then acknowledges them all with one XACK', async () => {
+    const events = Array.from({ length: 5 }, (_, index) =>
+      newPaymentEvent('payment.succeeded', new Date().toISOString(), {
+        orderId: `ord_batch_${index}_${newKey('batch')}`,
+        owner: 'merchant-batch',
+        customerId: 'cus_batch',
+        amount: 100,
+        currency: 'EUR',
+        chargeId: `ch_batch_${index}`,
+      }),
+    );
+    const monitor = await service.redis.duplicate().monitor();
+    const acknowledged: number[] = [];
+    monitor.on('monitor', (_time: string, args: string[]) => {
+      // XACK stream group id…: how many entries each acknowledgement covers.
+      if (args[0]!.toLowerCase() === 'xack') acknowledged.push(args.length - 3);
+    });
+    try {
+      await sleep(100);
+      // One transaction: the blocked read is served after it, with all five entries.
+      const transaction = service.redis.multi();
+      for (const event of events) transaction.xadd(PAYMENTS_STREAM, '*', ...toStreamFields(event));
+      await transaction.exec();
+      await waitFor('the receipts', async () => (await service.redis.exists(...events.map((event) => `receipt:${event.data.orderId}`))) === 5);
+      await waitFor('the acknowledgement', () => Promise.resolve(acknowledged.length > 0));
+      expect(acknowledged).toEqual([5]);
+      expect(await service.redis.hget('balance:merchant-batch:cus_batch', 'EUR:amount')).toBe('500');
     } finally {
       monitor.disconnect();
     }
