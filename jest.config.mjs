@@ -32,7 +32,7 @@ const serviceOnExpress = {
 export default {
   // The service's suites, the HTTP ones on both adapters, and the idempotency package's own, in one run.
   projects: [service, serviceOnExpress, '<rootDir>/packages/nestjs-idempotency'],
-  globalSetup: '<rootDir>/test/support/build-once.ts',
+  globalSetup: '<rootDir>/test/support/build-once.mjs',
   testTimeout: 60_000,
   maxWorkers: 2,
 };

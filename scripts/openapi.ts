@@ -4,11 +4,13 @@
  * the typed client's schema generated from it to client/schema.d.ts. Commit both; a test fails
  * while either is behind the code.
  */
-import { execFileSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
+import { runToExit } from '../tools/process/index.js';
 import { CLIENT_SCHEMA, OPENAPI_JSON, renderClientSchema } from '../client/artifacts.js';
 
-const openApiJson = execFileSync(process.execPath, ['dist/openapi-document.js'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
+const document = await runToExit(process.execPath, ['dist/openapi-document.js'], { env: process.env });
+if (document.code !== 0) throw new Error(`dist/openapi-document.js failed (exit ${document.code}):\n${document.stderr}`);
+const openApiJson = document.stdout;
 writeFileSync(OPENAPI_JSON, openApiJson);
 writeFileSync(CLIENT_SCHEMA, await renderClientSchema(openApiJson));
 console.log(`Wrote ${OPENAPI_JSON} and ${CLIENT_SCHEMA}`);

@@ -1,7 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { spawnSync } from 'node:child_process';
 import request from 'supertest';
-import { RedisServer, ServiceProcess } from '../../tools/process/index.js';
+import { RedisServer, runToExit, ServiceProcess } from '../../tools/process/index.js';
 import { describeWithRedisBinary } from '../support/redis.js';
 import { charge, newKey } from '../support/payments-client.js';
 import { useTestApp } from '../support/test-app.js';
@@ -11,9 +10,9 @@ const NOT_FOUND = { status: 404, code: 'NOT_FOUND' };
 
 /** CONTRACT §5: a deploy that forgets NODE_ENV runs as in production, never as the open demo. */
 describe('the built service without NODE_ENV', () => {
-  it('refuses to start without API_KEYS', () => {
-    const run = spawnSync(process.execPath, ['dist/main.js'], { env: { PATH: process.env.PATH ?? '' }, encoding: 'utf8', timeout: 15_000 });
-    expect(run.status).toBe(1);
+  it('refuses to start without API_KEYS', async () => {
+    const run = await runToExit(process.execPath, ['dist/main.js'], { timeoutMs: 15_000 });
+    expect(run.code).toBe(1);
     expect(run.stderr).toContain('API_KEYS must be set in production');
   });
 

@@ -1,13 +1,19 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { freePort } from '../../../tools/process/index.js';
+import { freePort, ManagedProcess, runToExit } from '../../../tools/process/index.js';
 import { send } from './http-client.js';
 
 const PACKAGE_DIR = resolve(import.meta.dirname, '..');
 const TSC = resolve(PACKAGE_DIR, '../../node_modules/typescript/bin/tsc');
+
+/** Runs a command to its end; its output is the error when it fails. */
+async function mustRun(command: string, args: string[], cwd: string): Promise<string> {
+  const run = await runToExit(command, args, { cwd, env: process.env });
+  if (run.code !== 0) throw new Error(`${command} ${args.join(' ')} failed (exit ${run.code}):\n${run.stdout}${run.stderr}`);
+  return run.stdout;
+}
 
 /** The README's quick start, as a user copies it. */
 function quickStart(): string {
@@ -24,12 +30,12 @@ function quickStart(): string {
  */
 describe('the packed package', () => {
   const app = mkdtempSync(join(tmpdir(), 'nestjs-idempotency-app-'));
-  const running: ChildProcess[] = [];
+  const running: ManagedProcess[] = [];
 
-  beforeAll(() => {
-    const tarball = execFileSync('npm', ['pack', '--silent', '--pack-destination', app], { cwd: PACKAGE_DIR, encoding: 'utf8' }).trim().split('\n').pop()!;
+  beforeAll(async () => {
+    const tarball = (await mustRun('npm', ['pack', '--silent', '--pack-destination', app], PACKAGE_DIR)).trim().split('\n').pop()!;
     writeFileSync(join(app, 'package.json'), JSON.stringify({ name: 'quick-start', private: true, type: 'module' }));
-    execFileSync(
+    await mustRun(
       'npm',
       [
         'install',
@@ -45,7 +51,7 @@ describe('the packed package', () => {
         'reflect-metadata',
         '@types/node@^20',
       ],
-      { cwd: app, stdio: 'inherit' },
+      app,
     );
     const main = quickStart()
       .replace(
@@ -68,17 +74,21 @@ describe('the packed package', () => {
       types: ['node'],
     };
     writeFileSync(join(app, 'tsconfig.json'), JSON.stringify({ compilerOptions, files: ['main.ts'] }));
-    execFileSync(process.execPath, [TSC, '-p', app], { stdio: 'inherit' });
+    await mustRun(process.execPath, [TSC, '-p', app], app);
   }, 240_000);
 
-  afterAll(() => {
-    for (const child of running) child.kill('SIGKILL');
+  afterAll(async () => {
+    await Promise.all(running.map((child) => child.crash()));
     rmSync(app, { recursive: true, force: true });
   });
 
   it.each(['express', 'fastify'])('charges, replays and refuses a reused key on %s', async (adapter) => {
     const port = await freePort();
-    const child = spawn(process.execPath, ['main.js'], { cwd: app, env: { ...process.env, ADAPTER: adapter, PORT: String(port) }, stdio: 'inherit' });
+    const child = ManagedProcess.spawn(process.execPath, ['main.js'], {
+      name: `quick start on ${adapter}`,
+      cwd: app,
+      env: { ...process.env, ADAPTER: adapter, PORT: String(port) },
+    });
     running.push(child);
     const url = `http://127.0.0.1:${port}`;
     let first = await send(url, '/payments', { key: 'k1', body: { amount: 5 } }).catch(() => undefined);
@@ -86,15 +96,16 @@ describe('the packed package', () => {
       await new Promise((done) => setTimeout(done, 100));
       first = await send(url, '/payments', { key: 'k1', body: { amount: 5 } }).catch(() => undefined);
     }
-    expect(first?.status).toBe(201);
-    expect(first?.headers['idempotency-cached']).toBe('false');
+    if (!first) throw new Error(`the quick start did not answer:\n${child.logs}`);
+    expect(first.status).toBe(201);
+    expect(first.headers['idempotency-cached']).toBe('false');
     const replay = await send(url, '/payments', { key: 'k1', body: { amount: 5 } });
     expect(replay.headers['idempotency-cached']).toBe('true');
-    expect(replay.text).toBe(first!.text);
+    expect(replay.text).toBe(first.text);
     const reused = await send(url, '/payments', { key: 'k1', body: { amount: 6 } });
     expect(reused.status).toBe(422);
     expect(reused.headers['content-type']).toBe('application/problem+json; charset=utf-8');
     expect(reused.json.code).toBe('IDEMPOTENCY_KEY_REUSED');
-    child.kill('SIGTERM');
+    await child.stop();
   });
 });
