@@ -13,7 +13,7 @@ import {
   type IdempotencyStore,
 } from '../src/index.js';
 import { RedisIdempotencyStore } from '../src/storage/redis.index.js';
-import { fastFailingRedis, type StoreKind } from './fixture/fixture-app.js';
+import { fastFailingRedis, reconnected, type StoreKind } from './fixture/fixture-app.js';
 import { newKey } from './http-client.js';
 
 /** The function-level API: work that is not an HTTP request, once per (scope, key). */
@@ -80,6 +80,7 @@ describe.each<StoreKind>(['memory', 'redis'])('IdempotencyService.run with the %
         expect(runs).toBe(0);
       } finally {
         await redisServer!.restart();
+        await reconnected(redis!);
       }
     });
   }

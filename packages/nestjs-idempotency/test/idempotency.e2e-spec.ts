@@ -3,7 +3,7 @@ import { Controller, Post, Res } from '@nestjs/common';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { RedisServer } from '../../../tools/process/index.js';
 import { Idempotent } from '../src/index.js';
-import { ADAPTERS, startFixtureApp, type FixtureApp, type StoreKind } from './fixture/fixture-app.js';
+import { ADAPTERS, reconnected, startFixtureApp, type FixtureApp, type StoreKind } from './fixture/fixture-app.js';
 import { newKey, send, type Answer } from './http-client.js';
 
 const PROBLEM = 'application/problem+json; charset=utf-8';
@@ -245,6 +245,7 @@ describe.each(ADAPTERS)('on %s', (_adapterName, adapter) => {
           expect(fixture.controller.executions).toBe(before);
         } finally {
           await redis!.restart();
+          await reconnected(fixture.redis!);
         }
       });
     }
