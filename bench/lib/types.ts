@@ -66,7 +66,7 @@ export interface RedisFigures {
    */
   idempotencyRoundTrips: number;
   idempotencyRoundTripsPerRequest: number;
-  /** HSETNX on the gateway ledger: how many requests ran the business work (the charge). */
+  /** HSETNX on the gateway ledger (sent by the service, counted by the probe): how many requests ran the business work (the charge). */
   executions: number;
   executionsPerRequest: number;
 }
@@ -146,7 +146,7 @@ export interface ContentionRun extends Omit<ContentionResult, 'kind'> {
   floor: FloorContention;
   /** Charges in the gateway ledger for the key (GET /api/admin/provider/charges?idempotencyKey=). */
   ledgerExecutions: number | null;
-  /** HSETNX calls in Redis during the burst: charges attempted. */
+  /** HSETNX on the gateway ledger during the burst: charges attempted. */
   gatewayCharges: number;
   redis: Pick<RedisFigures, 'commandsPerRequest' | 'roundTripsPerRequest' | 'commands' | 'roundTrips' | 'transactionCommands' | 'writesPerRequest'>;
   gatewayDelayMs: number;

@@ -41,7 +41,7 @@ export async function runContention(context: Context, round_: number): Promise<C
       steady,
       floor,
       ledgerExecutions: Array.isArray(ledger.charges) ? ledger.charges.length : null,
-      gatewayCharges: commands.hsetnx ?? 0,
+      gatewayCharges: figures.executions,
       redis: {
         commands: figures.commands,
         roundTrips: figures.roundTrips,
