@@ -94,12 +94,19 @@ async function main(): Promise<number> {
   const startedAt = new Date();
   const startedAtIso = startedAt.toISOString().replace(/\.\d+Z$/, 'Z');
   const stamp = startedAtIso.replace(/:/g, '-');
+  let interrupted = false;
   const interrupt = (signal: NodeJS.Signals) => {
+    // Ctrl-C can arrive twice (from the terminal, and relayed by tsx): the handler stays, so that
+    // Node (or tsx's own handler, once no other is left) does not end the process before the cleanup.
+    if (interrupted) return;
+    interrupted = true;
     log(`bench: ${signal}: stopping everything it started`);
-    void stopEverything().finally(() => process.exit(signal === 'SIGINT' ? 130 : 143));
+    void stopEverything()
+      .catch((error: unknown) => log(`bench: stopping failed: ${error instanceof Error ? error.message : String(error)}`))
+      .finally(() => process.exit(signal === 'SIGINT' ? 130 : 143));
   };
-  process.once('SIGINT', interrupt);
-  process.once('SIGTERM', interrupt);
+  process.on('SIGINT', interrupt);
+  process.on('SIGTERM', interrupt);
   mkdirSync(RESULTS_DIR, { recursive: true });
 
   const machine: BenchResult['machine'] = {
@@ -121,7 +128,7 @@ async function main(): Promise<number> {
       options,
       stores: {},
       processes: {},
-      refCheckout: options.ref === null ? undefined : await buildRef(options.ref),
+      refCheckout: options.ref !== null && sides.includes('ref') ? await buildRef(options.ref) : undefined,
       floor: runsContention(options) ? await startFloor() : undefined,
     };
     for (const side of sides) context.stores[side] = await startStore(`${sideName(side, options.ref)} side`);

@@ -46,13 +46,22 @@ export async function startStore(name: string): Promise<Store> {
   return store;
 }
 
-/** Stops what the bench started and removes the `--ref` worktree; at the end, on an error and on Ctrl-C. */
-export async function stopEverything(): Promise<void> {
-  for (const store of stores) store.client.disconnect();
-  stores.clear();
-  // The services with their shutdown hooks, redis-servers, the builds, load processes, the floor server.
-  await stopAll();
-  await removeRefCheckout();
+let stopping: Promise<void> | undefined;
+
+/**
+ * Stops what the bench started and removes the `--ref` worktree; at the end, on an error and on
+ * Ctrl-C. Once: a Ctrl-C during a build also fails the build, whose error path calls it again, and
+ * a second cleanup must not stop the first one's `git worktree remove`.
+ */
+export function stopEverything(): Promise<void> {
+  stopping ??= (async () => {
+    for (const store of stores) store.client.disconnect();
+    stores.clear();
+    // The services with their shutdown hooks, redis-servers, the builds, load processes, the floor server.
+    await stopAll();
+    await removeRefCheckout();
+  })();
+  return stopping;
 }
 
 export function log(message: string): void {
@@ -91,7 +100,8 @@ async function removeRefCheckout(): Promise<void> {
   refCheckout = undefined;
   log(`bench: removing the worktree ${dir}`);
   await runToExit('git', ['worktree', 'remove', '--force', dir], { cwd: ROOT });
-  rmSync(dirname(dir), { recursive: true, force: true });
+  // Retried: an interrupted `npm ci` may leave a child writing there for a moment.
+  rmSync(dirname(dir), { recursive: true, force: true, maxRetries: 5 });
   // A worktree interrupted while it was being added is unknown to `remove` but registered.
   await runToExit('git', ['worktree', 'prune'], { cwd: ROOT });
 }
