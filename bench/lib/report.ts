@@ -396,7 +396,7 @@ export function renderMarkdown(result: BenchResult, chartPath: string): string {
   lines.push('', '**Targets** (issues 7 and 14):', '');
   for (const target of result.targets) lines.push(`- ${target.status} ${describeTarget(target)}`);
   lines.push(...renderProfiles(result.profiles));
-  lines.push('', `![requests/s and p99 per scenario](${chartPath})`);
+  lines.push('', `![requests/s, p99 and CPU per request by scenario and side](${chartPath})`);
   return lines.join('\n');
 }
 
