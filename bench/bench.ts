@@ -1,22 +1,25 @@
 #!/usr/bin/env -S npx tsx
 /**
- * What does idempotency cost? `npm run bench` (issue 7).
+ * What does idempotency cost, and what does the service cost against itself at an earlier commit? `npm run bench` (issues 7 and 14).
  *
  *   npm run bench                                   # everything, defaults below
  *   npm run bench -- --seconds 10 --rounds 2 --quick
  *   npm run bench -- --scenarios baseline,fresh --rounds 3
- *   npm run bench -- --quick --cpu-prof             # plus CPU profiles of fresh and baseline
+ *   npm run bench -- --quick --cpu-prof             # plus CPU profiles of fresh, replay and baseline
+ *   npm run bench -- --ref 06c35d8                  # plus the service as it was at 06c35d8 (issue 14's targets)
  *
- * It builds the service, starts its own redis-server on a free port (never the shared 6379) and
- * two services against it: the production build (`node dist/main.js`) and the baseline
- * (bench/baseline-main.ts: the same build with the idempotency interceptor overridden by a bypass).
- * Load comes from autocannon in a separate process (bench/load.ts). The contention scenario also
- * sends its load to bench/floor-server.mjs (a bare node:http server answering a fixed 409): the
- * floor the machine and the client allow, measured in the same run. Scenarios are interleaved round
- * by round, so drift of this shared 2-core machine hits all of them; ratios to the baseline come
- * from the same round. Writes bench/results/<date>.json and .svg, bench/chart.svg, and the table
- * between the markers of bench/README.md. Progress goes to stderr, the summary to stdout. Every
- * process it started is stopped at the end, on error and on Ctrl-C.
+ * It builds the service and starts, each against a redis-server of its own on a free port (never
+ * the shared 6379), its sides: the production build (`node dist/main.js`) on each adapter, the
+ * baseline (bench/baseline-main.ts: the same build with the idempotency interceptor overridden by
+ * a bypass) and, with --ref, the service of that ref, built in a temporary git worktree. Load comes
+ * from autocannon in a separate process (bench/load.ts). The contention scenario also sends its
+ * load to bench/floor-server.mjs (a bare node:http server answering a fixed 409): the floor the
+ * machine and the client allow, measured in the same run. Scenarios and sides are interleaved
+ * round by round, so drift of this shared 2-core machine hits all of them; ratios to the baseline
+ * and to the ref come from the same round. Writes bench/results/<date>.json and .svg,
+ * bench/chart.svg, and the table between the markers of bench/README.md. Progress goes to stderr,
+ * the summary to stdout. Every process it started is stopped, and the worktree removed, at the end,
+ * on error and on Ctrl-C.
  *
  * Exit codes: 0 measured (targets may still FAIL: they are printed), 1 the bench itself failed,
  * 2 bad arguments.
@@ -29,28 +32,33 @@ import { hasRedisServerBinary, runToExit } from '../tools/process/index.js';
 import { round } from '../tools/stats.js';
 import { parseOptions, USAGE } from './lib/options.js';
 import { RESULTS_DIR, ROOT } from './lib/paths.js';
-import { build, type Context, log, startFloor, startSide, startStore, servicesStarted, stopEverything } from './lib/processes.js';
-import { attributeRoundTrips, evaluateTargets, printSummary, summarizeContention, summarizeScenarios, writeOutputs } from './lib/report.js';
 import {
-  type BenchOptions,
-  type BenchResult,
-  type ContentionRun,
-  type ProfiledRun,
-  type Scenario,
-  type ThroughputRun,
-  THROUGHPUT_SCENARIOS,
-} from './lib/types.js';
+  build,
+  buildRef,
+  type Context,
+  log,
+  resolveRef,
+  runningSides,
+  servicesStarted,
+  startFloor,
+  startSide,
+  startStore,
+  stopEverything,
+} from './lib/processes.js';
+import { attributeRoundTrips, evaluateTargets, printSummary, summarizeContention, summarizeScenarios, writeOutputs } from './lib/report.js';
+import { runsContention, sideName, sidesInRound, throughputRows } from './lib/sides.js';
+import { type BenchOptions, type BenchResult, type ContentionRun, DEFAULT_ADAPTER, type ProfiledRun, type ThroughputRun } from './lib/types.js';
 import { sanityChecks, warmUp } from './scenarios/checks.js';
 import { runContention } from './scenarios/contention.js';
 import { runProfile } from './scenarios/profile.js';
 import { runSoak } from './scenarios/soak.js';
 import { runThroughput } from './scenarios/throughput.js';
 
-async function gitInfo(): Promise<BenchResult['git']> {
+async function gitInfo(refCommit: string | null): Promise<BenchResult['git']> {
   const commit = await runToExit('git', ['rev-parse', 'HEAD'], { cwd: ROOT });
   const status = await runToExit('git', ['status', '--porcelain'], { cwd: ROOT });
-  if (commit.code !== 0 || status.code !== 0) return { commit: null, dirtyFiles: null };
-  return { commit: commit.stdout.trim(), dirtyFiles: status.stdout.split('\n').filter(Boolean).length };
+  if (commit.code !== 0 || status.code !== 0) return { commit: null, dirtyFiles: null, refCommit };
+  return { commit: commit.stdout.trim(), dirtyFiles: status.stdout.split('\n').filter(Boolean).length, refCommit };
 }
 
 async function main(): Promise<number> {
@@ -73,6 +81,11 @@ async function main(): Promise<number> {
     console.error(`error: ${error.message}\nRun with --help to see the options.`);
     return 2;
   }
+  const refCommit = options.ref === null ? null : await resolveRef(options.ref);
+  if (options.ref !== null && refCommit === null) {
+    console.error(`error: --ref ${options.ref} names no commit of this repository`);
+    return 2;
+  }
   if (!hasRedisServerBinary) {
     console.error('error: the bench starts its own redis-server and none is installed (apt-get install redis-server)');
     return 1;
@@ -81,12 +94,19 @@ async function main(): Promise<number> {
   const startedAt = new Date();
   const startedAtIso = startedAt.toISOString().replace(/\.\d+Z$/, 'Z');
   const stamp = startedAtIso.replace(/:/g, '-');
+  let interrupted = false;
   const interrupt = (signal: NodeJS.Signals) => {
+    // Ctrl-C can arrive twice (from the terminal, and relayed by tsx): the handler stays, so that
+    // Node (or tsx's own handler, once no other is left) does not end the process before the cleanup.
+    if (interrupted) return;
+    interrupted = true;
     log(`bench: ${signal}: stopping everything it started`);
-    void stopEverything().finally(() => process.exit(signal === 'SIGINT' ? 130 : 143));
+    void stopEverything()
+      .catch((error: unknown) => log(`bench: stopping failed: ${error instanceof Error ? error.message : String(error)}`))
+      .finally(() => process.exit(signal === 'SIGINT' ? 130 : 143));
   };
-  process.once('SIGINT', interrupt);
-  process.once('SIGTERM', interrupt);
+  process.on('SIGINT', interrupt);
+  process.on('SIGTERM', interrupt);
   mkdirSync(RESULTS_DIR, { recursive: true });
 
   const machine: BenchResult['machine'] = {
@@ -102,9 +122,16 @@ async function main(): Promise<number> {
   try {
     if (options.build) await build();
     if (!existsSync(join(ROOT, 'dist', 'main.js'))) throw new Error('dist/main.js is missing: run without --no-build');
-    const stores = { baseline: await startStore('baseline'), service: await startStore('service') };
-    const wants = (scenario: Scenario) => options.scenarios.includes(scenario);
-    const context: Context = { options, stores, processes: {}, floor: wants('contention') ? await startFloor() : undefined };
+    const sides = sidesInRound(options);
+    const rows = throughputRows(options);
+    const context: Context = {
+      options,
+      stores: {},
+      processes: {},
+      refCheckout: options.ref !== null && sides.includes('ref') ? await buildRef(options.ref) : undefined,
+      floor: runsContention(options) ? await startFloor() : undefined,
+    };
+    for (const side of sides) context.stores[side] = await startStore(`${sideName(side, options.ref)} side`);
     let checks: string[] = [];
     const runs: ThroughputRun[] = [];
     const contention: ContentionRun[] = [];
@@ -112,31 +139,30 @@ async function main(): Promise<number> {
       log(`bench: ---- round ${round_} of ${options.rounds} ----`);
       // New processes every round: one that comes out slower for its whole life (JIT decisions, heap
       // layout, where the scheduler puts it: up to 25 % here) then weighs one round of the median.
-      if (wants('baseline')) context.processes.baseline = await startSide(context, 'baseline', 'baseline');
-      if (options.scenarios.some((scenario) => scenario !== 'baseline')) context.processes.service = await startSide(context, 'service', `service r${round_}`);
+      for (const side of sides) context.processes[side] = await startSide(context, side, `r${round_}`);
       if (round_ === 1) checks = await sanityChecks(context);
       await warmUp(context);
-      for (const scenario of THROUGHPUT_SCENARIOS) {
-        if (!wants(scenario)) continue;
-        const run = await runThroughput(context, scenario, round_);
+      for (const { scenario, side } of rows) {
+        const run = await runThroughput(context, scenario, side, round_);
         log(
-          `bench: ${scenario} r${round_}: ${run.reqPerSec} req/s, p99 ${run.latencyMs.p99} ms, ${run.redis.roundTripsPerRequest} round trips/req, ` +
+          `bench: ${run.label} r${round_}: ${run.reqPerSec} req/s, p99 ${run.latencyMs.p99} ms, ${run.redis.roundTripsPerRequest} round trips/req, ` +
             `${run.redis.commandsPerRequest} commands/req, ELU ${run.elu}, CPU ${run.cpuUsPerRequest} µs/req, RSS ${run.rssMB} MB, load average ${run.loadAverage1m}`,
         );
         runs.push(run);
       }
-      if (wants('contention')) contention.push(await runContention(context, round_));
-      for (const measured of Object.values(context.processes)) await measured.stop();
+      if (runsContention(options)) contention.push(await runContention(context, round_));
+      for (const [, measured] of runningSides(context)) await measured.stop();
       context.processes = {};
     }
     attributeRoundTrips(runs);
 
     // The soak and the profiles use processes of their own on the same stores.
-    const soak = options.quick || !wants('fresh') ? null : await runSoak(context);
+    const onDefaultAdapter = (scenario: 'fresh' | 'replay') => rows.some((row) => row.scenario === scenario && row.side === DEFAULT_ADAPTER);
+    const soak = options.quick || !onDefaultAdapter('fresh') ? null : await runSoak(context);
     const profiles: ProfiledRun[] = [];
     if (options.cpuProf) {
-      profiles.push(await runProfile(context, stamp, 'fresh'));
-      if (wants('baseline')) profiles.push(await runProfile(context, stamp, 'baseline'));
+      for (const scenario of ['fresh', 'replay'] as const) if (onDefaultAdapter(scenario)) profiles.push(await runProfile(context, stamp, scenario));
+      if (options.scenarios.includes('baseline')) profiles.push(await runProfile(context, stamp, 'baseline'));
     }
 
     const partial = {
@@ -148,7 +174,7 @@ async function main(): Promise<number> {
       startedAt: startedAtIso,
       finishedAt: new Date().toISOString().replace(/\.\d+Z$/, 'Z'),
       machine,
-      git: await gitInfo(),
+      git: await gitInfo(refCommit),
       checks,
       runs,
       contention,

@@ -7,8 +7,8 @@
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { freePort, ManagedProcess, waitForReady } from '../../tools/process/index.js';
-import { renderSides, runSides, type SideSpec } from '../sides/run-sides.js';
-import { writeResult } from '../sides/write-result.js';
+import { renderSides, runSides, type SideSpec } from './run-sides.js';
+import { writeResult } from './write-result.js';
 
 const { values: args } = parseArgs({
   options: {

@@ -1,12 +1,15 @@
-import type { BenchResult, ThroughputRun, ThroughputScenario } from './types.js';
-import { THROUGHPUT_SCENARIOS } from './types.js';
 import { median } from '../../tools/stats.js';
+import { sideName } from './sides.js';
+import type { BenchResult, ScenarioSummary, ThroughputRun, ThroughputScenario } from './types.js';
+import { DEFAULT_ADAPTER } from './types.js';
 
 const WIDTH = 1080;
-const HEIGHT = 540;
-const PANEL_WIDTH = 400;
-const PLOT_TOP = 96;
-const PLOT_BOTTOM = 400;
+const LEFT = 70;
+const PANEL_WIDTH = 860;
+/** A panel: its title, the plot, then under each group its scenario, side and ratios. */
+const PANEL_HEIGHT = 300;
+const PLOT_HEIGHT = 190;
+const FIRST_PANEL_TOP = 80;
 const COLORS: Record<ThroughputScenario, string> = {
   baseline: '#7a7a7a',
   fresh: '#2f6fb3',
@@ -17,45 +20,63 @@ const COLORS: Record<ThroughputScenario, string> = {
 interface Panel {
   title: string;
   unit: string;
-  /** Which of the summary's ratios to the baseline (medians of per-round ratios) to print under a group. */
-  ratio: 'reqPerSec' | 'p99';
   value: (run: ThroughputRun) => number;
-  /** Dashed target lines, relative to the baseline median. */
-  targets: Array<{ factor: number; label: string }>;
+  /** The ratios (medians of per-round ratios) printed under a group. */
+  ratios: Array<{ of: string; pick: (summary: ScenarioSummary) => number | undefined }>;
+  /** Dashed target lines: a factor of a row's median (the baseline's, the ref's). */
+  targets: Array<{ factor: number; of: (row: ScenarioSummary) => boolean; label: string }>;
 }
 
 /**
- * Requests/s and p99 per scenario as grouped bars (one bar per round, the median written above
- * the group), with the issue's targets as dashed lines. A hand-written SVG: no dependency.
+ * Requests/s, p99 and CPU per request for every row (scenario and side) as grouped bars (one bar
+ * per round, the median written above the group), with the issues' targets as dashed lines. A
+ * hand-written SVG: no dependency.
  */
 export function renderChart(result: BenchResult): string {
-  const runs = result.runs;
-  const scenarios = THROUGHPUT_SCENARIOS.filter((scenario) => runs.some((run) => run.scenario === scenario));
+  const { runs } = result;
+  const rows = result.summary.scenarios;
   const rounds = Math.max(1, ...runs.map((run) => run.round));
+  const isBaseline = (row: ScenarioSummary) => row.side === 'baseline';
+  const isRef = (scenario: ThroughputScenario) => (row: ScenarioSummary) => row.side === 'ref' && row.scenario === scenario;
+  const toBaselineAndRef = (figure: 'reqPerSec' | 'cpuUs'): Panel['ratios'] => [
+    { of: 'baseline', pick: (summary) => summary.vsBaseline?.[figure] },
+    { of: 'ref', pick: (summary) => summary.vsRef?.[figure] },
+  ];
   const panels: Panel[] = [
     {
       title: 'Requests per second (higher is better)',
       unit: 'req/s',
-      ratio: 'reqPerSec',
       value: (run) => run.reqPerSec,
+      ratios: toBaselineAndRef('reqPerSec'),
       targets: [
-        { factor: 0.85, label: 'fresh ≥ 0.85×' },
-        { factor: 1.3, label: 'replay ≥ 1.3×' },
+        { factor: 0.85, of: isBaseline, label: 'fresh ≥ 0.85× baseline' },
+        { factor: 1.3, of: isBaseline, label: 'replay ≥ 1.3× baseline' },
       ],
     },
     {
       title: 'p99 latency, ms (lower is better)',
       unit: 'ms',
-      ratio: 'p99',
       value: (run) => run.latencyMs.p99,
-      targets: [{ factor: 1.25, label: 'fresh ≤ 1.25×' }],
+      ratios: [{ of: 'baseline', pick: (summary) => summary.vsBaseline?.p99 }],
+      targets: [{ factor: 1.25, of: isBaseline, label: 'fresh ≤ 1.25× baseline' }],
+    },
+    {
+      title: 'CPU time of the service per request, µs (lower is better)',
+      unit: 'µs',
+      value: (run) => run.cpuUsPerRequest,
+      ratios: toBaselineAndRef('cpuUs'),
+      targets: [
+        { factor: 0.5, of: isRef('fresh'), label: 'fresh ≤ 0.5× ref' },
+        { factor: 0.5, of: isRef('replay'), label: 'replay ≤ 0.5× ref' },
+      ],
     },
   ];
+  const height = FIRST_PANEL_TOP + panels.length * PANEL_HEIGHT + 70;
   const parts: string[] = [];
   parts.push(
-    `<svg xmlns="http://www.w3.org/2000/svg" width="${WIDTH}" height="${HEIGHT}" viewBox="0 0 ${WIDTH} ${HEIGHT}" font-family="Helvetica, Arial, sans-serif">`,
-    `<rect width="${WIDTH}" height="${HEIGHT}" fill="#ffffff"/>`,
-    text(WIDTH / 2, 30, 'What idempotency costs: POST /api/payments/charge', { size: 18, anchor: 'middle', weight: 'bold' }),
+    `<svg xmlns="http://www.w3.org/2000/svg" width="${WIDTH}" height="${height}" viewBox="0 0 ${WIDTH} ${height}" font-family="Helvetica, Arial, sans-serif">`,
+    `<rect width="${WIDTH}" height="${height}" fill="#ffffff"/>`,
+    text(WIDTH / 2, 30, 'POST /api/payments/charge: what idempotency costs, by side', { size: 18, anchor: 'middle', weight: 'bold' }),
     text(
       WIDTH / 2,
       52,
@@ -64,17 +85,17 @@ export function renderChart(result: BenchResult): string {
       { size: 12, anchor: 'middle', fill: '#555' },
     ),
   );
-  panels.forEach((panel, index) => parts.push(renderPanel(panel, 70 + index * (PANEL_WIDTH + 110), scenarios, rounds, runs, result)));
+  panels.forEach((panel, index) => parts.push(renderPanel(panel, FIRST_PANEL_TOP + index * PANEL_HEIGHT, rows, rounds, result)));
 
   // Legend: rounds by opacity.
-  const legendY = HEIGHT - 66;
+  const legendY = height - 46;
   for (let round = 1; round <= rounds; round++) {
-    const x = 70 + (round - 1) * 120;
+    const x = LEFT + (round - 1) * 90;
     parts.push(`<rect x="${x}" y="${legendY - 10}" width="14" height="12" fill="#555" fill-opacity="${opacity(round, rounds)}"/>`);
     parts.push(text(x + 20, legendY, `round ${round}`, { size: 12 }));
   }
   parts.push(
-    text(70 + rounds * 120, legendY, 'above a group: median over rounds; below: median of per-round ratios; dashed: targets × baseline median', {
+    text(LEFT + rounds * 90, legendY, 'above a group: median over rounds; below: medians of per-round ratios; dashed: targets', {
       size: 12,
       fill: '#555',
     }),
@@ -84,7 +105,8 @@ export function renderChart(result: BenchResult): string {
   const contention = result.summary.contention;
   if (contention) {
     footer.push(
-      `contention: ${contention.executionsPerRound.map((count) => count ?? '?').join('/')} execution(s), 409 p50 ${fmt(contention.conflictP50Ms)} ms, p99 ${fmt(contention.conflictP99Ms)} ms`,
+      `contention (${DEFAULT_ADAPTER}): ${contention.executionsPerRound.map((count) => count ?? '?').join('/')} execution(s), ` +
+        `409 p99 while running ${fmt(contention.whileRunningP99Ms)} ms, ${fmt(contention.floor.burstP99Ratio)}× the floor's`,
     );
   }
   if (result.soak)
@@ -92,56 +114,62 @@ export function renderChart(result: BenchResult): string {
   const failed = result.targets.filter((target) => target.status === 'FAIL').length;
   const passed = result.targets.filter((target) => target.status === 'PASS').length;
   footer.push(`targets: ${passed} pass, ${failed} fail`);
-  parts.push(text(70, HEIGHT - 28, footer.join(' · '), { size: 12, fill: '#333' }));
+  parts.push(text(LEFT, height - 20, footer.join(' · '), { size: 12, fill: '#333' }));
   parts.push('</svg>');
   return `${parts.join('\n')}\n`;
 }
 
-function renderPanel(panel: Panel, left: number, scenarios: ThroughputScenario[], rounds: number, runs: ThroughputRun[], result: BenchResult): string {
+function renderPanel(panel: Panel, top: number, rows: ScenarioSummary[], rounds: number, result: BenchResult): string {
+  const { runs } = result;
+  const plotTop = top + 36;
+  const plotBottom = plotTop + PLOT_HEIGHT;
   const parts: string[] = [];
-  const medians = new Map(scenarios.map((scenario) => [scenario, median(runs.filter((run) => run.scenario === scenario).map(panel.value))]));
-  const baseline = medians.get('baseline');
-  const targetValues = baseline === undefined ? [] : panel.targets.map((target) => ({ ...target, value: baseline * target.factor }));
+  const runsOf = (row: ScenarioSummary) => runs.filter((run) => run.label === row.label);
+  const medianOf = (row: ScenarioSummary) => median(runsOf(row).map(panel.value));
+  const targetValues = panel.targets.flatMap((target) => {
+    const reference = rows.find(target.of);
+    return reference ? [{ ...target, value: medianOf(reference) * target.factor }] : [];
+  });
   const maxValue = Math.max(1, ...runs.map(panel.value), ...targetValues.map((target) => target.value));
-  const { step, top } = niceScale(maxValue * 1.12);
-  const y = (value: number) => PLOT_BOTTOM - ((PLOT_BOTTOM - PLOT_TOP) * value) / top;
+  const { step, top: scaleTop } = niceScale(maxValue * 1.12);
+  const y = (value: number) => plotBottom - (PLOT_HEIGHT * value) / scaleTop;
 
-  parts.push(text(left, PLOT_TOP - 22, panel.title, { size: 14, weight: 'bold' }));
-  for (let tick = 0; tick <= top + 1e-9; tick += step) {
-    parts.push(`<line x1="${left}" x2="${left + PANEL_WIDTH}" y1="${y(tick)}" y2="${y(tick)}" stroke="#e3e3e3"/>`);
-    parts.push(text(left - 6, y(tick) + 4, formatTick(tick), { size: 11, anchor: 'end', fill: '#666' }));
+  parts.push(text(LEFT, top + 14, panel.title, { size: 14, weight: 'bold' }));
+  for (let tick = 0; tick <= scaleTop + 1e-9; tick += step) {
+    parts.push(`<line x1="${LEFT}" x2="${LEFT + PANEL_WIDTH}" y1="${y(tick)}" y2="${y(tick)}" stroke="#e3e3e3"/>`);
+    parts.push(text(LEFT - 6, y(tick) + 4, formatTick(tick), { size: 11, anchor: 'end', fill: '#666' }));
   }
-  parts.push(`<line x1="${left}" x2="${left + PANEL_WIDTH}" y1="${PLOT_BOTTOM}" y2="${PLOT_BOTTOM}" stroke="#333"/>`);
+  parts.push(`<line x1="${LEFT}" x2="${LEFT + PANEL_WIDTH}" y1="${plotBottom}" y2="${plotBottom}" stroke="#333"/>`);
 
-  const groupWidth = PANEL_WIDTH / Math.max(1, scenarios.length);
-  const barWidth = Math.min(34, (groupWidth - 24) / rounds);
-  scenarios.forEach((scenario, groupIndex) => {
-    const groupLeft = left + groupIndex * groupWidth + (groupWidth - barWidth * rounds) / 2;
-    for (let round = 1; round <= rounds; round++) {
-      const run = runs.find((candidate) => candidate.scenario === scenario && candidate.round === round);
-      if (!run) continue;
+  const groupWidth = PANEL_WIDTH / Math.max(1, rows.length);
+  const barWidth = Math.min(34, (groupWidth - 16) / rounds);
+  rows.forEach((row, groupIndex) => {
+    const groupLeft = LEFT + groupIndex * groupWidth + (groupWidth - barWidth * rounds) / 2;
+    const color = COLORS[row.scenario];
+    for (const run of runsOf(row)) {
       const value = panel.value(run);
-      const x = groupLeft + (round - 1) * barWidth;
+      const x = groupLeft + (run.round - 1) * barWidth;
       parts.push(
-        `<rect x="${x.toFixed(1)}" y="${y(value).toFixed(1)}" width="${(barWidth - 2).toFixed(1)}" height="${(PLOT_BOTTOM - y(value)).toFixed(1)}" ` +
-          `fill="${COLORS[scenario]}" fill-opacity="${opacity(round, rounds)}"><title>${scenario} round ${round}: ${formatValue(value)} ${panel.unit}</title></rect>`,
+        `<rect x="${x.toFixed(1)}" y="${y(value).toFixed(1)}" width="${(barWidth - 2).toFixed(1)}" height="${(plotBottom - y(value)).toFixed(1)}" ` +
+          `fill="${color}" fill-opacity="${opacity(run.round, rounds)}"><title>${escapeXml(row.label)} round ${run.round}: ${formatValue(value)} ${panel.unit}</title></rect>`,
       );
       parts.push(text(x + (barWidth - 2) / 2, y(value) + 13, formatValue(value), { size: 9, anchor: 'middle', fill: '#fff' }));
     }
-    const groupMedian = medians.get(scenario)!;
     const groupCenter = groupLeft + (barWidth * rounds) / 2;
-    const highest = Math.max(...runs.filter((run) => run.scenario === scenario).map(panel.value));
-    parts.push(text(groupCenter, y(highest) - 6, formatValue(groupMedian), { size: 13, anchor: 'middle', weight: 'bold', fill: COLORS[scenario], halo: true }));
-    parts.push(text(groupCenter, PLOT_BOTTOM + 18, scenario, { size: 13, anchor: 'middle' }));
-    const ratio = result.summary.scenarios.find((summary) => summary.scenario === scenario)?.vsBaseline?.[panel.ratio];
-    if (ratio !== undefined) parts.push(text(groupCenter, PLOT_BOTTOM + 34, `${ratio.toFixed(2)}× baseline`, { size: 11, anchor: 'middle', fill: '#555' }));
+    const highest = Math.max(...runsOf(row).map(panel.value));
+    parts.push(text(groupCenter, y(highest) - 6, formatValue(medianOf(row)), { size: 13, anchor: 'middle', weight: 'bold', fill: color, halo: true }));
+    const side = row.side === 'baseline' ? `${DEFAULT_ADAPTER}, no layer` : sideName(row.side, result.options.ref);
+    const under = [row.scenario, side, ...panel.ratios.flatMap(({ of, pick }) => (pick(row) === undefined ? [] : [`${pick(row)!.toFixed(2)}× ${of}`]))];
+    under.forEach((line, index) =>
+      parts.push(text(groupCenter, plotBottom + 16 + index * 14, line, { size: index === 0 ? 12 : 11, anchor: 'middle', fill: index === 0 ? '#222' : '#555' })),
+    );
   });
 
   for (const target of targetValues) {
     parts.push(
-      `<line x1="${left}" x2="${left + PANEL_WIDTH}" y1="${y(target.value).toFixed(1)}" y2="${y(target.value).toFixed(1)}" stroke="#c0392b" stroke-dasharray="5,4"/>`,
+      `<line x1="${LEFT}" x2="${LEFT + PANEL_WIDTH}" y1="${y(target.value).toFixed(1)}" y2="${y(target.value).toFixed(1)}" stroke="#c0392b" stroke-dasharray="5,4"/>`,
     );
-    parts.push(text(left + PANEL_WIDTH + 4, y(target.value) + 4, target.label, { size: 11, fill: '#c0392b' }));
+    parts.push(text(LEFT + PANEL_WIDTH + 4, y(target.value) + 4, target.label, { size: 11, fill: '#c0392b' }));
   }
   return parts.join('\n');
 }

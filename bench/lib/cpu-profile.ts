@@ -117,7 +117,7 @@ function relativeLocation(url: string, root: string): string {
   return url.startsWith(prefix) ? url.slice(prefix.length) : url.replace(/^file:\/\//, '');
 }
 
-/** node_modules/@scope/name/… → @scope/name; dist/idempotency/… → dist/idempotency; node:… → node. */
+/** node_modules/@scope/name/… → @scope/name; dist/orders/… → dist/orders; packages/name/… → packages/name; node:… → node. */
 function originOf(name: string, location: string): string {
   if (!location) return name.startsWith('(') ? name : 'V8 / native';
   const module = /(?:^|\/)node_modules\/((?:@[^/]+\/)?[^/]+)/.exec(location);
@@ -125,6 +125,9 @@ function originOf(name: string, location: string): string {
   if (location.startsWith('node:')) return 'node (internals)';
   const dist = /^dist\/([^/]+)/.exec(location);
   if (dist) return dist[1]!.endsWith('.js') ? 'dist (root)' : `dist/${dist[1]}`;
+  // The workspace packages (the idempotency layer), each apart.
+  const workspacePackage = /^packages\/[^/]+/.exec(location);
+  if (workspacePackage) return workspacePackage[0];
   return location.split('/')[0]!;
 }
 

@@ -55,7 +55,9 @@ export function redisFigures(commands: Record<string, number>, before: ProbeSamp
   const writes = after.redisWrites - before.redisWrites;
   const idempotencyRoundTrips = sumWhere(roundTrips, (name) => IDEMPOTENCY_ROUND_TRIP.test(name));
   const perRequest = (value: number) => (requests === 0 ? 0 : round(value / requests, 3));
-  const executions = commands.hsetnx ?? 0;
+  // The gateway ledger's HSETNX is the one the service sends itself; Redis' count also has the
+  // order's key index, an HSETNX inside the order's create script.
+  const executions = roundTrips.hsetnx ?? 0;
   return {
     commands,
     roundTrips,

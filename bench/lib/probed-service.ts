@@ -1,5 +1,11 @@
 import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { ServiceProcess } from '../../tools/process/index.js';
+import { BENCH_DIR } from './paths.js';
+
+/** By URL: a process of another checkout (the `--ref` side) runs this probe too. It instruments the ioredis of the process's cwd. */
+const PROBE = pathToFileURL(join(BENCH_DIR, 'probe.mjs')).href;
 
 /** What bench/probe.mjs answers: cumulative figures of the process; the bench diffs two of them. */
 export interface ProbeSample {
@@ -35,11 +41,13 @@ export class ProbedService {
     });
   }
 
-  static async start(options: { name: string; env: Record<string, string>; entry?: string; nodeArgs?: string[] }): Promise<ProbedService> {
+  /** `cwd`: the checkout whose build runs (`entry`, by default dist/main.js, is relative to it). */
+  static async start(options: { name: string; env: Record<string, string>; cwd: string; entry?: string; nodeArgs?: string[] }): Promise<ProbedService> {
     const service = await ServiceProcess.start(options.env, {
       name: options.name,
+      cwd: options.cwd,
       entry: options.entry,
-      nodeArgs: [...(options.nodeArgs ?? []), '--import', './bench/probe.mjs'],
+      nodeArgs: [...(options.nodeArgs ?? []), '--import', PROBE],
       ipc: true,
     });
     return new ProbedService(service);

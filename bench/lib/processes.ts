@@ -1,22 +1,29 @@
-/** The processes of a bench run (build, Redis stores, services, floor server, load) and the requests every scenario sends. */
+/**
+ * The processes of a bench run (builds, the `--ref` worktree, Redis stores, services, floor server,
+ * load) and the requests every scenario sends.
+ */
 import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
 import { createInterface } from 'node:readline';
 import type autocannon from 'autocannon';
 import { Redis } from 'ioredis';
-import { freePort, ManagedProcess, RedisServer, stopAll } from '../../tools/process/index.js';
+import { freePort, ManagedProcess, RedisServer, runToExit, stopAll } from '../../tools/process/index.js';
 import type { ContentionResult, LoadOptions } from '../load.js';
 import { ROOT } from './paths.js';
 import { ProbedService } from './probed-service.js';
-import type { BenchOptions } from './types.js';
+import { sideName } from './sides.js';
+import { type BenchOptions, DEFAULT_ADAPTER, type Side } from './types.js';
 
 export const API_KEY = 'sk_bench_0123456789abcdef';
 export const ADMIN_TOKEN = `bench_admin_${randomBytes(12).toString('hex')}`;
 export const BODY = JSON.stringify({ amount: 1999, currency: 'EUR', customerId: 'cus_bench' });
 
 /**
- * A redis-server of the bench's own, and the bench's client of it (INFO, FLUSHALL). The baseline
- * and the service each get one: both run the payment-events consumer in process, and on a shared
- * Redis the idle one would consume (do the work of) the events the measured one produces.
+ * A redis-server of the bench's own, and the bench's client of it (INFO, FLUSHALL). Every side gets
+ * one: each runs the payment-events consumer in process, and on a shared Redis an idle one would
+ * consume (do the work of) the events the measured one produces.
  */
 export interface Store {
   name: string;
@@ -27,6 +34,8 @@ export interface Store {
 const stores = new Set<Store>();
 /** Every service process started, for their logs when the bench fails. */
 export const servicesStarted: ProbedService[] = [];
+/** The `--ref` worktree, until it is removed. */
+let refCheckout: string | undefined;
 
 export async function startStore(name: string): Promise<Store> {
   const server = await RedisServer.start();
@@ -37,23 +46,70 @@ export async function startStore(name: string): Promise<Store> {
   return store;
 }
 
-export async function stopEverything(): Promise<void> {
-  for (const store of stores) store.client.disconnect();
-  stores.clear();
-  // The services with their shutdown hooks, redis-servers, the build, load processes, the floor server.
-  await stopAll();
+let stopping: Promise<void> | undefined;
+
+/**
+ * Stops what the bench started and removes the `--ref` worktree; at the end, on an error and on
+ * Ctrl-C. Once: a Ctrl-C during a build also fails the build, whose error path calls it again, and
+ * a second cleanup must not stop the first one's `git worktree remove`.
+ */
+export function stopEverything(): Promise<void> {
+  stopping ??= (async () => {
+    for (const store of stores) store.client.disconnect();
+    stores.clear();
+    // The services with their shutdown hooks, redis-servers, the builds, load processes, the floor server.
+    await stopAll();
+    await removeRefCheckout();
+  })();
+  return stopping;
 }
 
 export function log(message: string): void {
   process.stderr.write(`${message}\n`);
 }
 
-export async function build(): Promise<void> {
-  log('bench: npm run build');
-  const { code } = await ManagedProcess.spawn('npm', ['run', 'build'], { cwd: ROOT, env: process.env, stdout: 'stderr', stderr: 'stderr' }).exited;
-  if (code !== 0) throw new Error(`npm run build failed (exit ${code})`);
+/** A build step, its output on stderr with the bench's progress. */
+async function runStep(command: string, args: string[], cwd: string): Promise<void> {
+  log(`bench: ${command} ${args.join(' ')}${cwd === ROOT ? '' : ` (in ${cwd})`}`);
+  const { code } = await ManagedProcess.spawn(command, args, { cwd, env: process.env, stdout: 'stderr', stderr: 'stderr' }).exited;
+  if (code !== 0) throw new Error(`${command} ${args.join(' ')} failed (exit ${code})`);
 }
 
+export function build(): Promise<void> {
+  return runStep('npm', ['run', 'build'], ROOT);
+}
+
+/** The full commit a git ref names, or null if it names none. */
+export async function resolveRef(ref: string): Promise<string | null> {
+  const { code, stdout } = await runToExit('git', ['rev-parse', '--verify', '--quiet', `${ref}^{commit}`], { cwd: ROOT });
+  return code === 0 ? stdout.trim() : null;
+}
+
+/** The service as it was at a git ref: a detached worktree in a temporary folder, built there; returns the worktree. */
+export async function buildRef(ref: string): Promise<string> {
+  refCheckout = join(mkdtempSync(join(tmpdir(), 'bench-ref-')), 'checkout');
+  await runStep('git', ['worktree', 'add', '--detach', refCheckout, ref], ROOT);
+  await runStep('npm', ['ci', '--no-audit', '--no-fund'], refCheckout);
+  await runStep('npm', ['run', 'build'], refCheckout);
+  return refCheckout;
+}
+
+async function removeRefCheckout(): Promise<void> {
+  const dir = refCheckout;
+  if (!dir) return;
+  refCheckout = undefined;
+  log(`bench: removing the worktree ${dir}`);
+  await runToExit('git', ['worktree', 'remove', '--force', dir], { cwd: ROOT });
+  // Retried: an interrupted `npm ci` may leave a child writing there for a moment.
+  rmSync(dirname(dir), { recursive: true, force: true, maxRetries: 5 });
+  // A worktree interrupted while it was being added is unknown to `remove` but registered.
+  await runToExit('git', ['worktree', 'prune'], { cwd: ROOT });
+}
+
+/**
+ * The same for every service side (the ref's too: variables a build does not know are ignored by
+ * its config validation); only HTTP_ADAPTER tells the adapters apart.
+ */
 function serviceEnv(redisUrl: string): Record<string, string> {
   return {
     NODE_ENV: 'production',
@@ -69,23 +125,20 @@ function serviceEnv(redisUrl: string): Record<string, string> {
   };
 }
 
-async function startService(name: string, redisUrl: string, nodeArgs: string[] = []): Promise<ProbedService> {
-  log(`bench: starting ${name} (node ${[...nodeArgs, 'dist/main.js'].join(' ')})`);
-  const service = await ProbedService.start({ name, env: serviceEnv(redisUrl), nodeArgs });
+async function startService(name: string, env: Record<string, string>, cwd: string, nodeArgs: string[]): Promise<ProbedService> {
+  const where = cwd === ROOT ? '' : ` in ${cwd}`;
+  log(`bench: starting ${name} (${env.HTTP_ADAPTER ? `HTTP_ADAPTER=${env.HTTP_ADAPTER} ` : ''}node ${[...nodeArgs, 'dist/main.js'].join(' ')}${where})`);
+  const service = await ProbedService.start({ name, env, cwd, nodeArgs });
   servicesStarted.push(service);
   return service;
 }
 
-async function startBaseline(redisUrl: string, nodeArgs: string[] = []): Promise<ProbedService> {
+async function startBaseline(name: string, env: Record<string, string>, nodeArgs: string[]): Promise<ProbedService> {
   log(
-    `bench: starting baseline (node ${[...nodeArgs, '--import', 'tsx', 'bench/baseline-main.ts'].join(' ')}: dist/ with the idempotency interceptor bypassed)`,
+    `bench: starting ${name} (HTTP_ADAPTER=${env.HTTP_ADAPTER} node ${[...nodeArgs, '--import', 'tsx', 'bench/baseline-main.ts'].join(' ')}: ` +
+      'dist/ with the idempotency interceptor bypassed)',
   );
-  const service = await ProbedService.start({
-    name: 'baseline',
-    env: serviceEnv(redisUrl),
-    entry: 'bench/baseline-main.ts',
-    nodeArgs: [...nodeArgs, '--import', 'tsx'],
-  });
+  const service = await ProbedService.start({ name, env, cwd: ROOT, entry: 'bench/baseline-main.ts', nodeArgs: [...nodeArgs, '--import', 'tsx'] });
   servicesStarted.push(service);
   return service;
 }
@@ -170,22 +223,49 @@ export function loadOptions(mode: LoadOptions['mode'], label: string, target: Lo
   };
 }
 
-/** The processes measured side by side, each on a Redis of its own: the baseline (no idempotency layer) and the service. */
-export type Side = 'baseline' | 'service';
-
 /** What scenarios run against: the options, each side's store and (during a round) process, the floor server. */
 export interface Context {
   options: BenchOptions;
-  stores: Record<Side, Store>;
+  stores: Partial<Record<Side, Store>>;
   processes: Partial<Record<Side, ProbedService>>;
   /** bench/floor-server.mjs, when the contention scenario runs. */
   floor?: LoadTarget;
+  /** The worktree the `--ref` side runs from. */
+  refCheckout?: string;
 }
 
-/** A new process of one side on its store; `nodeArgs` go before the entry (e.g. --cpu-prof). */
-export function startSide(context: Context, side: Side, name: string, nodeArgs: string[] = []): Promise<ProbedService> {
-  const { url } = context.stores[side].server;
-  return side === 'baseline' ? startBaseline(url, nodeArgs) : startService(name, url, nodeArgs);
+/** The store of a side of the run. */
+export function storeOf(context: Context, side: Side): Store {
+  const store = context.stores[side];
+  if (!store) throw new Error(`no Redis was started for the ${side} side`);
+  return store;
+}
+
+/** The processes of this round, by side. */
+export function runningSides(context: Context): Array<[Side, ProbedService]> {
+  return Object.entries(context.processes) as Array<[Side, ProbedService]>;
+}
+
+/** The running process of a side in this round. */
+export function processOf(context: Context, side: Side): ProbedService {
+  const service = context.processes[side];
+  if (!service) throw new Error(`no ${side} process runs in this round`);
+  return service;
+}
+
+/**
+ * A new process of one side on its store, named `<side> <suffix>`; `nodeArgs` go before the entry
+ * (e.g. --cpu-prof). The baseline and the service's default side run on the default adapter.
+ */
+export function startSide(context: Context, side: Side, suffix: string, nodeArgs: string[] = []): Promise<ProbedService> {
+  const env = serviceEnv(storeOf(context, side).server.url);
+  const name = `${sideName(side, context.options.ref)} ${suffix}`;
+  if (side === 'baseline') return startBaseline(name, { ...env, HTTP_ADAPTER: DEFAULT_ADAPTER }, nodeArgs);
+  if (side === 'ref') {
+    if (!context.refCheckout) throw new Error('the --ref side has no build');
+    return startService(name, env, context.refCheckout, nodeArgs);
+  }
+  return startService(name, { ...env, HTTP_ADAPTER: side }, ROOT, nodeArgs);
 }
 
 export async function admin(service: ProbedService, method: string, path: string, body?: unknown): Promise<unknown> {

@@ -4,8 +4,9 @@ import { join } from 'node:path';
 import { median, round } from '../../tools/stats.js';
 import { renderChart } from './chart.js';
 import { BENCH_DIR, RESULTS_DIR } from './paths.js';
+import { rowLabel, sideName } from './sides.js';
 import type { BenchResult, ProfiledRun, ContentionRun, ContentionSummary, ScenarioSummary, TargetResult, ThroughputRun, ThroughputScenario } from './types.js';
-import { THROUGHPUT_SCENARIOS } from './types.js';
+import { DEFAULT_ADAPTER, PROFILED_SCENARIOS } from './types.js';
 
 const README = join(BENCH_DIR, 'README.md');
 const MARKER_START = '<!-- results:start -->';
@@ -15,6 +16,13 @@ function medianOrNull(values: Array<number | null>): number | null {
   const present = values.filter((value): value is number => value !== null && Number.isFinite(value));
   return present.length === 0 ? null : median(present);
 }
+
+/**
+ * The baseline is this build on the default adapter: figures relative to it are taken for the rows
+ * of the same build and adapter only (another adapter or the ref's build differs in more than the
+ * idempotency layer; those compare to the ref).
+ */
+const comparesToBaseline = (run: Pick<ThroughputRun, 'side'>) => run.side === DEFAULT_ADAPTER;
 
 /**
  * The idempotency layer's round trips per request (counted by name), and the cross-checks that
@@ -30,7 +38,7 @@ export function attributeRoundTrips(runs: ThroughputRun[]): void {
       run.roundTripsVsBaselinePerRequest = 0;
       continue;
     }
-    if (!baseline || baseline.redis.executions === 0 || run.requestsSent === 0) continue;
+    if (!comparesToBaseline(run) || !baseline || baseline.redis.executions === 0 || run.requestsSent === 0) continue;
     const businessPerExecution = sum(Object.values(baseline.redis.roundTrips)) / baseline.redis.executions;
     const total = sum(Object.values(run.redis.roundTrips));
     run.idempotencyRoundTripsByBaselinePerRequest = round((total - run.redis.executions * businessPerExecution) / run.requestsSent, 3);
@@ -38,11 +46,11 @@ export function attributeRoundTrips(runs: ThroughputRun[]): void {
   }
 }
 
+/** The summary of each row (scenario and side), in the order the rows ran. */
 export function summarizeScenarios(runs: ThroughputRun[]): ScenarioSummary[] {
-  const summaries: ScenarioSummary[] = [];
-  for (const scenario of THROUGHPUT_SCENARIOS) {
-    const own = runs.filter((run) => run.scenario === scenario);
-    if (own.length === 0) continue;
+  const rows = [...new Map(runs.map((run) => [run.label, run])).values()];
+  return rows.map(({ scenario, side, label }) => {
+    const own = runs.filter((run) => run.label === label);
     const non2xx: Record<string, number> = {};
     for (const run of own) {
       for (const [status, count] of Object.entries(run.statusCounts)) {
@@ -51,9 +59,10 @@ export function summarizeScenarios(runs: ThroughputRun[]): ScenarioSummary[] {
       if (run.errors > 0) non2xx.errors = (non2xx.errors ?? 0) + run.errors;
       if (run.timeouts > 0) non2xx.timeouts = (non2xx.timeouts ?? 0) + run.timeouts;
     }
-    const perRound = own.flatMap((run) => {
-      const baseline = runs.find((other) => other.scenario === 'baseline' && other.round === run.round);
-      if (!baseline || scenario === 'baseline') return [];
+    const sameRound = (run: ThroughputRun, test: (other: ThroughputRun) => boolean) => runs.find((other) => other.round === run.round && test(other));
+    const vsBaseline = own.flatMap((run) => {
+      const baseline = sameRound(run, (other) => other.scenario === 'baseline');
+      if (!baseline || !comparesToBaseline(run)) return [];
       return [
         {
           round: run.round,
@@ -64,40 +73,55 @@ export function summarizeScenarios(runs: ThroughputRun[]): ScenarioSummary[] {
         },
       ];
     });
-    summaries.push({
+    const vsRef = own.flatMap((run) => {
+      const ref = sameRound(run, (other) => other.scenario === scenario && other.side === 'ref');
+      if (!ref || side === 'ref') return [];
+      return [{ round: run.round, reqPerSec: round(run.reqPerSec / ref.reqPerSec, 3), cpuUs: round(run.cpuUsPerRequest / ref.cpuUsPerRequest, 3) }];
+    });
+    const medianOf = (pick: (run: ThroughputRun) => number, digits: number) => round(median(own.map(pick)), digits);
+    return {
       scenario,
+      side,
+      label,
       rounds: own.length,
-      reqPerSec: round(median(own.map((run) => run.reqPerSec)), 0),
+      reqPerSec: medianOf((run) => run.reqPerSec, 0),
       latencyMs: {
-        p50: round(median(own.map((run) => run.latencyMs.p50)), 1),
-        p97_5: round(median(own.map((run) => run.latencyMs.p97_5)), 1),
-        p99: round(median(own.map((run) => run.latencyMs.p99)), 1),
+        p50: medianOf((run) => run.latencyMs.p50, 1),
+        p97_5: medianOf((run) => run.latencyMs.p97_5, 1),
+        p99: medianOf((run) => run.latencyMs.p99, 1),
       },
       non2xx,
-      commandsPerRequest: round(median(own.map((run) => run.redis.commandsPerRequest)), 3),
-      roundTripsPerRequest: round(median(own.map((run) => run.redis.roundTripsPerRequest)), 3),
-      writesPerRequest: round(median(own.map((run) => run.redis.writesPerRequest)), 3),
+      commandsPerRequest: medianOf((run) => run.redis.commandsPerRequest, 3),
+      roundTripsPerRequest: medianOf((run) => run.redis.roundTripsPerRequest, 3),
+      writesPerRequest: medianOf((run) => run.redis.writesPerRequest, 3),
       idempotencyRoundTripsPerRequest: medianOrNull(own.map((run) => run.idempotencyRoundTripsPerRequest)),
       idempotencyRoundTripsByBaselinePerRequest: medianOrNull(own.map((run) => run.idempotencyRoundTripsByBaselinePerRequest)),
-      scriptCallsPerRequest: round(median(own.map((run) => run.redis.scriptCallsPerRequest)), 3),
-      executionsPerRequest: round(median(own.map((run) => run.redis.executionsPerRequest)), 3),
-      elu: round(median(own.map((run) => run.elu)), 3),
-      loopUsPerRequest: round(median(own.map((run) => run.loopUsPerRequest)), 0),
-      cpuUsPerRequest: round(median(own.map((run) => run.cpuUsPerRequest)), 0),
+      scriptCallsPerRequest: medianOf((run) => run.redis.scriptCallsPerRequest, 3),
+      executionsPerRequest: medianOf((run) => run.redis.executionsPerRequest, 3),
+      elu: medianOf((run) => run.elu, 3),
+      loopUsPerRequest: medianOf((run) => run.loopUsPerRequest, 0),
+      cpuUsPerRequest: medianOf((run) => run.cpuUsPerRequest, 0),
       rssMB: round(own.at(-1)!.rssMB, 1),
       vsBaseline:
-        perRound.length === 0
+        vsBaseline.length === 0
           ? null
           : {
-              reqPerSec: round(median(perRound.map((r) => r.reqPerSec)), 3),
-              p99: round(median(perRound.map((r) => r.p99)), 3),
-              loopUs: round(median(perRound.map((r) => r.loopUs)), 3),
-              cpuUs: round(median(perRound.map((r) => r.cpuUs)), 3),
-              perRound,
+              reqPerSec: round(median(vsBaseline.map((r) => r.reqPerSec)), 3),
+              p99: round(median(vsBaseline.map((r) => r.p99)), 3),
+              loopUs: round(median(vsBaseline.map((r) => r.loopUs)), 3),
+              cpuUs: round(median(vsBaseline.map((r) => r.cpuUs)), 3),
+              perRound: vsBaseline,
             },
-    });
-  }
-  return summaries;
+      vsRef:
+        vsRef.length === 0
+          ? null
+          : {
+              reqPerSec: round(median(vsRef.map((r) => r.reqPerSec)), 3),
+              cpuUs: round(median(vsRef.map((r) => r.cpuUs)), 3),
+              perRound: vsRef,
+            },
+    };
+  });
 }
 
 export function summarizeContention(runs: ContentionRun[]): ContentionSummary | null {
@@ -141,16 +165,30 @@ function medianRatio(pairs: Array<[number | null, number | null]>): number | nul
   return ratio === null ? null : round(ratio, 2);
 }
 
-/** The issue's targets, as PASS / FAIL / SKIP lines, and after each 409-p99 target the floor as an INFO line. */
+/**
+ * The targets of issues 7 (what the layer may cost against the baseline) and 14 (the service
+ * against itself at `--ref`, the 409 burst against the floor), as PASS / FAIL / SKIP lines, and
+ * after each 409-p99 target the floor as an INFO line. They are about the default adapter.
+ */
 export function evaluateTargets(result: Pick<BenchResult, 'summary' | 'soak' | 'options'>): TargetResult[] {
   const targets: TargetResult[] = [];
-  const scenario = (name: ThroughputScenario) => result.summary.scenarios.find((summary) => summary.scenario === name);
-  const check = (name: string, value: number | null | undefined, ok: (value: number) => boolean, target: string, format: (value: number) => string) => {
-    if (value === null || value === undefined || !Number.isFinite(value)) targets.push({ name, status: 'SKIP', value: 'not measured', target });
+  const { ref } = result.options;
+  const scenario = (name: ThroughputScenario) =>
+    result.summary.scenarios.find((summary) => summary.scenario === name && summary.side === (name === 'baseline' ? 'baseline' : DEFAULT_ADAPTER));
+  const row = (name: ThroughputScenario) => rowLabel(name, DEFAULT_ADAPTER, ref);
+  const check = (
+    name: string,
+    value: number | null | undefined,
+    ok: (value: number) => boolean,
+    target: string,
+    format: (value: number) => string,
+    missing = 'not measured',
+  ) => {
+    if (value === null || value === undefined || !Number.isFinite(value)) targets.push({ name, status: 'SKIP', value: missing, target });
     else targets.push({ name, status: ok(value) ? 'PASS' : 'FAIL', value: format(value), target });
   };
   const fixed = (digits: number) => (value: number) => value.toFixed(digits);
-  const times = (value: number) => `${value.toFixed(2)} × baseline`;
+  const times = (of: string) => (value: number) => `${value.toFixed(2)} × ${of}`;
   /** Not a target: the floor measured in the same run, to read the 409 p99 line above it by. Left out when not measured. */
   const floorInfo = (scenario: string, floorP99: number | null | undefined, ratio: number | null | undefined) => {
     if (floorP99 === null || floorP99 === undefined) return;
@@ -162,11 +200,28 @@ export function evaluateTargets(result: Pick<BenchResult, 'summary' | 'soak' | '
     });
   };
 
-  check('replay: idempotency round trips per request', scenario('replay')?.idempotencyRoundTripsPerRequest, (v) => Math.abs(v - 1) <= 0.01, '= 1', fixed(2));
-  check('fresh: idempotency round trips per request', scenario('fresh')?.idempotencyRoundTripsPerRequest, (v) => v > 0 && v <= 3.01, '≤ 3', fixed(2));
-  check('fresh: requests/s', scenario('fresh')?.vsBaseline?.reqPerSec, (v) => v >= 0.85, '≥ 0.85 × baseline', times);
-  check('fresh: p99 latency', scenario('fresh')?.vsBaseline?.p99, (v) => v <= 1.25, '≤ 1.25 × baseline', times);
-  check('replay: requests/s', scenario('replay')?.vsBaseline?.reqPerSec, (v) => v >= 1.3, '≥ 1.3 × baseline', times);
+  check(
+    `${row('replay')}: idempotency round trips per request`,
+    scenario('replay')?.idempotencyRoundTripsPerRequest,
+    (v) => Math.abs(v - 1) <= 0.01,
+    '= 1',
+    fixed(2),
+  );
+  check(`${row('fresh')}: idempotency round trips per request`, scenario('fresh')?.idempotencyRoundTripsPerRequest, (v) => v > 0 && v <= 3.01, '≤ 3', fixed(2));
+  check(`${row('fresh')}: requests/s`, scenario('fresh')?.vsBaseline?.reqPerSec, (v) => v >= 0.85, '≥ 0.85 × baseline', times('baseline'));
+  check(`${row('fresh')}: p99 latency`, scenario('fresh')?.vsBaseline?.p99, (v) => v <= 1.25, '≤ 1.25 × baseline', times('baseline'));
+  check(`${row('replay')}: requests/s`, scenario('replay')?.vsBaseline?.reqPerSec, (v) => v >= 1.3, '≥ 1.3 × baseline', times('baseline'));
+  const refName = ref ? sideName('ref', ref) : 'ref';
+  for (const name of ['fresh', 'replay'] as const) {
+    check(
+      `${row(name)}: CPU per request`,
+      scenario(name)?.vsRef?.cpuUs,
+      (v) => v <= 0.5,
+      `≤ 0.5 × ${refName}`,
+      times(refName),
+      ref ? 'not measured' : 'not measured (run with --ref 06c35d8)',
+    );
+  }
   /** Charges per round for one key: 1 in every round, or not measured when a round has no count. */
   const onePerRound = (name: string, executions: Array<number | null> | undefined) =>
     check(
@@ -186,6 +241,7 @@ export function evaluateTargets(result: Pick<BenchResult, 'summary' | 'soak' | '
     (v) => `${v.toFixed(1)} ms`,
   );
   floorInfo('contention', contention?.floor?.burstP99Ms, contention?.floor?.burstP99Ratio);
+  check('contention: 409 p99 while the execution runs, against the floor', contention?.floor?.burstP99Ratio, (v) => v <= 2, '≤ 2 × floor', times('floor'));
   onePerRound('contention (steady, one key at --connections): executions', contention?.steadyExecutionsPerRound);
   check(
     'contention (steady, one key at --connections): 409 p99',
@@ -223,38 +279,64 @@ function describeTarget(target: TargetResult): string {
   return `${target.name}: ${target.value}${target.target ? ` (target ${target.target})` : ''}`;
 }
 
+/** A figure with `digits` decimals, or – when not measured. */
+function formatFigure(value: number | null | undefined, digits = 1): string {
+  return value === null || value === undefined || !Number.isFinite(value) ? '–' : value.toFixed(digits);
+}
+
+/** The results table's columns: header in the README, header on the console, the cell. The first is left-aligned, the others numbers. */
+const COLUMNS: Array<[string, string, (summary: ScenarioSummary) => string]> = [
+  ['scenario', 'scenario', (summary) => summary.label],
+  ['req/s', 'req/s', (summary) => formatFigure(summary.reqPerSec, 0)],
+  ['× baseline', '×base', (summary) => formatFigure(summary.vsBaseline?.reqPerSec, 2)],
+  ['p50 ms', 'p50', (summary) => formatFigure(summary.latencyMs.p50)],
+  ['p97.5 ms', 'p97.5', (summary) => formatFigure(summary.latencyMs.p97_5)],
+  ['p99 ms', 'p99', (summary) => formatFigure(summary.latencyMs.p99)],
+  ['p99 × baseline', 'p99×base', (summary) => formatFigure(summary.vsBaseline?.p99, 2)],
+  [
+    'non-2xx',
+    'non-2xx',
+    (summary) =>
+      Object.entries(summary.non2xx)
+        .map(([status, count]) => `${status}×${count}`)
+        .join(', ') || '0',
+  ],
+  ['Redis cmds/req', 'cmds/req', (summary) => formatFigure(summary.commandsPerRequest, 2)],
+  ['round trips/req', 'RT/req', (summary) => formatFigure(summary.roundTripsPerRequest, 2)],
+  ['idempotency RT/req', 'idem RT/req', (summary) => formatFigure(summary.idempotencyRoundTripsPerRequest, 2)],
+  ['writes/req', 'writes/req', (summary) => formatFigure(summary.writesPerRequest, 2)],
+  ['executions/req', 'exec/req', (summary) => formatFigure(summary.executionsPerRequest, 2)],
+  ['ELU', 'ELU', (summary) => formatFigure(summary.elu, 2)],
+  ['CPU µs/req', 'CPU µs/req', (summary) => formatFigure(summary.cpuUsPerRequest, 0)],
+  ['CPU × baseline', 'CPU×base', (summary) => formatFigure(summary.vsBaseline?.cpuUs, 2)],
+  ['CPU × ref', 'CPU×ref', (summary) => formatFigure(summary.vsRef?.cpuUs, 2)],
+  ['RSS MB', 'RSS MB', (summary) => formatFigure(summary.rssMB, 0)],
+];
+
 /** The generated part of bench/README.md (between the markers). */
 export function renderMarkdown(result: BenchResult, chartPath: string): string {
   const { options, machine } = result;
   const lines: string[] = [];
-  const format = (value: number | null | undefined, digits = 1) =>
-    value === null || value === undefined || !Number.isFinite(value) ? '–' : value.toFixed(digits);
+  const format = formatFigure;
   const dirty = result.git.dirtyFiles ? ` + ${result.git.dirtyFiles} uncommitted files` : '';
   lines.push(
     `Last run: **${result.startedAt}**, commit \`${result.git.commit?.slice(0, 8) ?? 'unknown'}\`${dirty}; ` +
       `${options.seconds} s per run, ${options.connections} connections, ${options.rounds} interleaved round(s)` +
-      `${options.quick ? ', `--quick` (no soak)' : `, soak ${options.soakSeconds} s`}; Node ${machine.node}, ${machine.cpus} CPUs ` +
+      `${options.quick ? ', `--quick` (no soak)' : `, soak ${options.soakSeconds} s`}; the service on ${options.adapters.join(' and ')}` +
+      `${options.ref ? ` and at \`${options.ref}\` (${result.git.refCommit?.slice(0, 8) ?? 'unknown'}), built in a temporary worktree` : ''}; ` +
+      `Node ${machine.node}, ${machine.cpus} CPUs ` +
       `(load average at start ${machine.loadAverageAtStart.map((value) => value.toFixed(2)).join(' / ')}), ${machine.redis}. ` +
       `Full data: \`bench/results/${result.startedAt.replace(/:/g, '-')}.json\` on the machine that ran it (not in git).`,
     '',
-    '| scenario | req/s | × baseline | p50 ms | p97.5 ms | p99 ms | p99 × baseline | non-2xx | Redis cmds/req | round trips/req | idempotency RT/req | writes/req | executions/req | ELU | CPU µs/req | × baseline | RSS MB |',
-    '|---|---:|---:|---:|---:|---:|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
+    `| ${COLUMNS.map(([header]) => header).join(' | ')} |`,
+    `|${COLUMNS.map((_, index) => (index === 0 ? '---' : '---:')).join('|')}|`,
+    ...result.summary.scenarios.map((summary) => `| ${COLUMNS.map(([, , cell]) => cell(summary)).join(' | ')} |`),
   );
-  for (const summary of result.summary.scenarios) {
-    const non2xx = Object.entries(summary.non2xx);
-    lines.push(
-      `| ${summary.scenario} | ${format(summary.reqPerSec, 0)} | ${summary.vsBaseline ? format(summary.vsBaseline.reqPerSec, 2) : '–'} | ` +
-        `${format(summary.latencyMs.p50)} | ${format(summary.latencyMs.p97_5)} | ${format(summary.latencyMs.p99)} | ` +
-        `${summary.vsBaseline ? format(summary.vsBaseline.p99, 2) : '–'} | ${non2xx.length === 0 ? '0' : non2xx.map(([status, count]) => `${status}×${count}`).join(', ')} | ` +
-        `${format(summary.commandsPerRequest, 2)} | ${format(summary.roundTripsPerRequest, 2)} | ${format(summary.idempotencyRoundTripsPerRequest, 2)} | ` +
-        `${format(summary.writesPerRequest, 2)} | ` +
-        `${format(summary.executionsPerRequest, 2)} | ${format(summary.elu, 2)} | ${format(summary.cpuUsPerRequest, 0)} | ` +
-        `${summary.vsBaseline ? format(summary.vsBaseline.cpuUs, 2) : '–'} | ${format(summary.rssMB, 0)} |`,
-    );
-  }
   lines.push(
     '',
-    'Medians over the rounds; "× baseline" is the median of each round\'s ratio to the baseline run of the same round. ' +
+    `Medians over the rounds. The baseline runs on the default adapter (${DEFAULT_ADAPTER}); "× baseline" is the median of each round's ` +
+      'ratio to the baseline run of the same round, for the rows on that adapter; "CPU × ref" the same against the scenario ' +
+      'on the `--ref` side. ' +
       '"Redis cmds/req" counts what Redis executed (INFO commandstats, commands run inside scripts included); ' +
       '"round trips/req" the replies the service awaited (a script call or a MULTI/EXEC block is one, auto-pipelined ' +
       'commands one each); "idempotency RT/req" those of the layer itself (its begin/complete scripts and Redlock\'s, by name); ' +
@@ -311,52 +393,60 @@ export function renderMarkdown(result: BenchResult, chartPath: string): string {
         `${Math.round(result.soak.reqPerSecRest)} req/s.`,
     );
   }
-  lines.push('', '**Targets** (issue 7):', '');
+  lines.push('', '**Targets** (issues 7 and 14):', '');
   for (const target of result.targets) lines.push(`- ${target.status} ${describeTarget(target)}`);
-  const profiles = result.profiles ?? [];
-  const fresh = profiles.find((profile) => profile.scenario === 'fresh');
-  const baselineProfile = profiles.find((profile) => profile.scenario === 'baseline');
-  if (fresh) {
+  lines.push(...renderProfiles(result.profiles));
+  lines.push('', `![requests/s, p99 and CPU per request by scenario and side](${chartPath})`);
+  return lines.join('\n');
+}
+
+/** --cpu-prof: the top self time of the service's profiles, and self time by origin of every profile, per request. */
+function renderProfiles(profiles: ProfiledRun[]): string[] {
+  const format = formatFigure;
+  const lines: string[] = [];
+  const baseline = profiles.find((profile) => profile.scenario === 'baseline');
+  for (const profile of profiles.filter((candidate) => candidate !== baseline)) {
     lines.push(
       '',
-      `**CPU profile** of the service under the fresh scenario (\`node --cpu-prof\`, ${fresh.windowed ? 'load window only' : 'whole process life'}, ` +
-        `${format(fresh.windowMs / 1000)} s, busy ${format(fresh.busyPercent)} %, ${Math.round(fresh.reqPerSec)} req/s while profiled, ` +
-        `${format(fresh.busyUsPerRequest, 0)} µs of main-thread CPU per request` +
-        `${baselineProfile ? ` vs ${format(baselineProfile.busyUsPerRequest, 0)} µs in the baseline` : ''}; \`${fresh.file}\`). Self time, share of busy time:`,
+      `**CPU profile** of the service (${DEFAULT_ADAPTER}) under the ${profile.scenario} scenario (\`node --cpu-prof\`, ` +
+        `${profile.windowed ? 'load window only' : 'whole process life'}, ${format(profile.windowMs / 1000)} s, busy ${format(profile.busyPercent)} %, ` +
+        `${Math.round(profile.reqPerSec)} req/s while profiled, ${format(profile.busyUsPerRequest, 0)} µs of main-thread CPU per request` +
+        `${baseline ? ` vs ${format(baseline.busyUsPerRequest, 0)} µs in the baseline` : ''}; \`${profile.file}\`). Self time, share of busy time:`,
       '',
       '| function | where | self ms | % |',
       '|---|---|---:|---:|',
-      ...fresh.top
+      ...profile.top
         .slice(0, 15)
         .map(
           (entry) =>
             `| \`${entry.function}\` | ${entry.location ? `\`${entry.location}${entry.line ? `:${entry.line}` : ''}\`` : '–'} | ${format(entry.selfMs, 0)} | ${format(entry.selfPercent)} |`,
         ),
     );
-    const perRequest = (profile: ProfiledRun, origin: string) => {
-      const found = profile.byOrigin.find((candidate) => candidate.origin === origin);
-      return found ? (1000 * found.selfMs) / Math.max(profile.requests, 1) : 0;
-    };
-    const origins = [...new Set([...fresh.byOrigin, ...(baselineProfile?.byOrigin ?? [])].map((origin) => origin.origin))];
-    const rows = origins
-      .map((origin) => ({ origin, fresh: perRequest(fresh, origin), baseline: baselineProfile ? perRequest(baselineProfile, origin) : null }))
-      .sort((a, b) => b.fresh - a.fresh)
-      .slice(0, 16);
-    lines.push(
-      '',
-      'Self time by origin, µs of CPU per request' + (baselineProfile ? ' (fresh vs baseline: what the idempotency path adds)' : '') + ':',
-      '',
-      baselineProfile ? '| origin | fresh µs/req | baseline µs/req | Δ µs/req |' : '| origin | fresh µs/req |',
-      baselineProfile ? '|---|---:|---:|---:|' : '|---|---:|',
-      ...rows.map((row) =>
-        row.baseline === null
-          ? `| ${row.origin} | ${format(row.fresh, 0)} |`
-          : `| ${row.origin} | ${format(row.fresh, 0)} | ${format(row.baseline, 0)} | ${row.fresh - row.baseline >= 0 ? '+' : ''}${format(row.fresh - row.baseline, 0)} |`,
-      ),
-    );
   }
-  lines.push('', `![requests/s and p99 per scenario](${chartPath})`);
-  return lines.join('\n');
+  if (profiles.length === 0) return lines;
+  const ordered = PROFILED_SCENARIOS.flatMap((scenario) => profiles.filter((profile) => profile.scenario === scenario));
+  const fresh = ordered.find((profile) => profile.scenario === 'fresh');
+  const perRequest = (profile: ProfiledRun, origin: string) => {
+    const found = profile.byOrigin.find((candidate) => candidate.origin === origin);
+    return found ? (1000 * found.selfMs) / Math.max(profile.requests, 1) : 0;
+  };
+  const added = fresh && baseline ? (origin: string) => perRequest(fresh, origin) - perRequest(baseline, origin) : undefined;
+  const origins = [...new Set(ordered.flatMap((profile) => profile.byOrigin.map((origin) => origin.origin)))]
+    .sort((a, b) => perRequest(ordered[0]!, b) - perRequest(ordered[0]!, a))
+    .slice(0, 16);
+  lines.push(
+    '',
+    `Self time by origin, µs of CPU per request${added ? ' (fresh − baseline: what the idempotency path adds)' : ''}:`,
+    '',
+    `| origin | ${ordered.map((profile) => `${profile.scenario} µs/req`).join(' | ')} |${added ? ' fresh − baseline |' : ''}`,
+    `|---|${ordered.map(() => '---:').join('|')}|${added ? '---:|' : ''}`,
+    ...origins.map(
+      (origin) =>
+        `| ${origin} | ${ordered.map((profile) => format(perRequest(profile, origin), 0)).join(' | ')} |` +
+        (added ? ` ${added(origin) >= 0 ? '+' : ''}${format(added(origin), 0)} |` : ''),
+    ),
+  );
+  return lines;
 }
 
 function sum(values: number[]): number {
@@ -384,49 +474,8 @@ function writeReadme(markdown: string): void {
 }
 
 export function printSummary(result: BenchResult): void {
-  const rows: string[][] = [
-    [
-      'scenario',
-      'req/s',
-      '×base',
-      'p50',
-      'p97.5',
-      'p99',
-      'p99×base',
-      'non-2xx',
-      'cmds/req',
-      'RT/req',
-      'idem RT/req',
-      'writes/req',
-      'ELU',
-      'CPU µs/req',
-      '×base',
-      'RSS MB',
-    ],
-  ];
-  const f = (value: number | null | undefined, digits = 1) => (value === null || value === undefined || !Number.isFinite(value) ? '-' : value.toFixed(digits));
-  for (const summary of result.summary.scenarios) {
-    rows.push([
-      summary.scenario,
-      f(summary.reqPerSec, 0),
-      f(summary.vsBaseline?.reqPerSec, 2),
-      f(summary.latencyMs.p50),
-      f(summary.latencyMs.p97_5),
-      f(summary.latencyMs.p99),
-      f(summary.vsBaseline?.p99, 2),
-      Object.entries(summary.non2xx)
-        .map(([status, count]) => `${status}x${count}`)
-        .join(',') || '0',
-      f(summary.commandsPerRequest, 2),
-      f(summary.roundTripsPerRequest, 2),
-      f(summary.idempotencyRoundTripsPerRequest, 2),
-      f(summary.writesPerRequest, 2),
-      f(summary.elu, 2),
-      f(summary.cpuUsPerRequest, 0),
-      f(summary.vsBaseline?.cpuUs, 2),
-      f(summary.rssMB, 0),
-    ]);
-  }
+  const rows = [COLUMNS.map(([, header]) => header), ...result.summary.scenarios.map((summary) => COLUMNS.map(([, , cell]) => cell(summary)))];
+  const f = formatFigure;
   const widths = rows[0]!.map((_, column) => Math.max(...rows.map((row) => row[column]!.length)));
   console.log('');
   for (const row of rows)
@@ -463,6 +512,6 @@ export function printSummary(result: BenchResult): void {
       console.log(`    ${f(entry.selfPercent).padStart(5)} %  ${entry.function}  ${entry.location}${entry.line ? `:${entry.line}` : ''}`);
     }
   }
-  console.log('\nTargets (issue 7):');
+  console.log('\nTargets (issues 7 and 14):');
   for (const line of formatTargets(result.targets)) console.log(`  ${line}`);
 }

@@ -6,6 +6,18 @@ export const ALL_SCENARIOS = [...THROUGHPUT_SCENARIOS, 'contention'] as const;
 export type ThroughputScenario = (typeof THROUGHPUT_SCENARIOS)[number];
 export type Scenario = (typeof ALL_SCENARIOS)[number];
 
+export const HTTP_ADAPTERS = ['fastify', 'express'] as const;
+export type HttpAdapter = (typeof HTTP_ADAPTERS)[number];
+/** The service's default adapter: the baseline runs on it, and so do mixed, contention, the soak and the profiles. */
+export const DEFAULT_ADAPTER: HttpAdapter = 'fastify';
+
+/**
+ * The processes measured side by side, each on a Redis of its own: the baseline (the build without
+ * the idempotency layer, on the default adapter), the service on each adapter, and the service as
+ * it was at `--ref` (built in a temporary worktree).
+ */
+export type Side = 'baseline' | HttpAdapter | 'ref';
+
 export interface BenchOptions {
   seconds: number;
   connections: number;
@@ -18,6 +30,10 @@ export interface BenchOptions {
   leadInSeconds: number;
   contentionRequests: number;
   build: boolean;
+  /** The adapters the service is measured on (fresh and replay on each). */
+  adapters: HttpAdapter[];
+  /** A git ref whose service is measured as one more side (fresh and replay), or null. */
+  ref: string | null;
 }
 
 export interface LatencyFigures {
@@ -50,15 +66,17 @@ export interface RedisFigures {
    */
   idempotencyRoundTrips: number;
   idempotencyRoundTripsPerRequest: number;
-  /** HSETNX on the gateway ledger: how many requests ran the business work (the charge). */
+  /** HSETNX on the gateway ledger (sent by the service, counted by the probe): how many requests ran the business work (the charge). */
   executions: number;
   executionsPerRequest: number;
 }
 
 export interface ThroughputRun {
   scenario: ThroughputScenario;
+  side: Side;
+  /** The row: the scenario and its side, e.g. `fresh (express)`. */
+  label: string;
   round: number;
-  process: 'baseline' | 'service';
   durationS: number;
   connections: number;
   requestsSent: number;
@@ -128,7 +146,7 @@ export interface ContentionRun extends Omit<ContentionResult, 'kind'> {
   floor: FloorContention;
   /** Charges in the gateway ledger for the key (GET /api/admin/provider/charges?idempotencyKey=). */
   ledgerExecutions: number | null;
-  /** HSETNX calls in Redis during the burst: charges attempted. */
+  /** HSETNX on the gateway ledger during the burst: charges attempted. */
   gatewayCharges: number;
   redis: Pick<RedisFigures, 'commandsPerRequest' | 'roundTripsPerRequest' | 'commands' | 'roundTrips' | 'transactionCommands' | 'writesPerRequest'>;
   gatewayDelayMs: number;
@@ -153,6 +171,8 @@ export interface SoakResult {
 
 export interface ScenarioSummary {
   scenario: ThroughputScenario;
+  side: Side;
+  label: string;
   rounds: number;
   reqPerSec: number;
   latencyMs: { p50: number; p97_5: number; p99: number };
@@ -175,6 +195,12 @@ export interface ScenarioSummary {
     loopUs: number;
     cpuUs: number;
     perRound: Array<{ round: number; reqPerSec: number; p99: number; loopUs: number; cpuUs: number }>;
+  } | null;
+  /** Medians of the per-round ratios to the same scenario on the `--ref` side in the same round. */
+  vsRef: {
+    reqPerSec: number;
+    cpuUs: number;
+    perRound: Array<{ round: number; reqPerSec: number; cpuUs: number }>;
   } | null;
 }
 
@@ -208,8 +234,10 @@ export interface ContentionSummary {
   };
 }
 
+export const PROFILED_SCENARIOS = ['fresh', 'replay', 'baseline'] as const;
+
 export interface ProfiledRun extends ProfileSummary {
-  scenario: 'fresh' | 'baseline';
+  scenario: (typeof PROFILED_SCENARIOS)[number];
   reqPerSec: number;
   requests: number;
   /** Busy CPU time of the service's main thread per request, µs. */
@@ -229,12 +257,12 @@ export interface BenchResult {
   finishedAt: string;
   options: BenchOptions;
   machine: { node: string; cpus: number; cpuModel: string; loadAverageAtStart: number[]; redis: string };
-  git: { commit: string | null; dirtyFiles: number | null };
+  git: { commit: string | null; dirtyFiles: number | null; /** The commit `--ref` named. */ refCommit: string | null };
   checks: string[];
   runs: ThroughputRun[];
   contention: ContentionRun[];
   soak: SoakResult | null;
-  /** --cpu-prof: the fresh scenario (and the baseline, to compare) on processes of their own. */
+  /** --cpu-prof: fresh and replay on the default adapter (and the baseline, to compare) on processes of their own. */
   profiles: ProfiledRun[];
   summary: { scenarios: ScenarioSummary[]; contention: ContentionSummary | null };
   targets: TargetResult[];

@@ -6,17 +6,18 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { ContentionResult } from '../load.js';
 import { commandStats, delta, quiesce, redisFigures } from '../lib/measure.js';
 import type { ProbeSample } from '../lib/probed-service.js';
-import { admin, type AutocannonOutput, type Context, type LoadTarget, loadOptions, log, runLoad } from '../lib/processes.js';
-import type { ContentionRun, FloorContention, SteadyContention } from '../lib/types.js';
+import { admin, type AutocannonOutput, type Context, type LoadTarget, loadOptions, log, processOf, runLoad, storeOf } from '../lib/processes.js';
+import { type ContentionRun, DEFAULT_ADAPTER, type FloorContention, type SteadyContention } from '../lib/types.js';
 import { round } from '../../tools/stats.js';
 
 const CONTENTION_DELAY_MS = 200;
 const STEADY_SECONDS = 2;
 const STEADY_DELAY_MS = 3000;
 
+/** On the service on the default adapter. */
 export async function runContention(context: Context, round_: number): Promise<ContentionRun> {
-  const service = context.processes.service!;
-  const { client } = context.stores.service;
+  const service = processOf(context, DEFAULT_ADAPTER);
+  const { client } = storeOf(context, DEFAULT_ADAPTER);
   const requests = context.options.contentionRequests;
   log(`bench: contention r${round_}: ${requests} concurrent requests with one key, gateway delay ${CONTENTION_DELAY_MS} ms`);
   await client.flushall();
@@ -40,7 +41,7 @@ export async function runContention(context: Context, round_: number): Promise<C
       steady,
       floor,
       ledgerExecutions: Array.isArray(ledger.charges) ? ledger.charges.length : null,
-      gatewayCharges: commands.hsetnx ?? 0,
+      gatewayCharges: figures.executions,
       redis: {
         commands: figures.commands,
         roundTrips: figures.roundTrips,
@@ -91,7 +92,7 @@ async function runSteadyLoad(
  * autocannon's latency is then the 409's. Its ledger must hold one charge for the key too.
  */
 async function runSteadyContention(context: Context, round_: number): Promise<SteadyContention> {
-  const service = context.processes.service!;
+  const service = processOf(context, DEFAULT_ADAPTER);
   const { connections } = context.options;
   const label = `contention steady r${round_}`;
   log(`bench: ${label}: ${connections} connections repeating one key for ${STEADY_SECONDS} s while its execution runs (gateway delay ${STEADY_DELAY_MS} ms)`);

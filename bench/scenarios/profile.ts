@@ -3,17 +3,18 @@ import { join, relative } from 'node:path';
 import { round } from '../../tools/stats.js';
 import { summarizeCpuProfile } from '../lib/cpu-profile.js';
 import { BENCH_DIR, RESULTS_DIR, ROOT } from '../lib/paths.js';
-import { type AutocannonOutput, type Context, loadOptions, log, runLoad, startSide } from '../lib/processes.js';
-import type { ProfiledRun } from '../lib/types.js';
+import { type AutocannonOutput, type Context, loadOptions, log, runLoad, startSide, storeOf } from '../lib/processes.js';
+import { DEFAULT_ADAPTER, type ProfiledRun } from '../lib/types.js';
+import { SCENARIO_LOADS } from './throughput.js';
 
 /**
  * One scenario on a process of its own run with `node --cpu-prof`: warm-up, then the measured load,
  * then a normal exit (the profile is written at exit). Self time is summarised over the load
  * window only (the probe's monotonic clock is the profile's clock), not start-up or warm-up.
  */
-export async function runProfile(context: Context, stamp: string, scenario: 'fresh' | 'baseline'): Promise<ProfiledRun> {
-  const side = scenario === 'fresh' ? 'service' : 'baseline';
-  const { client } = context.stores[side];
+export async function runProfile(context: Context, stamp: string, scenario: ProfiledRun['scenario']): Promise<ProfiledRun> {
+  const side = scenario === 'baseline' ? 'baseline' : DEFAULT_ADAPTER;
+  const { client } = storeOf(context, side);
   // Node writes one profile per thread (tsx's module hooks run on a thread of their own), named
   // CPU.<date>.<time>.<pid>.<thread id>.<seq>.cpuprofile: collected in a scratch folder, the main
   // thread's (id 0) is kept.
@@ -21,20 +22,17 @@ export async function runProfile(context: Context, stamp: string, scenario: 'fre
   const file = join(RESULTS_DIR, `${stamp}-${scenario}.cpuprofile`);
   const profileArgs = ['--cpu-prof', '--cpu-prof-dir', scratch];
   const service = await startSide(context, side, `profiled ${scenario}`, profileArgs);
+  const { connections, seconds, warmupSeconds } = context.options;
   try {
     await client.flushall();
-    if (context.options.warmupSeconds > 0) {
-      await runLoad(
-        loadOptions('unique', `${scenario} profile warm-up`, service, { seconds: context.options.warmupSeconds, connections: context.options.connections }),
-      );
+    if (warmupSeconds > 0) {
+      await runLoad(loadOptions('unique', `${scenario} profile warm-up`, service, { seconds: warmupSeconds, connections }));
     }
+    const load = await SCENARIO_LOADS[scenario](`${scenario} (profiled)`, service, { seconds, connections }, 1);
     let startUs = 0;
-    const output = await runLoad<AutocannonOutput>(
-      loadOptions('unique', `${scenario} (profiled)`, service, { seconds: context.options.seconds, connections: context.options.connections }),
-      async () => {
-        startUs = (await service.sample()).monotonicUs;
-      },
-    );
+    const output = await runLoad<AutocannonOutput>(load, async () => {
+      startUs = (await service.sample()).monotonicUs;
+    });
     const endUs = (await service.sample()).monotonicUs;
     await service.exitNormally();
     const mainThread = existsSync(scratch) ? readdirSync(scratch).find((entry) => /^CPU\.\d+\.\d+\.\d+\.0\.\d+\.cpuprofile$/.test(entry)) : undefined;

@@ -1,14 +1,14 @@
 import { median, round, slope } from '../../tools/stats.js';
-import { type AutocannonOutput, type Context, loadOptions, log, runLoad, startSide } from '../lib/processes.js';
-import type { SoakResult } from '../lib/types.js';
+import { type AutocannonOutput, type Context, loadOptions, log, runLoad, startSide, storeOf } from '../lib/processes.js';
+import { DEFAULT_ADAPTER, type SoakResult } from '../lib/types.js';
 
 export const SOAK_FIRST_SECONDS = 10;
 
-/** RSS after 10 s of fresh keys vs after the whole soak, on a service started for it. */
+/** RSS after 10 s of fresh keys vs after the whole soak, on a service (default adapter) started for it. */
 export async function runSoak(context: Context): Promise<SoakResult> {
   const { options } = context;
-  const { client } = context.stores.service;
-  const service = await startSide(context, 'service', 'soak service');
+  const { client } = storeOf(context, DEFAULT_ADAPTER);
+  const service = await startSide(context, DEFAULT_ADAPTER, 'soak');
   const series: Array<[number, number]> = [];
   // Seconds count from the moment the load starts; before that (warm-up, the load process starting) nothing is sampled.
   let startedAt: number | undefined;

@@ -3,56 +3,50 @@ import { round } from '../../tools/stats.js';
 import type { LoadOptions } from '../load.js';
 import { commandStats, delta, eluBetween, quiesce, redisFigures } from '../lib/measure.js';
 import type { ProbeSample, ProbedService } from '../lib/probed-service.js';
-import { type AutocannonOutput, type Context, loadOptions, log, runLoad, type Side } from '../lib/processes.js';
-import type { ThroughputRun, ThroughputScenario } from '../lib/types.js';
+import { type AutocannonOutput, type Context, loadOptions, log, processOf, runLoad, storeOf } from '../lib/processes.js';
+import { rowLabel } from '../lib/sides.js';
+import type { Side, ThroughputRun, ThroughputScenario } from '../lib/types.js';
 
 const REPLAY_KEYS = 1000;
 const MIXED_DUPLICATE_SHARE = 0.1;
 
-interface ThroughputDefinition {
-  /** The process it measures. */
-  side: Side;
-  /** The measured load; may first send load that is not measured (warming keys). */
-  load(label: string, target: ProbedService, base: Pick<LoadOptions, 'seconds' | 'connections'>, round: number): Promise<LoadOptions>;
-}
+/** The measured load of a scenario; it may first send load that is not measured (warming keys). */
+type ScenarioLoad = (label: string, target: ProbedService, base: Pick<LoadOptions, 'seconds' | 'connections'>, round: number) => Promise<LoadOptions>;
 
-const uniqueKeys: ThroughputDefinition['load'] = async (label, target, base) => loadOptions('unique', label, target, base);
+const uniqueKeys: ScenarioLoad = async (label, target, base) => loadOptions('unique', label, target, base);
 
-/** The throughput scenarios: `--connections` clients for `--seconds`, every request to the charge route. */
-const SCENARIOS: Record<ThroughputScenario, ThroughputDefinition> = {
+/**
+ * The throughput scenarios: `--connections` clients for `--seconds`, every request to the charge
+ * route. Which side runs which is bench/lib/sides.ts.
+ */
+export const SCENARIO_LOADS: Record<ThroughputScenario, ScenarioLoad> = {
   /** A new key per request on the build without the idempotency layer. */
-  baseline: { side: 'baseline', load: uniqueKeys },
+  baseline: uniqueKeys,
   /** A new key per request: lock, execution, stored outcome. */
-  fresh: { side: 'service', load: uniqueKeys },
+  fresh: uniqueKeys,
   /** REPLAY_KEYS keys answered once (not measured), then requested over and over: stored outcomes. */
-  replay: {
-    side: 'service',
-    async load(label, target, base) {
-      const warm = loadOptions('sequence', `${label} warm`, target, { amount: REPLAY_KEYS, connections: base.connections });
-      log(`bench: ${label}: warming ${REPLAY_KEYS} keys (one request each, not measured)`);
-      const warmed = await runLoad<AutocannonOutput>(warm);
-      if (warmed.result['2xx'] !== REPLAY_KEYS) throw new Error(`warming the replay keys: ${warmed.result['2xx']} of ${REPLAY_KEYS} answered 2xx`);
-      return { ...warm, ...base, mode: 'cycle', label, keyCount: REPLAY_KEYS, amount: undefined };
-    },
+  async replay(label, target, base) {
+    const warm = loadOptions('sequence', `${label} warm`, target, { amount: REPLAY_KEYS, connections: base.connections });
+    log(`bench: ${label}: warming ${REPLAY_KEYS} keys (one request each, not measured)`);
+    const warmed = await runLoad<AutocannonOutput>(warm);
+    if (warmed.result['2xx'] !== REPLAY_KEYS) throw new Error(`warming the replay keys: ${warmed.result['2xx']} of ${REPLAY_KEYS} answered 2xx`);
+    return { ...warm, ...base, mode: 'cycle', label, keyCount: REPLAY_KEYS, amount: undefined };
   },
   /** New keys, and a share of repeats of recent ones (replays). */
-  mixed: {
-    side: 'service',
-    load: async (label, target, base, round_) => loadOptions('mixed', label, target, { ...base, duplicateShare: MIXED_DUPLICATE_SHARE, seed: round_ }),
-  },
+  mixed: async (label, target, base, round_) => loadOptions('mixed', label, target, { ...base, duplicateShare: MIXED_DUPLICATE_SHARE, seed: round_ }),
 };
 
-/** One measured run of a throughput scenario on its side's process of this round. */
-export async function runThroughput(context: Context, scenario: ThroughputScenario, round_: number): Promise<ThroughputRun> {
+/** One measured run of a throughput scenario on the side's process of this round. */
+export async function runThroughput(context: Context, scenario: ThroughputScenario, side: Side, round_: number): Promise<ThroughputRun> {
   const { options } = context;
-  const { side } = SCENARIOS[scenario];
-  const target = context.processes[side]!;
-  const { client } = context.stores[side];
-  const label = `${scenario} r${round_}`;
+  const target = processOf(context, side);
+  const { client } = storeOf(context, side);
+  const row = rowLabel(scenario, side, options.ref);
+  const label = `${row} r${round_}`;
   log(`bench: ${label}: ${options.seconds} s, ${options.connections} connections against ${target.name}`);
   // Every run starts from an empty Redis: the same key space size for all scenarios and rounds.
   await client.flushall();
-  const load = await SCENARIOS[scenario].load(label, target, { seconds: options.seconds, connections: options.connections }, round_);
+  const load = await SCENARIO_LOADS[scenario](label, target, { seconds: options.seconds, connections: options.connections }, round_);
   if (options.leadInSeconds > 0) {
     // A process that sat idle while the other scenarios ran is slower for its first seconds (heap
     // grown back, the events consumer catching up): a transient, not what a request costs. New keys
@@ -79,8 +73,9 @@ export async function runThroughput(context: Context, scenario: ThroughputScenar
   const cpuUsPerRequest = round((atEnd.cpuUs - before!.probe.cpuUs) / Math.max(requestsSent, 1), 0);
   return {
     scenario,
+    side,
+    label: row,
     round: round_,
-    process: side,
     durationS: result.duration,
     connections: options.connections,
     requestsSent,

@@ -2,8 +2,7 @@
  * Measures processes side by side on one route: each side a process of its own, new every round,
  * the sides interleaved within a round, medians over rounds. Server CPU per request comes from
  * /proc (utime + stime over the measured window), so the load generator's work is not counted;
- * Redis round trips from the store's INFO commandstats. Used by `npm run bench:layer` and
- * `npm run bench:sides`.
+ * Redis round trips from the store's INFO commandstats. The runner of `npm run bench:layer`.
  */
 import autocannon from 'autocannon';
 import { readFileSync } from 'node:fs';
