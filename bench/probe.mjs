@@ -34,7 +34,7 @@ const transactionCommands = Object.create(null);
 let writes = 0;
 /** Per-flush stream object of a pipeline → whether it is a MULTI/EXEC transaction. */
 const flushes = new WeakMap();
-/** Script sha1 or source → the name it was defined under (defineCommand), so EVALSHA is told apart by script. */
+/** Script sha1 or source → the name it was defined under (defineCommand), or the label made of its keys: EVALSHA told apart by script. */
 const scriptNames = new Map();
 
 /**
@@ -52,6 +52,8 @@ function labelOf(client, command) {
       scriptNames.set(lua, defined);
     }
     scriptName = scriptNames.get(script) ?? `${scriptKeys(command.args).map(keyFamily).join(',')}#${shaOf(script)}`;
+    // A script is always called on keys of the same families: its label is worked out once, not on every call.
+    scriptNames.set(script, scriptName);
   }
   return `${name}:${scriptName}`;
 }
