@@ -25,7 +25,7 @@ export class AppModule implements NestModule {
    * first), so a 503 SHUTTING_DOWN on an idempotent route carries Idempotency-Cached too.
    */
   configure(consumer: MiddlewareConsumer): void {
-    consumer.apply(this.gracefulShutdown.refuseWhileShuttingDown).forRoutes('*');
+    consumer.apply(this.gracefulShutdown.refuseWhileShuttingDown).forRoutes('{*path}');
   }
 
   static async forRoot(config: AppConfig): Promise<DynamicModule> {
