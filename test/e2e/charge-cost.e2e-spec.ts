@@ -6,6 +6,7 @@ import { REDIS_CLIENT } from '../../src/redis/index.js';
 import { charge, ledgerCount, newKey } from '../support/payments-client.js';
 import { useTestApp, type TestApp } from '../support/test-app.js';
 import { waitFor } from '../support/wait-for.js';
+import { monitorRedis } from '../support/redis.js';
 
 interface RedisCost {
   /** Socket writes of the service's store connection: each a round trip it waits for (auto-pipelined commands share one). */
@@ -21,7 +22,7 @@ interface RedisCost {
 async function watchStore(service: TestApp, stopOnFailure: (stop: () => void) => void): Promise<() => Promise<RedisCost>> {
   const store = service.app.get<Redis>(REDIS_CLIENT);
   const address = `${store.stream.localAddress}:${store.stream.localPort}`;
-  const monitor = await service.redis.duplicate().monitor();
+  const monitor = await monitorRedis(service.redis);
   const commands: string[] = [];
   monitor.on('monitor', (_time: string, args: string[], source: string) => {
     // Commands a script runs are reported with the source "lua", right after the script's own line.
@@ -126,7 +127,7 @@ describe('the Redis cost of consuming the event of a charge', () => {
   beforeAll(chargeAndConsume);
 
   it('applies a payment.succeeded with 3 round trips: read, apply, acknowledge', async () => {
-    const monitor = await service.redis.duplicate().monitor();
+    const monitor = await monitorRedis(service.redis);
     const consumer: string[] = [];
     monitor.on('monitor', (_time: string, args: string[]) => {
       const [name, ...rest] = args;
@@ -159,7 +160,7 @@ describe('the Redis cost of consuming the event of a charge', () => {
         chargeId: `ch_batch_${index}`,
       }),
     );
-    const monitor = await service.redis.duplicate().monitor();
+    const monitor = await monitorRedis(service.redis);
     const acknowledged: number[] = [];
     monitor.on('monitor', (_time: string, args: string[]) => {
       // XACK stream group id…: how many entries each acknowledgement covers.

@@ -9,6 +9,7 @@ import { CHARGE_PATH, charge, ledgerCount, newKey, setBehavior, validCharge } fr
 import { useTestApp } from '../support/test-app.js';
 import { waitFor } from '../support/wait-for.js';
 import { expectProblem } from '../support/problem.js';
+import { monitorRedis } from '../support/redis.js';
 
 const responseKey = (recordId: string) => recordKeys(recordId).response;
 const lockKey = (recordId: string) => recordKeys(recordId).lock;
@@ -151,7 +152,7 @@ describe('POST /api/payments/charge idempotency', () => {
   /** The commands that touch a record's keys from now on, as Redis' MONITOR reports them. */
   async function watchRecord(key: string): Promise<{ recordId: string; commands: string[][]; stop: () => void }> {
     const { recordId } = toIdempotencyContext({ principal: 'anonymous', method: 'POST', route: CHARGE_PATH, key }, '');
-    const monitor = await service.redis.duplicate().monitor();
+    const monitor = await monitorRedis(service.redis);
     const commands: string[][] = [];
     monitor.on('monitor', (_time: string, args: string[]) => {
       if (args.some((arg) => arg.includes(recordId))) commands.push(args);
