@@ -5,12 +5,10 @@
  * while either is behind the code.
  */
 import { writeFileSync } from 'node:fs';
-import { runToExit } from '../tools/process/index.js';
+import { runToSuccess } from '../tools/process/index.js';
 import { CLIENT_SCHEMA, OPENAPI_JSON, renderClientSchema } from '../client/artifacts.js';
 
-const document = await runToExit(process.execPath, ['dist/openapi-document.js'], { env: process.env });
-if (document.code !== 0) throw new Error(`dist/openapi-document.js failed (exit ${document.code}):\n${document.stderr}`);
-const openApiJson = document.stdout;
+const openApiJson = await runToSuccess(process.execPath, ['dist/openapi-document.js'], { env: process.env });
 writeFileSync(OPENAPI_JSON, openApiJson);
 writeFileSync(CLIENT_SCHEMA, await renderClientSchema(openApiJson));
 console.log(`Wrote ${OPENAPI_JSON} and ${CLIENT_SCHEMA}`);

@@ -5,9 +5,8 @@
  */
 import { tsImport } from 'tsx/esm/api';
 
-const { runToExit } = await tsImport('../../tools/process/index.ts', import.meta.url);
+const { runToSuccess } = await tsImport('../../tools/process/index.ts', import.meta.url);
 
 export default async function buildOnce() {
-  const build = await runToExit(process.execPath, ['node_modules/typescript/bin/tsc', '-p', 'tsconfig.build.json'], { name: 'tsc (build once)' });
-  if (build.code !== 0) throw new Error(`building dist/ for the tests failed (exit ${build.code}):\n${build.stdout}${build.stderr}`);
+  await runToSuccess(process.execPath, ['node_modules/typescript/bin/tsc', '-p', 'tsconfig.build.json'], { name: 'tsc (building dist/ for the tests)' });
 }

@@ -4,7 +4,7 @@
  * behind when its owner exits or a test file ends.
  */
 export { freePort } from './free-port.js';
-export { DEFAULT_GRACE_MS, ManagedProcess, runToExit, stopAll, type Exit, type Output, type ProcessOptions } from './managed-process.js';
+export { DEFAULT_GRACE_MS, ManagedProcess, runToExit, runToSuccess, stopAll, type Exit, type Output, type ProcessOptions } from './managed-process.js';
 export { RedisCluster } from './redis-cluster.js';
 export { hasRedisServerBinary, RedisServer, type RedisServerOptions } from './redis-server.js';
 export { ServiceProcess, type ServiceProcessOptions } from './service-process.js';

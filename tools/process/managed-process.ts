@@ -131,3 +131,14 @@ export async function runToExit(
   const exit = await managed.exited.finally(() => clearTimeout(timer));
   return { ...exit, stdout, stderr };
 }
+
+/** Runs a command to its end and returns its stdout; a failure is an error carrying what it printed. */
+export async function runToSuccess(
+  command: string,
+  args: string[],
+  options: Pick<ProcessOptions, 'name' | 'cwd' | 'env'> & { timeoutMs?: number } = {},
+): Promise<string> {
+  const { code, signal, stdout, stderr } = await runToExit(command, args, options);
+  if (code !== 0) throw new Error(`${options.name ?? command} ${args.join(' ')} failed (${signal ?? `exit code ${code}`}):\n${stdout}${stderr}`);
+  return stdout;
+}

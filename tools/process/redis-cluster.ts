@@ -1,6 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { freePort } from './free-port.js';
-import { runToExit } from './managed-process.js';
+import { runToSuccess } from './managed-process.js';
 import { RedisServer } from './redis-server.js';
 
 /** The fewest masters `redis-cli --cluster create` accepts. */
@@ -61,8 +61,6 @@ function clusterInfo(port: number): Promise<string> {
   return redisCli(['-h', '127.0.0.1', '-p', String(port), 'cluster', 'info'], READY_TIMEOUT_MS);
 }
 
-async function redisCli(args: string[], timeoutMs: number): Promise<string> {
-  const { code, signal, stdout, stderr } = await runToExit('redis-cli', args, { timeoutMs });
-  if (code !== 0) throw new Error(`redis-cli ${args.join(' ')} failed (${signal ?? `exit code ${code}`}): ${stderr || stdout}`);
-  return stdout;
+function redisCli(args: string[], timeoutMs: number): Promise<string> {
+  return runToSuccess('redis-cli', args, { timeoutMs });
 }

@@ -2,18 +2,11 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { freePort, ManagedProcess, runToExit } from '../../../tools/process/index.js';
+import { freePort, ManagedProcess, runToSuccess } from '../../../tools/process/index.js';
 import { send } from './http-client.js';
 
 const PACKAGE_DIR = resolve(import.meta.dirname, '..');
 const TSC = resolve(PACKAGE_DIR, '../../node_modules/typescript/bin/tsc');
-
-/** Runs a command to its end; its output is the error when it fails. */
-async function mustRun(command: string, args: string[], cwd: string): Promise<string> {
-  const run = await runToExit(command, args, { cwd, env: process.env });
-  if (run.code !== 0) throw new Error(`${command} ${args.join(' ')} failed (exit ${run.code}):\n${run.stdout}${run.stderr}`);
-  return run.stdout;
-}
 
 /** The README's quick start, as a user copies it. */
 function quickStart(): string {
@@ -33,9 +26,12 @@ describe('the packed package', () => {
   const running: ManagedProcess[] = [];
 
   beforeAll(async () => {
-    const tarball = (await mustRun('npm', ['pack', '--silent', '--pack-destination', app], PACKAGE_DIR)).trim().split('\n').pop()!;
+    const tarball = (await runToSuccess('npm', ['pack', '--silent', '--pack-destination', app], { cwd: PACKAGE_DIR, env: process.env }))
+      .trim()
+      .split('\n')
+      .pop()!;
     writeFileSync(join(app, 'package.json'), JSON.stringify({ name: 'quick-start', private: true, type: 'module' }));
-    await mustRun(
+    await runToSuccess(
       'npm',
       [
         'install',
@@ -51,7 +47,7 @@ describe('the packed package', () => {
         'reflect-metadata',
         '@types/node@^20',
       ],
-      app,
+      { cwd: app, env: process.env },
     );
     const main = quickStart()
       .replace(
@@ -74,7 +70,7 @@ describe('the packed package', () => {
       types: ['node'],
     };
     writeFileSync(join(app, 'tsconfig.json'), JSON.stringify({ compilerOptions, files: ['main.ts'] }));
-    await mustRun(process.execPath, [TSC, '-p', app], app);
+    await runToSuccess(process.execPath, [TSC, '-p', app], { cwd: app, env: process.env });
   }, 240_000);
 
   afterAll(async () => {
