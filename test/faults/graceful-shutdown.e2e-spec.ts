@@ -33,6 +33,8 @@ describeWithRedisBinary('graceful shutdown on SIGTERM: the close, without a drai
     await waitFor('the charge is in flight', async () => (await ledgerCount(service.baseUrl, key)) === 1);
 
     const stopped = service.stop();
+    // A request sent before the process has handled SIGTERM is an ordinary request: wait until it refuses.
+    await waitFor('the service to refuse new requests', () => Promise.resolve(service.logs.includes('Shutting down: refusing new requests')));
     const sentDuringShutdown = Date.now();
     const late = await charge(service.baseUrl, newKey('late')).then(
       (response) => ({ status: response.status, cached: response.headers['idempotency-cached'] }),
