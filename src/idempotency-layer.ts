@@ -4,7 +4,6 @@ import { RedlockIdempotencyStore } from '@idempotent-payments/nestjs-idempotency
 import type { Redis } from 'ioredis';
 import { keepIdempotencyReport } from './common/idempotency-reports.js';
 import { principalOf, type RequestWithPrincipal } from './common/principal.js';
-import { toProblem } from './common/problem.js';
 import { AppConfig } from './config/index.js';
 import { REDIS_CLIENT, REDIS_LOCK_CLIENTS, type RedisClient } from './redis/index.js';
 
@@ -19,7 +18,6 @@ export const idempotencyLayer = () =>
       // Locks on the store itself (one Redis or a Cluster), or a Redlock quorum over REDIS_LOCK_URLS.
       store: lockClients[0] === redis ? new RedisIdempotencyStore(redis) : new RedlockIdempotencyStore(redis, lockClients as Redis[]),
       getScope: (context) => principalOf(context.switchToHttp().getRequest<RequestWithPrincipal>()),
-      toProblem,
       onOutcome: keepIdempotencyReport,
       resultTtlMs: config.IDEMPOTENCY_RESULT_TTL_SECONDS * 1000,
       errorTtlMs: config.IDEMPOTENCY_ERROR_TTL_SECONDS * 1000,

@@ -32,7 +32,7 @@ describeWithRedisBinary('isLocked over the Redlock quorum (REDIS_LOCK_URLS)', ()
   it('sees a lock another instance holds while a majority holds it, and tells free from unknown', async () => {
     const recordId = `is-locked-${randomUUID()}`;
     expect(await idempotencyStore(observer).isLocked(recordId)).toBe(false);
-    const begun = await idempotencyStore(holder).begin(recordId, 30_000);
+    const begun = await idempotencyStore(holder).begin(recordId, { lockTtlMs: 30_000, maxHoldMs: Infinity });
     if (begun.state !== 'acquired') throw new Error(`expected the lock, got ${begun.state}`);
     expect(await idempotencyStore(observer).isLocked(recordId)).toBe(true);
 
@@ -41,7 +41,7 @@ describeWithRedisBinary('isLocked over the Redlock quorum (REDIS_LOCK_URLS)', ()
     expect(await idempotencyStore(observer).isLocked(recordId)).toBe(true);
 
     // Released on the two live nodes: free, though the third cannot answer.
-    await idempotencyStore(holder).abandon(begun.lease);
+    await begun.lease.release();
     expect(await idempotencyStore(observer).isLocked(recordId)).toBe(false);
 
     // Two nodes down: nobody can tell, so the store is unavailable rather than "free".

@@ -1,25 +1,50 @@
 import type { ExecutionContext } from '@nestjs/common';
-import type { ProblemResponse } from './idempotency.exceptions.js';
 import type { IdempotencyReport } from './idempotency-report.js';
+import type { EncryptionOptions } from './response-cipher.js';
 import type { IdempotencyStore } from './storage/idempotency-store.interface.js';
 
-/** `IdempotencyModule.forRoot(options)`: every option is optional; defaults follow CONTRACT section 2. */
-export interface IdempotencyModuleOptions {
-  /** Where records and locks live. Default: a MemoryIdempotencyStore (one process, tests, development). */
-  store?: IdempotencyStore;
+/** What decides whether an outcome is stored; see `storeIf`. */
+export type StoreIf = (status: number, error: unknown) => boolean;
+
+/** What a retry must repeat: the part of the payload that is fingerprinted. Default: the whole body. */
+export type FingerprintOf = (payload: unknown, context: ExecutionContext) => unknown;
+
+/** Options a route may set with `@Idempotent()`; the class's and the module's fill in what it leaves out. */
+export interface IdempotencyRouteDefaults {
   /** TTL of definitive outcomes (successes, declines). Default 24 h. */
   resultTtlMs?: number;
   /** TTL of transient failures (5xx): retries within it get the stored error. Default 30 s. */
   errorTtlMs?: number;
+  /** Choose what is fingerprinted, e.g. `(body) => ({ amount: body.amount })`. Default: the whole body. */
+  fingerprint?: FingerprintOf;
+  /**
+   * Whether an outcome is stored, given its status and the error the handler threw (if any);
+   * replaces the built-in rule (everything but 400, 401, 403, 405, 408, 409, 413, 415, 422, 429
+   * and 503). Stored 5xx keep the error TTL, anything else the result TTL.
+   */
+  storeIf?: StoreIf;
+}
+
+/** `IdempotencyModule.forRoot(options)`: every option is optional. */
+export interface IdempotencyModuleOptions extends IdempotencyRouteDefaults {
+  /**
+   * Where records and locks live. Default: a MemoryIdempotencyStore (one process: tests and
+   * development), refused under NODE_ENV=production unless it is given with `allowInProduction`.
+   */
+  store?: IdempotencyStore;
   /** Lock TTL; the holder extends it while running, so it only matters after a crash. Default 30 s. */
   lockTtlMs?: number;
+  /** How long a running operation keeps extending its lock; past it, a hung handler frees its key after the lock TTL. Default: no limit. */
+  maxLockHoldMs?: number;
+  /** Deadline of every store call: past it the request gets 503 and nothing runs. Default 2 s. */
+  storeTimeoutMs?: number;
   /** Wait mode: how long a concurrent duplicate waits for the outcome; 0 (default) answers 409 at once. */
   waitTimeoutMs?: number;
   /** Retry-After (seconds) sent with 409 REQUEST_IN_PROGRESS and 503 store unavailable. Default 1. */
   retryAfterSeconds?: number;
   /**
-   * Response headers stored with an outcome and replayed. Default `location`, `etag`, `link`.
-   * `set-cookie` and credentials are never stored, whatever this lists.
+   * Response headers stored with an outcome and replayed, besides Content-Type. Default `location`,
+   * `etag`, `link`. `set-cookie` and credentials are never stored, whatever this lists.
    */
   replayedHeaders?: string[];
   /**
@@ -28,13 +53,24 @@ export interface IdempotencyModuleOptions {
    * object's `id` or `sub`), else `anonymous`.
    */
   getScope?: (context: ExecutionContext) => string;
-  /** Called once per request with what the layer did, for metrics and logs. */
-  onOutcome?: (report: IdempotencyReport, context: ExecutionContext) => void;
   /**
-   * Maps an error a handler threw to the problem stored and replayed for it. Default: an
-   * HttpException's status and message; anything else is a 500.
+   * How the layer's own answers (400, 409, 422, 503) go out: `problem` (default) sends them as
+   * application/problem+json from a filter bound to the route, the same in any app;
+   * `exception-filters` throws them (IdempotencyError, an HttpException) to the app's own filters,
+   * with Retry-After already set on the response.
    */
-  toProblem?: (error: unknown) => ProblemResponse;
+  errorResponses?: 'problem' | 'exception-filters';
+  /** Encrypt stored headers and bodies (AES-256-GCM) with the first key; all keys decrypt. */
+  encryption?: EncryptionOptions;
+  /** Called once per HTTP request with what the layer did, for metrics and logs. */
+  onOutcome?: (report: IdempotencyReport, context: ExecutionContext) => void;
 }
 
-export type ResolvedIdempotencyOptions = Required<Omit<IdempotencyModuleOptions, 'onOutcome'>> & Pick<IdempotencyModuleOptions, 'onOutcome'>;
+type Defaulted = 'resultTtlMs' | 'errorTtlMs' | 'lockTtlMs' | 'maxLockHoldMs' | 'storeTimeoutMs' | 'waitTimeoutMs' | 'retryAfterSeconds' | 'getScope' | 'errorResponses';
+
+export type ResolvedIdempotencyOptions = Required<Pick<IdempotencyModuleOptions, Defaulted>> &
+  Omit<IdempotencyModuleOptions, Defaulted | 'store' | 'replayedHeaders'> & {
+    store: IdempotencyStore;
+    /** Lower-case, without the headers that are never stored. */
+    replayedHeaders: string[];
+  };

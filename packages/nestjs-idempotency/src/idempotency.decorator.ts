@@ -1,24 +1,18 @@
 import { applyDecorators, SetMetadata, UseFilters, UseInterceptors } from '@nestjs/common';
 import { IDEMPOTENT_METADATA } from './idempotency.constants.js';
 import { IdempotencyInterceptor } from './idempotency.interceptor.js';
+import type { IdempotencyRouteDefaults } from './idempotency-options.interface.js';
 import { IdempotentResponseFilter } from './idempotent-response.filter.js';
 
-export interface IdempotentRouteOptions {
+export interface IdempotentRouteOptions extends IdempotencyRouteDefaults {
   /** Reject requests without an Idempotency-Key (400). Default true. */
   required?: boolean;
-  /** How long definitive outcomes (successes, declines) replay; defaults to the module's. */
-  resultTtlMs?: number;
-  /** How long transient failures (5xx) replay before the key may run again; defaults to the module's. */
-  errorTtlMs?: number;
 }
 
 /**
- * Makes a route idempotent: one execution per Idempotency-Key, its outcome replayed to every
- * retry. The handler returns its value, or takes `@Res({ passthrough: true })`.
+ * Makes a route idempotent: one execution per Idempotency-Key, the response it sent replayed to
+ * every retry. On a controller it covers the controller's POST, PUT, PATCH and DELETE routes; a
+ * method's options win over its controller's, field by field, and both over the module's.
  */
 export const Idempotent = (options: IdempotentRouteOptions = {}) =>
-  applyDecorators(
-    SetMetadata(IDEMPOTENT_METADATA, { required: true, ...options }),
-    UseInterceptors(IdempotencyInterceptor),
-    UseFilters(IdempotentResponseFilter),
-  );
+  applyDecorators(SetMetadata(IDEMPOTENT_METADATA, options), UseInterceptors(IdempotencyInterceptor), UseFilters(IdempotentResponseFilter));

@@ -1,8 +1,7 @@
-import { HttpException, Logger } from '@nestjs/common';
+import { HttpException } from '@nestjs/common';
 import { STATUS_CODES } from 'node:http';
 
 export const PROBLEM_CONTENT_TYPE = 'application/problem+json; charset=utf-8';
-export const JSON_CONTENT_TYPE = 'application/json; charset=utf-8';
 
 /** A response in its wire form: status, lower-case headers, body text. */
 export interface WireResponse {
@@ -16,38 +15,34 @@ export interface ProblemDocument {
   type: string;
   title: string;
   status: number;
-  detail?: string;
-  code?: string;
-  [extension: string]: unknown;
-}
-
-/** What an error becomes when its outcome is stored: the problem and the headers sent with it. */
-export interface ProblemResponse {
-  problem: { status: number; [member: string]: unknown };
-  headers?: Record<string, string>;
+  detail: string;
+  code: string;
 }
 
 /** One URI per code, stable across releases. */
 export const problemType = (code: string) => `urn:problem-type:${code.toLowerCase().replaceAll('_', '-')}`;
 
 /**
- * An error of the idempotency layer itself, with the status and `code` of CONTRACT section 2. The
- * interceptor answers it as a problem document; the function-level API throws it to its caller.
+ * An answer of the idempotency layer itself (400, 409, 422, 503), with a stable `code`. An
+ * HttpException whose response is the problem document, so an app that hands these to its own
+ * exception filters (`errorResponses: 'exception-filters'`) keeps status and code; the function API
+ * throws it to its caller. `headers` (Retry-After) go out with it either way.
  */
-export class IdempotencyError extends Error {
+export class IdempotencyError extends HttpException {
   constructor(
-    readonly status: number,
+    status: number,
     readonly code: string,
     detail: string,
     readonly headers: Record<string, string> = {},
-    options?: ErrorOptions,
+    options?: { cause?: unknown },
   ) {
-    super(detail, options);
+    super({ type: problemType(code), title: STATUS_CODES[status] ?? 'Error', status, detail, code } satisfies ProblemDocument, status, options);
+    this.message = detail;
     this.name = new.target.name;
   }
 
   toProblem(): ProblemDocument {
-    return { type: problemType(this.code), title: STATUS_CODES[this.status] ?? 'Error', status: this.status, detail: this.message, code: this.code };
+    return this.getResponse() as ProblemDocument;
   }
 }
 
@@ -65,16 +60,10 @@ export class IdempotencyKeyReusedError extends IdempotencyError {
   }
 }
 
-/** 503: the store could not be asked or written; the operation did not run, or its outcome is not stored. */
+/** 503: the store could not be asked or written in time; the operation did not run, or its outcome is not stored. */
 export class IdempotencyStoreUnavailableError extends IdempotencyError {
   constructor(cause: unknown, retryAfterSeconds = 1) {
-    super(
-      503,
-      'IDEMPOTENCY_STORE_UNAVAILABLE',
-      'The idempotency store is unreachable; retry later with the same key.',
-      { 'retry-after': String(retryAfterSeconds) },
-      { cause },
-    );
+    super(503, 'IDEMPOTENCY_STORE_UNAVAILABLE', 'The idempotency store is unreachable; retry later with the same key.', { 'retry-after': String(retryAfterSeconds) }, { cause });
   }
 }
 
@@ -88,32 +77,26 @@ export class IdempotencyRequestError extends IdempotencyError {
 /**
  * A complete answer for the client: a replay, or a problem of the layer. Thrown (it is not an
  * Error, so no stack is captured) and sent as it is by IdempotentResponseFilter, which
- * `@Idempotent()` binds to the route, so no exception filter of the app can reshape it.
+ * `@Idempotent()` binds to the route, so no exception filter of the app reshapes it.
  */
 export class IdempotentResponse {
-  constructor(readonly wire: WireResponse) {}
+  constructor(
+    readonly wire: WireResponse,
+    readonly binary = false,
+  ) {}
 
   static of(error: IdempotencyError): IdempotentResponse {
     return new IdempotentResponse({
-      status: error.status,
+      status: error.getStatus(),
       headers: { ...error.headers, 'content-type': PROBLEM_CONTENT_TYPE },
       body: JSON.stringify(error.toProblem()),
     });
   }
 }
 
-const logger = new Logger('Idempotency');
-
-/**
- * The default mapping of a handler's error to the problem that is stored and replayed: an
- * HttpException keeps its status, and below 500 its message; anything else is a 500. Details of a
- * 5xx are logged, never sent.
- */
-export function defaultToProblem(error: unknown): ProblemResponse {
-  const status = error instanceof HttpException ? error.getStatus() : 500;
-  if (status >= 500) logger.error(error instanceof Error ? (error.stack ?? error.message) : String(error));
-  const title = STATUS_CODES[status] ?? 'Error';
-  const code = status === 500 ? 'INTERNAL_ERROR' : title.toUpperCase().replace(/[^A-Z0-9]+/g, '_');
-  const detail = status < 500 && error instanceof Error ? error.message : 'The operation failed unexpectedly; the failure was logged.';
-  return { problem: { type: problemType(code), title, status, detail, code } };
+/** 500: a stored outcome could not be opened (its encryption key is gone, or it was altered); nothing runs again. */
+export class IdempotencyRecordUnreadableError extends IdempotencyError {
+  constructor(cause: unknown) {
+    super(500, 'IDEMPOTENCY_RECORD_UNREADABLE', 'The stored outcome for this Idempotency-Key cannot be read; it was not run again.', {}, { cause });
+  }
 }

@@ -1,41 +1,26 @@
-import { CallHandler, ExecutionContext, Inject, Injectable, NestInterceptor, RequestMethod } from '@nestjs/common';
-import { HTTP_CODE_METADATA, METHOD_METADATA } from '@nestjs/common/constants.js';
+import { CallHandler, ExecutionContext, Inject, Injectable, NestInterceptor } from '@nestjs/common';
 import { HttpAdapterHost, Reflector } from '@nestjs/core';
-import { defer, lastValueFrom, Observable } from 'rxjs';
+import type { ServerResponse } from 'node:http';
+import { isUtf8 } from 'node:buffer';
+import { Observable, type Subscription } from 'rxjs';
 import { fingerprintOf } from './fingerprint.js';
 import { parseIdempotencyKey } from './idempotency-key.js';
-import type { ResolvedIdempotencyOptions } from './idempotency-options.interface.js';
-import type { IdempotencyOutcome } from './idempotency-report.js';
+import type { FingerprintOf, ResolvedIdempotencyOptions } from './idempotency-options.interface.js';
 import { toIdempotencyContext, type IdempotencyContext } from './idempotency-scope.js';
-import { IdempotencyService } from './idempotency.service.js';
-import {
-  IDEMPOTENCY_CACHED_HEADER,
-  IDEMPOTENCY_KEY_HEADER,
-  IDEMPOTENCY_OPTIONS,
-  IDEMPOTENT_METADATA,
-  IDEMPOTENT_REPLAYED_HEADER,
-} from './idempotency.constants.js';
+import { IdempotencyService, type AttemptOutcome, type IdempotencyAttempt } from './idempotency.service.js';
+import { IDEMPOTENCY_CACHED_HEADER, IDEMPOTENCY_KEY_HEADER, IDEMPOTENCY_OPTIONS, IDEMPOTENT_METADATA, IDEMPOTENT_REPLAYED_HEADER } from './idempotency.constants.js';
 import type { IdempotentRouteOptions } from './idempotency.decorator.js';
-import {
-  IdempotencyConflictError,
-  IdempotencyError,
-  IdempotencyKeyReusedError,
-  IdempotencyRequestError,
-  IdempotentResponse,
-  JSON_CONTENT_TYPE,
-  PROBLEM_CONTENT_TYPE,
-} from './idempotency.exceptions.js';
+import { IdempotencyError, IdempotencyRequestError, IdempotencyStoreUnavailableError, IdempotentResponse } from './idempotency.exceptions.js';
 import { IDEMPOTENCY_CONTEXT, type RequestWithIdempotency } from './idempotent-request.decorator.js';
-import { retentionFor, ttlFor } from './retention.js';
-import type { IdempotencyLease, StoredResponse } from './storage/idempotency-store.interface.js';
+import { holdResponse, type CapturedResponse, type ReplacementResponse } from './response-capture.js';
+import type { RetentionPolicy } from './retention.js';
+import type { StoredResponse } from './storage/idempotency-store.interface.js';
 
-/** Never stored, whatever `replayedHeaders` lists: they belong to one response and one client. */
-const NEVER_REPLAYED = new Set(['set-cookie', 'authorization', 'proxy-authorization', 'www-authenticate', 'proxy-authenticate']);
-
+/** What one route does, resolved once from the method's, the controller's and the module's options. */
 interface RouteSettings {
-  options: IdempotentRouteOptions & { required: boolean };
-  /** What NestJS answers a success with: `@HttpCode()`, else 201 for POST and 200 otherwise. */
-  status: number;
+  required: boolean;
+  policy: RetentionPolicy;
+  fingerprint?: FingerprintOf;
 }
 
 /** What both adapters' requests have: Express's and Fastify's alike. */
@@ -51,187 +36,170 @@ interface HttpRequest extends RequestWithIdempotency {
   raw?: { rawHeaders: string[] };
 }
 
-/** What both adapters' responses have: Express's `getHeader` is Node's, Fastify's reply has its own. */
-interface HttpResponse {
-  getHeader(name: string): unknown;
-}
-
-const NO_ROUTE = null;
+const NOT_IDEMPOTENT = null;
+/** A controller-level `@Idempotent()` leaves these methods alone: they change nothing to repeat. */
+const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
+/** Headers of a response that describe its body: not carried over to a 503 sent in its place. */
+const BODY_HEADERS = ['content-type', 'content-length', 'content-encoding', 'content-disposition', 'etag', 'last-modified', 'set-cookie'];
 
 /**
- * Runs an `@Idempotent()` route once per (scope, method, route, key): lock, re-check, run, store
- * the outcome, release; every retry gets the stored outcome byte for byte. Fails closed: when the
- * store cannot be reached the handler does not run.
- *
- * A first response is sent from the same stored text as its replays. An answer with the route's
- * own status goes out as the handler's value does (through NestJS, on any adapter); any other
- * (a replayed decline, the layer's problems) is thrown as an IdempotentResponse for the filter
- * that `@Idempotent()` binds.
+ * Runs an `@Idempotent()` route once per (scope, method, route, key) through IdempotencyService's
+ * lifecycle. It stores the response as it leaves the app: once the lock is held, it holds back
+ * what the app writes on the Node response (after the app's interceptors, serializer and
+ * exception filters did their work), stores it, and only then lets it go out. Replays and the
+ * layer's own answers are thrown as IdempotentResponse to the filter `@Idempotent()` binds, so
+ * no interceptor of the app wraps them a second time. Fails closed: when the store cannot be
+ * reached in time the handler does not run.
  */
 @Injectable()
 export class IdempotencyInterceptor implements NestInterceptor {
-  private readonly routes = new WeakMap<Function, RouteSettings | typeof NO_ROUTE>();
+  private readonly routes = new WeakMap<Function, RouteSettings | typeof NOT_IDEMPOTENT>();
+  /** Content-Type and the replayed headers: what is stored of a response's headers. */
+  private readonly storedHeaders: string[];
   /** 409 REQUEST_IN_PROGRESS, the same for every duplicate: built once. */
   private readonly inProgress: IdempotentResponse;
-  private readonly replayedHeaders: string[];
 
   constructor(
-    protected readonly idempotency: IdempotencyService,
-    protected readonly reflector: Reflector,
-    protected readonly adapterHost: HttpAdapterHost,
-    @Inject(IDEMPOTENCY_OPTIONS) protected readonly options: ResolvedIdempotencyOptions,
+    private readonly idempotency: IdempotencyService,
+    private readonly reflector: Reflector,
+    private readonly adapterHost: HttpAdapterHost,
+    @Inject(IDEMPOTENCY_OPTIONS) private readonly options: ResolvedIdempotencyOptions,
   ) {
-    this.inProgress = IdempotentResponse.of(new IdempotencyConflictError(options.retryAfterSeconds));
-    this.replayedHeaders = options.replayedHeaders.map((name) => name.toLowerCase()).filter((name) => !NEVER_REPLAYED.has(name));
+    this.storedHeaders = ['content-type', ...options.replayedHeaders.filter((name) => name !== 'content-type')];
+    this.inProgress = IdempotentResponse.of(idempotency.conflict);
   }
 
   intercept(context: ExecutionContext, next: CallHandler): Observable<unknown> {
     const route = this.routeSettings(context);
     if (!route) return next.handle();
-    const request = context.switchToHttp().getRequest<HttpRequest>();
-    this.setHeader(context, IDEMPOTENCY_CACHED_HEADER, 'false');
+    const http = context.switchToHttp();
+    const request = http.getRequest<HttpRequest>();
+    if (SAFE_METHODS.has(request.method)) return next.handle();
+    const response = http.getResponse<object>();
+    this.adapterHost.httpAdapter.setHeader(response, IDEMPOTENCY_CACHED_HEADER, 'false');
     let idempotency: IdempotencyContext;
     try {
       const key = parseIdempotencyKey(keyOccurrences(request));
       if (key === undefined) {
-        if (!route.options.required) return next.handle();
+        if (!route.required) return next.handle();
         throw new IdempotencyRequestError('IDEMPOTENCY_KEY_MISSING', `This route requires an ${IDEMPOTENCY_KEY_HEADER} header.`);
       }
-      const scope = { principal: this.getScope(context), method: request.method, route: this.routeOf(request), key };
-      idempotency = toIdempotencyContext(scope, fingerprintOf(request.body));
+      const scope = { principal: this.options.getScope(context), method: request.method, route: routeOf(request), key };
+      idempotency = toIdempotencyContext(scope, fingerprintOf(route.fingerprint ? route.fingerprint(request.body, context) : request.body));
     } catch (error) {
-      throw error instanceof IdempotencyError ? IdempotentResponse.of(error) : error;
+      throw this.answerOf(error, response);
     }
     request[IDEMPOTENCY_CONTEXT] = idempotency;
-    return defer(() => this.respond(idempotency, route, context, next));
-  }
 
-  /** Who owns the key; by default the `getScope` option. */
-  protected getScope(context: ExecutionContext): string {
-    return this.options.getScope(context);
-  }
-
-  /** The route pattern the request matched, as the adapter names it (global prefix included). */
-  protected routeOf(request: HttpRequest): string {
-    const pattern = request.routeOptions?.url ?? request.route?.path;
-    if (pattern === undefined) throw new Error('The idempotency layer needs the matched route pattern (Express or Fastify)');
-    return pattern;
-  }
-
-  private async respond(idempotency: IdempotencyContext, route: RouteSettings, context: ExecutionContext, next: CallHandler): Promise<string> {
-    const waitStarted = performance.now();
-    const begun = await this.idempotency.begin(idempotency.recordId).catch((error: unknown) => {
-      this.report(context, 'store_unavailable', waitStarted);
-      throw this.answerOf(error);
+    return new Observable<unknown>((subscriber) => {
+      let handling: Subscription | undefined;
+      this.idempotency.start(idempotency, context).then(
+        (started) => {
+          if (started.state === 'replay') return subscriber.error(replayOf(started.response));
+          const { attempt } = started;
+          idempotency.lockLost = attempt.lockLost;
+          let handlerError: unknown;
+          let handlerSettled!: () => void;
+          const settled = new Promise<void>((resolve) => (handlerSettled = resolve));
+          let finished = false;
+          const finish = (outcome: AttemptOutcome | undefined) => {
+            finished = true;
+            return this.idempotency.finish(attempt, outcome, route.policy, context);
+          };
+          holdResponse(
+            rawResponseOf(response),
+            (captured) => this.store(captured, handlerError, finish),
+            // The client left and nothing will be written: once the handler is done, the key is freed.
+            () => void settled.then(() => setImmediate(() => finished || void finish(undefined).catch(() => undefined))),
+          );
+          handling = next.handle().subscribe({
+            next: (value) => subscriber.next(value),
+            error: (error: unknown) => {
+              handlerError = error;
+              handlerSettled();
+              subscriber.error(error);
+            },
+            complete: () => {
+              handlerSettled();
+              subscriber.complete();
+            },
+          });
+          if (subscriber.closed) void this.abandon(attempt, route, context);
+        },
+        (error: unknown) => subscriber.error(this.answerOf(error, response)),
+      );
+      return () => handling?.unsubscribe();
     });
-    const lockWaitMs = performance.now() - waitStarted;
-    if (begun.state === 'in_progress') {
-      this.report(context, 'conflict', waitStarted);
-      // eslint-disable-next-line @typescript-eslint/only-throw-error -- an answer for the route's filter, not an error: no stack to capture
-      throw this.inProgress;
-    }
-    if (begun.state === 'stored') {
-      if (begun.stored.fingerprint !== idempotency.fingerprint) {
-        this.report(context, 'mismatch', waitStarted);
-        // eslint-disable-next-line @typescript-eslint/only-throw-error -- an answer for the route's filter, as above
-        throw IdempotentResponse.of(new IdempotencyKeyReusedError());
-      }
-      this.report(context, 'replay', waitStarted);
-      this.setHeader(context, IDEMPOTENCY_CACHED_HEADER, 'true');
-      this.setHeader(context, IDEMPOTENT_REPLAYED_HEADER, 'true');
-      return this.send(begun.stored, route, context);
-    }
-
-    const heldSince = performance.now();
-    idempotency.lockLost = begun.lease.lost;
-    const outcome = await this.execute(idempotency.fingerprint, begun.lease, context, next, route);
-    const ttlMs = ttlFor(outcome.status, {
-      resultTtlMs: route.options.resultTtlMs ?? this.options.resultTtlMs,
-      errorTtlMs: route.options.errorTtlMs ?? this.options.errorTtlMs,
-    });
-    if (ttlMs === undefined) {
-      await this.idempotency.abandon(begun.lease);
-    } else {
-      await this.idempotency.complete(begun.lease, outcome, ttlMs).catch((error: unknown) => {
-        this.report(context, 'store_unavailable', waitStarted);
-        throw this.answerOf(error);
-      });
-    }
-    this.options.onOutcome?.({ outcome: 'fresh', lockWaitMs, lockHoldMs: performance.now() - heldSince }, context);
-    return this.send(outcome, route, context);
   }
 
-  /**
-   * Runs the handler and captures its answer in wire form. An error whose answer is not stored
-   * (validation, auth: nothing ran) releases the key and goes on to the app's filters as it is.
-   */
-  private async execute(
-    fingerprint: string,
-    lease: IdempotencyLease,
-    context: ExecutionContext,
-    next: CallHandler,
-    route: RouteSettings,
-  ): Promise<StoredResponse> {
-    try {
-      const value = await lastValueFrom(next.handle(), { defaultValue: undefined });
-      const headers = this.headersToReplay(context.switchToHttp().getResponse<HttpResponse>());
-      if (value === undefined) return { status: route.status, headers, body: '', fingerprint, storedAt: new Date().toISOString() };
-      headers['content-type'] = JSON_CONTENT_TYPE;
-      return { status: route.status, headers, body: JSON.stringify(value), fingerprint, storedAt: new Date().toISOString() };
-    } catch (error) {
-      const { problem, headers = {} } = this.options.toProblem(error);
-      if (retentionFor(problem.status) === 'none') {
-        await this.idempotency.abandon(lease);
-        throw error;
-      }
-      const stored: Record<string, string> = {};
-      for (const name in headers) stored[name.toLowerCase()] = headers[name]!;
-      stored['content-type'] = PROBLEM_CONTENT_TYPE;
-      return { status: problem.status, headers: stored, body: JSON.stringify(problem), fingerprint, storedAt: new Date().toISOString() };
-    }
-  }
-
-  /** The route's own status goes out through NestJS as a body; any other through the filter. */
-  private send(stored: StoredResponse, route: RouteSettings, context: ExecutionContext): string {
-    // eslint-disable-next-line @typescript-eslint/only-throw-error -- an answer for the route's filter, as above
-    if (stored.status !== route.status) throw new IdempotentResponse(stored);
-    for (const name in stored.headers) this.setHeader(context, name, stored.headers[name]!);
-    return stored.body;
-  }
-
-  private headersToReplay(response: HttpResponse): Record<string, string> {
+  /** Stores what the app sent; a success the store did not take goes out as 503 instead (not stored, the retry runs it). */
+  private async store(captured: CapturedResponse, error: unknown, finish: (outcome: AttemptOutcome) => Promise<void>): Promise<ReplacementResponse | undefined> {
     const headers: Record<string, string> = {};
-    for (const name of this.replayedHeaders) {
-      const value = response.getHeader(name);
-      if (value !== undefined) headers[name] = Array.isArray(value) ? value.join(', ') : String(value as string | number);
+    for (const name of this.storedHeaders) {
+      const value = captured.headers[name];
+      if (value !== undefined) headers[name] = Array.isArray(value) ? value.join(', ') : String(value);
     }
-    return headers;
+    const { body } = captured;
+    const binary = typeof body !== 'string' && !isUtf8(body);
+    const text = typeof body === 'string' ? body : body.toString(binary ? 'base64' : 'utf8');
+    try {
+      await finish({ status: captured.status, headers, body: text, binary, error });
+      return undefined;
+    } catch (failure) {
+      const problem = IdempotentResponse.of(failure instanceof IdempotencyError ? failure : new IdempotencyStoreUnavailableError(failure, this.options.retryAfterSeconds)).wire;
+      return { ...problem, headers: { ...problem.headers, [IDEMPOTENCY_CACHED_HEADER.toLowerCase()]: 'false' }, drop: [...BODY_HEADERS, ...this.options.replayedHeaders] };
+    }
   }
 
-  private answerOf(error: unknown): unknown {
-    return error instanceof IdempotencyError ? IdempotentResponse.of(error) : error;
+  /** The subscriber went away before the handler ran: nothing will be sent, so the key is freed. */
+  private async abandon(attempt: IdempotencyAttempt, route: RouteSettings, context: ExecutionContext): Promise<void> {
+    await this.idempotency.finish(attempt, undefined, route.policy, context).catch(() => undefined);
   }
 
-  private report(context: ExecutionContext, outcome: IdempotencyOutcome, waitStarted: number): void {
-    this.options.onOutcome?.({ outcome, lockWaitMs: performance.now() - waitStarted }, context);
+  /** The layer's answer: sent by the route's filter, or, with `errorResponses: 'exception-filters'`, thrown to the app's. */
+  private answerOf(error: unknown, response: object): unknown {
+    if (!(error instanceof IdempotencyError)) return error;
+    if (this.options.errorResponses === 'problem') return error === this.idempotency.conflict ? this.inProgress : IdempotentResponse.of(error);
+    for (const name in error.headers) this.adapterHost.httpAdapter.setHeader(response, name, error.headers[name]!);
+    return error;
   }
 
-  private setHeader(context: ExecutionContext, name: string, value: string): void {
-    this.adapterHost.httpAdapter.setHeader(context.switchToHttp().getResponse(), name, value);
-  }
-
-  private routeSettings(context: ExecutionContext): RouteSettings | typeof NO_ROUTE {
+  private routeSettings(context: ExecutionContext): RouteSettings | typeof NOT_IDEMPOTENT {
     const handler = context.getHandler();
     let settings = this.routes.get(handler);
     if (settings === undefined) {
-      const options = this.reflector.getAllAndOverride<RouteSettings['options'] | undefined>(IDEMPOTENT_METADATA, [handler, context.getClass()]);
-      const declared = this.reflector.get<number | undefined>(HTTP_CODE_METADATA, handler);
-      const method = this.reflector.get<RequestMethod | undefined>(METHOD_METADATA, handler);
-      settings = options ? { options, status: declared ?? (method === RequestMethod.POST ? 201 : 200) } : NO_ROUTE;
+      const forClass = this.reflector.get<IdempotentRouteOptions | undefined>(IDEMPOTENT_METADATA, context.getClass());
+      const forMethod = this.reflector.get<IdempotentRouteOptions | undefined>(IDEMPOTENT_METADATA, handler);
+      settings = NOT_IDEMPOTENT;
+      if (forClass || forMethod) {
+        const options = { ...this.options, ...forClass, ...forMethod };
+        settings = {
+          required: options.required ?? true,
+          policy: { resultTtlMs: options.resultTtlMs, errorTtlMs: options.errorTtlMs, storeIf: options.storeIf },
+          fingerprint: options.fingerprint,
+        };
+      }
       this.routes.set(handler, settings);
     }
     return settings;
   }
+}
+
+function replayOf(stored: StoredResponse): IdempotentResponse {
+  const headers = { ...stored.headers, [IDEMPOTENCY_CACHED_HEADER]: 'true', [IDEMPOTENT_REPLAYED_HEADER]: 'true' };
+  return new IdempotentResponse({ status: stored.status, headers, body: stored.body }, stored.binary);
+}
+
+/** Node's response: Express's response is one, Fastify's reply holds it as `raw`. */
+function rawResponseOf(response: object): ServerResponse {
+  return (response as { raw?: ServerResponse }).raw ?? (response as ServerResponse);
+}
+
+/** The route pattern the request matched, as the adapter names it (global prefix included). */
+function routeOf(request: HttpRequest): string {
+  const pattern = request.routeOptions?.url ?? request.route?.path;
+  if (pattern === undefined) throw new Error('The idempotency layer needs the matched route pattern (Express or Fastify)');
+  return pattern;
 }
 
 /**

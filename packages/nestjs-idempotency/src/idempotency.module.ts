@@ -1,19 +1,18 @@
-import { Inject, Module, type MiddlewareConsumer, type NestModule, type OnModuleInit } from '@nestjs/common';
+import { Inject, Module, type MiddlewareConsumer, type NestModule } from '@nestjs/common';
 import { DiscoveryModule, DiscoveryService, Reflector } from '@nestjs/core';
 import { IDEMPOTENCY_MODULE_OPTIONS, IDEMPOTENCY_OPTIONS } from './idempotency.constants.js';
 import type { IdempotencyModuleOptions, ResolvedIdempotencyOptions } from './idempotency-options.interface.js';
 import { IdempotencyInterceptor } from './idempotency.interceptor.js';
 import { ASYNC_OPTIONS_TYPE, ConfigurableIdempotencyModule, OPTIONS_TYPE, resolveOptions } from './idempotency.module-definition.js';
 import { IdempotencyService } from './idempotency.service.js';
-import { findIdempotentHandlers, markIdempotentResponse, routesOf } from './idempotent-routes.js';
+import { controllersWithIdempotentRoutes, markIdempotentResponse } from './idempotent-routes.js';
 import { IdempotentResponseFilter } from './idempotent-response.filter.js';
 import { IDEMPOTENCY_STORE } from './storage/idempotency-store.interface.js';
 
 /**
  * `IdempotencyModule.forRoot(options?)` or `.forRootAsync({ inject, useFactory })`; global by
- * default, so `@Idempotent()` works on any controller. It installs what the routes need itself:
- * the `Idempotency-Cached` middleware on every idempotent route, and a check at start that no
- * idempotent handler takes a plain `@Res()`.
+ * default, so `@Idempotent()` works on any controller. It installs the `Idempotency-Cached`
+ * middleware on the controllers with idempotent routes itself.
  */
 @Module({
   imports: [DiscoveryModule],
@@ -27,7 +26,7 @@ import { IDEMPOTENCY_STORE } from './storage/idempotency-store.interface.js';
   // @Idempotent() instantiates the interceptor and the filter in the controller's module.
   exports: [IDEMPOTENCY_OPTIONS, IDEMPOTENCY_STORE, IdempotencyService, IdempotencyInterceptor, IdempotentResponseFilter],
 })
-export class IdempotencyModule extends ConfigurableIdempotencyModule implements NestModule, OnModuleInit {
+export class IdempotencyModule extends ConfigurableIdempotencyModule implements NestModule {
   constructor(
     @Inject(DiscoveryService) private readonly discovery: DiscoveryService,
     @Inject(Reflector) private readonly reflector: Reflector,
@@ -44,18 +43,8 @@ export class IdempotencyModule extends ConfigurableIdempotencyModule implements 
   }
 
   configure(consumer: MiddlewareConsumer): void {
-    const routes = routesOf(findIdempotentHandlers(this.discovery, this.reflector));
-    if (routes.length > 0) consumer.apply(markIdempotentResponse).forRoutes(...routes);
-  }
-
-  onModuleInit(): void {
-    const refused = findIdempotentHandlers(this.discovery, this.reflector).filter((handler) => handler.takesResponse);
-    if (refused.length > 0) {
-      throw new Error(
-        `@Idempotent() needs the handler's answer to store it, but ${refused.map((handler) => handler.name).join(', ')} ` +
-          'take @Res() without passthrough. Return the value instead, or use @Res({ passthrough: true }).',
-      );
-    }
+    const controllers = controllersWithIdempotentRoutes(this.discovery, this.reflector);
+    if (controllers.length > 0) consumer.apply(markIdempotentResponse).forRoutes(...controllers);
   }
 }
 

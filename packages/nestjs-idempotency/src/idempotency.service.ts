@@ -1,19 +1,47 @@
-import { Inject, Injectable } from '@nestjs/common';
+import { Inject, Injectable, type ExecutionContext } from '@nestjs/common';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fingerprintOf } from './fingerprint.js';
 import { IDEMPOTENCY_OPTIONS } from './idempotency.constants.js';
-import { IdempotencyConflictError, IdempotencyKeyReusedError, IdempotencyStoreUnavailableError } from './idempotency.exceptions.js';
-import type { ResolvedIdempotencyOptions } from './idempotency-options.interface.js';
-import { recordIdOf } from './idempotency-scope.js';
 import {
-  IDEMPOTENCY_STORE,
-  type BeginResult,
-  type IdempotencyLease,
-  type IdempotencyStore,
-  type StoredResponse,
-} from './storage/idempotency-store.interface.js';
+  IdempotencyConflictError,
+  IdempotencyKeyReusedError,
+  IdempotencyRecordUnreadableError,
+  IdempotencyStoreUnavailableError,
+} from './idempotency.exceptions.js';
+import type { ResolvedIdempotencyOptions } from './idempotency-options.interface.js';
+import type { IdempotencyOutcome } from './idempotency-report.js';
+import { recordIdOf } from './idempotency-scope.js';
+import { ttlFor, type RetentionPolicy } from './retention.js';
+import { ResponseCipher } from './response-cipher.js';
+import { IDEMPOTENCY_STORE, type BeginResult, type IdempotencyLease, type IdempotencyStore, type LockOptions, type StoredResponse } from './storage/idempotency-store.interface.js';
 
 const IN_PROGRESS: BeginResult = { state: 'in_progress' };
+
+/** One keyed call: its record and the fingerprint a retry must match. */
+export interface IdempotentCall {
+  recordId: string;
+  fingerprint: string;
+}
+
+/** A call that holds its record's lock: it runs, then `finish` stores its outcome or frees the key. */
+export interface IdempotencyAttempt extends IdempotentCall {
+  /** Aborts when the lock could not be kept: check it before irreversible steps. */
+  readonly lockLost: AbortSignal;
+  readonly lease: IdempotencyLease;
+  readonly waitStarted: number;
+  readonly heldSince: number;
+}
+
+export type Started = { state: 'replay'; response: StoredResponse } | { state: 'acquired'; attempt: IdempotencyAttempt };
+
+/** What an attempt produced, in wire form, and the error its handler threw, if any. */
+export interface AttemptOutcome {
+  status: number;
+  headers: Record<string, string>;
+  body: string;
+  binary?: boolean;
+  error?: unknown;
+}
 
 /** One unit of work that is not an HTTP request: a stream consumer's event, a webhook, a job. */
 export interface IdempotentWork {
@@ -32,10 +60,17 @@ export interface IdempotentResult<T> {
   replayed: boolean;
 }
 
+class StoreDeadlineError extends Error {
+  constructor(ms: number) {
+    super(`The idempotency store did not answer within ${ms} ms`);
+  }
+}
+
 /**
- * The idempotency layer without HTTP: begin (the stored outcome, or the lock), complete (store,
- * release), abandon. The interceptor runs requests through it, and `run` runs any function once
- * per (scope, key) with the same store, TTLs and fingerprint.
+ * The idempotency lifecycle, once for every kind of caller: `start` (the stored outcome, 409, 422,
+ * or the lock), then the caller runs its work, then `finish` (store the outcome by the retention
+ * rules, or free the key). The HTTP interceptor and `run` (any function, e.g. a message handler)
+ * adapt it. Every store call has a deadline; past it the caller gets 503 and nothing runs.
  *
  * For every store, a duplicate of a record this process is executing is answered without asking
  * the store (the lock is ours, so the store could only say "in progress"), and duplicates that
@@ -47,52 +82,106 @@ export class IdempotencyService {
   private readonly executing = new Set<string>();
   /** Begins in flight in this process, by record. */
   private readonly beginning = new Map<string, Promise<BeginResult>>();
+  /** The 409 for every duplicate: one error, since building one per duplicate costs a stack trace each. */
+  readonly conflict: IdempotencyConflictError;
+  private readonly lock: LockOptions;
+  private readonly cipher?: ResponseCipher;
 
   constructor(
     @Inject(IDEMPOTENCY_STORE) private readonly store: IdempotencyStore,
     @Inject(IDEMPOTENCY_OPTIONS) private readonly options: ResolvedIdempotencyOptions,
-  ) {}
+  ) {
+    this.conflict = new IdempotencyConflictError(options.retryAfterSeconds);
+    this.lock = { lockTtlMs: options.lockTtlMs, maxHoldMs: options.maxLockHoldMs };
+    this.cipher = options.encryption && new ResponseCipher(options.encryption);
+  }
 
   /**
-   * The stored outcome, or the lock (the caller then completes or abandons it), or in progress.
-   * In wait mode a duplicate asks again until the first stored its outcome or the bound passes.
-   * Rejects with IdempotencyStoreUnavailableError when the store cannot answer.
+   * The stored outcome (a replay), or the lock (an attempt to run and `finish`). Rejects with
+   * IdempotencyConflictError while another holds the lock (after waiting, in wait mode),
+   * IdempotencyKeyReusedError for another fingerprint, IdempotencyStoreUnavailableError when the
+   * store does not answer in time.
    */
-  async begin(recordId: string): Promise<BeginResult> {
-    let begun = await this.beginOnce(recordId);
-    const deadline = Date.now() + this.options.waitTimeoutMs;
-    for (let delayMs = 20; begun.state === 'in_progress'; delayMs = Math.min(delayMs * 2, 200)) {
-      const remainingMs = deadline - Date.now();
-      if (remainingMs <= 0) break;
-      await sleep(Math.min(delayMs, remainingMs));
-      begun = await this.beginOnce(recordId);
-    }
-    return begun;
-  }
-
-  /** Stores the outcome for `ttlMs` and releases the lock; rejects with IdempotencyStoreUnavailableError. */
-  async complete(lease: IdempotencyLease, response: StoredResponse, ttlMs: number): Promise<void> {
+  async start(call: IdempotentCall, context?: ExecutionContext): Promise<Started> {
+    const waitStarted = performance.now();
+    let begun: BeginResult;
     try {
-      await this.store.complete(lease, response, ttlMs);
+      begun = await this.begin(call.recordId);
     } catch (error) {
-      throw this.unavailable(error);
-    } finally {
-      this.executing.delete(lease.recordId);
+      this.report('store_unavailable', waitStarted, context);
+      throw error;
     }
+    if (begun.state === 'acquired') {
+      const lease = begun.lease;
+      return { state: 'acquired', attempt: { ...call, lease, lockLost: lease.lost, waitStarted, heldSince: performance.now() } };
+    }
+    if (begun.state === 'in_progress') {
+      this.report('conflict', waitStarted, context);
+      throw this.conflict;
+    }
+    if (begun.stored.fingerprint !== call.fingerprint) {
+      this.report('mismatch', waitStarted, context);
+      throw new IdempotencyKeyReusedError();
+    }
+    this.report('replay', waitStarted, context);
+    return { state: 'replay', response: this.open(call.recordId, begun.stored) };
   }
 
-  /** Releases the lock without storing anything: the key is free again. */
-  async abandon(lease: IdempotencyLease): Promise<void> {
-    this.executing.delete(lease.recordId);
-    // A lock that cannot be released expires with its TTL.
-    await this.store.abandon(lease).catch(() => undefined);
+  /**
+   * Stores the attempt's outcome for its TTL (by status, or `storeIf`) and releases the lock; with
+   * no outcome, or one that is not stored, only frees the key. Rejects with
+   * IdempotencyStoreUnavailableError when the outcome could not be stored in time.
+   */
+  async finish(attempt: IdempotencyAttempt, outcome: AttemptOutcome | undefined, policy: RetentionPolicy, context?: ExecutionContext): Promise<void> {
+    try {
+      const ttlMs = outcome && ttlFor(outcome.status, outcome.error, policy);
+      if (ttlMs === undefined) {
+        // A lock that cannot be released expires with its TTL.
+        await this.withDeadline(attempt.lease.release()).catch(() => undefined);
+      } else {
+        const { status, headers, body, binary } = outcome!;
+        const stored: StoredResponse = { fingerprint: attempt.fingerprint, status, headers, body, ...(binary ? { binary } : {}) };
+        await this.withDeadline(attempt.lease.complete(this.cipher ? this.cipher.seal(attempt.recordId, stored) : stored, ttlMs)).catch((error: unknown) => {
+          this.report('store_unavailable', attempt.waitStarted, context);
+          throw this.unavailable(error);
+        });
+      }
+    } finally {
+      this.executing.delete(attempt.recordId);
+    }
+    if (context) this.options.onOutcome?.({ outcome: 'fresh', lockWaitMs: attempt.heldSince - attempt.waitStarted, lockHoldMs: performance.now() - attempt.heldSince }, context);
+  }
+
+  /**
+   * Runs `operation` once per (scope, key): a later call gets the stored value (`replayed`). A
+   * call while another runs rejects with IdempotencyConflictError (after waiting, in wait mode);
+   * another payload with IdempotencyKeyReusedError. An operation that throws stores nothing, so
+   * the key is free for the next delivery. `lockLost` aborts when the lock could not be kept.
+   */
+  async run<T>(work: IdempotentWork, operation: (lockLost: AbortSignal) => Promise<T>): Promise<IdempotentResult<T>> {
+    const started = await this.start({ recordId: this.recordIdOf(work), fingerprint: fingerprintOf(work.payload ?? null) });
+    if (started.state === 'replay') {
+      const { body } = started.response;
+      return { value: (body === '' ? undefined : JSON.parse(body)) as T, replayed: true };
+    }
+    const { attempt } = started;
+    const policy = { resultTtlMs: work.ttlMs ?? this.options.resultTtlMs, errorTtlMs: this.options.errorTtlMs };
+    let value: T;
+    try {
+      value = await operation(attempt.lockLost);
+    } catch (error) {
+      await this.finish(attempt, undefined, policy);
+      throw error;
+    }
+    await this.finish(attempt, { status: 200, headers: {}, body: JSON.stringify(value) ?? '' }, policy);
+    return { value, replayed: false };
   }
 
   /** Whether an execution holds the record's lock: one in this process, or anywhere the store knows of. */
   async isLocked(recordId: string): Promise<boolean> {
     if (this.executing.has(recordId)) return true;
     try {
-      return await this.store.isLocked(recordId);
+      return await this.withDeadline(this.store.isLocked(recordId));
     } catch (error) {
       throw this.unavailable(error);
     }
@@ -103,57 +192,77 @@ export class IdempotencyService {
     return recordIdOf([work.scope, work.key]);
   }
 
-  /**
-   * Runs `operation` once per (scope, key): a later call gets the stored value (`replayed`). A
-   * call while another runs rejects with IdempotencyConflictError (after waiting, in wait mode);
-   * another payload with IdempotencyKeyReusedError. An operation that throws stores nothing, so
-   * the key is free for the next delivery. `lockLost` aborts when the lock could not be kept.
-   */
-  async run<T>(work: IdempotentWork, operation: (lockLost: AbortSignal) => Promise<T>): Promise<IdempotentResult<T>> {
-    const fingerprint = fingerprintOf(work.payload ?? null);
-    const begun = await this.begin(this.recordIdOf(work));
-    if (begun.state === 'in_progress') throw new IdempotencyConflictError(this.options.retryAfterSeconds);
-    if (begun.state === 'stored') {
-      if (begun.stored.fingerprint !== fingerprint) throw new IdempotencyKeyReusedError();
-      return { value: (begun.stored.body === '' ? undefined : JSON.parse(begun.stored.body)) as T, replayed: true };
+  /** In wait mode a duplicate asks again until the first stored its outcome or the bound passes. */
+  private async begin(recordId: string): Promise<BeginResult> {
+    let begun = await this.beginOnce(recordId);
+    if (begun.state !== 'in_progress' || this.options.waitTimeoutMs === 0) return begun;
+    const deadline = Date.now() + this.options.waitTimeoutMs;
+    for (let delayMs = 20; begun.state === 'in_progress'; delayMs = Math.min(delayMs * 2, 200)) {
+      const remainingMs = deadline - Date.now();
+      if (remainingMs <= 0) break;
+      await sleep(Math.min(delayMs, remainingMs));
+      begun = await this.beginOnce(recordId);
     }
-    let value: T;
-    try {
-      value = await operation(begun.lease.lost);
-    } catch (error) {
-      await this.abandon(begun.lease);
-      throw error;
-    }
-    const stored = { status: 200, headers: {}, body: JSON.stringify(value) ?? '', fingerprint, storedAt: new Date().toISOString() };
-    await this.complete(begun.lease, stored, work.ttlMs ?? this.options.resultTtlMs);
-    return { value, replayed: false };
+    return begun;
   }
 
-  private async beginOnce(recordId: string): Promise<BeginResult> {
-    if (this.executing.has(recordId)) return IN_PROGRESS;
+  private beginOnce(recordId: string): Promise<BeginResult> {
+    if (this.executing.has(recordId)) return Promise.resolve(IN_PROGRESS);
     const inFlight = this.beginning.get(recordId);
     // A lock that begin takes is its caller's; for everyone else the record is then in progress.
-    if (inFlight) {
-      return inFlight.then(
-        (begun) => (begun.state === 'acquired' ? IN_PROGRESS : begun),
-        (error: unknown) => Promise.reject(this.unavailable(error)),
-      );
-    }
-    const beginning = this.store.begin(recordId, this.options.lockTtlMs);
-    this.beginning.set(recordId, beginning);
+    if (inFlight) return inFlight.then((begun) => (begun.state === 'acquired' ? IN_PROGRESS : begun));
+    const begun = this.store.begin(recordId, this.lock);
+    const answer = this.withDeadline(begun).then(
+      (result) => {
+        this.beginning.delete(recordId);
+        if (result.state === 'acquired') this.executing.add(recordId);
+        return result;
+      },
+      (error: unknown) => {
+        this.beginning.delete(recordId);
+        // A lock taken after the deadline is released, never used: its caller already got 503.
+        begun.then((late) => (late.state === 'acquired' ? late.lease.release() : undefined)).catch(() => undefined);
+        throw this.unavailable(error);
+      },
+    );
+    this.beginning.set(recordId, answer);
+    return answer;
+  }
+
+  private open(recordId: string, stored: StoredResponse): StoredResponse {
+    if (stored.sealedBy === undefined) return stored;
     try {
-      const begun = await beginning;
-      if (begun.state === 'acquired') this.executing.add(recordId);
-      return begun;
+      return this.cipher!.open(recordId, stored);
     } catch (error) {
-      throw this.unavailable(error);
-    } finally {
-      this.beginning.delete(recordId);
+      // Running again could repeat what the record proves already happened: fail closed.
+      throw new IdempotencyRecordUnreadableError(error);
     }
+  }
+
+  /** The store's answer, or a StoreDeadlineError once `storeTimeoutMs` has passed without one. */
+  private withDeadline<T>(promise: Promise<T>): Promise<T> {
+    const ms = this.options.storeTimeoutMs;
+    return new Promise<T>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new StoreDeadlineError(ms)), ms);
+      promise.then(
+        (value) => {
+          clearTimeout(timer);
+          resolve(value);
+        },
+        (error: unknown) => {
+          clearTimeout(timer);
+          reject(error as Error);
+        },
+      );
+    });
   }
 
   private unavailable(error: unknown): IdempotencyStoreUnavailableError {
     const cause = error instanceof IdempotencyStoreUnavailableError ? error.cause : error;
     return new IdempotencyStoreUnavailableError(cause, this.options.retryAfterSeconds);
+  }
+
+  private report(outcome: IdempotencyOutcome, waitStarted: number, context?: ExecutionContext): void {
+    if (context) this.options.onOutcome?.({ outcome, lockWaitMs: performance.now() - waitStarted }, context);
   }
 }

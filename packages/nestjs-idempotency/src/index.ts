@@ -11,12 +11,21 @@ export * from './idempotency.exceptions.js';
 export { IdempotencyInterceptor } from './idempotency.interceptor.js';
 export { IdempotencyModule } from './idempotency.module.js';
 export { ANONYMOUS_SCOPE, authenticatedPrincipal } from './idempotency.module-definition.js';
-export type { IdempotencyModuleOptions, ResolvedIdempotencyOptions } from './idempotency-options.interface.js';
+export type { FingerprintOf, IdempotencyModuleOptions, IdempotencyRouteDefaults, ResolvedIdempotencyOptions, StoreIf } from './idempotency-options.interface.js';
 export type { IdempotencyOutcome, IdempotencyReport } from './idempotency-report.js';
 export { toIdempotencyContext, type IdempotencyContext, type IdempotencyScope } from './idempotency-scope.js';
-export { IdempotencyService, type IdempotentResult, type IdempotentWork } from './idempotency.service.js';
+export {
+  IdempotencyService,
+  type AttemptOutcome,
+  type IdempotencyAttempt,
+  type IdempotentCall,
+  type IdempotentResult,
+  type IdempotentWork,
+  type Started,
+} from './idempotency.service.js';
 export { IDEMPOTENCY_CONTEXT, IdempotentRequest, type RequestWithIdempotency } from './idempotent-request.decorator.js';
 export { IdempotentResponseFilter } from './idempotent-response.filter.js';
-export { retentionFor, ttlFor, type Retention } from './retention.js';
+export type { EncryptionKey, EncryptionOptions } from './response-cipher.js';
+export { retentionFor, ttlFor, type Retention, type RetentionPolicy } from './retention.js';
 export * from './storage/idempotency-store.interface.js';
-export { MemoryIdempotencyStore } from './storage/memory.store.js';
+export { MemoryIdempotencyStore, type MemoryIdempotencyStoreOptions } from './storage/memory.store.js';

@@ -1,3 +1,5 @@
+import type { StoreIf } from './idempotency-options.interface.js';
+
 /**
  * How long an outcome is kept, by its status:
  * - `result`: definitive outcomes a retry cannot change (2xx, a decline 402, other business 4xx);
@@ -14,14 +16,14 @@ export function retentionFor(status: number): Retention {
   return status >= 500 ? 'error' : 'result';
 }
 
-export interface RetentionTtls {
+export interface RetentionPolicy {
   resultTtlMs: number;
   errorTtlMs: number;
+  storeIf?: StoreIf;
 }
 
 /** The TTL for an outcome, or undefined when it is not stored. */
-export function ttlFor(status: number, ttls: RetentionTtls): number | undefined {
-  const retention = retentionFor(status);
-  if (retention === 'none') return undefined;
-  return retention === 'result' ? ttls.resultTtlMs : ttls.errorTtlMs;
+export function ttlFor(status: number, error: unknown, policy: RetentionPolicy): number | undefined {
+  if (policy.storeIf ? !policy.storeIf(status, error) : retentionFor(status) === 'none') return undefined;
+  return status >= 500 ? policy.errorTtlMs : policy.resultTtlMs;
 }

@@ -24,9 +24,19 @@ describe('retention policy', () => {
 
   it('maps each retention to its TTL', () => {
     const ttls = { resultTtlMs: 86_400_000, errorTtlMs: 30_000 };
-    expect(ttlFor(201, ttls)).toBe(86_400_000);
-    expect(ttlFor(402, ttls)).toBe(86_400_000);
-    expect(ttlFor(502, ttls)).toBe(30_000);
-    expect(ttlFor(400, ttls)).toBeUndefined();
+    expect(ttlFor(201, undefined, ttls)).toBe(86_400_000);
+    expect(ttlFor(402, undefined, ttls)).toBe(86_400_000);
+    expect(ttlFor(502, undefined, ttls)).toBe(30_000);
+    expect(ttlFor(400, undefined, ttls)).toBeUndefined();
+  });
+
+  it('lets storeIf decide instead of the built-in rule, keeping the TTL by status', () => {
+    const failure = new Error('timeout');
+    const storeIf = (status: number, error: unknown) => status !== 504 && error !== failure;
+    const policy = { resultTtlMs: 1000, errorTtlMs: 10, storeIf };
+    expect(ttlFor(400, undefined, policy)).toBe(1000);
+    expect(ttlFor(500, undefined, policy)).toBe(10);
+    expect(ttlFor(504, undefined, policy)).toBeUndefined();
+    expect(ttlFor(500, failure, policy)).toBeUndefined();
   });
 });

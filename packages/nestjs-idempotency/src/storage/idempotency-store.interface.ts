@@ -1,16 +1,32 @@
-import type { WireResponse } from '../idempotency.exceptions.js';
-
-/** An outcome as it went out on the wire, replayed byte for byte. */
-export interface StoredResponse extends WireResponse {
-  /** Fingerprint of the request that produced it: another body under the same key is refused. */
+/** An outcome as it left the app, replayed byte for byte. */
+export interface StoredResponse {
+  /** Fingerprint of the request that produced it: another payload under the same key is refused. */
   fingerprint: string;
-  storedAt: string;
+  status: number;
+  /** Lower-case names: the content type and the replayed headers. */
+  headers: Record<string, string>;
+  /** The body as text; base64 when `binary` is set, or when `sealedBy` is (then it holds headers and body). */
+  body: string;
+  binary?: boolean;
+  /** Id of the key `body` is sealed with (AES-256-GCM), when the module encrypts stored responses. */
+  sealedBy?: string;
 }
 
-/** Proof of holding a record's lock. `lost` aborts if the lock could not be kept alive. */
+/**
+ * Proof of holding a record's lock, from `begin` until `complete` or `release`. A lease keeps its
+ * lock alive (extends it) while its operation runs, up to the hold limit it was given.
+ */
 export interface IdempotencyLease {
   readonly recordId: string;
+  /** Aborts when the lock could no longer be kept: exclusivity is not certain past that point. */
   readonly lost: AbortSignal;
+  /**
+   * Stores the outcome for `ttlMs` and releases the lock: a compare-and-set on this lease's owner
+   * token. Resolves false when another holder took the lock over (it then stores its own outcome).
+   */
+  complete(response: StoredResponse, ttlMs: number): Promise<boolean>;
+  /** Releases the lock without storing anything, if this lease still holds it; the key is free again. */
+  release(): Promise<void>;
 }
 
 /**
@@ -19,22 +35,24 @@ export interface IdempotencyLease {
  */
 export type BeginResult = { state: 'acquired'; lease: IdempotencyLease } | { state: 'stored'; stored: StoredResponse } | { state: 'in_progress' };
 
+export interface LockOptions {
+  /** How long the lock lives without being extended: what a crashed holder costs its key. */
+  lockTtlMs: number;
+  /** How long a holder may keep extending it; past that the lock expires after its TTL. Infinity: no limit. */
+  maxHoldMs: number;
+}
+
 /**
- * Storage of idempotency records and their locks. Implementations fail closed: any doubt about
- * the store rejects with IdempotencyStoreUnavailableError, so the operation does not run. A lock
- * is kept alive (extended) by its lease until `complete` or `abandon`, so its TTL only matters
- * after a crash.
+ * Where idempotency records and their locks live. Durations are whole milliseconds; record ids are
+ * compared exactly. Implementations fail closed: any doubt rejects (IdempotencyStoreUnavailableError),
+ * so the operation does not run. The layer puts a deadline on every call, whatever the store does.
  */
 export interface IdempotencyStore {
   /**
-   * The record's stored outcome if there is one, else its lock for `lockTtlMs`, taken so that no
-   * outcome can be stored by anyone else meanwhile; `in_progress` while someone else holds it.
+   * One atomic step: the record's stored outcome if there is one, else its lock with a new owner
+   * token, else `in_progress` while someone else holds it.
    */
-  begin(recordId: string, lockTtlMs: number): Promise<BeginResult>;
-  /** Stores the outcome for `ttlMs`, then releases the lock (only if still its owner). */
-  complete(lease: IdempotencyLease, response: StoredResponse, ttlMs: number): Promise<void>;
-  /** Releases the lock without storing anything; the key is free again. */
-  abandon(lease: IdempotencyLease): Promise<void>;
+  begin(recordId: string, lock: LockOptions): Promise<BeginResult>;
   /** Whether someone holds the record's lock now: a live execution, or one that crashed within its lock TTL. */
   isLocked(recordId: string): Promise<boolean>;
 }

@@ -1,21 +1,24 @@
-import type { IdempotencyLease } from './idempotency-store.interface.js';
+import type { IdempotencyLease, LockOptions, StoredResponse } from './idempotency-store.interface.js';
 
 /**
- * A lease whose lock is extended every third of its TTL until it is settled. `extendLock` returns
- * the lock's new expiry (ms since the epoch) or rejects; a failed extension is tried again at the
- * next tick while the lock may still be ours, and once it has expired `lost` aborts.
+ * A lease whose lock is extended every third of its TTL until it is settled or its hold limit is
+ * reached. `extendLock` returns the lock's new expiry (ms since the epoch) or rejects; a failed
+ * extension is tried again at the next tick while the lock may still be ours. Once the lock may
+ * have expired, `lost` aborts.
  */
 export abstract class RenewedLease implements IdempotencyLease {
   private readonly controller = new AbortController();
+  private readonly holdUntil: number;
   private timer?: NodeJS.Timeout;
   private extension?: Promise<void>;
   private settled = false;
 
   constructor(
     readonly recordId: string,
-    private readonly ttlMs: number,
+    private readonly lock: LockOptions,
     private expiresAt: number,
   ) {
+    this.holdUntil = Date.now() + lock.maxHoldMs;
     this.schedule();
   }
 
@@ -23,8 +26,22 @@ export abstract class RenewedLease implements IdempotencyLease {
     return this.controller.signal;
   }
 
-  /** No more extensions; waits for one in flight, so the caller's release comes after it. Returns false when settled before. */
-  async settle(): Promise<boolean> {
+  async complete(response: StoredResponse, ttlMs: number): Promise<boolean> {
+    return (await this.settle()) && this.storeAndRelease(response, ttlMs);
+  }
+
+  async release(): Promise<void> {
+    // Released once; a lock that cannot be released expires with its TTL.
+    if (await this.settle()) await this.releaseLock().catch(() => undefined);
+  }
+
+  /** Stores the outcome and releases the lock, if this lease's owner token still holds it or nobody does. */
+  protected abstract storeAndRelease(response: StoredResponse, ttlMs: number): Promise<boolean>;
+  protected abstract extendLock(ttlMs: number): Promise<number>;
+  protected abstract releaseLock(): Promise<void>;
+
+  /** No more extensions; waits for one in flight, so the release comes after it. False when settled before. */
+  private async settle(): Promise<boolean> {
     if (this.settled) return false;
     this.settled = true;
     clearTimeout(this.timer);
@@ -32,20 +49,21 @@ export abstract class RenewedLease implements IdempotencyLease {
     return true;
   }
 
-  protected abstract extendLock(ttlMs: number): Promise<number>;
-
   private schedule(): void {
-    this.timer = setTimeout(
-      () => {
-        this.extension = this.renew();
-      },
-      Math.floor(this.ttlMs / 3),
-    );
+    const nextExtension = Date.now() + Math.floor(this.lock.lockTtlMs / 3);
+    if (nextExtension >= this.holdUntil) {
+      // Past the hold limit the lock is left to expire: a hung operation stops blocking its key.
+      this.timer = setTimeout(() => this.controller.abort(new Error('The lock was held longer than maxLockHoldMs')), Math.max(0, this.expiresAt - Date.now()));
+      return;
+    }
+    this.timer = setTimeout(() => {
+      this.extension = this.renew();
+    }, nextExtension - Date.now());
   }
 
   private async renew(): Promise<void> {
     try {
-      this.expiresAt = await this.extendLock(this.ttlMs);
+      this.expiresAt = await this.extendLock(this.lock.lockTtlMs);
     } catch (error) {
       if (this.expiresAt <= Date.now()) {
         this.controller.abort(error);

@@ -1,41 +1,96 @@
-import type { BeginResult, IdempotencyLease, IdempotencyStore, StoredResponse } from './idempotency-store.interface.js';
+import type { BeginResult, IdempotencyLease, IdempotencyStore, LockOptions, StoredResponse } from './idempotency-store.interface.js';
 
-const NEVER_LOST = new AbortController().signal;
 /** setTimeout's largest delay; a longer TTL is kept that long (24.8 days). */
 const MAX_TIMER_MS = 2 ** 31 - 1;
 
+export interface MemoryIdempotencyStoreOptions {
+  /**
+   * Allow this store under NODE_ENV=production. It keeps records in one process only: another
+   * instance, or this one after a restart, runs a retried request again. Default false.
+   */
+  allowInProduction?: boolean;
+}
+
+class MemoryLease implements IdempotencyLease {
+  private readonly controller = new AbortController();
+  private readonly holdLimit?: NodeJS.Timeout;
+  private settled = false;
+
+  constructor(
+    readonly recordId: string,
+    private readonly store: MemoryIdempotencyStore,
+    maxHoldMs: number,
+  ) {
+    // A lock in memory never expires on its own; the hold limit frees the key of a hung operation.
+    if (Number.isFinite(maxHoldMs)) {
+      this.holdLimit = setTimeout(() => {
+        this.controller.abort(new Error('The lock was held longer than maxLockHoldMs'));
+        this.store.unlock(this);
+      }, maxHoldMs).unref();
+    }
+  }
+
+  get lost(): AbortSignal {
+    return this.controller.signal;
+  }
+
+  async complete(response: StoredResponse, ttlMs: number): Promise<boolean> {
+    return this.settle() && this.store.keep(this, response, ttlMs);
+  }
+
+  async release(): Promise<void> {
+    if (this.settle()) this.store.unlock(this);
+  }
+
+  private settle(): boolean {
+    if (this.settled) return false;
+    this.settled = true;
+    clearTimeout(this.holdLimit);
+    return true;
+  }
+}
+
 /**
  * Records and locks in this process's memory: for one process, tests and development (like
- * @nestjs/throttler's in-memory storage). A crash loses both, so it makes no promise across
- * restarts or instances; use RedisIdempotencyStore for that. Locks live until their operation
- * settles, as an extended lock would.
+ * @nestjs/throttler's in-memory storage). A restart loses both, and other instances do not see
+ * them, so IdempotencyModule refuses it under NODE_ENV=production unless `allowInProduction`.
  */
 export class MemoryIdempotencyStore implements IdempotencyStore {
+  readonly allowInProduction: boolean;
   private readonly responses = new Map<string, { response: StoredResponse; expiry: NodeJS.Timeout }>();
-  private readonly locks = new Map<string, IdempotencyLease>();
+  private readonly locks = new Map<string, MemoryLease>();
 
-  async begin(recordId: string): Promise<BeginResult> {
+  constructor(options: MemoryIdempotencyStoreOptions = {}) {
+    this.allowInProduction = options.allowInProduction ?? false;
+  }
+
+  async begin(recordId: string, lock: LockOptions): Promise<BeginResult> {
     const stored = this.responses.get(recordId);
     if (stored) return { state: 'stored', stored: stored.response };
     if (this.locks.has(recordId)) return { state: 'in_progress' };
-    const lease: IdempotencyLease = { recordId, lost: NEVER_LOST };
+    const lease = new MemoryLease(recordId, this, lock.maxHoldMs);
     this.locks.set(recordId, lease);
     return { state: 'acquired', lease };
   }
 
-  async complete(lease: IdempotencyLease, response: StoredResponse, ttlMs: number): Promise<void> {
+  async isLocked(recordId: string): Promise<boolean> {
+    return this.locks.has(recordId);
+  }
+
+  /** @internal Stores a lease's outcome if it holds the lock or nobody does, and unlocks. */
+  keep(lease: MemoryLease, response: StoredResponse, ttlMs: number): boolean {
+    const holder = this.locks.get(lease.recordId);
+    if (holder !== undefined && holder !== lease) return false;
     clearTimeout(this.responses.get(lease.recordId)?.expiry);
     // unref: a stored outcome never keeps the process alive.
     const expiry = setTimeout(() => this.responses.delete(lease.recordId), Math.min(ttlMs, MAX_TIMER_MS)).unref();
     this.responses.set(lease.recordId, { response, expiry });
-    await this.abandon(lease);
+    this.unlock(lease);
+    return true;
   }
 
-  async abandon(lease: IdempotencyLease): Promise<void> {
+  /** @internal */
+  unlock(lease: MemoryLease): void {
     if (this.locks.get(lease.recordId) === lease) this.locks.delete(lease.recordId);
-  }
-
-  async isLocked(recordId: string): Promise<boolean> {
-    return this.locks.has(recordId);
   }
 }

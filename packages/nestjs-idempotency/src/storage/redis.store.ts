@@ -1,6 +1,7 @@
+import { Logger } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
 import { IdempotencyStoreUnavailableError } from '../idempotency.exceptions.js';
-import type { BeginResult, IdempotencyLease, IdempotencyStore, StoredResponse } from './idempotency-store.interface.js';
+import type { BeginResult, IdempotencyStore, LockOptions, StoredResponse } from './idempotency-store.interface.js';
 import { RenewedLease } from './lease.js';
 import { LuaScript, type RedisClient } from './lua-script.js';
 
@@ -20,10 +21,15 @@ if redis.call('SET', KEYS[2], ARGV[1], 'NX', 'PX', ARGV[2]) then return {2} end
 return {0}
 `);
 
-/** Stores the outcome, then releases the lock only if this owner still holds it (compare-and-delete). */
-const COMPLETE_SCRIPT = new LuaScript<1>(`
+/**
+ * Stores the outcome and releases the lock, while this owner holds it or nobody does (it expired
+ * and nobody took it over); a new holder stores its own outcome instead.
+ */
+const COMPLETE_SCRIPT = new LuaScript<number>(`
+local holder = redis.call('GET', KEYS[2])
+if holder and holder ~= ARGV[1] then return 0 end
 redis.call('SET', KEYS[1], ARGV[2], 'PX', ARGV[3])
-if redis.call('GET', KEYS[2]) == ARGV[1] then redis.call('DEL', KEYS[2]) end
+if holder then redis.call('DEL', KEYS[2]) end
 return 1
 `);
 
@@ -44,19 +50,33 @@ const IN_PROGRESS: BeginResult = { state: 'in_progress' };
 class RedisLease extends RenewedLease {
   constructor(
     recordId: string,
-    readonly token: string,
-    ttlMs: number,
+    lock: LockOptions,
     expiresAt: number,
+    private readonly token: string,
     private readonly redis: RedisClient,
-    private readonly lockKey: string,
+    private readonly keys: RecordKeys,
   ) {
-    super(recordId, ttlMs, expiresAt);
+    super(recordId, lock, expiresAt);
+  }
+
+  protected async storeAndRelease(response: StoredResponse, ttlMs: number): Promise<boolean> {
+    try {
+      return (await COMPLETE_SCRIPT.run(this.redis, [this.keys.response, this.keys.lock], [this.token, JSON.stringify(response), ttlMs])) === 1;
+    } catch (error) {
+      // The outcome may not be stored; the lock is released if possible, else it expires.
+      await this.releaseLock().catch(() => undefined);
+      unavailable(error);
+    }
   }
 
   protected async extendLock(ttlMs: number): Promise<number> {
     const extendedAt = Date.now();
-    if ((await EXTEND_SCRIPT.run(this.redis, [this.lockKey], [this.token, ttlMs])) !== 1) throw new Error('The lock is no longer held');
+    if ((await EXTEND_SCRIPT.run(this.redis, [this.keys.lock], [this.token, ttlMs])) !== 1) throw new Error('The lock is no longer held');
     return validUntil(extendedAt, ttlMs);
+  }
+
+  protected async releaseLock(): Promise<void> {
+    await RELEASE_SCRIPT.run(this.redis, [this.keys.lock], [this.token]);
   }
 }
 
@@ -67,7 +87,8 @@ class RedisLease extends RenewedLease {
  * owner token, compare-and-delete, compare-and-extend while the operation runs.
  *
  * Scripts go out as plain EVALSHA, so with `enableAutoPipelining` they share socket writes with
- * concurrent requests' commands.
+ * concurrent requests' commands. The client is the app's; a client without an `error` listener
+ * gets one that logs each outage once, instead of ioredis' "Unhandled error event" per retry.
  */
 export class RedisIdempotencyStore implements IdempotencyStore {
   private readonly keyPrefix: string;
@@ -77,56 +98,36 @@ export class RedisIdempotencyStore implements IdempotencyStore {
     options: RedisIdempotencyStoreOptions = {},
   ) {
     this.keyPrefix = options.keyPrefix ?? 'idempotency:';
+    logOutages(redis, 'RedisIdempotencyStore');
   }
 
-  responseKey(recordId: string): string {
-    return recordKeys(recordId, this.keyPrefix).response;
+  keysOf(recordId: string): RecordKeys {
+    return recordKeys(recordId, this.keyPrefix);
   }
 
-  lockKey(recordId: string): string {
-    return recordKeys(recordId, this.keyPrefix).lock;
-  }
-
-  async begin(recordId: string, lockTtlMs: number): Promise<BeginResult> {
+  async begin(recordId: string, lock: LockOptions): Promise<BeginResult> {
     // A random owner token, as Redlock's; randomUUID draws from a cached entropy pool (cheap per request).
     const token = randomUUID();
     const started = Date.now();
-    const lockKey = this.lockKey(recordId);
-    const reply = await BEGIN_SCRIPT.run(this.redis, [this.responseKey(recordId), lockKey], [token, lockTtlMs]).catch(unavailable);
+    const keys = this.keysOf(recordId);
+    const reply = await BEGIN_SCRIPT.run(this.redis, [keys.response, keys.lock], [token, lock.lockTtlMs]).catch(unavailable);
     if (reply[0] === 1) return { state: 'stored', stored: JSON.parse(reply[1]) as StoredResponse };
     if (reply[0] === 0) return IN_PROGRESS;
-    return { state: 'acquired', lease: new RedisLease(recordId, token, lockTtlMs, validUntil(started, lockTtlMs), this.redis, lockKey) };
-  }
-
-  async complete(lease: IdempotencyLease, response: StoredResponse, ttlMs: number): Promise<void> {
-    const held = lease as RedisLease;
-    await held.settle();
-    try {
-      await COMPLETE_SCRIPT.run(this.redis, [this.responseKey(lease.recordId), this.lockKey(lease.recordId)], [held.token, JSON.stringify(response), ttlMs]);
-    } catch (error) {
-      // The outcome may not be stored; the lock is released if possible, else it expires.
-      await this.release(held);
-      unavailable(error);
-    }
-  }
-
-  async abandon(lease: IdempotencyLease): Promise<void> {
-    const held = lease as RedisLease;
-    if (await held.settle()) await this.release(held);
+    return { state: 'acquired', lease: new RedisLease(recordId, lock, validUntil(started, lock.lockTtlMs), token, this.redis, keys) };
   }
 
   async isLocked(recordId: string): Promise<boolean> {
-    return (await this.redis.exists(this.lockKey(recordId)).catch(unavailable)) === 1;
-  }
-
-  private async release(lease: RedisLease): Promise<void> {
-    // A failed release only means the lock lives until its TTL.
-    await RELEASE_SCRIPT.run(this.redis, [this.lockKey(lease.recordId)], [lease.token]).catch(() => undefined);
+    return (await this.redis.exists(this.keysOf(recordId).lock).catch(unavailable)) === 1;
   }
 }
 
+export interface RecordKeys {
+  response: string;
+  lock: string;
+}
+
 /** Where a record lives: its outcome and its lock, under one hash tag (one Cluster slot). */
-export function recordKeys(recordId: string, keyPrefix = 'idempotency:'): { response: string; lock: string } {
+export function recordKeys(recordId: string, keyPrefix = 'idempotency:'): RecordKeys {
   return { response: `${keyPrefix}{${recordId}}:response`, lock: `${keyPrefix}{${recordId}}:lock` };
 }
 
@@ -137,4 +138,21 @@ export function validUntil(since: number, ttlMs: number): number {
 
 export function unavailable(error: unknown): never {
   throw new IdempotencyStoreUnavailableError(error);
+}
+
+/** One log line when a client loses its server and one when it is back, for clients nobody else listens to. */
+export function logOutages(client: RedisClient, name: string): void {
+  if (client.listenerCount('error') > 0) return;
+  const logger = new Logger(name);
+  let down = false;
+  client.on('error', (error: Error) => {
+    if (down) return;
+    down = true;
+    logger.error(`Redis unreachable: ${error.message}; requests get 503 until it is back`);
+  });
+  client.on('ready', () => {
+    if (!down) return;
+    down = false;
+    logger.log('Redis reachable again');
+  });
 }

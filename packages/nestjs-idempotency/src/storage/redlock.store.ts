@@ -1,22 +1,37 @@
 import { ExecutionError, Lock, Redlock, ResourceLockedError } from '@sesamecare-oss/redlock';
 import type { Redis } from 'ioredis';
-import type { BeginResult, IdempotencyLease, IdempotencyStore, StoredResponse } from './idempotency-store.interface.js';
+import type { BeginResult, IdempotencyStore, LockOptions, StoredResponse } from './idempotency-store.interface.js';
 import { RenewedLease } from './lease.js';
 import type { RedisClient } from './lua-script.js';
-import { RedisIdempotencyStore, unavailable, type RedisIdempotencyStoreOptions } from './redis.store.js';
+import { logOutages, recordKeys, unavailable, type RecordKeys, type RedisIdempotencyStoreOptions } from './redis.store.js';
 
 class RedlockLease extends RenewedLease {
   constructor(
     recordId: string,
-    public lock: Lock,
-    ttlMs: number,
+    lock: LockOptions,
+    private held: Lock,
+    private readonly redis: RedisClient,
+    private readonly keys: RecordKeys,
   ) {
-    super(recordId, ttlMs, lock.expiration);
+    super(recordId, lock, held.expiration);
+  }
+
+  protected async storeAndRelease(response: StoredResponse, ttlMs: number): Promise<boolean> {
+    try {
+      await this.redis.set(this.keys.response, JSON.stringify(response), 'PX', ttlMs).catch(unavailable);
+      return true;
+    } finally {
+      await this.releaseLock().catch(() => undefined);
+    }
   }
 
   protected async extendLock(ttlMs: number): Promise<number> {
-    this.lock = await this.lock.extend(ttlMs);
-    return this.lock.expiration;
+    this.held = await this.held.extend(ttlMs);
+    return this.held.expiration;
+  }
+
+  protected async releaseLock(): Promise<void> {
+    await this.held.release();
   }
 }
 
@@ -26,54 +41,42 @@ class RedlockLease extends RenewedLease {
  * (look, lock on every node, look again under the lock; store, then release on every node).
  */
 export class RedlockIdempotencyStore implements IdempotencyStore {
-  private readonly records: RedisIdempotencyStore;
   private readonly redlock: Redlock;
+  private readonly keyPrefix?: string;
 
   constructor(
     private readonly redis: RedisClient,
     private readonly lockClients: Redis[],
     options: RedisIdempotencyStoreOptions = {},
   ) {
-    this.records = new RedisIdempotencyStore(redis, options);
+    this.keyPrefix = options.keyPrefix;
+    for (const client of [redis, ...lockClients]) logOutages(client, 'RedlockIdempotencyStore');
     // No retries inside Redlock: a held lock is answered (409 or wait mode) by the caller's policy.
     this.redlock = new Redlock(lockClients, { retryCount: 0, driftFactor: 0.01 });
   }
 
-  async begin(recordId: string, lockTtlMs: number): Promise<BeginResult> {
-    const earlier = await this.find(recordId);
+  async begin(recordId: string, lockOptions: LockOptions): Promise<BeginResult> {
+    const keys = recordKeys(recordId, this.keyPrefix);
+    const earlier = await this.find(keys);
     if (earlier) return { state: 'stored', stored: earlier };
     let lock: Lock;
     try {
-      lock = await this.redlock.acquire([this.records.lockKey(recordId)], lockTtlMs);
+      lock = await this.redlock.acquire([keys.lock], lockOptions.lockTtlMs);
     } catch (error) {
       if (await heldBySomeoneElse(error)) return { state: 'in_progress' };
       unavailable(error);
     }
-    const lease = new RedlockLease(recordId, lock, lockTtlMs);
+    const lease = new RedlockLease(recordId, lockOptions, lock, this.redis, keys);
     try {
       // Re-check under the lock: another holder may have stored an outcome since the first look.
-      const stored = await this.find(recordId);
+      const stored = await this.find(keys);
       if (!stored) return { state: 'acquired', lease };
-      await this.abandon(lease);
+      await lease.release();
       return { state: 'stored', stored };
     } catch (error) {
-      await this.abandon(lease);
+      await lease.release();
       throw error;
     }
-  }
-
-  async complete(lease: IdempotencyLease, response: StoredResponse, ttlMs: number): Promise<void> {
-    try {
-      await this.redis.set(this.records.responseKey(lease.recordId), JSON.stringify(response), 'PX', ttlMs).catch(unavailable);
-    } finally {
-      await this.abandon(lease);
-    }
-  }
-
-  async abandon(lease: IdempotencyLease): Promise<void> {
-    const held = lease as RedlockLease;
-    // A failed release only means the lock lives until its TTL.
-    if (await held.settle()) await held.lock.release().catch(() => undefined);
   }
 
   /**
@@ -81,7 +84,7 @@ export class RedlockIdempotencyStore implements IdempotencyStore {
    * fewer answers than a majority the answer is unknown, and that rejects (fail closed).
    */
   async isLocked(recordId: string): Promise<boolean> {
-    const key = this.records.lockKey(recordId);
+    const key = recordKeys(recordId, this.keyPrefix).lock;
     const answers = await Promise.allSettled(this.lockClients.map((client) => client.exists(key)));
     const majority = Math.floor(this.lockClients.length / 2) + 1;
     const unanswered = answers.filter((answer) => answer.status === 'rejected');
@@ -90,8 +93,8 @@ export class RedlockIdempotencyStore implements IdempotencyStore {
     return answers.length - free >= majority;
   }
 
-  private async find(recordId: string): Promise<StoredResponse | undefined> {
-    const raw = await this.redis.get(this.records.responseKey(recordId)).catch(unavailable);
+  private async find(keys: RecordKeys): Promise<StoredResponse | undefined> {
+    const raw = await this.redis.get(keys.response).catch(unavailable);
     return raw ? (JSON.parse(raw) as StoredResponse) : undefined;
   }
 }
