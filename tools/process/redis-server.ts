@@ -62,6 +62,16 @@ export class RedisServer {
     await this.process?.crash();
   }
 
+  /** SIGSTOP: the server holds its connections open and answers nothing, as a hung or partitioned Redis would. */
+  pause(): void {
+    if (this.pid !== undefined) process.kill(this.pid, 'SIGSTOP');
+  }
+
+  /** SIGCONT: it answers again, including what it was sent while paused. */
+  resume(): void {
+    if (this.pid !== undefined) process.kill(this.pid, 'SIGCONT');
+  }
+
   /** Gone for good: the process and its data directory. */
   async stop(): Promise<void> {
     await this.crash();

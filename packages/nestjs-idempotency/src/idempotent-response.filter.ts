@@ -1,6 +1,10 @@
 import { ArgumentsHost, Catch, ExceptionFilter, StreamableFile } from '@nestjs/common';
 import { HttpAdapterHost } from '@nestjs/core';
+import type { ServerResponse } from 'node:http';
 import { IdempotentResponse } from './idempotency.exceptions.js';
+
+/** Express's response is Node's; Fastify's reply wraps it (`raw`) and sends as given. */
+const isNodeResponse = (response: object): response is ServerResponse => typeof (response as Partial<ServerResponse>).writeHead === 'function';
 
 /**
  * Sends an IdempotentResponse as it is: status, headers and body. Bound to each idempotent route
@@ -12,9 +16,16 @@ export class IdempotentResponseFilter implements ExceptionFilter<IdempotentRespo
   constructor(private readonly adapterHost: HttpAdapterHost) {}
 
   catch({ wire, binary }: IdempotentResponse, host: ArgumentsHost): void {
+    const response = host.switchToHttp().getResponse<object>();
+    const body = binary ? Buffer.from(wire.body, 'base64') : wire.body;
+    if (isNodeResponse(response)) {
+      // Express's res.send would add an ETag or a charset the stored response did not have: the bytes go out as stored.
+      response.writeHead(wire.status, { ...wire.headers, 'content-length': String(Buffer.byteLength(body)) }).end(body);
+      return;
+    }
     const adapter = this.adapterHost.httpAdapter;
-    const response: unknown = host.switchToHttp().getResponse();
     for (const name in wire.headers) adapter.setHeader(response, name, wire.headers[name]!);
-    adapter.reply(response, binary ? new StreamableFile(Buffer.from(wire.body, 'base64')) : wire.body, wire.status);
+    // An empty body goes as none: Fastify would give '' a text/plain type the response did not have.
+    adapter.reply(response, typeof body !== 'string' ? new StreamableFile(body) : body === '' ? undefined : body, wire.status);
   }
 }

@@ -13,7 +13,7 @@ import {
   type IdempotencyStore,
 } from '../src/index.js';
 import { RedisIdempotencyStore } from '../src/storage/redis.index.js';
-import { fastFailingRedis, reconnected, type StoreKind } from './fixture/fixture-app.js';
+import { recommendedRedis, reconnected, type StoreKind } from './fixture/fixture-app.js';
 import { newKey } from './http-client.js';
 
 /** The function-level API: work that is not an HTTP request, once per (scope, key). */
@@ -26,7 +26,7 @@ describe.each<StoreKind>(['memory', 'redis'])('IdempotencyService.run with the %
     let store: IdempotencyStore = new MemoryIdempotencyStore();
     if (storeKind === 'redis') {
       redisServer = await RedisServer.start();
-      redis = await fastFailingRedis(redisServer.url);
+      redis = await recommendedRedis(redisServer.url);
       store = new RedisIdempotencyStore(redis);
     }
     const moduleRef = await Test.createTestingModule({ imports: [IdempotencyModule.forRoot({ store })] }).compile();

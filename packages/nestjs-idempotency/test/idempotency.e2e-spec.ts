@@ -1,13 +1,16 @@
-import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { Controller, Post, Res } from '@nestjs/common';
-import { setTimeout as sleep } from 'node:timers/promises';
+import { afterAll, beforeAll, describe, expect, it, jest } from '@jest/globals';
+import { Redis } from 'ioredis';
 import { RedisServer } from '../../../tools/process/index.js';
-import { Idempotent } from '../src/index.js';
-import { ADAPTERS, reconnected, startFixtureApp, type FixtureApp, type StoreKind } from './fixture/fixture-app.js';
+import { waitFor } from '../../../test/support/wait-for.js';
+import { toIdempotencyContext } from '../src/index.js';
+import { recordKeys } from '../src/storage/redis.index.js';
+import { INTERNAL_MESSAGE, PASSWORD_HASH } from './fixture/fixture.controller.js';
+import { ADAPTERS, APP_ERROR_CONTENT_TYPE, reconnected, startFixtureApp, type FixtureApp, type StoreKind } from './fixture/fixture-app.js';
 import { newKey, send, type Answer } from './http-client.js';
 
 const PROBLEM = 'application/problem+json; charset=utf-8';
-const ERROR_TTL_MS = 400;
+const ERROR_TTL_MS = 1500;
+const REPLAYED_HEADERS = ['location', 'link', 'etag'];
 
 function expectProblem(answer: Answer, status: number, code: string): void {
   expect(answer.status).toBe(status);
@@ -16,7 +19,35 @@ function expectProblem(answer: Answer, status: number, code: string): void {
   expect(answer.headers['idempotency-cached']).toBe('false');
 }
 
-/** Every case of CONTRACT section 2, on each adapter with each store, as @nestjs/throttler runs its e2e. */
+function expectSameAnswer(actual: Answer, expected: Answer): void {
+  expect({ status: actual.status, contentType: actual.headers['content-type'], text: actual.text }).toEqual({
+    status: expected.status,
+    contentType: expected.headers['content-type'],
+    text: expected.text,
+  });
+  for (const header of REPLAYED_HEADERS) expect([header, actual.headers[header]]).toEqual([header, expected.headers[header]]);
+}
+
+/** The record the store holds for a key of an /idem route, as the store returns it. */
+async function storedRecord(fixture: FixtureApp, route: string, key: string): Promise<string> {
+  const { recordId } = toIdempotencyContext({ principal: 'anonymous', method: 'POST', route, key }, '');
+  const begun = await fixture.store.begin(recordId, { lockTtlMs: 1000, maxHoldMs: Infinity });
+  if (begun.state !== 'stored') throw new Error(`expected a stored outcome for ${route}, found ${begun.state}`);
+  return JSON.stringify(begun.stored);
+}
+
+/** Each route of the app with what a client sends it; /plain has the same routes without @Idempotent(). */
+const TWIN_ROUTES: Array<[string, Record<string, unknown>]> = [
+  ['users', { id: 'u1', email: 'a@b.c' }],
+  ['links', { id: 'l1' }],
+  ['moved', {}],
+  ['accepted', { id: 'a1' }],
+  ['raw', { id: 'r1' }],
+  ['decline', {}],
+  ['fail', {}],
+];
+
+/** CONTRACT section 2 in an app with its own interceptors, serializer and filters, on each adapter with each store. */
 describe.each(ADAPTERS)('on %s', (_adapterName, adapter) => {
   describe.each<StoreKind>(['memory', 'redis'])('with the %s store', (storeKind) => {
     let redis: RedisServer | undefined;
@@ -33,174 +64,193 @@ describe.each(ADAPTERS)('on %s', (_adapterName, adapter) => {
       await redis?.stop();
     });
 
-    it('runs once and replays status, body, Content-Type and the allowed headers byte for byte', async () => {
+    it.each(TWIN_ROUTES)('POST /%s answers what the app answers without the layer, first time and on replay, and runs once', async (route, body) => {
       const key = newKey();
-      const before = fixture.controller.executions;
-      const first = await send(fixture.url, '/things', { key, body: { a: 1 } });
-      expect(first.status).toBe(201);
+      const before = fixture.idem.executions;
+      const twin = await send(fixture.url, `/plain/${route}`, { body });
+      const first = await send(fixture.url, `/idem/${route}`, { key, body });
+      const replay = await send(fixture.url, `/idem/${route}`, { key, body });
+      expectSameAnswer(first, twin);
+      expectSameAnswer(replay, first);
       expect(first.headers['idempotency-cached']).toBe('false');
-      expect(first.headers['idempotent-replayed']).toBeUndefined();
-      expect(first.headers['content-type']).toBe('application/json; charset=utf-8');
-      expect(first.headers.location).toBe(`/things/${first.json.id}`);
-      expect(first.json).toEqual({ id: before + 1, body: { a: 1 } });
-
-      const replay = await send(fixture.url, '/things', { key, body: { a: 1 } });
-      expect(replay.status).toBe(201);
-      expect(replay.text).toBe(first.text);
-      expect(replay.headers['content-type']).toBe(first.headers['content-type']);
-      expect(replay.headers.location).toBe(first.headers.location);
       expect(replay.headers['idempotency-cached']).toBe('true');
       expect(replay.headers['idempotent-replayed']).toBe('true');
-      expect(replay.headers['set-cookie']).toBeUndefined();
-      expect(fixture.controller.executions).toBe(before + 1);
+      expect(fixture.idem.executions).toBe(before + 1);
+      const stored = await storedRecord(fixture, `/idem/${route}`, key);
+      for (const secret of ['passwordHash', PASSWORD_HASH, 'riskScore', INTERNAL_MESSAGE]) expect(stored).not.toContain(secret);
     });
 
-    it('replays a header set with @Header() on a handler that returns its value', async () => {
+    it("sends the serializer's and the wrapper's output once: no excluded field, no double encoding", async () => {
+      const first = await send(fixture.url, '/idem/users', { key: newKey(), body: { id: 'u2', email: 'b@c.d' } });
+      expect(first.status).toBe(201);
+      expect(first.text).toBe('{"data":{"id":"u2","email":"b@c.d"}}');
+      expect(fixture.timing.seen.at(-1)!.value).toEqual({ data: expect.objectContaining({ id: 'u2' }) });
+    });
+
+    it("answers a handler's errors in the app's own format, and replays them", async () => {
       const key = newKey();
-      const first = await send(fixture.url, '/things', { method: 'PUT', key });
-      const replay = await send(fixture.url, '/things', { method: 'PUT', key });
-      expect(first.status).toBe(200);
-      expect(first.headers.etag).toBe('"v1"');
-      expect(replay.headers.etag).toBe('"v1"');
-      expect(replay.headers['idempotency-cached']).toBe('true');
+      const declined = await send(fixture.url, '/idem/decline', { key });
+      expect(declined.status).toBe(402);
+      expect(declined.headers['content-type']).toBe(APP_ERROR_CONTENT_TYPE);
+      expect(declined.json).toEqual({ error: { status: 402, code: 'CARD_DECLINED', message: 'The card was declined.' } });
+      expect((await send(fixture.url, '/idem/decline', { key })).headers['idempotency-cached']).toBe('true');
+    });
+
+    it('replays a header set with @Header() and the status of @HttpCode()', async () => {
+      const key = newKey();
+      const first = await send(fixture.url, '/idem/links', { key, body: { id: 'l2' } });
+      const replay = await send(fixture.url, '/idem/links', { key, body: { id: 'l2' } });
+      expect([first.status, replay.status]).toEqual([200, 200]);
+      expect(replay.headers.link).toBe('</docs/things>; rel="help"');
+    });
+
+    it('never stores or replays Set-Cookie', async () => {
+      const key = newKey();
+      const first = await send(fixture.url, '/jobs', { key, body: { a: 1 } });
+      expect(first.status).toBe(201);
+      const replay = await send(fixture.url, '/jobs', { key, body: { a: 1 } });
+      expect(replay.headers['set-cookie']).toBeUndefined();
       expect(replay.text).toBe(first.text);
     });
 
     it('takes a quoted key (structured-field string) and its bare form as the same key', async () => {
       const key = newKey();
-      const first = await send(fixture.url, '/things', { key: `"${key}"` });
-      const replay = await send(fixture.url, '/things', { key });
+      const first = await send(fixture.url, '/jobs', { key: `"${key}"` });
+      const replay = await send(fixture.url, '/jobs', { key });
       expect(replay.headers['idempotency-cached']).toBe('true');
       expect(replay.text).toBe(first.text);
     });
 
     it('answers 400 problems for a missing, malformed or repeated key, and runs nothing', async () => {
-      const before = fixture.controller.executions;
-      expectProblem(await send(fixture.url, '/things'), 400, 'IDEMPOTENCY_KEY_MISSING');
-      expectProblem(await send(fixture.url, '/things', { key: 'has space' }), 400, 'IDEMPOTENCY_KEY_INVALID');
-      expectProblem(await send(fixture.url, '/things', { key: 'x'.repeat(256) }), 400, 'IDEMPOTENCY_KEY_INVALID');
-      const repeated = await send(fixture.url, '/things', { key: [newKey(), newKey()] });
+      const before = fixture.jobs.executions;
+      expectProblem(await send(fixture.url, '/jobs'), 400, 'IDEMPOTENCY_KEY_MISSING');
+      expectProblem(await send(fixture.url, '/jobs', { key: 'has space' }), 400, 'IDEMPOTENCY_KEY_INVALID');
+      expectProblem(await send(fixture.url, '/jobs', { key: 'x'.repeat(256) }), 400, 'IDEMPOTENCY_KEY_INVALID');
+      const repeated = await send(fixture.url, '/jobs', { key: [newKey(), newKey()] });
       expectProblem(repeated, 400, 'IDEMPOTENCY_KEY_INVALID');
       expect(repeated.json.detail).toContain('once');
-      expect(fixture.controller.executions).toBe(before);
+      expect(fixture.jobs.executions).toBe(before);
     });
 
     it('answers 422 for the same key with another body, without running', async () => {
       const key = newKey();
-      await send(fixture.url, '/things', { key, body: { amount: 1 } });
-      const before = fixture.controller.executions;
-      const reused = await send(fixture.url, '/things', { key, body: { amount: 2 } });
-      expectProblem(reused, 422, 'IDEMPOTENCY_KEY_REUSED');
-      expect(fixture.controller.executions).toBe(before);
+      await send(fixture.url, '/jobs', { key, body: { amount: 1 } });
+      const before = fixture.jobs.executions;
+      expectProblem(await send(fixture.url, '/jobs', { key, body: { amount: 2 } }), 422, 'IDEMPOTENCY_KEY_REUSED');
+      expect(fixture.jobs.executions).toBe(before);
     });
 
     it('fingerprints the canonical body: the same data in another key order is the same request', async () => {
       const key = newKey();
-      const first = await send(fixture.url, '/things', { key, body: { a: 1, b: { c: 2, d: 3 } } });
-      const replay = await send(fixture.url, '/things', { key, body: { b: { d: 3, c: 2 }, a: 1 } });
+      const first = await send(fixture.url, '/jobs', { key, body: { a: 1, b: { c: 2, d: 3 } } });
+      const replay = await send(fixture.url, '/jobs', { key, body: { b: { d: 3, c: 2 }, a: 1 } });
       expect(replay.headers['idempotency-cached']).toBe('true');
       expect(replay.text).toBe(first.text);
     });
 
+    it('fingerprints what the route says a retry must repeat (fingerprint option)', async () => {
+      const key = newKey();
+      const first = await send(fixture.url, '/jobs/amount', { key, body: { amount: 5, note: 'first' } });
+      const retry = await send(fixture.url, '/jobs/amount', { key, body: { amount: 5, note: 'edited' } });
+      expect(retry.headers['idempotency-cached']).toBe('true');
+      expect(retry.text).toBe(first.text);
+      expectProblem(await send(fixture.url, '/jobs/amount', { key, body: { amount: 6, note: 'first' } }), 422, 'IDEMPOTENCY_KEY_REUSED');
+    });
+
     it('answers 409 with Retry-After while the first request runs, then replays its outcome', async () => {
       const key = newKey();
-      fixture.controller.slowMs = 400;
-      const first = send(fixture.url, '/things/slow', { key });
-      await sleep(100);
-      const duplicate = await send(fixture.url, '/things/slow', { key });
+      fixture.jobs.slowMs = 400;
+      const started = fixture.jobs.nextStart();
+      const first = send(fixture.url, '/jobs/slow', { key });
+      await started;
+      const duplicate = await send(fixture.url, '/jobs/slow', { key });
       expectProblem(duplicate, 409, 'REQUEST_IN_PROGRESS');
       expect(duplicate.headers['retry-after']).toBe('1');
       const firstAnswer = await first;
       expect(firstAnswer.status).toBe(201);
-      const replay = await send(fixture.url, '/things/slow', { key });
+      const replay = await send(fixture.url, '/jobs/slow', { key });
       expect(replay.headers['idempotency-cached']).toBe('true');
       expect(replay.text).toBe(firstAnswer.text);
     });
 
     it('scopes a key by principal, method and route, never by query string', async () => {
       const key = newKey();
-      const before = fixture.controller.executions;
-      const alice = await send(fixture.url, '/things', { key, headers: { 'x-user': 'alice' } });
-      const bob = await send(fixture.url, '/things', { key, headers: { 'x-user': 'bob' } });
-      const anonymous = await send(fixture.url, '/things', { key });
-      const otherMethod = await send(fixture.url, '/things', { method: 'PUT', key });
-      const otherRoute = await send(fixture.url, '/things/other', { key });
-      for (const fresh of [alice, bob, anonymous, otherMethod, otherRoute]) expect(fresh.headers['idempotency-cached']).toBe('false');
-      expect(fixture.controller.executions).toBe(before + 5);
+      const before = fixture.jobs.executions;
+      const alice = await send(fixture.url, '/jobs', { key, headers: { 'x-user': 'alice' } });
+      const bob = await send(fixture.url, '/jobs', { key, headers: { 'x-user': 'bob' } });
+      const anonymous = await send(fixture.url, '/jobs', { key });
+      const otherRoute = await send(fixture.url, '/jobs/optional', { key });
+      for (const fresh of [alice, bob, anonymous, otherRoute]) expect(fresh.headers['idempotency-cached']).toBe('false');
+      expect(fixture.jobs.executions).toBe(before + 4);
 
-      const aliceAgain = await send(fixture.url, '/things?page=2', { key, headers: { 'x-user': 'alice' } });
+      const aliceAgain = await send(fixture.url, '/jobs?page=2', { key, headers: { 'x-user': 'alice' } });
       expect(aliceAgain.headers['idempotency-cached']).toBe('true');
       expect(aliceAgain.text).toBe(alice.text);
-      expect(fixture.controller.executions).toBe(before + 5);
+      expect(fixture.jobs.executions).toBe(before + 4);
     });
 
-    it('stores a definitive error (402) for the result TTL and replays it', async () => {
+    it('stores a transient error (500) for the error TTL only; then the same key runs again', async () => {
       const key = newKey();
-      const before = fixture.controller.executions;
-      const first = await send(fixture.url, '/things/decline', { key });
-      expectProblem(first, 402, 'PAYMENT_REQUIRED');
-      await sleep(ERROR_TTL_MS + 100);
-      const replay = await send(fixture.url, '/things/decline', { key });
-      expect(replay.status).toBe(402);
-      expect(replay.text).toBe(first.text);
-      expect(replay.headers['idempotency-cached']).toBe('true');
-      expect(fixture.controller.executions).toBe(before + 1);
+      const before = fixture.idem.executions;
+      const first = await send(fixture.url, '/idem/fail', { key });
+      expect(first.status).toBe(500);
+      expect((await send(fixture.url, '/idem/fail', { key })).headers['idempotency-cached']).toBe('true');
+      expect(fixture.idem.executions).toBe(before + 1);
+      await waitFor('the stored 500 has expired and the key runs again', async () => (await send(fixture.url, '/idem/fail', { key })).headers['idempotency-cached'] === 'false');
+      expect(fixture.idem.executions).toBe(before + 2);
     });
 
-    it('stores a transient error (500) for the error TTL only, without its internal message; then the key runs again', async () => {
+    it('stores what storeIf says: a route that stores no 5xx runs again on the next try', async () => {
       const key = newKey();
-      const before = fixture.controller.executions;
-      const first = await send(fixture.url, '/things/fail', { key });
-      expectProblem(first, 500, 'INTERNAL_ERROR');
-      expect(first.text).not.toContain('hunter2');
-      const replay = await send(fixture.url, '/things/fail', { key });
-      expect(replay.text).toBe(first.text);
-      expect(replay.headers['idempotency-cached']).toBe('true');
-      expect(fixture.controller.executions).toBe(before + 1);
-      await sleep(ERROR_TTL_MS + 100);
-      const rerun = await send(fixture.url, '/things/fail', { key });
-      expect(rerun.headers['idempotency-cached']).toBe('false');
-      expect(fixture.controller.executions).toBe(before + 2);
+      const before = fixture.jobs.executions;
+      await send(fixture.url, '/jobs/flaky', { key });
+      const retry = await send(fixture.url, '/jobs/flaky', { key });
+      expect(retry.headers['idempotency-cached']).toBe('false');
+      expect(fixture.jobs.executions).toBe(before + 2);
     });
 
-    it('leaves the key free after a validation error, so the corrected request runs', async () => {
+    it("leaves the key free after a validation error, which reaches the app's filter as it would without the layer", async () => {
       const key = newKey();
-      const invalid = await send(fixture.url, '/things/validated', { key, body: { amount: 'ten' } });
+      const twin = await send(fixture.url, '/plain/validated', { body: { amount: 'ten' } });
+      const invalid = await send(fixture.url, '/idem/validated', { key, body: { amount: 'ten' } });
+      expectSameAnswer(invalid, twin);
       expect(invalid.status).toBe(400);
       expect(invalid.headers['idempotency-cached']).toBe('false');
-      const corrected = await send(fixture.url, '/things/validated', { key, body: { amount: 10 } });
+      const corrected = await send(fixture.url, '/idem/validated', { key, body: { amount: 10 } });
       expect(corrected.status).toBe(201);
-      expect(corrected.json.amount).toBe(10);
+      expect(corrected.json).toEqual({ data: { amount: 10 } });
     });
 
     it("marks answers given before the interceptor runs (a guard's 401) with Idempotency-Cached: false", async () => {
-      const refused = await send(fixture.url, '/things', { key: newKey(), headers: { 'x-user': 'nobody' } });
+      const refused = await send(fixture.url, '/jobs', { key: newKey(), headers: { 'x-user': 'nobody' } });
       expect(refused.status).toBe(401);
+      expect(refused.headers['content-type']).toBe(APP_ERROR_CONTENT_TYPE);
       expect(refused.headers['idempotency-cached']).toBe('false');
     });
 
     it('runs a route whose key is optional every time when no key is sent', async () => {
-      const before = fixture.controller.executions;
-      const first = await send(fixture.url, '/things/optional');
-      const second = await send(fixture.url, '/things/optional');
+      const before = fixture.jobs.executions;
+      const first = await send(fixture.url, '/jobs/optional');
+      const second = await send(fixture.url, '/jobs/optional');
       expect([first.status, second.status]).toEqual([201, 201]);
       expect(second.headers['idempotency-cached']).toBe('false');
-      expect(fixture.controller.executions).toBe(before + 2);
+      expect(fixture.jobs.executions).toBe(before + 2);
     });
 
     describe('in wait mode', () => {
       let waiting: FixtureApp;
       beforeAll(async () => {
-        waiting = await startFixtureApp(adapter, storeOf(), { waitTimeoutMs: 600 });
+        waiting = await startFixtureApp(adapter, storeOf(), { waitTimeoutMs: 1000 });
       });
       afterAll(() => waiting?.close());
 
       it('gives a duplicate the outcome once the first finishes within the bound, as a replay', async () => {
         const key = newKey();
-        waiting.controller.slowMs = 300;
-        const first = send(waiting.url, '/things/slow', { key });
-        await sleep(50);
-        const duplicate = await send(waiting.url, '/things/slow', { key });
+        waiting.jobs.slowMs = 300;
+        const started = waiting.jobs.nextStart();
+        const first = send(waiting.url, '/jobs/slow', { key });
+        await started;
+        const duplicate = await send(waiting.url, '/jobs/slow', { key });
         expect(duplicate.status).toBe(201);
         expect(duplicate.headers['idempotency-cached']).toBe('true');
         expect(duplicate.text).toBe((await first).text);
@@ -208,11 +258,42 @@ describe.each(ADAPTERS)('on %s', (_adapterName, adapter) => {
 
       it('answers 409 when the first runs past the bound', async () => {
         const key = newKey();
-        waiting.controller.slowMs = 1500;
-        const first = send(waiting.url, '/things/slow', { key });
-        await sleep(50);
-        expectProblem(await send(waiting.url, '/things/slow', { key }), 409, 'REQUEST_IN_PROGRESS');
+        waiting.jobs.slowMs = 2500;
+        const started = waiting.jobs.nextStart();
+        const first = send(waiting.url, '/jobs/slow', { key });
+        await started;
+        expectProblem(await send(waiting.url, '/jobs/slow', { key }), 409, 'REQUEST_IN_PROGRESS');
         expect((await first).status).toBe(201);
+      });
+    });
+
+    describe("with errorResponses: 'exception-filters'", () => {
+      let ownFormat: FixtureApp;
+      beforeAll(async () => {
+        ownFormat = await startFixtureApp(adapter, storeOf(), { errorResponses: 'exception-filters' });
+      });
+      afterAll(() => ownFormat?.close());
+
+      it("answers the layer's 400, 409 and 422 in the app's format, with their status, code and Retry-After", async () => {
+        const missing = await send(ownFormat.url, '/jobs');
+        expect([missing.status, missing.headers['content-type'], missing.json.error.code]).toEqual([400, APP_ERROR_CONTENT_TYPE, 'IDEMPOTENCY_KEY_MISSING']);
+
+        const key = newKey();
+        ownFormat.jobs.slowMs = 300;
+        const started = ownFormat.jobs.nextStart();
+        const first = send(ownFormat.url, '/jobs/slow', { key });
+        await started;
+        const conflict = await send(ownFormat.url, '/jobs/slow', { key });
+        expect([conflict.status, conflict.headers['content-type'], conflict.json.error.code]).toEqual([409, APP_ERROR_CONTENT_TYPE, 'REQUEST_IN_PROGRESS']);
+        expect(conflict.headers['retry-after']).toBe('1');
+        expect(conflict.headers['idempotency-cached']).toBe('false');
+        await first;
+
+        const reused = await send(ownFormat.url, '/jobs/slow', { key, body: { other: true } });
+        expect([reused.status, reused.json.error.code]).toEqual([422, 'IDEMPOTENCY_KEY_REUSED']);
+        const replay = await send(ownFormat.url, '/jobs/slow', { key });
+        expect(replay.headers['idempotency-cached']).toBe('true');
+        expect(replay.text).toBe((await first).text);
       });
     });
 
@@ -221,47 +302,116 @@ describe.each(ADAPTERS)('on %s', (_adapterName, adapter) => {
         const lockTtlMs = 300;
         const [first, second] = await Promise.all([startFixtureApp(adapter, storeOf(), { lockTtlMs }), startFixtureApp(adapter, storeOf(), { lockTtlMs })]);
         try {
-          first.controller.slowMs = 1200;
+          first.jobs.slowMs = 1500;
           const key = newKey();
-          const running = send(first.url, '/things/slow', { key });
-          await sleep(lockTtlMs * 3);
-          expectProblem(await send(second.url, '/things/slow', { key }), 409, 'REQUEST_IN_PROGRESS');
+          const lockKey = recordKeys(toIdempotencyContext({ principal: 'anonymous', method: 'POST', route: '/jobs/slow', key }, '').recordId).lock;
+          const started = first.jobs.nextStart();
+          const running = send(first.url, '/jobs/slow', { key });
+          await started;
+          // Two extensions seen (its remaining TTL went up twice): the lock has outlived its TTL.
+          let lastTtl = Infinity;
+          let extensions = 0;
+          await waitFor('the lock was extended twice', async () => {
+            const ttl = await first.redis!.pttl(lockKey);
+            if (ttl > lastTtl) extensions++;
+            lastTtl = ttl;
+            return extensions >= 2;
+          });
+          expectProblem(await send(second.url, '/jobs/slow', { key }), 409, 'REQUEST_IN_PROGRESS');
           expect((await running).status).toBe(201);
-          expect(first.controller.lockLostSeen).toBe(false);
-          expect(second.controller.executions).toBe(0);
-          expect((await send(second.url, '/things/slow', { key })).headers['idempotency-cached']).toBe('true');
+          expect(first.jobs.lockLostSeen).toBe(false);
+          expect(second.jobs.executions).toBe(0);
+          expect((await send(second.url, '/jobs/slow', { key })).headers['idempotency-cached']).toBe('true');
         } finally {
           await Promise.all([first.close(), second.close()]);
         }
       });
 
-      it('answers 503 with Retry-After and runs nothing while the store is unreachable', async () => {
-        const before = fixture.controller.executions;
+      it('stops extending a hung operation past maxLockHoldMs: its key runs again elsewhere once the lock expires', async () => {
+        const options = { lockTtlMs: 300, maxLockHoldMs: 300 };
+        const [hung, other] = await Promise.all([startFixtureApp(adapter, storeOf(), options), startFixtureApp(adapter, storeOf(), options)]);
+        try {
+          hung.jobs.slowMs = 3000;
+          const key = newKey();
+          const lockKey = recordKeys(toIdempotencyContext({ principal: 'anonymous', method: 'POST', route: '/jobs/slow', key }, '').recordId).lock;
+          const started = hung.jobs.nextStart();
+          const running = send(hung.url, '/jobs/slow', { key });
+          await started;
+          await waitFor('the hung operation let its lock expire', async () => (await hung.redis!.exists(lockKey)) === 0);
+          other.jobs.slowMs = 0;
+          const rerun = await send(other.url, '/jobs/slow', { key });
+          expect(rerun.status).toBe(201);
+          expect(other.jobs.executions).toBe(1);
+          await running;
+          expect(hung.jobs.lockLostSeen).toBe(true);
+        } finally {
+          await Promise.all([hung.close(), other.close()]);
+        }
+      });
+
+      it('answers 503 with Retry-After and runs nothing while the store is unreachable, with no unhandled client error output', async () => {
+        const before = fixture.jobs.executions;
+        const consoleError = jest.spyOn(console, 'error');
         await redis!.crash();
         try {
-          const refused = await send(fixture.url, '/things', { key: newKey() });
+          const refused = await send(fixture.url, '/jobs', { key: newKey() });
           expectProblem(refused, 503, 'IDEMPOTENCY_STORE_UNAVAILABLE');
           expect(refused.headers['retry-after']).toBe('1');
-          expect(fixture.controller.executions).toBe(before);
+          expect(fixture.jobs.executions).toBe(before);
         } finally {
           await redis!.restart();
           await reconnected(fixture.redis!);
+          consoleError.mockRestore();
+        }
+        expect(consoleError.mock.calls.map((call) => String(call[0]))).not.toContainEqual(expect.stringContaining('Unhandled error event'));
+      });
+
+      it("answers 503 within the store deadline when Redis stops answering, whatever the client's retry settings; a late lock is released", async () => {
+        // The README's plainest construction: ioredis' defaults retry and queue for a long time.
+        const silent = await startFixtureApp(adapter, storeOf(), { redis: new Redis(redis!.url), storeTimeoutMs: 500 });
+        const key = newKey();
+        const lockKey = recordKeys(toIdempotencyContext({ principal: 'anonymous', method: 'POST', route: '/jobs', key }, '').recordId).lock;
+        const observer = new Redis(redis!.url);
+        redis!.pause();
+        try {
+          const sent = performance.now();
+          const refused = await send(silent.url, '/jobs', { key });
+          expect(performance.now() - sent).toBeLessThan(2000);
+          expectProblem(refused, 503, 'IDEMPOTENCY_STORE_UNAVAILABLE');
+          expect(silent.jobs.executions).toBe(0);
+        } finally {
+          redis!.resume();
+        }
+        // The paused begin still reaches Redis and takes the lock; the layer releases it unused.
+        await waitFor('the late lock is released', async () => (await observer.exists(lockKey)) === 0);
+        expect(silent.jobs.executions).toBe(0);
+        const retried = await send(silent.url, '/jobs', { key });
+        expect([retried.status, retried.headers['idempotency-cached']]).toEqual([201, 'false']);
+        expect(silent.jobs.executions).toBe(1);
+        observer.disconnect();
+        await silent.close();
+      });
+
+      it('encrypts stored headers and bodies at rest, and opens records sealed with an older key', async () => {
+        const oldKey = { id: 'k1', key: Buffer.alloc(32, 1) };
+        const newerKey = { id: 'k2', key: Buffer.alloc(32, 2).toString('base64') };
+        const [sealing, rotated] = await Promise.all([
+          startFixtureApp(adapter, storeOf(), { encryption: { keys: [oldKey] } }),
+          startFixtureApp(adapter, storeOf(), { encryption: { keys: [newerKey, oldKey] } }),
+        ]);
+        try {
+          const key = newKey();
+          const first = await send(sealing.url, '/idem/links', { key, body: { id: 'sealed-body-marker' } });
+          const record = await sealing.redis!.get(recordKeys(toIdempotencyContext({ principal: 'anonymous', method: 'POST', route: '/idem/links', key }, '').recordId).response);
+          expect(record).not.toContain('sealed-body-marker');
+          expect(record).not.toContain('/docs/things');
+          const replay = await send(rotated.url, '/idem/links', { key, body: { id: 'sealed-body-marker' } });
+          expect(replay.headers['idempotency-cached']).toBe('true');
+          expectSameAnswer(replay, first);
+        } finally {
+          await Promise.all([sealing.close(), rotated.close()]);
         }
       });
     }
-  });
-
-  it('refuses at start a handler that takes a plain @Res(), naming it', async () => {
-    @Controller('raw')
-    class RawResponseController {
-      @Post()
-      @Idempotent()
-      create(@Res() response: { end(): void }): void {
-        response.end();
-      }
-    }
-    await expect(startFixtureApp(adapter, { kind: 'memory' }, {}, [RawResponseController])).rejects.toThrow(
-      /RawResponseController\.create take @Res\(\) without passthrough/,
-    );
   });
 });
