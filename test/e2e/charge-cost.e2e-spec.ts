@@ -94,10 +94,10 @@ describe('the Redis cost of a charge', () => {
       'lua:set',
       'lua:zrem',
       'lua:xadd',
-      // complete: store the outcome, release the lock
+      // complete: while the lock is still ours, store the outcome and release the lock
       'evalsha',
-      'lua:set',
       'lua:get',
+      'lua:set',
       'lua:del',
     ]);
     expect(await ledgerCount(service.baseUrl, key)).toBe(1);
