@@ -138,15 +138,31 @@ export async function runSides(sides: SideSpec[], request: RequestSpec, options:
   return runs;
 }
 
+function medianFigure(runs: Map<string, SideFigures[]>, name: string, pick: (figures: SideFigures) => number): number {
+  return median(runs.get(name)!.map(pick));
+}
+
+const cpuOf = (figures: SideFigures) => figures.cpuMicrosPerRequest;
+
+/** Server CPU µs per request a side adds to its reference side: the difference of their medians. */
+export function addedCpu(runs: Map<string, SideFigures[]>, name: string, reference: string): number {
+  return medianFigure(runs, name, cpuOf) - medianFigure(runs, reference, cpuOf);
+}
+
+/** An added CPU figure as the tables write it: signed whole µs. */
+export function formatAdded(micros: number): string {
+  return `${micros >= 0 ? '+' : ''}${micros.toFixed(0)}`;
+}
+
 /** A Markdown table of medians: CPU per request, what it adds to (or its ratio against) its reference side. */
 export function renderSides(title: string, sides: SideSpec[], runs: Map<string, SideFigures[]>, options: SidesOptions): string {
-  const medianOf = (name: string, pick: (figures: SideFigures) => number) => median(runs.get(name)!.map(pick));
+  const medianOf = (name: string, pick: (figures: SideFigures) => number) => medianFigure(runs, name, pick);
   const rows = sides.map((side) => {
-    const cpu = medianOf(side.name, (figures) => figures.cpuMicrosPerRequest);
-    const referenceCpu = medianOf(side.reference, (figures) => figures.cpuMicrosPerRequest);
+    const cpu = medianOf(side.name, cpuOf);
+    const referenceCpu = medianOf(side.reference, cpuOf);
     const rate = medianOf(side.name, (figures) => figures.requestsPerSecond);
     const referenceRate = medianOf(side.reference, (figures) => figures.requestsPerSecond);
-    const added = side.reference === side.name ? '–' : `${cpu >= referenceCpu ? '+' : ''}${(cpu - referenceCpu).toFixed(0)}`;
+    const added = side.reference === side.name ? '–' : formatAdded(cpu - referenceCpu);
     const failures = runs.get(side.name)!.reduce((sum, figures) => sum + figures.failures, 0);
     return `| ${side.name} | ${side.reference} | ${cpu.toFixed(0)} | ${added} | ${(cpu / referenceCpu).toFixed(2)} | ${rate.toFixed(0)} | ${(rate / referenceRate).toFixed(2)} | ${medianOf(side.name, (figures) => figures.redisScriptsPerRequest).toFixed(2)} | ${medianOf(side.name, (figures) => figures.redisCommandsPerRequest).toFixed(1)} | ${failures} |`;
   });

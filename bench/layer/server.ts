@@ -1,9 +1,11 @@
 /**
- * The server `npm run bench:layer` measures: one trivial POST route, bare or behind the
+ * The server `npm run bench:layer` measures: one trivial POST route, bare or behind an
  * idempotency layer, on the adapter, store and handler shape named by the environment:
  *
- *   ADAPTER=express|fastify  STORE=none|memory|redis  HANDLER=returning|passthrough  PORT  REDIS_URL
+ *   ADAPTER=express|fastify  LAYER=ours|peer  STORE=none|memory|redis  HANDLER=returning|passthrough  PORT  REDIS_URL
  *
+ * LAYER=ours is this repository's package; LAYER=peer is `@node-idempotency/nestjs`, configured as
+ * its README says, with its Redis adapter (STORE=redis only; HANDLER does not apply).
  * It prints `listening` once it accepts requests. Nothing else runs in it: what it costs per
  * request is the framework's and the layer's.
  */
@@ -14,9 +16,10 @@ import { ExpressAdapter } from '@nestjs/platform-express';
 import { FastifyAdapter } from '@nestjs/platform-fastify';
 import { Idempotent, IdempotencyModule, MemoryIdempotencyStore } from '@idempotent-payments/nestjs-idempotency';
 import { RedisIdempotencyStore } from '@idempotent-payments/nestjs-idempotency/redis';
+import { Idempotent as PeerIdempotent, NodeIdempotencyModule, StorageAdapterEnum } from '@node-idempotency/nestjs';
 import { Redis } from 'ioredis';
 
-const { ADAPTER = 'express', STORE = 'none', HANDLER = 'returning', PORT = '3000', REDIS_URL = 'redis://127.0.0.1:6379' } = process.env;
+const { ADAPTER = 'express', LAYER = 'ours', STORE = 'none', HANDLER = 'returning', PORT = '3000', REDIS_URL = 'redis://127.0.0.1:6379' } = process.env;
 
 const item = (body: unknown) => ({ id: 'item_1', status: 'created', body });
 
@@ -47,8 +50,25 @@ class PassthroughController {
   }
 }
 
+@Controller('items')
+class PeerController {
+  @Post()
+  @PeerIdempotent()
+  create(@Body() body: unknown): unknown {
+    return item(body);
+  }
+}
+
 function appModule(): DynamicModule {
   if (STORE === 'none') return { module: class BareApp {}, controllers: [BareController] };
+  if (LAYER === 'peer') {
+    if (STORE !== 'redis') throw new Error(`the peer layer runs with its Redis adapter only (STORE=redis), not STORE=${STORE}`);
+    return {
+      module: class PeerApp {},
+      imports: [NodeIdempotencyModule.forRootAsync({ storage: { adapter: StorageAdapterEnum.redis, options: { url: REDIS_URL } } })],
+      controllers: [PeerController],
+    };
+  }
   const store = STORE === 'redis' ? new RedisIdempotencyStore(new Redis(REDIS_URL, { enableAutoPipelining: true })) : new MemoryIdempotencyStore();
   return {
     module: class LayerApp {},
