@@ -66,7 +66,8 @@ export interface IdempotencyModuleOptions extends IdempotencyRouteDefaults {
   onOutcome?: (report: IdempotencyReport, context: ExecutionContext) => void;
 }
 
-type Defaulted = 'resultTtlMs' | 'errorTtlMs' | 'lockTtlMs' | 'maxLockHoldMs' | 'storeTimeoutMs' | 'waitTimeoutMs' | 'retryAfterSeconds' | 'getScope' | 'errorResponses';
+type Defaulted =
+  'resultTtlMs' | 'errorTtlMs' | 'lockTtlMs' | 'maxLockHoldMs' | 'storeTimeoutMs' | 'waitTimeoutMs' | 'retryAfterSeconds' | 'getScope' | 'errorResponses';
 
 export type ResolvedIdempotencyOptions = Required<Pick<IdempotencyModuleOptions, Defaulted>> &
   Omit<IdempotencyModuleOptions, Defaulted | 'store' | 'replayedHeaders'> & {

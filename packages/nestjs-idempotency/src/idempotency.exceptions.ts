@@ -63,7 +63,13 @@ export class IdempotencyKeyReusedError extends IdempotencyError {
 /** 503: the store could not be asked or written in time; the operation did not run, or its outcome is not stored. */
 export class IdempotencyStoreUnavailableError extends IdempotencyError {
   constructor(cause: unknown, retryAfterSeconds = 1) {
-    super(503, 'IDEMPOTENCY_STORE_UNAVAILABLE', 'The idempotency store is unreachable; retry later with the same key.', { 'retry-after': String(retryAfterSeconds) }, { cause });
+    super(
+      503,
+      'IDEMPOTENCY_STORE_UNAVAILABLE',
+      'The idempotency store is unreachable; retry later with the same key.',
+      { 'retry-after': String(retryAfterSeconds) },
+      { cause },
+    );
   }
 }
 

@@ -8,7 +8,13 @@ import { parseIdempotencyKey } from './idempotency-key.js';
 import type { FingerprintOf, ResolvedIdempotencyOptions } from './idempotency-options.interface.js';
 import { toIdempotencyContext, type IdempotencyContext } from './idempotency-scope.js';
 import { IdempotencyService, type AttemptOutcome, type IdempotencyAttempt } from './idempotency.service.js';
-import { IDEMPOTENCY_CACHED_HEADER, IDEMPOTENCY_KEY_HEADER, IDEMPOTENCY_OPTIONS, IDEMPOTENT_METADATA, IDEMPOTENT_REPLAYED_HEADER } from './idempotency.constants.js';
+import {
+  IDEMPOTENCY_CACHED_HEADER,
+  IDEMPOTENCY_KEY_HEADER,
+  IDEMPOTENCY_OPTIONS,
+  IDEMPOTENT_METADATA,
+  IDEMPOTENT_REPLAYED_HEADER,
+} from './idempotency.constants.js';
 import type { IdempotentRouteOptions } from './idempotency.decorator.js';
 import { IdempotencyError, IdempotencyRequestError, IdempotencyStoreUnavailableError, IdempotentResponse } from './idempotency.exceptions.js';
 import { IDEMPOTENCY_CONTEXT, type RequestWithIdempotency } from './idempotent-request.decorator.js';
@@ -133,7 +139,11 @@ export class IdempotencyInterceptor implements NestInterceptor {
   }
 
   /** Stores what the app sent; a success the store did not take goes out as 503 instead (not stored, the retry runs it). */
-  private async store(captured: CapturedResponse, error: unknown, finish: (outcome: AttemptOutcome) => Promise<void>): Promise<ReplacementResponse | undefined> {
+  private async store(
+    captured: CapturedResponse,
+    error: unknown,
+    finish: (outcome: AttemptOutcome) => Promise<void>,
+  ): Promise<ReplacementResponse | undefined> {
     const headers: Record<string, string> = {};
     for (const name of this.storedHeaders) {
       const value = captured.headers[name];
@@ -146,8 +156,14 @@ export class IdempotencyInterceptor implements NestInterceptor {
       await finish({ status: captured.status, headers, body: text, binary, error });
       return undefined;
     } catch (failure) {
-      const problem = IdempotentResponse.of(failure instanceof IdempotencyError ? failure : new IdempotencyStoreUnavailableError(failure, this.options.retryAfterSeconds)).wire;
-      return { ...problem, headers: { ...problem.headers, [IDEMPOTENCY_CACHED_HEADER.toLowerCase()]: 'false' }, drop: [...BODY_HEADERS, ...this.options.replayedHeaders] };
+      const problem = IdempotentResponse.of(
+        failure instanceof IdempotencyError ? failure : new IdempotencyStoreUnavailableError(failure, this.options.retryAfterSeconds),
+      ).wire;
+      return {
+        ...problem,
+        headers: { ...problem.headers, [IDEMPOTENCY_CACHED_HEADER.toLowerCase()]: 'false' },
+        drop: [...BODY_HEADERS, ...this.options.replayedHeaders],
+      };
     }
   }
 

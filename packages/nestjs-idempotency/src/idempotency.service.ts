@@ -13,7 +13,14 @@ import type { IdempotencyOutcome } from './idempotency-report.js';
 import { recordIdOf } from './idempotency-scope.js';
 import { ttlFor, type RetentionPolicy } from './retention.js';
 import { ResponseCipher } from './response-cipher.js';
-import { IDEMPOTENCY_STORE, type BeginResult, type IdempotencyLease, type IdempotencyStore, type LockOptions, type StoredResponse } from './storage/idempotency-store.interface.js';
+import {
+  IDEMPOTENCY_STORE,
+  type BeginResult,
+  type IdempotencyLease,
+  type IdempotencyStore,
+  type LockOptions,
+  type StoredResponse,
+} from './storage/idempotency-store.interface.js';
 
 const IN_PROGRESS: BeginResult = { state: 'in_progress' };
 
@@ -149,7 +156,11 @@ export class IdempotencyService {
     } finally {
       this.executing.delete(attempt.recordId);
     }
-    if (context) this.options.onOutcome?.({ outcome: 'fresh', lockWaitMs: attempt.heldSince - attempt.waitStarted, lockHoldMs: performance.now() - attempt.heldSince }, context);
+    if (context)
+      this.options.onOutcome?.(
+        { outcome: 'fresh', lockWaitMs: attempt.heldSince - attempt.waitStarted, lockHoldMs: performance.now() - attempt.heldSince },
+        context,
+      );
   }
 
   /**

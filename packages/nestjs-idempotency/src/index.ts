@@ -11,7 +11,13 @@ export * from './idempotency.exceptions.js';
 export { IdempotencyInterceptor } from './idempotency.interceptor.js';
 export { IdempotencyModule } from './idempotency.module.js';
 export { ANONYMOUS_SCOPE, authenticatedPrincipal } from './idempotency.module-definition.js';
-export type { FingerprintOf, IdempotencyModuleOptions, IdempotencyRouteDefaults, ResolvedIdempotencyOptions, StoreIf } from './idempotency-options.interface.js';
+export type {
+  FingerprintOf,
+  IdempotencyModuleOptions,
+  IdempotencyRouteDefaults,
+  ResolvedIdempotencyOptions,
+  StoreIf,
+} from './idempotency-options.interface.js';
 export type { IdempotencyOutcome, IdempotencyReport } from './idempotency-report.js';
 export { toIdempotencyContext, type IdempotencyContext, type IdempotencyScope } from './idempotency-scope.js';
 export {

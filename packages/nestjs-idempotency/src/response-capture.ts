@@ -26,7 +26,11 @@ type Chunk = string | Uint8Array;
  * the app, after its interceptors, serializers and exception filters, and it is stored before the
  * client has it. `abandoned` runs when the connection closes before the app wrote an end.
  */
-export function holdResponse(raw: ServerResponse, settle: (captured: CapturedResponse) => Promise<ReplacementResponse | undefined>, abandoned: () => void): void {
+export function holdResponse(
+  raw: ServerResponse,
+  settle: (captured: CapturedResponse) => Promise<ReplacementResponse | undefined>,
+  abandoned: () => void,
+): void {
   let head: Parameters<ServerResponse['writeHead']> | undefined;
   const chunks: Array<{ chunk: Chunk; encoding?: BufferEncoding }> = [];
   const callbacks: Callback[] = [];
@@ -34,7 +38,8 @@ export function holdResponse(raw: ServerResponse, settle: (captured: CapturedRes
 
   const keep = (chunk: unknown, encoding: unknown, callback: unknown) => {
     if (typeof chunk === 'function') callbacks.push(chunk as Callback);
-    else if (chunk !== null && chunk !== undefined) chunks.push({ chunk: chunk as Chunk, encoding: typeof encoding === 'string' ? (encoding as BufferEncoding) : undefined });
+    else if (chunk !== null && chunk !== undefined)
+      chunks.push({ chunk: chunk as Chunk, encoding: typeof encoding === 'string' ? (encoding as BufferEncoding) : undefined });
     if (typeof encoding === 'function') callbacks.push(encoding as Callback);
     if (typeof callback === 'function') callbacks.push(callback as Callback);
   };

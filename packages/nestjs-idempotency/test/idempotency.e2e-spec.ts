@@ -5,6 +5,7 @@ import { waitFor } from '../../../test/support/wait-for.js';
 import { toIdempotencyContext } from '../src/index.js';
 import { recordKeys } from '../src/storage/redis.index.js';
 import { INTERNAL_MESSAGE, PASSWORD_HASH } from './fixture/fixture.controller.js';
+import { askTwins, TWIN_ROUTES } from './fixture/twin-routes.js';
 import { ADAPTERS, APP_ERROR_CONTENT_TYPE, reconnected, startFixtureApp, type FixtureApp, type StoreKind } from './fixture/fixture-app.js';
 import { newKey, send, type Answer } from './http-client.js';
 
@@ -36,18 +37,7 @@ async function storedRecord(fixture: FixtureApp, route: string, key: string): Pr
   return JSON.stringify(begun.stored);
 }
 
-/** Each route of the app with what a client sends it; /plain has the same routes without @Idempotent(). */
-const TWIN_ROUTES: Array<[string, Record<string, unknown>]> = [
-  ['users', { id: 'u1', email: 'a@b.c' }],
-  ['links', { id: 'l1' }],
-  ['moved', {}],
-  ['accepted', { id: 'a1' }],
-  ['raw', { id: 'r1' }],
-  ['decline', {}],
-  ['fail', {}],
-];
-
-/** CONTRACT section 2 in an app with its own interceptors, serializer and filters, on each adapter with each store. */
+/** The idempotency behaviour in an app with its own interceptors, serializer and filters, on each adapter with each store. */
 describe.each(ADAPTERS)('on %s', (_adapterName, adapter) => {
   describe.each<StoreKind>(['memory', 'redis'])('with the %s store', (storeKind) => {
     let redis: RedisServer | undefined;
@@ -67,9 +57,7 @@ describe.each(ADAPTERS)('on %s', (_adapterName, adapter) => {
     it.each(TWIN_ROUTES)('POST /%s answers what the app answers without the layer, first time and on replay, and runs once', async (route, body) => {
       const key = newKey();
       const before = fixture.idem.executions;
-      const twin = await send(fixture.url, `/plain/${route}`, { body });
-      const first = await send(fixture.url, `/idem/${route}`, { key, body });
-      const replay = await send(fixture.url, `/idem/${route}`, { key, body });
+      const { twin, first, replay } = await askTwins(fixture.url, route, body, key);
       expectSameAnswer(first, twin);
       expectSameAnswer(replay, first);
       expect(first.headers['idempotency-cached']).toBe('false');
@@ -196,7 +184,10 @@ describe.each(ADAPTERS)('on %s', (_adapterName, adapter) => {
       expect(first.status).toBe(500);
       expect((await send(fixture.url, '/idem/fail', { key })).headers['idempotency-cached']).toBe('true');
       expect(fixture.idem.executions).toBe(before + 1);
-      await waitFor('the stored 500 has expired and the key runs again', async () => (await send(fixture.url, '/idem/fail', { key })).headers['idempotency-cached'] === 'false');
+      await waitFor(
+        'the stored 500 has expired and the key runs again',
+        async () => (await send(fixture.url, '/idem/fail', { key })).headers['idempotency-cached'] === 'false',
+      );
       expect(fixture.idem.executions).toBe(before + 2);
     });
 
@@ -402,7 +393,9 @@ describe.each(ADAPTERS)('on %s', (_adapterName, adapter) => {
         try {
           const key = newKey();
           const first = await send(sealing.url, '/idem/links', { key, body: { id: 'sealed-body-marker' } });
-          const record = await sealing.redis!.get(recordKeys(toIdempotencyContext({ principal: 'anonymous', method: 'POST', route: '/idem/links', key }, '').recordId).response);
+          const record = await sealing.redis!.get(
+            recordKeys(toIdempotencyContext({ principal: 'anonymous', method: 'POST', route: '/idem/links', key }, '').recordId).response,
+          );
           expect(record).not.toContain('sealed-body-marker');
           expect(record).not.toContain('/docs/things');
           const replay = await send(rotated.url, '/idem/links', { key, body: { id: 'sealed-body-marker' } });

@@ -3,7 +3,8 @@ import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, wr
 import { tmpdir } from 'node:os';
 import { join, posix, resolve } from 'node:path';
 import { freePort, ManagedProcess, runToSuccess } from '../../../tools/process/index.js';
-import { send } from './http-client.js';
+import { send, type Answer } from './http-client.js';
+import { TWIN_ROUTES, type TwinAnswers } from './fixture/twin-routes.js';
 
 const PACKAGE_DIR = resolve(import.meta.dirname, '..');
 const REPO_DIR = resolve(PACKAGE_DIR, '../..');
@@ -34,6 +35,35 @@ function installSettings(): { compilerOptions: Record<string, unknown>; packageJ
   const packageJson = blocks.find((block) => !('compilerOptions' in block));
   if (!tsconfig || !packageJson) throw new Error('README.md\'s "## Install" needs a ```json tsconfig.json block (compilerOptions) and a package.json one');
   return { compilerOptions: tsconfig.compilerOptions as Record<string, unknown>, packageJson };
+}
+
+/**
+ * The package tests' composition fixture, imported from the installed package instead of its
+ * sources, and a program that asks each twin route on both adapters and prints the answers.
+ */
+function copyCompositionFixture(app: string): void {
+  const testDir = import.meta.dirname;
+  mkdirSync(join(app, 'fixture'), { recursive: true });
+  for (const file of ['fixture/fixture.controller.ts', 'fixture/fixture-app.ts', 'fixture/twin-routes.ts', 'http-client.ts']) {
+    const source = readFileSync(join(testDir, file), 'utf8')
+      .replaceAll("'../../src/index.js'", "'@idempotent-payments/nestjs-idempotency'")
+      .replaceAll("'../../src/storage/redis.index.js'", "'@idempotent-payments/nestjs-idempotency/redis'");
+    writeFileSync(join(app, file), source);
+  }
+  writeFileSync(
+    join(app, 'composition.ts'),
+    `import { ADAPTERS, startFixtureApp } from './fixture/fixture-app.js';
+import { askTwins, TWIN_ROUTES, type TwinAnswers } from './fixture/twin-routes.js';
+
+const results: Record<string, TwinAnswers> = {};
+for (const [adapterName, adapter] of ADAPTERS) {
+  const fixture = await startFixtureApp(adapter, { kind: 'memory' });
+  for (const [route, body] of TWIN_ROUTES) results[\`\${adapterName} \${route}\`] = await askTwins(fixture.url, route, body, \`key-\${route}\`);
+  await fixture.close();
+}
+process.stdout.write(JSON.stringify(results));
+`,
+  );
 }
 
 /** Every file under a folder, as posix paths relative to it. */
@@ -169,6 +199,11 @@ describe('the packed package', () => {
           'rxjs@^7',
           'reflect-metadata',
           '@types/node@^20',
+          // What the composition fixture's app uses besides the package.
+          '@nestjs/testing@^12',
+          'class-transformer@^0.5',
+          'class-validator@^0.15',
+          'ioredis@^6',
         ],
         { cwd: app, env: process.env },
       );
@@ -183,8 +218,12 @@ describe('the packed package', () => {
         )
         .replace('app.listen(3000)', "app.listen(Number(process.env.PORT), '127.0.0.1')");
       writeFileSync(join(app, 'main.ts'), main);
+      copyCompositionFixture(app);
       // The README's compiler options as they are; `types` only for the lines above, which read process.env.
-      writeFileSync(join(app, 'tsconfig.json'), JSON.stringify({ compilerOptions: { ...compilerOptions, types: ['node'] }, files: ['main.ts'] }));
+      writeFileSync(
+        join(app, 'tsconfig.json'),
+        JSON.stringify({ compilerOptions: { ...compilerOptions, types: ['node'] }, files: ['main.ts', 'composition.ts'] }),
+      );
       await runToSuccess(process.execPath, [TSC, '-p', app], { cwd: app, env: process.env });
     }, 240_000);
 
@@ -217,6 +256,17 @@ describe('the packed package', () => {
       expect(reused.headers['content-type']).toBe('application/problem+json; charset=utf-8');
       expect(reused.json.code).toBe('IDEMPOTENCY_KEY_REUSED');
       await child.stop();
+    });
+
+    it("answers what the app answers without the layer, first time and on replay, in the fixture app with the app's own interceptors and filters", async () => {
+      const results = JSON.parse(await runToSuccess(process.execPath, ['composition.js'], { cwd: app, env: process.env })) as Record<string, TwinAnswers>;
+      expect(Object.keys(results)).toHaveLength(2 * TWIN_ROUTES.length);
+      for (const [name, { twin, first, replay }] of Object.entries(results)) {
+        const wire = (answer: Answer) => [name, answer.status, answer.headers['content-type'], answer.text];
+        expect(wire(first)).toEqual(wire(twin));
+        expect(wire(replay)).toEqual(wire(first));
+        expect([name, first.headers['idempotency-cached'], replay.headers['idempotency-cached']]).toEqual([name, 'false', 'true']);
+      }
     });
   });
 });
