@@ -12,17 +12,28 @@ export function canonicalJson(value: unknown, depth = 0): string {
   if (depth > MAX_DEPTH) {
     throw new IdempotencyRequestError('BODY_TOO_DEEP', `The request body is nested deeper than ${MAX_DEPTH} levels.`);
   }
+  if (value === null || typeof value !== 'object') return JSON.stringify(value) ?? 'null';
   if (Array.isArray(value)) {
-    return `[${value.map((item) => canonicalJson(item ?? null, depth + 1)).join(',')}]`;
+    let text = '[';
+    for (let index = 0; index < value.length; index++) text += (index === 0 ? '' : ',') + canonicalJson(value[index] ?? null, depth + 1);
+    return text + ']';
   }
-  if (value !== null && typeof value === 'object') {
-    const members = Object.keys(value)
-      .filter((key) => (value as Record<string, unknown>)[key] !== undefined)
-      .sort()
-      .map((key) => `${JSON.stringify(key)}:${canonicalJson((value as Record<string, unknown>)[key], depth + 1)}`);
-    return `{${members.join(',')}}`;
+  const record = value as Record<string, unknown>;
+  const keys = Object.keys(record);
+  // Bodies usually arrive sorted or nearly so; sorting is only needed when they are not.
+  for (let index = 1; index < keys.length; index++) {
+    if (keys[index - 1]! > keys[index]!) {
+      keys.sort();
+      break;
+    }
   }
-  return JSON.stringify(value) ?? 'null';
+  let text = '{';
+  for (const key of keys) {
+    const member = record[key];
+    if (member === undefined) continue;
+    text += (text.length === 1 ? '' : ',') + JSON.stringify(key) + ':' + canonicalJson(member, depth + 1);
+  }
+  return text + '}';
 }
 
 /** SHA-256 of the canonical body: the same request always has the same fingerprint. */

@@ -88,6 +88,9 @@ export class IdempotencyRequestError extends IdempotencyError {
 export class IdempotentResponse {
   constructor(
     readonly wire: WireResponse,
+    /** A stored outcome: sent with `Idempotency-Cached: true` and `Idempotent-Replayed: true`. */
+    readonly replay = false,
+    /** `wire.body` is base64. */
     readonly binary = false,
   ) {}
 

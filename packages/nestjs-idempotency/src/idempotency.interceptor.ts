@@ -6,14 +6,13 @@ import { Observable, type Subscription } from 'rxjs';
 import { fingerprintOf } from './fingerprint.js';
 import { parseIdempotencyKey } from './idempotency-key.js';
 import type { FingerprintOf, ResolvedIdempotencyOptions } from './idempotency-options.interface.js';
-import { toIdempotencyContext, type IdempotencyContext } from './idempotency-scope.js';
+import { RequestIdempotencyContext } from './idempotency-scope.js';
 import { IdempotencyService, type AttemptOutcome, type IdempotencyAttempt } from './idempotency.service.js';
 import {
   IDEMPOTENCY_CACHED_HEADER,
   IDEMPOTENCY_KEY_HEADER,
   IDEMPOTENCY_OPTIONS,
   IDEMPOTENT_METADATA,
-  IDEMPOTENT_REPLAYED_HEADER,
 } from './idempotency.constants.js';
 import type { IdempotentRouteOptions } from './idempotency.decorator.js';
 import { IdempotencyError, IdempotencyRequestError, IdempotencyStoreUnavailableError, IdempotentResponse } from './idempotency.exceptions.js';
@@ -83,7 +82,7 @@ export class IdempotencyInterceptor implements NestInterceptor {
     if (SAFE_METHODS.has(request.method)) return next.handle();
     const response = http.getResponse<object>();
     this.adapterHost.httpAdapter.setHeader(response, IDEMPOTENCY_CACHED_HEADER, 'false');
-    let idempotency: IdempotencyContext;
+    let idempotency: RequestIdempotencyContext;
     try {
       const key = parseIdempotencyKey(keyOccurrences(request));
       if (key === undefined) {
@@ -91,7 +90,7 @@ export class IdempotencyInterceptor implements NestInterceptor {
         throw new IdempotencyRequestError('IDEMPOTENCY_KEY_MISSING', `This route requires an ${IDEMPOTENCY_KEY_HEADER} header.`);
       }
       const scope = { principal: this.options.getScope(context), method: request.method, route: routeOf(request), key };
-      idempotency = toIdempotencyContext(scope, fingerprintOf(route.fingerprint ? route.fingerprint(request.body, context) : request.body));
+      idempotency = new RequestIdempotencyContext(scope, fingerprintOf(route.fingerprint ? route.fingerprint(request.body, context) : request.body));
     } catch (error) {
       throw this.answerOf(error, response);
     }
@@ -103,7 +102,7 @@ export class IdempotencyInterceptor implements NestInterceptor {
         (started) => {
           if (started.state === 'replay') return subscriber.error(replayOf(started.response));
           const { attempt } = started;
-          idempotency.lockLost = attempt.lockLost;
+          idempotency.lock = attempt.lease;
           let handlerError: unknown;
           let handlerSettled!: () => void;
           const settled = new Promise<void>((resolve) => (handlerSettled = resolve));
@@ -202,8 +201,7 @@ export class IdempotencyInterceptor implements NestInterceptor {
 }
 
 function replayOf(stored: StoredResponse): IdempotentResponse {
-  const headers = { ...stored.headers, [IDEMPOTENCY_CACHED_HEADER]: 'true', [IDEMPOTENT_REPLAYED_HEADER]: 'true' };
-  return new IdempotentResponse({ status: stored.status, headers, body: stored.body }, stored.binary);
+  return new IdempotentResponse(stored, true, stored.binary);
 }
 
 /** Node's response: Express's response is one, Fastify's reply holds it as `raw`. */

@@ -32,8 +32,7 @@ export interface IdempotentCall {
 
 /** A call that holds its record's lock: it runs, then `finish` stores its outcome or frees the key. */
 export interface IdempotencyAttempt extends IdempotentCall {
-  /** Aborts when the lock could not be kept: check it before irreversible steps. */
-  readonly lockLost: AbortSignal;
+  /** The lock; its `lost` aborts when the lock could not be kept: check it before irreversible steps. */
   readonly lease: IdempotencyLease;
   readonly waitStarted: number;
   readonly heldSince: number;
@@ -119,8 +118,8 @@ export class IdempotencyService {
       throw error;
     }
     if (begun.state === 'acquired') {
-      const lease = begun.lease;
-      return { state: 'acquired', attempt: { ...call, lease, lockLost: lease.lost, waitStarted, heldSince: performance.now() } };
+      const attempt = { recordId: call.recordId, fingerprint: call.fingerprint, lease: begun.lease, waitStarted, heldSince: performance.now() };
+      return { state: 'acquired', attempt };
     }
     if (begun.state === 'in_progress') {
       this.report('conflict', waitStarted, context);
@@ -179,7 +178,7 @@ export class IdempotencyService {
     const policy = { resultTtlMs: work.ttlMs ?? this.options.resultTtlMs, errorTtlMs: this.options.errorTtlMs };
     let value: T;
     try {
-      value = await operation(attempt.lockLost);
+      value = await operation(attempt.lease.lost);
     } catch (error) {
       await this.finish(attempt, undefined, policy);
       throw error;

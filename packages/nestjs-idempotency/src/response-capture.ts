@@ -35,6 +35,7 @@ export function holdResponse(
   const chunks: Array<{ chunk: Chunk; encoding?: BufferEncoding }> = [];
   const callbacks: Callback[] = [];
   let ended = false;
+  const { writeHead, write, end } = raw;
 
   const keep = (chunk: unknown, encoding: unknown, callback: unknown) => {
     if (typeof chunk === 'function') callbacks.push(chunk as Callback);
@@ -56,10 +57,11 @@ export function holdResponse(
     if (ended) return raw;
     ended = true;
     keep(chunk, encoding, callback);
-    // The prototype's methods again, for the response that now goes out.
-    Reflect.deleteProperty(raw, 'writeHead');
-    Reflect.deleteProperty(raw, 'write');
-    Reflect.deleteProperty(raw, 'end');
+    // The response's own methods again, for what now goes out (assigned back rather than deleted,
+    // which would turn the response into a slow dictionary object).
+    raw.writeHead = writeHead;
+    raw.write = write;
+    raw.end = end;
     const body = bodyOf(chunks);
     settle({ status: typeof head?.[0] === 'number' ? head[0] : raw.statusCode, headers: headersOf(raw, head), body }).then(
       (replacement) => {

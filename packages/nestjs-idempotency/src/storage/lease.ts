@@ -1,5 +1,24 @@
 import type { IdempotencyLease, LockOptions, StoredResponse } from './idempotency-store.interface.js';
 
+/** A lease's `lost` signal, made only when someone reads it: most leases are never lost, and an AbortController costs microseconds. */
+export class LossSignal {
+  private controller?: AbortController;
+  private reason?: Error;
+
+  get signal(): AbortSignal {
+    if (!this.controller) {
+      this.controller = new AbortController();
+      if (this.reason) this.controller.abort(this.reason);
+    }
+    return this.controller.signal;
+  }
+
+  abort(reason: Error): void {
+    this.reason ??= reason;
+    this.controller?.abort(reason);
+  }
+}
+
 /**
  * A lease whose lock is extended every third of its TTL until it is settled or its hold limit is
  * reached. `extendLock` returns the lock's new expiry (ms since the epoch) or rejects; a failed
@@ -7,7 +26,7 @@ import type { IdempotencyLease, LockOptions, StoredResponse } from './idempotenc
  * have expired, `lost` aborts.
  */
 export abstract class RenewedLease implements IdempotencyLease {
-  private readonly controller = new AbortController();
+  private readonly loss = new LossSignal();
   private readonly holdUntil: number;
   private timer?: NodeJS.Timeout;
   private extension?: Promise<void>;
@@ -23,7 +42,7 @@ export abstract class RenewedLease implements IdempotencyLease {
   }
 
   get lost(): AbortSignal {
-    return this.controller.signal;
+    return this.loss.signal;
   }
 
   async complete(response: StoredResponse, ttlMs: number): Promise<boolean> {
@@ -53,7 +72,7 @@ export abstract class RenewedLease implements IdempotencyLease {
     const nextExtension = Date.now() + Math.floor(this.lock.lockTtlMs / 3);
     if (nextExtension >= this.holdUntil) {
       // Past the hold limit the lock is left to expire: a hung operation stops blocking its key.
-      this.timer = setTimeout(() => this.controller.abort(new Error('The lock was held longer than maxLockHoldMs')), Math.max(0, this.expiresAt - Date.now()));
+      this.timer = setTimeout(() => this.loss.abort(new Error('The lock was held longer than maxLockHoldMs')), Math.max(0, this.expiresAt - Date.now()));
       return;
     }
     this.timer = setTimeout(() => {
@@ -66,7 +85,7 @@ export abstract class RenewedLease implements IdempotencyLease {
       this.expiresAt = await this.extendLock(this.lock.lockTtlMs);
     } catch (error) {
       if (this.expiresAt <= Date.now()) {
-        this.controller.abort(error);
+        this.loss.abort(error instanceof Error ? error : new Error(String(error)));
         return;
       }
     }

@@ -1,3 +1,4 @@
+import { LossSignal } from './lease.js';
 import type { BeginResult, IdempotencyLease, IdempotencyStore, LockOptions, StoredResponse } from './idempotency-store.interface.js';
 
 /** setTimeout's largest delay; a longer TTL is kept that long (24.8 days). */
@@ -12,7 +13,7 @@ export interface MemoryIdempotencyStoreOptions {
 }
 
 class MemoryLease implements IdempotencyLease {
-  private readonly controller = new AbortController();
+  private readonly loss = new LossSignal();
   private readonly holdLimit?: NodeJS.Timeout;
   private settled = false;
 
@@ -24,14 +25,14 @@ class MemoryLease implements IdempotencyLease {
     // A lock in memory never expires on its own; the hold limit frees the key of a hung operation.
     if (Number.isFinite(maxHoldMs)) {
       this.holdLimit = setTimeout(() => {
-        this.controller.abort(new Error('The lock was held longer than maxLockHoldMs'));
+        this.loss.abort(new Error('The lock was held longer than maxLockHoldMs'));
         this.store.unlock(this);
       }, maxHoldMs).unref();
     }
   }
 
   get lost(): AbortSignal {
-    return this.controller.signal;
+    return this.loss.signal;
   }
 
   async complete(response: StoredResponse, ttlMs: number): Promise<boolean> {

@@ -61,7 +61,7 @@ class RedisLease extends RenewedLease {
 
   protected async storeAndRelease(response: StoredResponse, ttlMs: number): Promise<boolean> {
     try {
-      return (await COMPLETE_SCRIPT.run(this.redis, [this.keys.response, this.keys.lock], [this.token, JSON.stringify(response), ttlMs])) === 1;
+      return (await COMPLETE_SCRIPT.run(this.redis, [this.keys.response, this.keys.lock], [this.token, encodeRecord(response), ttlMs])) === 1;
     } catch (error) {
       // The outcome may not be stored; the lock is released if possible, else it expires.
       await this.releaseLock().catch(() => undefined);
@@ -111,7 +111,7 @@ export class RedisIdempotencyStore implements IdempotencyStore {
     const started = Date.now();
     const keys = this.keysOf(recordId);
     const reply = await BEGIN_SCRIPT.run(this.redis, [keys.response, keys.lock], [token, lock.lockTtlMs]).catch(unavailable);
-    if (reply[0] === 1) return { state: 'stored', stored: JSON.parse(reply[1]) as StoredResponse };
+    if (reply[0] === 1) return { state: 'stored', stored: decodeRecord(reply[1]) };
     if (reply[0] === 0) return IN_PROGRESS;
     return { state: 'acquired', lease: new RedisLease(recordId, lock, validUntil(started, lock.lockTtlMs), token, this.redis, keys) };
   }
@@ -119,6 +119,23 @@ export class RedisIdempotencyStore implements IdempotencyStore {
   async isLocked(recordId: string): Promise<boolean> {
     return (await this.redis.exists(this.keysOf(recordId).lock).catch(unavailable)) === 1;
   }
+}
+
+/**
+ * A stored response as Redis keeps it: its small fields as a JSON array on the first line, then
+ * the body as it is, so the body (usually JSON text itself) is neither escaped nor parsed again.
+ */
+export function encodeRecord(response: StoredResponse): string {
+  return `${JSON.stringify([response.fingerprint, response.status, response.headers, response.binary ? 1 : 0, response.sealedBy ?? ''])}\n${response.body}`;
+}
+
+export function decodeRecord(record: string): StoredResponse {
+  const newline = record.indexOf('\n');
+  const [fingerprint, status, headers, binary, sealedBy] = JSON.parse(record.slice(0, newline)) as [string, number, Record<string, string>, 0 | 1, string];
+  const response: StoredResponse = { fingerprint, status, headers, body: record.slice(newline + 1) };
+  if (binary) response.binary = true;
+  if (sealedBy) response.sealedBy = sealedBy;
+  return response;
 }
 
 export interface RecordKeys {

@@ -3,7 +3,7 @@ import type { Redis } from 'ioredis';
 import type { BeginResult, IdempotencyStore, LockOptions, StoredResponse } from './idempotency-store.interface.js';
 import { RenewedLease } from './lease.js';
 import type { RedisClient } from './lua-script.js';
-import { logOutages, recordKeys, unavailable, type RecordKeys, type RedisIdempotencyStoreOptions } from './redis.store.js';
+import { decodeRecord, encodeRecord, logOutages, recordKeys, unavailable, type RecordKeys, type RedisIdempotencyStoreOptions } from './redis.store.js';
 
 class RedlockLease extends RenewedLease {
   constructor(
@@ -18,7 +18,7 @@ class RedlockLease extends RenewedLease {
 
   protected async storeAndRelease(response: StoredResponse, ttlMs: number): Promise<boolean> {
     try {
-      await this.redis.set(this.keys.response, JSON.stringify(response), 'PX', ttlMs).catch(unavailable);
+      await this.redis.set(this.keys.response, encodeRecord(response), 'PX', ttlMs).catch(unavailable);
       return true;
     } finally {
       await this.releaseLock().catch(() => undefined);
@@ -95,7 +95,7 @@ export class RedlockIdempotencyStore implements IdempotencyStore {
 
   private async find(keys: RecordKeys): Promise<StoredResponse | undefined> {
     const raw = await this.redis.get(keys.response).catch(unavailable);
-    return raw ? (JSON.parse(raw) as StoredResponse) : undefined;
+    return raw ? decodeRecord(raw) : undefined;
   }
 }
 
