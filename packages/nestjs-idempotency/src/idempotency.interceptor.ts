@@ -7,13 +7,8 @@ import { fingerprintOf } from './fingerprint.js';
 import { parseIdempotencyKey } from './idempotency-key.js';
 import type { FingerprintOf, ResolvedIdempotencyOptions } from './idempotency-options.interface.js';
 import { RequestIdempotencyContext } from './idempotency-scope.js';
-import { IdempotencyService, type AttemptOutcome, type IdempotencyAttempt } from './idempotency.service.js';
-import {
-  IDEMPOTENCY_CACHED_HEADER,
-  IDEMPOTENCY_KEY_HEADER,
-  IDEMPOTENCY_OPTIONS,
-  IDEMPOTENT_METADATA,
-} from './idempotency.constants.js';
+import { IdempotencyService, type IdempotencyAttempt } from './idempotency.service.js';
+import { IDEMPOTENCY_CACHED_HEADER, IDEMPOTENCY_KEY_HEADER, IDEMPOTENCY_OPTIONS, IDEMPOTENT_METADATA } from './idempotency.constants.js';
 import type { IdempotentRouteOptions } from './idempotency.decorator.js';
 import { IdempotencyError, IdempotencyRequestError, IdempotencyStoreUnavailableError, IdempotentResponse } from './idempotency.exceptions.js';
 import { IDEMPOTENCY_CONTEXT, type RequestWithIdempotency } from './idempotent-request.decorator.js';
@@ -98,42 +93,37 @@ export class IdempotencyInterceptor implements NestInterceptor {
 
     return new Observable<unknown>((subscriber) => {
       let handling: Subscription | undefined;
+      /** Runs when the handler is done, or when NestJS stops listening (the client went away). */
+      let handled: (() => void) | undefined;
       this.idempotency.start(idempotency, context).then(
         (started) => {
           if (started.state === 'replay') return subscriber.error(replayOf(started.response));
           const { attempt } = started;
+          // Nobody waits for this request any more: nothing will run or be sent, so the key is freed.
+          if (subscriber.closed) return void this.abandon(attempt, route, context);
           idempotency.lock = attempt.lease;
+          const raw = rawResponseOf(response);
           let handlerError: unknown;
-          let handlerSettled!: () => void;
-          const settled = new Promise<void>((resolve) => (handlerSettled = resolve));
-          let finished = false;
-          const finish = (outcome: AttemptOutcome | undefined) => {
-            finished = true;
-            return this.idempotency.finish(attempt, outcome, route.policy, context);
+          const held = holdResponse(raw, (captured) => this.store(captured, handlerError, attempt, route, context));
+          handled = () => {
+            // The client left: NestJS writes nothing for a handler's Observable then, so the key is freed.
+            if (raw.destroyed) setImmediate(() => held.ended || void this.abandon(attempt, route, context));
           };
-          holdResponse(
-            rawResponseOf(response),
-            (captured) => this.store(captured, handlerError, finish),
-            // The client left and nothing will be written: once the handler is done, the key is freed.
-            () => void settled.then(() => setImmediate(() => finished || void finish(undefined).catch(() => undefined))),
-          );
           handling = next.handle().subscribe({
             next: (value) => subscriber.next(value),
             error: (error: unknown) => {
               handlerError = error;
-              handlerSettled();
               subscriber.error(error);
             },
-            complete: () => {
-              handlerSettled();
-              subscriber.complete();
-            },
+            complete: () => subscriber.complete(),
           });
-          if (subscriber.closed) void this.abandon(attempt, route, context);
         },
         (error: unknown) => subscriber.error(this.answerOf(error, response)),
       );
-      return () => handling?.unsubscribe();
+      return () => {
+        handling?.unsubscribe();
+        handled?.();
+      };
     });
   }
 
@@ -141,7 +131,9 @@ export class IdempotencyInterceptor implements NestInterceptor {
   private async store(
     captured: CapturedResponse,
     error: unknown,
-    finish: (outcome: AttemptOutcome) => Promise<void>,
+    attempt: IdempotencyAttempt,
+    route: RouteSettings,
+    context: ExecutionContext,
   ): Promise<ReplacementResponse | undefined> {
     const headers: Record<string, string> = {};
     for (const name of this.storedHeaders) {
@@ -152,7 +144,7 @@ export class IdempotencyInterceptor implements NestInterceptor {
     const binary = typeof body !== 'string' && !isUtf8(body);
     const text = typeof body === 'string' ? body : body.toString(binary ? 'base64' : 'utf8');
     try {
-      await finish({ status: captured.status, headers, body: text, binary, error });
+      await this.idempotency.finish(attempt, { status: captured.status, headers, body: text, binary, error }, route.policy, context);
       return undefined;
     } catch (failure) {
       const problem = IdempotentResponse.of(
@@ -166,7 +158,7 @@ export class IdempotencyInterceptor implements NestInterceptor {
     }
   }
 
-  /** The subscriber went away before the handler ran: nothing will be sent, so the key is freed. */
+  /** Frees the key of an attempt that will send nothing. */
   private async abandon(attempt: IdempotencyAttempt, route: RouteSettings, context: ExecutionContext): Promise<void> {
     await this.idempotency.finish(attempt, undefined, route.policy, context).catch(() => undefined);
   }

@@ -38,5 +38,4 @@ export class IdempotentResponseFilter implements ExceptionFilter<IdempotentRespo
     // An empty body goes as none: Fastify would give '' a text/plain type the response did not have.
     adapter.reply(response, typeof body !== 'string' ? new StreamableFile(body) : body === '' ? undefined : body, wire.status);
   }
-
 }

@@ -16,6 +16,11 @@ export interface ReplacementResponse {
   drop: string[];
 }
 
+/** Whether the app has ended the response (its end is held or already sent). */
+export interface HeldResponse {
+  readonly ended: boolean;
+}
+
 type Callback = (error?: Error | null) => void;
 type Chunk = string | Uint8Array;
 
@@ -24,13 +29,9 @@ type Chunk = string | Uint8Array;
  * `res.send` and Fastify's `reply.send` both come down to) until `settle` has dealt with it, then
  * sends it, or the replacement `settle` returns. So what is stored is the response as it leaves
  * the app, after its interceptors, serializers and exception filters, and it is stored before the
- * client has it. `abandoned` runs when the connection closes before the app wrote an end.
+ * client has it.
  */
-export function holdResponse(
-  raw: ServerResponse,
-  settle: (captured: CapturedResponse) => Promise<ReplacementResponse | undefined>,
-  abandoned: () => void,
-): void {
+export function holdResponse(raw: ServerResponse, settle: (captured: CapturedResponse) => Promise<ReplacementResponse | undefined>): HeldResponse {
   let head: Parameters<ServerResponse['writeHead']> | undefined;
   const chunks: Array<{ chunk: Chunk; encoding?: BufferEncoding }> = [];
   const callbacks: Callback[] = [];
@@ -74,9 +75,11 @@ export function holdResponse(
     );
     return raw;
   }) as ServerResponse['end'];
-  raw.once('close', () => {
-    if (!ended) abandoned();
-  });
+  return {
+    get ended() {
+      return ended;
+    },
+  };
 }
 
 function bodyOf(chunks: Array<{ chunk: Chunk; encoding?: BufferEncoding }>): string | Buffer {

@@ -14,7 +14,7 @@ export interface Answer {
 export function send(
   baseUrl: string,
   path: string,
-  options: { method?: string; key?: string | string[]; body?: unknown; headers?: Record<string, string> } = {},
+  options: { method?: string; key?: string | string[]; body?: unknown; headers?: Record<string, string>; signal?: AbortSignal } = {},
 ): Promise<Answer> {
   const body = options.body === undefined ? '{}' : JSON.stringify(options.body);
   const headers: Record<string, string | string[]> = {
@@ -24,7 +24,7 @@ export function send(
   };
   if (options.key !== undefined) headers['idempotency-key'] = options.key;
   return new Promise((resolve, reject) => {
-    const outgoing = httpRequest(`${baseUrl}${path}`, { method: options.method ?? 'POST', headers }, (incoming) => {
+    const outgoing = httpRequest(`${baseUrl}${path}`, { method: options.method ?? 'POST', headers, signal: options.signal }, (incoming) => {
       const chunks: Buffer[] = [];
       incoming.on('data', (chunk: Buffer) => chunks.push(chunk));
       incoming.on('end', () => {

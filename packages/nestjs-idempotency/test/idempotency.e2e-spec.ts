@@ -161,6 +161,21 @@ describe.each(ADAPTERS)('on %s', (_adapterName, adapter) => {
       expect(replay.text).toBe(firstAnswer.text);
     });
 
+    it("frees the key when the client leaves while the handler's Observable runs (NestJS then sends nothing)", async () => {
+      const key = newKey();
+      fixture.jobs.slowMs = 300;
+      const started = fixture.jobs.nextStart();
+      const client = new AbortController();
+      const abandoned = send(fixture.url, '/jobs/stream', { key, signal: client.signal }).catch(() => 'aborted');
+      await started;
+      client.abort();
+      expect(await abandoned).toBe('aborted');
+      const { recordId } = toIdempotencyContext({ principal: 'anonymous', method: 'POST', route: '/jobs/stream', key }, '');
+      await waitFor('the key is free again', async () => !(await fixture.store.isLocked(recordId)));
+      const rerun = await send(fixture.url, '/jobs/stream', { key });
+      expect([rerun.status, rerun.headers['idempotency-cached']]).toEqual([201, 'false']);
+    });
+
     it('scopes a key by principal, method and route, never by query string', async () => {
       const key = newKey();
       const before = fixture.jobs.executions;
