@@ -401,9 +401,10 @@ describe.each(ADAPTERS)('on %s', (_adapterName, adapter) => {
       it('encrypts stored headers and bodies at rest, and opens records sealed with an older key', async () => {
         const oldKey = { id: 'k1', key: Buffer.alloc(32, 1) };
         const newerKey = { id: 'k2', key: Buffer.alloc(32, 2).toString('base64') };
-        const [sealing, rotated] = await Promise.all([
+        const [sealing, rotated, keyless] = await Promise.all([
           startFixtureApp(adapter, storeOf(), { encryption: { keys: [oldKey] } }),
           startFixtureApp(adapter, storeOf(), { encryption: { keys: [newerKey, oldKey] } }),
+          startFixtureApp(adapter, storeOf(), { encryption: { keys: [newerKey] } }),
         ]);
         try {
           const key = newKey();
@@ -416,8 +417,11 @@ describe.each(ADAPTERS)('on %s', (_adapterName, adapter) => {
           const replay = await send(rotated.url, '/idem/links', { key, body: { id: 'sealed-body-marker' } });
           expect(replay.headers['idempotency-cached']).toBe('true');
           expectSameAnswer(replay, first);
+          // Without the key that sealed it, the record cannot be read, and the request does not run again.
+          expectProblem(await send(keyless.url, '/idem/links', { key, body: { id: 'sealed-body-marker' } }), 500, 'IDEMPOTENCY_RECORD_UNREADABLE');
+          expect(keyless.idem.executions).toBe(0);
         } finally {
-          await Promise.all([sealing.close(), rotated.close()]);
+          await Promise.all([sealing.close(), rotated.close(), keyless.close()]);
         }
       });
     }
