@@ -29,9 +29,12 @@ function expectSameAnswer(actual: Answer, expected: Answer): void {
   for (const header of REPLAYED_HEADERS) expect([header, actual.headers[header]]).toEqual([header, expected.headers[header]]);
 }
 
+/** The record id of an anonymous POST with this key to this route. */
+const recordIdOf = (route: string, key: string) => toIdempotencyContext({ principal: 'anonymous', method: 'POST', route, key }, '').recordId;
+
 /** The record the store holds for a key of an /idem route, as the store returns it. */
 async function storedRecord(fixture: FixtureApp, route: string, key: string): Promise<string> {
-  const { recordId } = toIdempotencyContext({ principal: 'anonymous', method: 'POST', route, key }, '');
+  const recordId = recordIdOf(route, key);
   const begun = await fixture.store.begin(recordId, { lockTtlMs: 1000, maxHoldMs: Infinity });
   if (begun.state !== 'stored') throw new Error(`expected a stored outcome for ${route}, found ${begun.state}`);
   return JSON.stringify(begun.stored);
@@ -170,7 +173,7 @@ describe.each(ADAPTERS)('on %s', (_adapterName, adapter) => {
       await started;
       client.abort();
       expect(await abandoned).toBe('aborted');
-      const { recordId } = toIdempotencyContext({ principal: 'anonymous', method: 'POST', route: '/jobs/stream', key }, '');
+      const recordId = recordIdOf('/jobs/stream', key);
       await waitFor('the key is free again', async () => !(await fixture.store.isLocked(recordId)));
       const rerun = await send(fixture.url, '/jobs/stream', { key });
       expect([rerun.status, rerun.headers['idempotency-cached']]).toEqual([201, 'false']);
@@ -310,7 +313,7 @@ describe.each(ADAPTERS)('on %s', (_adapterName, adapter) => {
         try {
           first.jobs.slowMs = 1500;
           const key = newKey();
-          const lockKey = recordKeys(toIdempotencyContext({ principal: 'anonymous', method: 'POST', route: '/jobs/slow', key }, '').recordId).lock;
+          const lockKey = recordKeys(recordIdOf('/jobs/slow', key)).lock;
           const started = first.jobs.nextStart();
           const running = send(first.url, '/jobs/slow', { key });
           await started;
@@ -339,7 +342,7 @@ describe.each(ADAPTERS)('on %s', (_adapterName, adapter) => {
         try {
           hung.jobs.slowMs = 3000;
           const key = newKey();
-          const lockKey = recordKeys(toIdempotencyContext({ principal: 'anonymous', method: 'POST', route: '/jobs/slow', key }, '').recordId).lock;
+          const lockKey = recordKeys(recordIdOf('/jobs/slow', key)).lock;
           const started = hung.jobs.nextStart();
           const running = send(hung.url, '/jobs/slow', { key });
           await started;
@@ -376,7 +379,7 @@ describe.each(ADAPTERS)('on %s', (_adapterName, adapter) => {
         // The README's plainest construction: ioredis' defaults retry and queue for a long time.
         const silent = await startFixtureApp(adapter, storeOf(), { redis: new Redis(redis!.url), storeTimeoutMs: 500 });
         const key = newKey();
-        const lockKey = recordKeys(toIdempotencyContext({ principal: 'anonymous', method: 'POST', route: '/jobs', key }, '').recordId).lock;
+        const lockKey = recordKeys(recordIdOf('/jobs', key)).lock;
         const observer = new Redis(redis!.url);
         redis!.pause();
         try {
@@ -409,9 +412,7 @@ describe.each(ADAPTERS)('on %s', (_adapterName, adapter) => {
         try {
           const key = newKey();
           const first = await send(sealing.url, '/idem/links', { key, body: { id: 'sealed-body-marker' } });
-          const record = await sealing.redis!.get(
-            recordKeys(toIdempotencyContext({ principal: 'anonymous', method: 'POST', route: '/idem/links', key }, '').recordId).response,
-          );
+          const record = await sealing.redis!.get(recordKeys(recordIdOf('/idem/links', key)).response);
           expect(record).not.toContain('sealed-body-marker');
           expect(record).not.toContain('/docs/things');
           const replay = await send(rotated.url, '/idem/links', { key, body: { id: 'sealed-body-marker' } });
