@@ -111,7 +111,7 @@ describe('the Redis cost of a charge', () => {
     expect(replay.headers['idempotent-replayed']).toBe('true');
     const { roundTrips, commands } = await cost();
     expect(roundTrips).toBe(1);
-    expect(commands).toEqual(['evalsha', 'lua:get']);
+    expect(commands).toEqual(['evalsha', 'lua:get', 'lua:pttl']);
   });
 });
 

@@ -35,3 +35,4 @@ export type { EncryptionKey, EncryptionOptions } from './response-cipher.js';
 export { retentionFor, ttlFor, type Retention, type RetentionPolicy } from './retention.js';
 export * from './storage/idempotency-store.interface.js';
 export { MemoryIdempotencyStore, type MemoryIdempotencyStoreOptions } from './storage/memory.store.js';
+export { TieredIdempotencyStore, type TieredIdempotencyStoreOptions } from './storage/tiered.store.js';

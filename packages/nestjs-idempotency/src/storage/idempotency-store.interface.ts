@@ -33,7 +33,11 @@ export interface IdempotencyLease {
  * What `begin` found: the lock, now held by the caller; an outcome stored earlier; or the lock held
  * by someone else (answered, not thrown: a retry storm on one key is this path, so it stays cheap).
  */
-export type BeginResult = { state: 'acquired'; lease: IdempotencyLease } | { state: 'stored'; stored: StoredResponse } | { state: 'in_progress' };
+export type BeginResult =
+  | { state: 'acquired'; lease: IdempotencyLease }
+  /** `expiresAt` (ms since the epoch), from stores that know it: how long a copy of the outcome may live elsewhere. */
+  | { state: 'stored'; stored: StoredResponse; expiresAt?: number }
+  | { state: 'in_progress' };
 
 export interface LockOptions {
   /** How long the lock lives without being extended: what a crashed holder costs its key. */

@@ -58,7 +58,7 @@ class MemoryLease implements IdempotencyLease {
  */
 export class MemoryIdempotencyStore implements IdempotencyStore {
   readonly allowInProduction: boolean;
-  private readonly responses = new Map<string, { response: StoredResponse; expiry: NodeJS.Timeout }>();
+  private readonly responses = new Map<string, { response: StoredResponse; expiresAt: number; expiry: NodeJS.Timeout }>();
   private readonly locks = new Map<string, MemoryLease>();
 
   constructor(options: MemoryIdempotencyStoreOptions = {}) {
@@ -67,7 +67,7 @@ export class MemoryIdempotencyStore implements IdempotencyStore {
 
   async begin(recordId: string, lock: LockOptions): Promise<BeginResult> {
     const stored = this.responses.get(recordId);
-    if (stored) return { state: 'stored', stored: stored.response };
+    if (stored) return { state: 'stored', stored: stored.response, expiresAt: stored.expiresAt };
     if (this.locks.has(recordId)) return { state: 'in_progress' };
     const lease = new MemoryLease(recordId, this, lock.maxHoldMs);
     this.locks.set(recordId, lease);
@@ -85,7 +85,7 @@ export class MemoryIdempotencyStore implements IdempotencyStore {
     clearTimeout(this.responses.get(lease.recordId)?.expiry);
     // unref: a stored outcome never keeps the process alive.
     const expiry = setTimeout(() => this.responses.delete(lease.recordId), Math.min(ttlMs, MAX_TIMER_MS)).unref();
-    this.responses.set(lease.recordId, { response, expiry });
+    this.responses.set(lease.recordId, { response, expiresAt: Date.now() + ttlMs, expiry });
     this.unlock(lease);
     return true;
   }

@@ -14,9 +14,9 @@ export interface RedisIdempotencyStoreOptions {
  * "The stored outcome, or else the lock": the re-check and the acquisition in one round trip. The
  * lock is Redlock's on a single node: SET NX PX with a random owner token.
  */
-const BEGIN_SCRIPT = new LuaScript<[1, string] | [2] | [0]>(`
+const BEGIN_SCRIPT = new LuaScript<[1, string, number] | [2] | [0]>(`
 local stored = redis.call('GET', KEYS[1])
-if stored then return {1, stored} end
+if stored then return {1, stored, redis.call('PTTL', KEYS[1])} end
 if redis.call('SET', KEYS[2], ARGV[1], 'NX', 'PX', ARGV[2]) then return {2} end
 return {0}
 `);
@@ -111,7 +111,7 @@ export class RedisIdempotencyStore implements IdempotencyStore {
     const started = Date.now();
     const keys = this.keysOf(recordId);
     const reply = await BEGIN_SCRIPT.run(this.redis, [keys.response, keys.lock], [token, lock.lockTtlMs]).catch(unavailable);
-    if (reply[0] === 1) return { state: 'stored', stored: decodeRecord(reply[1]) };
+    if (reply[0] === 1) return { state: 'stored', stored: decodeRecord(reply[1]), expiresAt: started + reply[2] };
     if (reply[0] === 0) return IN_PROGRESS;
     return { state: 'acquired', lease: new RedisLease(recordId, lock, validUntil(started, lock.lockTtlMs), token, this.redis, keys) };
   }
