@@ -27,14 +27,22 @@ export class IdempotentResponseFilter implements ExceptionFilter<IdempotentRespo
     if (isNodeResponse(response)) {
       // Express's res.send would add an ETag or a charset the stored response did not have: the bytes go out as stored.
       for (const name in wire.headers) response.setHeader(name, wire.headers[name]!);
-      if (replay) markReplay((name, value) => response.setHeader(name, value));
+      if (replay) {
+        markReplay((name, value) => {
+          response.setHeader(name, value);
+        });
+      }
       response.setHeader('content-length', Buffer.byteLength(body));
       response.writeHead(wire.status).end(body);
       return;
     }
     const adapter = this.adapterHost.httpAdapter;
     for (const name in wire.headers) adapter.setHeader(response, name, wire.headers[name]!);
-    if (replay) markReplay((name, value) => adapter.setHeader(response, name, value));
+    if (replay) {
+      markReplay((name, value) => {
+        adapter.setHeader(response, name, value);
+      });
+    }
     // An empty body goes as none: Fastify would give '' a text/plain type the response did not have.
     adapter.reply(response, typeof body !== 'string' ? new StreamableFile(body) : body === '' ? undefined : body, wire.status);
   }

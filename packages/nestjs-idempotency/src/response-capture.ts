@@ -36,6 +36,7 @@ export function holdResponse(raw: ServerResponse, settle: (captured: CapturedRes
   const chunks: Array<{ chunk: Chunk; encoding?: BufferEncoding }> = [];
   const callbacks: Callback[] = [];
   let ended = false;
+  // eslint-disable-next-line @typescript-eslint/unbound-method -- put back as they were, then called as the response's own methods
   const { writeHead, write, end } = raw;
 
   const keep = (chunk: unknown, encoding: unknown, callback: unknown) => {
