@@ -76,15 +76,18 @@ export class MemoryIdempotencyStore implements IdempotencyStore {
     return this.locks.has(recordId);
   }
 
-  /** @internal Stores a lease's outcome if it holds the lock or nobody does, and unlocks. */
+  /**
+   * @internal Stores a lease's outcome if it holds the lock or nobody does, and unlocks. An outcome
+   * already stored (by a holder that took the lock over and completed) stays.
+   */
   keep(lease: MemoryLease, response: StoredResponse, ttlMs: number): boolean {
     const holder = this.locks.get(lease.recordId);
     if (holder !== undefined && holder !== lease) return false;
-    clearTimeout(this.responses.get(lease.recordId)?.expiry);
+    this.unlock(lease);
+    if (this.responses.has(lease.recordId)) return false;
     // unref: a stored outcome never keeps the process alive. A TTL beyond setTimeout's largest delay is kept that long (24.8 days).
     const expiry = setTimeout(() => this.responses.delete(lease.recordId), timerDelay(ttlMs)).unref();
     this.responses.set(lease.recordId, { response, expiry });
-    this.unlock(lease);
     return true;
   }
 

@@ -20,13 +20,13 @@ class RedlockLease extends RenewedLease {
   /**
    * The outcome and the lock live on different servers, so no one script compares and stores: the
    * lock is made sure of first (extended while it is this owner's, else taken again if nobody holds
-   * it), then the outcome is stored within its validity and the lock released.
+   * it), then the outcome is stored within its validity, unless one is stored already (by a holder
+   * that took the expired lock over and completed), and the lock released.
    */
   protected async storeAndRelease(response: StoredResponse, ttlMs: number): Promise<boolean> {
     if (!(await this.holdAgain())) return false;
     try {
-      await this.redis.set(this.keys.response, encodeRecord(response), 'PX', ttlMs).catch(unavailable);
-      return true;
+      return (await this.redis.set(this.keys.response, encodeRecord(response), 'PX', ttlMs, 'NX').catch(unavailable)) === 'OK';
     } finally {
       await this.releaseLock().catch(() => undefined);
     }
