@@ -22,7 +22,8 @@ export interface IdempotencyLease {
   readonly lost: AbortSignal;
   /**
    * Stores the outcome for `ttlMs` and releases the lock: a compare-and-set on this lease's owner
-   * token. Resolves false when another holder took the lock over (it then stores its own outcome).
+   * token. Resolves false when another holder took the lock over (it then stores its own outcome,
+   * which this never replaces, even after that holder completed).
    */
   complete(response: StoredResponse, ttlMs: number): Promise<boolean>;
   /** Releases the lock without storing anything, if this lease still holds it; the key is free again. */

@@ -1,5 +1,13 @@
 import type { IdempotencyLease, LockOptions, StoredResponse } from './idempotency-store.interface.js';
 
+/** setTimeout's largest delay (2^31 - 1 ms, 24.8 days): Node runs a timer set for longer after 1 ms. */
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
+/** A delay setTimeout keeps: one beyond its largest ends at the largest, early rather than at once. */
+export function timerDelay(ms: number): number {
+  return Math.min(Math.max(0, ms), MAX_TIMER_MS);
+}
+
 /** A lease's `lost` signal, made only when someone reads it: most leases are never lost, and an AbortController costs microseconds. */
 export class LossSignal {
   private controller?: AbortController;
@@ -72,12 +80,13 @@ export abstract class RenewedLease implements IdempotencyLease {
     const nextExtension = Date.now() + Math.floor(this.lock.lockTtlMs / 3);
     if (nextExtension >= this.holdUntil) {
       // Past the hold limit the lock is left to expire: a hung operation stops blocking its key.
-      this.timer = setTimeout(() => this.loss.abort(new Error('The lock was held longer than maxLockHoldMs')), Math.max(0, this.expiresAt - Date.now()));
+      this.timer = setTimeout(() => this.loss.abort(new Error('The lock was held longer than maxLockHoldMs')), timerDelay(this.expiresAt - Date.now()));
       return;
     }
+    const delay = timerDelay(nextExtension - Date.now());
     this.timer = setTimeout(() => {
       this.extension = this.renew();
-    }, nextExtension - Date.now());
+    }, delay);
   }
 
   private async renew(): Promise<void> {

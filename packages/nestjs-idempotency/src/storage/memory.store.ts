@@ -1,8 +1,5 @@
-import { LossSignal } from './lease.js';
+import { LossSignal, timerDelay } from './lease.js';
 import type { BeginResult, IdempotencyLease, IdempotencyStore, LockOptions, StoredResponse } from './idempotency-store.interface.js';
-
-/** setTimeout's largest delay; a longer TTL is kept that long (24.8 days). */
-const MAX_TIMER_MS = 2 ** 31 - 1;
 
 export interface MemoryIdempotencyStoreOptions {
   /**
@@ -22,12 +19,13 @@ class MemoryLease implements IdempotencyLease {
     private readonly store: MemoryIdempotencyStore,
     maxHoldMs: number,
   ) {
-    // A lock in memory never expires on its own; the hold limit frees the key of a hung operation.
+    // A lock in memory never expires on its own; the hold limit frees the key of a hung operation
+    // (one beyond setTimeout's largest delay at that delay, 24.8 days).
     if (Number.isFinite(maxHoldMs)) {
       this.holdLimit = setTimeout(() => {
         this.loss.abort(new Error('The lock was held longer than maxLockHoldMs'));
         this.store.unlock(this);
-      }, maxHoldMs).unref();
+      }, timerDelay(maxHoldMs)).unref();
     }
   }
 
@@ -78,15 +76,18 @@ export class MemoryIdempotencyStore implements IdempotencyStore {
     return this.locks.has(recordId);
   }
 
-  /** @internal Stores a lease's outcome if it holds the lock or nobody does, and unlocks. */
+  /**
+   * @internal Stores a lease's outcome if it holds the lock or nobody does, and unlocks. An outcome
+   * already stored (by a holder that took the lock over and completed) stays.
+   */
   keep(lease: MemoryLease, response: StoredResponse, ttlMs: number): boolean {
     const holder = this.locks.get(lease.recordId);
     if (holder !== undefined && holder !== lease) return false;
-    clearTimeout(this.responses.get(lease.recordId)?.expiry);
-    // unref: a stored outcome never keeps the process alive.
-    const expiry = setTimeout(() => this.responses.delete(lease.recordId), Math.min(ttlMs, MAX_TIMER_MS)).unref();
-    this.responses.set(lease.recordId, { response, expiresAt: Date.now() + ttlMs, expiry });
     this.unlock(lease);
+    if (this.responses.has(lease.recordId)) return false;
+    // unref: a stored outcome never keeps the process alive. A TTL beyond setTimeout's largest delay is kept that long (24.8 days).
+    const expiry = setTimeout(() => this.responses.delete(lease.recordId), timerDelay(ttlMs)).unref();
+    this.responses.set(lease.recordId, { response, expiresAt: Date.now() + ttlMs, expiry });
     return true;
   }
 

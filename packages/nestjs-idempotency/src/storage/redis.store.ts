@@ -23,14 +23,16 @@ return {0}
 
 /**
  * Stores the outcome and releases the lock, while this owner holds it or nobody does (it expired
- * and nobody took it over); a new holder stores its own outcome instead.
+ * and nobody took it over); a new holder stores its own outcome instead, and an outcome already
+ * stored (by a holder that took the expired lock over and completed) stays.
  */
 const COMPLETE_SCRIPT = new LuaScript<number>(`
 local holder = redis.call('GET', KEYS[2])
 if holder and holder ~= ARGV[1] then return 0 end
-redis.call('SET', KEYS[1], ARGV[2], 'PX', ARGV[3])
+local stored = redis.call('SET', KEYS[1], ARGV[2], 'PX', ARGV[3], 'NX')
 if holder then redis.call('DEL', KEYS[2]) end
-return 1
+if stored then return 1 end
+return 0
 `);
 
 /** Compare-and-delete: only the owner releases. */

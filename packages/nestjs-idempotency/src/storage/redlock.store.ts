@@ -8,18 +8,25 @@ import { decodeRecord, encodeRecord, logOutages, recordKeys, unavailable, type R
 class RedlockLease extends RenewedLease {
   constructor(
     recordId: string,
-    lock: LockOptions,
+    private readonly lockOptions: LockOptions,
     private held: Lock,
+    private readonly redlock: Redlock,
     private readonly redis: RedisClient,
     private readonly keys: RecordKeys,
   ) {
-    super(recordId, lock, held.expiration);
+    super(recordId, lockOptions, held.expiration);
   }
 
+  /**
+   * The outcome and the lock live on different servers, so no one script compares and stores: the
+   * lock is made sure of first (extended while it is this owner's, else taken again if nobody holds
+   * it), then the outcome is stored within its validity, unless one is stored already (by a holder
+   * that took the expired lock over and completed), and the lock released.
+   */
   protected async storeAndRelease(response: StoredResponse, ttlMs: number): Promise<boolean> {
+    if (!(await this.holdAgain())) return false;
     try {
-      await this.redis.set(this.keys.response, encodeRecord(response), 'PX', ttlMs).catch(unavailable);
-      return true;
+      return (await this.redis.set(this.keys.response, encodeRecord(response), 'PX', ttlMs, 'NX').catch(unavailable)) === 'OK';
     } finally {
       await this.releaseLock().catch(() => undefined);
     }
@@ -33,12 +40,30 @@ class RedlockLease extends RenewedLease {
   protected async releaseLock(): Promise<void> {
     await this.held.release();
   }
+
+  /** True once this owner holds the lock for another TTL; false when another holder took it over. */
+  private async holdAgain(): Promise<boolean> {
+    try {
+      await this.extendLock(this.lockOptions.lockTtlMs);
+      return true;
+    } catch {
+      // Not extended: the lock expired (or the nodes did not answer); taken again unless someone else holds it.
+      try {
+        this.held = await this.redlock.acquire([this.keys.lock], this.lockOptions.lockTtlMs);
+        return true;
+      } catch (error) {
+        if (await heldBySomeoneElse(error)) return false;
+        unavailable(error);
+      }
+    }
+  }
 }
 
 /**
  * Outcomes in one Redis (or Cluster), locks as a Redlock quorum over independent Redis nodes: the
  * lock survives the loss of a minority of them. Costs more round trips than RedisIdempotencyStore
- * (look, lock on every node, look again under the lock; store, then release on every node).
+ * (look, lock on every node, look again under the lock; extend on every node, store, then release
+ * on every node).
  */
 export class RedlockIdempotencyStore implements IdempotencyStore {
   private readonly redlock: Redlock;
@@ -66,7 +91,7 @@ export class RedlockIdempotencyStore implements IdempotencyStore {
       if (await heldBySomeoneElse(error)) return { state: 'in_progress' };
       unavailable(error);
     }
-    const lease = new RedlockLease(recordId, lockOptions, lock, this.redis, keys);
+    const lease = new RedlockLease(recordId, lockOptions, lock, this.redlock, this.redis, keys);
     try {
       // Re-check under the lock: another holder may have stored an outcome since the first look.
       const stored = await this.find(keys);
