@@ -34,7 +34,7 @@ export class IdempotentResponseFilter implements ExceptionFilter<IdempotentRespo
     }
     const adapter = this.adapterHost.httpAdapter;
     for (const name in wire.headers) adapter.setHeader(response, name, wire.headers[name]!);
-    if (replay) markReplay((name, value) => adapter.setHeader(response, name, value));
+    if (replay) markReplay((name, value) => void adapter.setHeader(response, name, value));
     // An empty body goes as none: Fastify would give '' a text/plain type the response did not have.
     adapter.reply(response, typeof body !== 'string' ? new StreamableFile(body) : body === '' ? undefined : body, wire.status);
   }

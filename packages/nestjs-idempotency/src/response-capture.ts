@@ -36,6 +36,8 @@ export function holdResponse(raw: ServerResponse, settle: (captured: CapturedRes
   const chunks: Array<{ chunk: Chunk; encoding?: BufferEncoding }> = [];
   const callbacks: Callback[] = [];
   let ended = false;
+  // Kept only to be put back on `raw` as they were, never called detached.
+  // eslint-disable-next-line @typescript-eslint/unbound-method
   const { writeHead, write, end } = raw;
 
   const keep = (chunk: unknown, encoding: unknown, callback: unknown) => {
