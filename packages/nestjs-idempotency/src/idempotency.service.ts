@@ -21,8 +21,7 @@ import {
   type LockOptions,
   type StoredResponse,
 } from './storage/idempotency-store.interface.js';
-
-const IN_PROGRESS: BeginResult = { state: 'in_progress' };
+import { IN_PROGRESS } from './storage/store-common.js';
 
 /** One keyed call: its record and the fingerprint a retry must match. */
 export interface IdempotentCall {
