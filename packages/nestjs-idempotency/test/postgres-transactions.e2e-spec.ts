@@ -218,6 +218,12 @@ describe('IdempotencyService.run in the caller’s transaction, with the postgre
     }
   });
 
+  it('refuses a transaction that is not a pg client, and runs nothing', async () => {
+    let runs = 0;
+    await expect(services[0].run(work(newKey()), async () => ++runs, { transaction: pools[0].options })).rejects.toThrow(TypeError);
+    expect(runs).toBe(0);
+  });
+
   it('refuses a transaction with a store that cannot write in it, naming the PostgreSQL store, and runs nothing', async () => {
     const memory = await serviceWith(new MemoryIdempotencyStore());
     let runs = 0;

@@ -249,8 +249,11 @@ export class PostgresIdempotencyStore implements IdempotencyStore {
     return this.beginWith(this.table.pool, recordId, lock, false);
   }
 
-  /** `transaction`: a `pg` client (checked out of a pool, or a Client) between the caller's BEGIN and its COMMIT or ROLLBACK. */
-  async beginInTransaction(transaction: unknown, recordId: string, lock: LockOptions): Promise<BeginResult> {
+  /**
+   * `transaction`: a `pg` client (checked out of a pool, or a Client) between the caller's BEGIN and
+   * its COMMIT or ROLLBACK. Anything else throws at once (a TypeError, not a 503).
+   */
+  beginInTransaction(transaction: unknown, recordId: string, lock: LockOptions): Promise<BeginResult> {
     if (typeof (transaction as Partial<Queryable> | null)?.query !== 'function')
       throw new TypeError('transaction must be a pg client inside a transaction (BEGIN)');
     return this.beginWith(transaction as Queryable, recordId, lock, true);
