@@ -67,8 +67,9 @@ export interface RunOptions {
    * the PostgreSQL store, a `pg` client between the caller's BEGIN and its COMMIT, on which the
    * operation runs its statements too. The outcome is written in it before `run` returns; the
    * caller's commit keeps the work and its record, a rollback neither. A concurrent call with the
-   * same key waits for that transaction to end (up to `storeTimeoutMs`), then replays the
-   * committed outcome, or runs after a rollback. Stores that cannot are refused.
+   * same key on another instance waits for that transaction to end (up to `storeTimeoutMs`), then
+   * replays the committed outcome, or runs after a rollback; in this process, one made while the
+   * operation runs gets IdempotencyConflictError, as always. Stores that cannot are refused.
    */
   transaction?: unknown;
 }
