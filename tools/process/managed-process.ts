@@ -8,7 +8,7 @@ const MAX_LOG_CHARS = 200_000;
 
 const running = new Set<ManagedProcess>();
 // Whoever started processes and dies (a failed test file, a crashed script) leaves none behind.
-process.once('exit', () => running.forEach((managed) => managed.child.kill('SIGKILL')));
+process.once('exit', () => running.forEach((managed) => managed.signal('SIGKILL')));
 
 export interface ProcessOptions {
   /** Shown in error messages. */
@@ -23,6 +23,13 @@ export interface ProcessOptions {
   stderr?: Output;
   /** A message channel (`child.send`, `child.on('message')`). */
   ipc?: boolean;
+  /** Run as this OS user (the owner must be root), e.g. a server that refuses to run as root. */
+  user?: { uid: number; gid: number };
+  /**
+   * A process group of its own: stop and crash signal the whole group, so the processes it forks
+   * (a database server's backends) go with it.
+   */
+  processGroup?: boolean;
 }
 
 export type Output = 'capture' | 'stderr';
@@ -44,6 +51,7 @@ export class ManagedProcess {
   private constructor(
     readonly name: string,
     readonly child: ChildProcess,
+    private readonly processGroup: boolean,
   ) {
     running.add(this);
     const keep = (chunk: Buffer) => {
@@ -67,8 +75,15 @@ export class ManagedProcess {
 
   static spawn(command: string, args: string[], options: ProcessOptions = {}): ManagedProcess {
     const stdio: StdioOptions = [options.stdin ?? 'ignore', toStdio(options.stdout), toStdio(options.stderr), ...(options.ipc ? ['ipc' as const] : [])];
-    const child = spawn(command, args, { cwd: options.cwd, env: options.env ?? { PATH: process.env.PATH ?? '' }, stdio });
-    return new ManagedProcess(options.name ?? command, child);
+    const child = spawn(command, args, {
+      cwd: options.cwd,
+      env: options.env ?? { PATH: process.env.PATH ?? '' },
+      stdio,
+      uid: options.user?.uid,
+      gid: options.user?.gid,
+      detached: options.processGroup,
+    });
+    return new ManagedProcess(options.name ?? command, child, options.processGroup ?? false);
   }
 
   get pid(): number | undefined {
@@ -87,7 +102,7 @@ export class ManagedProcess {
   /** SIGTERM (a graceful shutdown), SIGKILL if the process is still there after `graceMs`. */
   async stop(graceMs = DEFAULT_GRACE_MS): Promise<Exit> {
     if (!this.isRunning) return this.exited;
-    this.child.kill('SIGTERM');
+    this.signal('SIGTERM');
     return (await this.waitForExit(graceMs)) ?? this.crash();
   }
 
@@ -102,8 +117,21 @@ export class ManagedProcess {
 
   /** SIGKILL, like a machine that dies: nothing gets a chance to run. Resolves once it is gone. */
   async crash(): Promise<Exit> {
-    if (this.isRunning) this.child.kill('SIGKILL');
+    if (this.isRunning) this.signal('SIGKILL');
     return this.exited;
+  }
+
+  /** Sends a signal to the process, or to its whole group (then its other members may outlive `exited` briefly). */
+  signal(signal: NodeJS.Signals): void {
+    if (!this.processGroup || this.child.pid === undefined) {
+      this.child.kill(signal);
+      return;
+    }
+    try {
+      process.kill(-this.child.pid, signal);
+    } catch {
+      // ESRCH: the group is gone already.
+    }
   }
 }
 
@@ -120,7 +148,7 @@ export async function stopAll(graceMs = DEFAULT_GRACE_MS): Promise<void> {
 export async function runToExit(
   command: string,
   args: string[],
-  options: Pick<ProcessOptions, 'name' | 'cwd' | 'env'> & { timeoutMs?: number } = {},
+  options: Pick<ProcessOptions, 'name' | 'cwd' | 'env' | 'user'> & { timeoutMs?: number } = {},
 ): Promise<Exit & { stdout: string; stderr: string }> {
   const managed = ManagedProcess.spawn(command, args, options);
   let stdout = '';
@@ -136,7 +164,7 @@ export async function runToExit(
 export async function runToSuccess(
   command: string,
   args: string[],
-  options: Pick<ProcessOptions, 'name' | 'cwd' | 'env'> & { timeoutMs?: number } = {},
+  options: Pick<ProcessOptions, 'name' | 'cwd' | 'env' | 'user'> & { timeoutMs?: number } = {},
 ): Promise<string> {
   const { code, signal, stdout, stderr } = await runToExit(command, args, options);
   if (code !== 0) throw new Error(`${options.name ?? command} ${args.join(' ')} failed (${signal ?? `exit code ${code}`}):\n${stdout}${stderr}`);

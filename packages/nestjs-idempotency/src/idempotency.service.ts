@@ -21,13 +21,14 @@ import {
   type LockOptions,
   type StoredResponse,
 } from './storage/idempotency-store.interface.js';
-
-const IN_PROGRESS: BeginResult = { state: 'in_progress' };
+import { IN_PROGRESS } from './storage/store-common.js';
 
 /** One keyed call: its record and the fingerprint a retry must match. */
 export interface IdempotentCall {
   recordId: string;
   fingerprint: string;
+  /** The caller's database transaction to write the record in, with a store that can (see `RunOptions`). */
+  transaction?: unknown;
 }
 
 /** A call that holds its record's lock: it runs, then `finish` stores its outcome or frees the key. */
@@ -58,6 +59,19 @@ export interface IdempotentWork {
   payload?: unknown;
   /** How long the result is kept; default the module's result TTL. */
   ttlMs?: number;
+}
+
+export interface RunOptions {
+  /**
+   * The caller's own database transaction, for the record to be written in it with the work: with
+   * the PostgreSQL store, a `pg` client between the caller's BEGIN and its COMMIT, on which the
+   * operation runs its statements too. The outcome is written in it before `run` returns; the
+   * caller's commit keeps the work and its record, a rollback neither. A concurrent call with the
+   * same key on another instance waits for that transaction to end (up to `storeTimeoutMs`), then
+   * replays the committed outcome, or runs after a rollback; in this process, one made while the
+   * operation runs gets IdempotencyConflictError, as always. Stores that cannot are refused.
+   */
+  transaction?: unknown;
 }
 
 export interface IdempotentResult<T> {
@@ -109,10 +123,15 @@ export class IdempotencyService {
    * store does not answer in time.
    */
   async start(call: IdempotentCall, context?: ExecutionContext): Promise<Started> {
+    if (call.transaction !== undefined && !this.store.beginInTransaction) {
+      throw new TypeError(
+        `${this.store.constructor.name} cannot write records in the caller's transaction; a transaction needs a store with beginInTransaction: PostgresIdempotencyStore (@idempotent-payments/nestjs-idempotency/postgres)`,
+      );
+    }
     const waitStarted = performance.now();
     let begun: BeginResult;
     try {
-      begun = await this.begin(call.recordId);
+      begun = await this.begin(call.recordId, call.transaction);
     } catch (error) {
       this.report('store_unavailable', waitStarted, context);
       throw error;
@@ -166,10 +185,12 @@ export class IdempotencyService {
    * Runs `operation` once per (scope, key): a later call gets the stored value (`replayed`). A
    * call while another runs rejects with IdempotencyConflictError (after waiting, in wait mode);
    * another payload with IdempotencyKeyReusedError. An operation that throws stores nothing, so
-   * the key is free for the next delivery. `lockLost` aborts when the lock could not be kept.
+   * the key is free for the next delivery. `lockLost` aborts when the lock could not be kept. With
+   * `options.transaction` the record is written in the caller's transaction (see RunOptions).
    */
-  async run<T>(work: IdempotentWork, operation: (lockLost: AbortSignal) => Promise<T>): Promise<IdempotentResult<T>> {
-    const started = await this.start({ recordId: this.recordIdOf(work), fingerprint: fingerprintOf(work.payload ?? null) });
+  async run<T>(work: IdempotentWork, operation: (lockLost: AbortSignal) => Promise<T>, options: RunOptions = {}): Promise<IdempotentResult<T>> {
+    const call = { recordId: this.recordIdOf(work), fingerprint: fingerprintOf(work.payload ?? null), transaction: options.transaction };
+    const started = await this.start(call);
     if (started.state === 'replay') {
       const { body } = started.response;
       return { value: (body === '' ? undefined : JSON.parse(body)) as T, replayed: true };
@@ -203,25 +224,25 @@ export class IdempotencyService {
   }
 
   /** In wait mode a duplicate asks again until the first stored its outcome or the bound passes. */
-  private async begin(recordId: string): Promise<BeginResult> {
-    let begun = await this.beginOnce(recordId);
+  private async begin(recordId: string, transaction: unknown): Promise<BeginResult> {
+    let begun = await this.beginOnce(recordId, transaction);
     if (begun.state !== 'in_progress' || this.options.waitTimeoutMs === 0) return begun;
     const deadline = Date.now() + this.options.waitTimeoutMs;
     for (let delayMs = 20; begun.state === 'in_progress'; delayMs = Math.min(delayMs * 2, 200)) {
       const remainingMs = deadline - Date.now();
       if (remainingMs <= 0) break;
       await sleep(Math.min(delayMs, remainingMs));
-      begun = await this.beginOnce(recordId);
+      begun = await this.beginOnce(recordId, transaction);
     }
     return begun;
   }
 
-  private beginOnce(recordId: string): Promise<BeginResult> {
+  private beginOnce(recordId: string, transaction: unknown): Promise<BeginResult> {
     if (this.executing.has(recordId)) return Promise.resolve(IN_PROGRESS);
     const inFlight = this.beginning.get(recordId);
     // A lock that begin takes is its caller's; for everyone else the record is then in progress.
     if (inFlight) return inFlight.then((begun) => (begun.state === 'acquired' ? IN_PROGRESS : begun));
-    const begun = this.store.begin(recordId, this.lock);
+    const begun = transaction === undefined ? this.store.begin(recordId, this.lock) : this.store.beginInTransaction!(transaction, recordId, this.lock);
     const answer = this.withDeadline(begun).then(
       (result) => {
         this.beginning.delete(recordId);

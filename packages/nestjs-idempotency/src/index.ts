@@ -27,6 +27,7 @@ export {
   type IdempotentCall,
   type IdempotentResult,
   type IdempotentWork,
+  type RunOptions,
   type Started,
 } from './idempotency.service.js';
 export { IDEMPOTENCY_CONTEXT, IdempotentRequest, type RequestWithIdempotency } from './idempotent-request.decorator.js';

@@ -1,8 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { Test } from '@nestjs/testing';
 import type { Redis } from 'ioredis';
+import type { Pool } from 'pg';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { RedisServer } from '../../../tools/process/index.js';
+import { RedisServer, TestDatabase } from '../../../tools/process/index.js';
 import {
   IdempotencyConflictError,
   IdempotencyKeyReusedError,
@@ -12,14 +13,17 @@ import {
   MemoryIdempotencyStore,
   type IdempotencyStore,
 } from '../src/index.js';
+import { PostgresIdempotencyStore } from '../src/storage/postgres.index.js';
 import { RedisIdempotencyStore } from '../src/storage/redis.index.js';
-import { recommendedRedis, reconnected, type StoreKind } from './fixture/fixture-app.js';
+import { recommendedPool, recommendedRedis, reconnected, type StoreKind } from './fixture/fixture-app.js';
 import { newKey } from './http-client.js';
 
 /** The function-level API: work that is not an HTTP request, once per (scope, key). */
-describe.each<StoreKind>(['memory', 'redis'])('IdempotencyService.run with the %s store', (storeKind) => {
+describe.each<StoreKind>(['memory', 'redis', 'postgres'])('IdempotencyService.run with the %s store', (storeKind) => {
   let redisServer: RedisServer | undefined;
   let redis: Redis | undefined;
+  let database: TestDatabase | undefined;
+  let pool: Pool | undefined;
   let service: IdempotencyService;
 
   beforeAll(async () => {
@@ -29,6 +33,11 @@ describe.each<StoreKind>(['memory', 'redis'])('IdempotencyService.run with the %
       redis = await recommendedRedis(redisServer.url);
       store = new RedisIdempotencyStore(redis);
     }
+    if (storeKind === 'postgres') {
+      database = await TestDatabase.create();
+      pool = recommendedPool(database.connection);
+      store = new PostgresIdempotencyStore(pool);
+    }
     const moduleRef = await Test.createTestingModule({ imports: [IdempotencyModule.forRoot({ store })] }).compile();
     service = moduleRef.get(IdempotencyService);
   });
@@ -36,6 +45,8 @@ describe.each<StoreKind>(['memory', 'redis'])('IdempotencyService.run with the %
   afterAll(async () => {
     redis?.disconnect();
     await redisServer?.stop();
+    await pool?.end();
+    await database?.drop();
   });
 
   it('runs the work once and gives later calls its stored result', async () => {

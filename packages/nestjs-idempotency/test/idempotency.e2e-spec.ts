@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it, jest } from '@jest/globals';
 import { Redis } from 'ioredis';
-import { RedisServer } from '../../../tools/process/index.js';
+import { RedisServer, TestDatabase } from '../../../tools/process/index.js';
 import { waitFor } from '../../../test/support/wait-for.js';
 import { toIdempotencyContext } from '../src/index.js';
 import { recordKeys } from '../src/storage/redis.index.js';
@@ -40,12 +40,19 @@ async function storedRecord(fixture: FixtureApp, route: string, key: string): Pr
   return JSON.stringify(begun.stored);
 }
 
+/** The postgres store's database, on the shared server, for this file. */
+let database: TestDatabase;
+beforeAll(async () => {
+  database = await TestDatabase.create();
+});
+afterAll(() => database?.drop());
+
 /** The idempotency behaviour in an app with its own interceptors, serializer and filters, on each adapter with each store. */
 describe.each(ADAPTERS)('on %s', (_adapterName, adapter) => {
-  describe.each<StoreKind>(['memory', 'redis'])('with the %s store', (storeKind) => {
+  describe.each<StoreKind>(['memory', 'redis', 'postgres'])('with the %s store', (storeKind) => {
     let redis: RedisServer | undefined;
     let fixture: FixtureApp;
-    const storeOf = () => ({ kind: storeKind, redisUrl: redis?.url });
+    const storeOf = () => ({ kind: storeKind, redisUrl: redis?.url, postgres: database.connection });
 
     beforeAll(async () => {
       if (storeKind === 'redis') redis = await RedisServer.start();

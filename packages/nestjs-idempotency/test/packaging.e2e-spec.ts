@@ -47,7 +47,8 @@ function copyCompositionFixture(app: string): void {
   for (const file of ['fixture/fixture.controller.ts', 'fixture/fixture-app.ts', 'fixture/twin-routes.ts', 'http-client.ts']) {
     const source = readFileSync(join(testDir, file), 'utf8')
       .replaceAll("'../../src/index.js'", "'@idempotent-payments/nestjs-idempotency'")
-      .replaceAll("'../../src/storage/redis.index.js'", "'@idempotent-payments/nestjs-idempotency/redis'");
+      .replaceAll("'../../src/storage/redis.index.js'", "'@idempotent-payments/nestjs-idempotency/redis'")
+      .replaceAll("'../../src/storage/postgres.index.js'", "'@idempotent-payments/nestjs-idempotency/postgres'");
     writeFileSync(join(app, file), source);
   }
   writeFileSync(
@@ -204,6 +205,8 @@ describe('the packed package', () => {
           'class-transformer@^0.5',
           'class-validator@^0.15',
           'ioredis@^6',
+          'pg@^8',
+          '@types/pg@^8',
         ],
         { cwd: app, env: process.env },
       );

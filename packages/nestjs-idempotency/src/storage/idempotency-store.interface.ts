@@ -60,6 +60,17 @@ export interface IdempotencyStore {
   begin(recordId: string, lock: LockOptions): Promise<BeginResult>;
   /** Whether someone holds the record's lock now: a live execution, or one that crashed within its lock TTL. */
   isLocked(recordId: string): Promise<boolean>;
+  /**
+   * Optional capability: `begin` inside the caller's own database transaction, given as the
+   * store's handle for it (for the PostgreSQL store, a `pg` client between BEGIN and COMMIT). The
+   * record is written by that transaction, and so is the outcome its lease completes: the caller's
+   * commit keeps the work and its record together, a rollback neither. Until the transaction ends
+   * the record is held by it: a concurrent `begin` of the same record waits, then finds the
+   * committed outcome, or the record free after a rollback. The lease needs no renewal and is
+   * never lost. `IdempotencyService.run(work, operation, { transaction })` uses it, and refuses
+   * stores without it.
+   */
+  beginInTransaction?(transaction: unknown, recordId: string, lock: LockOptions): Promise<BeginResult>;
 }
 
 export const IDEMPOTENCY_STORE = Symbol('IDEMPOTENCY:STORE');

@@ -1,9 +1,8 @@
-import { Logger } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
-import { IdempotencyStoreUnavailableError } from '../idempotency.exceptions.js';
 import type { BeginResult, IdempotencyStore, LockOptions, StoredResponse } from './idempotency-store.interface.js';
 import { RenewedLease } from './lease.js';
 import { LuaScript, type RedisClient } from './lua-script.js';
+import { decodeRecord, encodeRecord, IN_PROGRESS, logOutages, unavailable, validUntil } from './store-common.js';
 
 export interface RedisIdempotencyStoreOptions {
   /** Prefix of every key; one hash tag per record follows it. Default `idempotency:`. */
@@ -46,8 +45,6 @@ const EXTEND_SCRIPT = new LuaScript<number>(`
 if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('PEXPIRE', KEYS[1], ARGV[2]) end
 return 0
 `);
-
-const IN_PROGRESS: BeginResult = { state: 'in_progress' };
 
 class RedisLease extends RenewedLease {
   constructor(
@@ -100,7 +97,7 @@ export class RedisIdempotencyStore implements IdempotencyStore {
     options: RedisIdempotencyStoreOptions = {},
   ) {
     this.keyPrefix = options.keyPrefix ?? 'idempotency:';
-    logOutages(redis, 'RedisIdempotencyStore');
+    logOutages(redis, 'RedisIdempotencyStore', 'Redis', 'ready');
   }
 
   keysOf(recordId: string): RecordKeys {
@@ -123,23 +120,6 @@ export class RedisIdempotencyStore implements IdempotencyStore {
   }
 }
 
-/**
- * A stored response as Redis keeps it: its small fields as a JSON array on the first line, then
- * the body as it is, so the body (usually JSON text itself) is neither escaped nor parsed again.
- */
-export function encodeRecord(response: StoredResponse): string {
-  return `${JSON.stringify([response.fingerprint, response.status, response.headers, response.binary ? 1 : 0, response.sealedBy ?? ''])}\n${response.body}`;
-}
-
-export function decodeRecord(record: string): StoredResponse {
-  const newline = record.indexOf('\n');
-  const [fingerprint, status, headers, binary, sealedBy] = JSON.parse(record.slice(0, newline)) as [string, number, Record<string, string>, 0 | 1, string];
-  const response: StoredResponse = { fingerprint, status, headers, body: record.slice(newline + 1) };
-  if (binary) response.binary = true;
-  if (sealedBy) response.sealedBy = sealedBy;
-  return response;
-}
-
 export interface RecordKeys {
   response: string;
   lock: string;
@@ -148,30 +128,4 @@ export interface RecordKeys {
 /** Where a record lives: its outcome and its lock, under one hash tag (one Cluster slot). */
 export function recordKeys(recordId: string, keyPrefix = 'idempotency:'): RecordKeys {
   return { response: `${keyPrefix}{${recordId}}:response`, lock: `${keyPrefix}{${recordId}}:lock` };
-}
-
-/** Redlock's validity for a lock taken at `since`: its TTL less clock drift (1 %) and expiry precision. */
-export function validUntil(since: number, ttlMs: number): number {
-  return since + ttlMs - Math.round(0.01 * ttlMs) - 2;
-}
-
-export function unavailable(error: unknown): never {
-  throw new IdempotencyStoreUnavailableError(error);
-}
-
-/** One log line when a client loses its server and one when it is back, for clients nobody else listens to. */
-export function logOutages(client: RedisClient, name: string): void {
-  if (client.listenerCount('error') > 0) return;
-  const logger = new Logger(name);
-  let down = false;
-  client.on('error', (error: Error) => {
-    if (down) return;
-    down = true;
-    logger.error(`Redis unreachable: ${error.message}; requests get 503 until it is back`);
-  });
-  client.on('ready', () => {
-    if (!down) return;
-    down = false;
-    logger.log('Redis reachable again');
-  });
 }

@@ -3,7 +3,8 @@ import type { Redis } from 'ioredis';
 import type { BeginResult, IdempotencyStore, LockOptions, StoredResponse } from './idempotency-store.interface.js';
 import { RenewedLease } from './lease.js';
 import type { RedisClient } from './lua-script.js';
-import { decodeRecord, encodeRecord, logOutages, recordKeys, unavailable, type RecordKeys, type RedisIdempotencyStoreOptions } from './redis.store.js';
+import { recordKeys, type RecordKeys, type RedisIdempotencyStoreOptions } from './redis.store.js';
+import { decodeRecord, encodeRecord, logOutages, unavailable } from './store-common.js';
 
 class RedlockLease extends RenewedLease {
   constructor(
@@ -75,7 +76,7 @@ export class RedlockIdempotencyStore implements IdempotencyStore {
     options: RedisIdempotencyStoreOptions = {},
   ) {
     this.keyPrefix = options.keyPrefix;
-    for (const client of [redis, ...lockClients]) logOutages(client, 'RedlockIdempotencyStore');
+    for (const client of [redis, ...lockClients]) logOutages(client, 'RedlockIdempotencyStore', 'Redis', 'ready');
     // No retries inside Redlock: a held lock is answered (409 or wait mode) by the caller's policy.
     this.redlock = new Redlock(lockClients, { retryCount: 0, driftFactor: 0.01 });
   }
