@@ -49,13 +49,13 @@ afterAll(() => database?.drop());
 
 /** The idempotency behaviour in an app with its own interceptors, serializer and filters, on each adapter with each store. */
 describe.each(ADAPTERS)('on %s', (_adapterName, adapter) => {
-  describe.each<StoreKind>(['memory', 'redis', 'postgres'])('with the %s store', (storeKind) => {
+  describe.each<StoreKind>(['memory', 'redis', 'postgres', 'tiered'])('with the %s store', (storeKind) => {
     let redis: RedisServer | undefined;
     let fixture: FixtureApp;
     const storeOf = () => ({ kind: storeKind, redisUrl: redis?.url, postgres: database.connection });
 
     beforeAll(async () => {
-      if (storeKind === 'redis') redis = await RedisServer.start();
+      if (storeKind === 'redis' || storeKind === 'tiered') redis = await RedisServer.start();
       fixture = await startFixtureApp(adapter, storeOf(), { errorTtlMs: ERROR_TTL_MS });
     });
 
@@ -313,7 +313,20 @@ describe.each(ADAPTERS)('on %s', (_adapterName, adapter) => {
       });
     });
 
-    if (storeKind === 'redis') {
+    if (storeKind === 'tiered') {
+      it('loses no outcome when Redis is emptied: the same bytes replayed from PostgreSQL, nothing run, 422 kept', async () => {
+        const key = newKey();
+        const first = await send(fixture.url, '/idem/users', { key, body: { id: 'u7', email: 'e@f.g' } });
+        const executions = fixture.idem.executions;
+        await fixture.redis!.flushall();
+        const replay = await send(fixture.url, '/idem/users', { key, body: { id: 'u7', email: 'e@f.g' } });
+        expect([replay.status, replay.headers['idempotency-cached'], replay.text]).toEqual([first.status, 'true', first.text]);
+        expect(fixture.idem.executions).toBe(executions);
+        expectProblem(await send(fixture.url, '/idem/users', { key, body: { id: 'u7', email: 'other@f.g' } }), 422, 'IDEMPOTENCY_KEY_REUSED');
+      });
+    }
+
+    if (storeKind === 'redis' || storeKind === 'tiered') {
       it('extends the lock past its TTL while the operation runs: another instance gets 409 throughout', async () => {
         const lockTtlMs = 300;
         const [first, second] = await Promise.all([startFixtureApp(adapter, storeOf(), { lockTtlMs }), startFixtureApp(adapter, storeOf(), { lockTtlMs })]);
