@@ -10,7 +10,7 @@ import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { freePort, ManagedProcess, waitForReady } from '../../tools/process/index.js';
+import { freePort, ManagedProcess, TestDatabase, waitForReady } from '../../tools/process/index.js';
 import { addedCpu, formatAdded, renderSides, runSides, type SideFigures, type SideSpec } from './run-sides.js';
 import { writeResult } from './write-result.js';
 
@@ -29,7 +29,7 @@ type Adapter = (typeof ADAPTERS)[number];
 
 interface Variant {
   layer: 'ours' | 'peer';
-  store: 'none' | 'memory' | 'redis';
+  store: 'none' | 'memory' | 'redis' | 'postgres' | 'tiered';
   handler: 'returning' | 'passthrough';
 }
 
@@ -40,7 +40,7 @@ function layerServer(adapter: Adapter, { layer, store, handler }: Variant): Side
     // copy of NestJS of its own (NestJS 12 is ESM-only), whose Reflector the app cannot inject.
     const server = ManagedProcess.spawn(process.execPath, ['--import', 'tsx/esm', resolve(import.meta.dirname, 'server.ts')], {
       name: `layer ${adapter} ${layer} ${store} ${handler}`,
-      env: { ...process.env, ADAPTER: adapter, LAYER: layer, STORE: store, HANDLER: handler, PORT: String(port), REDIS_URL: redisUrl },
+      env: { ...process.env, ADAPTER: adapter, LAYER: layer, STORE: store, HANDLER: handler, PORT: String(port), REDIS_URL: redisUrl, DATABASE_URL: databaseUrl },
     });
     const url = `http://127.0.0.1:${port}`;
     await waitForReady(`the ${adapter} layer server`, () => fetch(url).then(() => true), { timeoutMs: 30_000, process: server });
@@ -67,6 +67,15 @@ const sides: SideSpec[] = ADAPTERS.flatMap((adapter) => {
     side('redis fresh passthrough', 'fresh', { handler: 'passthrough' }),
     side('peer redis fresh', 'fresh', { layer: 'peer' }),
     side('peer redis replay', 'replay', { layer: 'peer' }),
+    // The durable stores on the service's adapter only, to keep the run's length.
+    ...(adapter === 'fastify'
+      ? [
+          side('postgres fresh', 'fresh', { store: 'postgres' }),
+          side('postgres replay', 'replay', { store: 'postgres' }),
+          side('tiered fresh', 'fresh', { store: 'tiered' }),
+          side('tiered replay', 'replay', { store: 'tiered' }),
+        ]
+      : []),
   ];
 });
 
@@ -94,7 +103,16 @@ function renderVersusPeer(runs: Map<string, SideFigures[]>): string {
 }
 
 const request = { path: '/items', body: JSON.stringify({ name: 'widget', quantity: 3, tags: ['a', 'b'] }), headers: { 'content-type': 'application/json' } };
-const runs = await runSides(sides, request, options);
+// The PostgreSQL and tiered sides' records, in a database of the run's own on the shared server, dropped at the end.
+const database = await TestDatabase.create();
+const { host, port, user, database: name } = database.connection;
+const databaseUrl = `postgres://${encodeURIComponent(user)}@${host}:${port}/${name}`;
+let runs: Map<string, SideFigures[]>;
+try {
+  runs = await runSides(sides, request, options);
+} finally {
+  await database.drop();
+}
 const report = `${renderSides('Layer bench', sides, runs, options)}\n\n${renderVersusPeer(runs)}`;
 console.log(report);
 console.log(`\nwritten to ${writeResult('layer', report)}`);

@@ -2,8 +2,10 @@
  * The server `npm run bench:layer` measures: one trivial POST route, bare or behind an
  * idempotency layer, on the adapter, store and handler shape named by the environment:
  *
- *   ADAPTER=express|fastify  LAYER=ours|peer  STORE=none|memory|redis  HANDLER=returning|passthrough  PORT  REDIS_URL
+ *   ADAPTER=express|fastify  LAYER=ours|peer  STORE=none|memory|redis|postgres|tiered  HANDLER=returning|passthrough
+ *   PORT  REDIS_URL  DATABASE_URL
  *
+ * STORE=tiered is the Redis store over the PostgreSQL store.
  * LAYER=ours is this repository's package; LAYER=peer is `@node-idempotency/nestjs`, configured as
  * its README says, with its Redis adapter (STORE=redis only; HANDLER does not apply).
  * It prints `listening` once it accepts requests. Nothing else runs in it: what it costs per
@@ -14,12 +16,22 @@ import { Body, Controller, Post, Res, type DynamicModule } from '@nestjs/common'
 import { NestFactory } from '@nestjs/core';
 import { ExpressAdapter } from '@nestjs/platform-express';
 import { FastifyAdapter } from '@nestjs/platform-fastify';
-import { Idempotent, IdempotencyModule, MemoryIdempotencyStore } from '@idempotent-payments/nestjs-idempotency';
+import { Idempotent, IdempotencyModule, MemoryIdempotencyStore, TieredIdempotencyStore, type IdempotencyStore } from '@idempotent-payments/nestjs-idempotency';
+import { PostgresIdempotencyStore } from '@idempotent-payments/nestjs-idempotency/postgres';
 import { RedisIdempotencyStore } from '@idempotent-payments/nestjs-idempotency/redis';
 import { Idempotent as PeerIdempotent, NodeIdempotencyModule, StorageAdapterEnum } from '@node-idempotency/nestjs';
 import { Redis } from 'ioredis';
+import { Pool } from 'pg';
 
-const { ADAPTER = 'express', LAYER = 'ours', STORE = 'none', HANDLER = 'returning', PORT = '3000', REDIS_URL = 'redis://127.0.0.1:6379' } = process.env;
+const {
+  ADAPTER = 'express',
+  LAYER = 'ours',
+  STORE = 'none',
+  HANDLER = 'returning',
+  PORT = '3000',
+  REDIS_URL = 'redis://127.0.0.1:6379',
+  DATABASE_URL = 'postgres://postgres@127.0.0.1:5432/postgres',
+} = process.env;
 
 const item = (body: unknown) => ({ id: 'item_1', status: 'created', body });
 
@@ -69,7 +81,15 @@ function appModule(): DynamicModule {
       controllers: [PeerController],
     };
   }
-  const store = STORE === 'redis' ? new RedisIdempotencyStore(new Redis(REDIS_URL, { enableAutoPipelining: true })) : new MemoryIdempotencyStore();
+  const redis = () => new RedisIdempotencyStore(new Redis(REDIS_URL, { enableAutoPipelining: true }));
+  const postgres = () => new PostgresIdempotencyStore(new Pool({ connectionString: DATABASE_URL }));
+  const stores: Record<string, () => IdempotencyStore> = {
+    memory: () => new MemoryIdempotencyStore(),
+    redis,
+    postgres,
+    tiered: () => new TieredIdempotencyStore({ hot: redis(), durable: postgres() }),
+  };
+  const store = stores[STORE]!();
   return {
     module: class LayerApp {},
     imports: [IdempotencyModule.forRoot({ store })],
