@@ -40,7 +40,16 @@ function layerServer(adapter: Adapter, { layer, store, handler }: Variant): Side
     // copy of NestJS of its own (NestJS 12 is ESM-only), whose Reflector the app cannot inject.
     const server = ManagedProcess.spawn(process.execPath, ['--import', 'tsx/esm', resolve(import.meta.dirname, 'server.ts')], {
       name: `layer ${adapter} ${layer} ${store} ${handler}`,
-      env: { ...process.env, ADAPTER: adapter, LAYER: layer, STORE: store, HANDLER: handler, PORT: String(port), REDIS_URL: redisUrl, DATABASE_URL: databaseUrl },
+      env: {
+        ...process.env,
+        ADAPTER: adapter,
+        LAYER: layer,
+        STORE: store,
+        HANDLER: handler,
+        PORT: String(port),
+        REDIS_URL: redisUrl,
+        DATABASE_URL: databaseUrl,
+      },
     });
     const url = `http://127.0.0.1:${port}`;
     await waitForReady(`the ${adapter} layer server`, () => fetch(url).then(() => true), { timeoutMs: 30_000, process: server });

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it, jest } from '@jest/globals';
 import { Redis } from 'ioredis';
-import { RedisServer, TestDatabase } from '../../../tools/process/index.js';
+import { resolve } from 'node:path';
+import { ManagedProcess, PostgresServer, RedisServer, TestDatabase } from '../../../tools/process/index.js';
 import { waitFor } from '../../../test/support/wait-for.js';
 import { toIdempotencyContext } from '../src/index.js';
 import { recordKeys } from '../src/storage/redis.index.js';
@@ -48,7 +49,7 @@ beforeAll(async () => {
 afterAll(() => database?.drop());
 
 /** The idempotency behaviour in an app with its own interceptors, serializer and filters, on each adapter with each store. */
-describe.each(ADAPTERS)('on %s', (_adapterName, adapter) => {
+describe.each(ADAPTERS)('on %s', (adapterName, adapter) => {
   describe.each<StoreKind>(['memory', 'redis', 'postgres', 'tiered'])('with the %s store', (storeKind) => {
     let redis: RedisServer | undefined;
     let fixture: FixtureApp;
@@ -312,6 +313,62 @@ describe.each(ADAPTERS)('on %s', (_adapterName, adapter) => {
         expect(replay.text).toBe((await first).text);
       });
     });
+
+    if (storeKind === 'postgres') {
+      it('answers 503 with Retry-After and runs nothing while PostgreSQL is down (its own server, SIGKILLed); after a restart the next key runs', async () => {
+        const server = await PostgresServer.start();
+        const own = await startFixtureApp(adapter, { kind: 'postgres', postgres: server.connection });
+        try {
+          expect((await send(own.url, '/jobs', { key: newKey() })).status).toBe(201);
+          await server.crash();
+          const refused = await send(own.url, '/jobs', { key: newKey() });
+          expectProblem(refused, 503, 'IDEMPOTENCY_STORE_UNAVAILABLE');
+          expect(refused.headers['retry-after']).toBe('1');
+          expect(own.jobs.executions).toBe(1);
+          await server.restart();
+          // Until the pool reaches the new server every try is a 503 that runs nothing; the first 201 is the one run.
+          await waitFor('a new key runs again', async () => (await send(own.url, '/jobs', { key: newKey() })).status === 201);
+          expect(own.jobs.executions).toBe(2);
+        } finally {
+          await own.close();
+          await server.stop();
+        }
+      }, 60_000);
+
+      it('runs a key once on another instance after the lock TTL when the instance running it is SIGKILLed mid-request', async () => {
+        const options = { lockTtlMs: 500 };
+        const { host, port, user, database: name } = database.connection;
+        const crashing = ManagedProcess.spawn(process.execPath, [resolve(import.meta.dirname, 'fixture/slow-instance.mjs')], {
+          name: 'an instance to be killed',
+          env: {
+            ...process.env,
+            ADAPTER: adapterName,
+            DATABASE_URL: `postgres://${encodeURIComponent(user)}@${host}:${port}/${name}`,
+            LOCK_TTL_MS: String(options.lockTtlMs),
+          },
+        });
+        const other = await startFixtureApp(adapter, storeOf(), options);
+        try {
+          let url = '';
+          await waitFor('the instance to be killed listens', async () => (url = crashing.logs.match(/http:\/\/\S+/)?.[0] ?? '') !== '', 30_000);
+          const key = newKey();
+          void send(url, '/jobs/slow', { key }).catch(() => undefined);
+          await waitFor('its request holds the lock', () => other.store.isLocked(recordIdOf('/jobs/slow', key)));
+          expectProblem(await send(other.url, '/jobs/slow', { key }), 409, 'REQUEST_IN_PROGRESS');
+          await crashing.crash();
+          await waitFor('the lock expired', async () => !(await other.store.isLocked(recordIdOf('/jobs/slow', key))));
+          other.jobs.slowMs = 0;
+          const rerun = await send(other.url, '/jobs/slow', { key });
+          expect([rerun.status, rerun.headers['idempotency-cached']]).toEqual([201, 'false']);
+          const replay = await send(other.url, '/jobs/slow', { key });
+          expect([replay.headers['idempotency-cached'], replay.text]).toEqual(['true', rerun.text]);
+          expect(other.jobs.executions).toBe(1);
+        } finally {
+          await crashing.crash();
+          await other.close();
+        }
+      }, 60_000);
+    }
 
     if (storeKind === 'tiered') {
       it('loses no outcome when Redis is emptied: the same bytes replayed from PostgreSQL, nothing run, 422 kept', async () => {

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, posix, resolve } from 'node:path';
-import { freePort, ManagedProcess, runToSuccess } from '../../../tools/process/index.js';
+import { freePort, ManagedProcess, runToSuccess, TestDatabase } from '../../../tools/process/index.js';
 import { send, type Answer } from './http-client.js';
 import { TWIN_ROUTES, type TwinAnswers } from './fixture/twin-routes.js';
 
@@ -219,7 +219,17 @@ describe('the packed package', () => {
           'NestFactory.create(AppModule)',
           "NestFactory.create(AppModule, process.env.ADAPTER === 'fastify' ? new FastifyAdapter() : new ExpressAdapter(), { logger: false })",
         )
-        .replace('app.listen(3000)', "app.listen(Number(process.env.PORT), '127.0.0.1')");
+        .replace('app.listen(3000)', "app.listen(Number(process.env.PORT), '127.0.0.1')")
+        // With DATABASE_URL, the README's PostgreSQL store instead of the default in-memory one.
+        .replace(
+          "import { Idempotent, IdempotencyModule } from '@idempotent-payments/nestjs-idempotency';",
+          "import { Idempotent, IdempotencyModule } from '@idempotent-payments/nestjs-idempotency';\nimport { PostgresIdempotencyStore } from '@idempotent-payments/nestjs-idempotency/postgres';\nimport { Pool } from 'pg';",
+        )
+        .replace(
+          'IdempotencyModule.forRoot()',
+          'IdempotencyModule.forRoot(process.env.DATABASE_URL ? { store: new PostgresIdempotencyStore(new Pool({ connectionString: process.env.DATABASE_URL })) } : {})',
+        );
+      if (!main.includes('PostgresIdempotencyStore(new Pool')) throw new Error("the README's quick start no longer has the lines this test adapts");
       writeFileSync(join(app, 'main.ts'), main);
       copyCompositionFixture(app);
       // The README's compiler options as they are; `types` only for the lines above, which read process.env.
@@ -230,31 +240,46 @@ describe('the packed package', () => {
       await runToSuccess(process.execPath, [TSC, '-p', app], { cwd: app, env: process.env });
     }, 240_000);
 
-    afterAll(async () => {
-      await Promise.all(running.map((child) => child.crash()));
+    let database: TestDatabase;
+    beforeAll(async () => {
+      database = await TestDatabase.create();
     });
 
-    it.each(['express', 'fastify'])('charges, replays and refuses a reused key on %s', async (adapter) => {
+    afterAll(async () => {
+      await Promise.all(running.map((child) => child.crash()));
+      await database?.drop();
+    });
+
+    it.each([
+      ['express', 'memory'],
+      ['fastify', 'memory'],
+      ['express', 'postgres'],
+      ['fastify', 'postgres'],
+    ])('charges, replays and refuses a reused key on %s with the %s store', async (adapter, store) => {
       const port = await freePort();
+      const { host, port: databasePort, user, database: name } = database.connection;
+      const databaseUrl = store === 'postgres' ? { DATABASE_URL: `postgres://${encodeURIComponent(user)}@${host}:${databasePort}/${name}` } : {};
       const child = ManagedProcess.spawn(process.execPath, ['main.js'], {
-        name: `quick start on ${adapter}`,
+        name: `quick start on ${adapter} with the ${store} store`,
         cwd: app,
-        env: { ...process.env, ADAPTER: adapter, PORT: String(port) },
+        env: { ...process.env, ADAPTER: adapter, PORT: String(port), ...databaseUrl },
       });
       running.push(child);
       const url = `http://127.0.0.1:${port}`;
-      let first = await send(url, '/payments', { key: 'k1', body: { amount: 5 } }).catch(() => undefined);
+      // One key per run: the PostgreSQL runs share a database.
+      const key = `k-${adapter}-${store}`;
+      let first = await send(url, '/payments', { key, body: { amount: 5 } }).catch(() => undefined);
       for (let tries = 0; !first && tries < 100; tries++) {
         await new Promise((done) => setTimeout(done, 100));
-        first = await send(url, '/payments', { key: 'k1', body: { amount: 5 } }).catch(() => undefined);
+        first = await send(url, '/payments', { key, body: { amount: 5 } }).catch(() => undefined);
       }
       if (!first) throw new Error(`the quick start did not answer:\n${child.logs}`);
       expect(first.status).toBe(201);
       expect(first.headers['idempotency-cached']).toBe('false');
-      const replay = await send(url, '/payments', { key: 'k1', body: { amount: 5 } });
+      const replay = await send(url, '/payments', { key, body: { amount: 5 } });
       expect(replay.headers['idempotency-cached']).toBe('true');
       expect(replay.text).toBe(first.text);
-      const reused = await send(url, '/payments', { key: 'k1', body: { amount: 6 } });
+      const reused = await send(url, '/payments', { key, body: { amount: 6 } });
       expect(reused.status).toBe(422);
       expect(reused.headers['content-type']).toBe('application/problem+json; charset=utf-8');
       expect(reused.json.code).toBe('IDEMPOTENCY_KEY_REUSED');

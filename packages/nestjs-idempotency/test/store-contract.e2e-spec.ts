@@ -1,11 +1,13 @@
 import { afterAll, beforeAll, describe, it } from '@jest/globals';
 import { Cluster, Redis, type RedisOptions } from 'ioredis';
-import { freePort, RedisCluster, RedisServer } from '../../../tools/process/index.js';
+import type { Pool, PoolConfig } from 'pg';
+import { freePort, RedisCluster, RedisServer, TestDatabase } from '../../../tools/process/index.js';
 import { MemoryIdempotencyStore, TieredIdempotencyStore } from '../src/index.js';
+import { PostgresIdempotencyStore } from '../src/storage/postgres.index.js';
 import { RedisIdempotencyStore } from '../src/storage/redis.index.js';
 import { RedlockIdempotencyStore } from '../src/storage/redlock.index.js';
 import { idempotencyStoreContract, type IdempotencyStoreSubject } from '../src/testing/index.js';
-import { reconnected } from './fixture/fixture-app.js';
+import { reconnected, recommendedPool } from './fixture/fixture-app.js';
 
 /** The package README's client settings: commands fail at once rather than queue while Redis is away. */
 const FAIL_FAST: RedisOptions = { enableOfflineQueue: false, maxRetriesPerRequest: 0 };
@@ -158,5 +160,34 @@ describe('the store contract on TieredIdempotencyStore: Redis over another Redis
         durable: new RedisIdempotencyStore(await clients.unreachableRedis()),
       }),
     cleanup: () => clients.closeAll(),
+  });
+});
+
+describe('the store contract on PostgresIdempotencyStore', () => {
+  const pools: Pool[] = [];
+  let database: TestDatabase;
+
+  beforeAll(async () => {
+    database = await TestDatabase.create();
+  });
+
+  afterAll(async () => {
+    await Promise.all(pools.splice(0).map((pool) => pool.end()));
+    await database.drop();
+  });
+
+  /** A pool of its own for every store instance, as a second app instance has; ended after each case. */
+  const store = (config: PoolConfig) => {
+    const pool = recommendedPool(config);
+    pools.push(pool);
+    return new PostgresIdempotencyStore(pool);
+  };
+
+  runContract({
+    createStore: async () => store(database.connection),
+    createUnreachableStore: async () => store({ host: '127.0.0.1', port: await freePort(), user: 'postgres', database: 'none', connectionTimeoutMillis: 500 }),
+    cleanup: async () => {
+      await Promise.all(pools.splice(0).map((pool) => pool.end()));
+    },
   });
 });
