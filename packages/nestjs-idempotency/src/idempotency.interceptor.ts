@@ -95,31 +95,35 @@ export class IdempotencyInterceptor implements NestInterceptor {
       let handling: Subscription | undefined;
       /** Runs when the handler is done, or when NestJS stops listening (the client went away). */
       let handled: (() => void) | undefined;
-      this.idempotency.start(idempotency, context).then(
-        (started) => {
-          if (started.state === 'replay') return subscriber.error(replayOf(started.response));
-          const { attempt } = started;
-          // Nobody waits for this request any more: nothing will run or be sent, so the key is freed.
-          if (subscriber.closed) return void this.abandon(attempt, route, context);
-          idempotency.lock = attempt.lease;
-          const raw = rawResponseOf(response);
-          let handlerError: unknown;
-          const held = holdResponse(raw, (captured) => this.store(captured, handlerError, attempt, route, context));
-          handled = () => {
-            // The client left: NestJS writes nothing for a handler's Observable then, so the key is freed.
-            if (raw.destroyed) setImmediate(() => held.ended || void this.abandon(attempt, route, context));
-          };
-          handling = next.handle().subscribe({
-            next: (value) => subscriber.next(value),
-            error: (error: unknown) => {
-              handlerError = error;
-              subscriber.error(error);
-            },
-            complete: () => subscriber.complete(),
-          });
-        },
-        (error: unknown) => subscriber.error(this.answerOf(error, response)),
-      );
+      this.idempotency
+        .start(idempotency, context)
+        .then(
+          (started) => {
+            if (started.state === 'replay') return subscriber.error(replayOf(started.response));
+            const { attempt } = started;
+            // Nobody waits for this request any more: nothing will run or be sent, so the key is freed.
+            if (subscriber.closed) return void this.abandon(attempt, route, context);
+            idempotency.lock = attempt.lease;
+            const raw = rawResponseOf(response);
+            let handlerError: unknown;
+            const held = holdResponse(raw, (captured) => this.store(captured, handlerError, attempt, route, context));
+            handled = () => {
+              // The client left: NestJS writes nothing for a handler's Observable then, so the key is freed.
+              if (raw.destroyed) setImmediate(() => held.ended || void this.abandon(attempt, route, context));
+            };
+            handling = next.handle().subscribe({
+              next: (value) => subscriber.next(value),
+              error: (error: unknown) => {
+                handlerError = error;
+                subscriber.error(error);
+              },
+              complete: () => subscriber.complete(),
+            });
+          },
+          (error: unknown) => subscriber.error(this.answerOf(error, response)),
+        )
+        // Whatever fails on the way to the handler reaches NestJS's exception handling, not the process.
+        .catch((error: unknown) => subscriber.error(error));
       return () => {
         handling?.unsubscribe();
         handled?.();
