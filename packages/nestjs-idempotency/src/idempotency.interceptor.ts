@@ -75,8 +75,8 @@ export class IdempotencyInterceptor implements NestInterceptor {
     const http = context.switchToHttp();
     const request = http.getRequest<HttpRequest>();
     if (SAFE_METHODS.has(request.method)) return next.handle();
+    // Idempotency-Cached: false is already on the response: the module's middleware puts it there.
     const response = http.getResponse<object>();
-    this.adapterHost.httpAdapter.setHeader(response, IDEMPOTENCY_CACHED_HEADER, 'false');
     let idempotency: RequestIdempotencyContext;
     try {
       const key = parseIdempotencyKey(keyOccurrences(request));

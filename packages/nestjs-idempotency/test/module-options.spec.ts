@@ -22,6 +22,11 @@ describe('module options', () => {
     expect(resolveOptions({}).store).toBeInstanceOf(MemoryIdempotencyStore);
   });
 
+  it('gives every store call a deadline of 2 s unless told otherwise', () => {
+    expect(resolveOptions({}).storeTimeoutMs).toBe(2000);
+    expect(resolveOptions({ storeTimeoutMs: 500 }).storeTimeoutMs).toBe(500);
+  });
+
   it('refuses durations that are not positive, naming the option', () => {
     expect(() => resolveOptions({ storeTimeoutMs: 0 })).toThrow(/storeTimeoutMs must be a positive number/);
     expect(() => resolveOptions({ lockTtlMs: -1 })).toThrow(/lockTtlMs/);
