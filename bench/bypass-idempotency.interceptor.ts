@@ -1,11 +1,11 @@
 import { BadRequestException, CallHandler, ExecutionContext, Injectable, NestInterceptor } from '@nestjs/common';
 import { fingerprintOf, IDEMPOTENCY_CONTEXT, toIdempotencyContext, type RequestWithIdempotency } from '@idempotent-payments/nestjs-idempotency';
 import type { Observable } from 'rxjs';
-import type { RequestWithPrincipal } from '../src/common/principal.js';
+import type { RequestWithPrincipal } from '../src/auth/principal.js';
 import { fromDist } from './lib/dist.js';
 
 // The compiled module, as the app the baseline composes runs it.
-const { principalOf } = await fromDist<typeof import('../src/common/principal.js')>('common/principal.js');
+const { principalOf } = await fromDist<typeof import('../src/auth/principal.js')>('common/principal.js');
 
 interface BenchRequest extends RequestWithIdempotency, RequestWithPrincipal {
   method: string;

@@ -1,9 +1,9 @@
 import { DynamicModule, Module, type MiddlewareConsumer, type NestModule } from '@nestjs/common';
 import { APP_GUARD } from '@nestjs/core';
 import { AuthGuard } from './auth/index.js';
-import { GracefulShutdown, GracefulShutdownModule } from './common/graceful-shutdown.js';
+import { GracefulShutdown, GracefulShutdownModule } from './http/graceful-shutdown.js';
 import { AppConfig, ConfigModule } from './config/index.js';
-import { idempotencyLayer } from './idempotency-layer.js';
+import { idempotencyLayer } from './idempotency/idempotency-layer.js';
 import { EventsWorkerModule } from './events/events-worker.module.js';
 import { EventsModule } from './events/events.module.js';
 import { HealthModule } from './health/health.module.js';
@@ -12,7 +12,7 @@ import { MetricsModule } from './metrics/metrics.module.js';
 import { OrdersModule } from './orders/orders.module.js';
 import { PaymentsModule } from './payments/payments.module.js';
 import { PlaygroundModule } from './playground/playground.module.js';
-import { ProviderModule } from './provider/provider.module.js';
+import { GatewayAdminModule } from './gateway/gateway-admin.module.js';
 import { RedisModule } from './redis/index.js';
 import { WebhooksModule } from './webhooks/webhooks.module.js';
 
@@ -44,7 +44,7 @@ export class AppModule implements NestModule {
         idempotencyLayer(),
         PaymentsModule,
         OrdersModule,
-        ProviderModule,
+        GatewayAdminModule,
         EventsModule,
         // The consumer and the reconciler run here unless they run as their own process (npm run worker).
         ...(config.EVENTS_WORKER ? [EventsWorkerModule] : []),

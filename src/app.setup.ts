@@ -2,7 +2,7 @@ import { RequestMethod, ValidationPipe, type INestApplication } from '@nestjs/co
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import helmet from 'helmet';
-import { initHttpApp } from './common/http-app.js';
+import { initHttpApp } from './http/http-app.js';
 import { VALIDATION_PIPE_OPTIONS } from './common/validation.js';
 import type { AppConfig } from './config/index.js';
 import { MetricsService } from './metrics/metrics.service.js';

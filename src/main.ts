@@ -3,7 +3,7 @@ import { Logger } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { AppModule } from './app.module.js';
 import { setUpApp } from './app.setup.js';
-import { HTTP_APP_OPTIONS, httpAdapterFor } from './common/http-app.js';
+import { HTTP_APP_OPTIONS, httpAdapterFor } from './http/http-app.js';
 import { InvalidConfigError, loadAppConfig, type AppConfig } from './config/index.js';
 
 async function bootstrap(): Promise<void> {

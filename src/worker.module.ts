@@ -2,7 +2,7 @@ import { DynamicModule, Module } from '@nestjs/common';
 import { AppConfig, ConfigModule } from './config/index.js';
 import { EventsWorkerModule } from './events/events-worker.module.js';
 import { HealthModule } from './health/health.module.js';
-import { idempotencyLayer } from './idempotency-layer.js';
+import { idempotencyLayer } from './idempotency/idempotency-layer.js';
 import { LoggingModule } from './logging/logging.module.js';
 import { MetricsModule } from './metrics/metrics.module.js';
 import { RedisModule } from './redis/index.js';

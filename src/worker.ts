@@ -1,7 +1,7 @@
 import 'reflect-metadata';
 import { Logger as NestLogger } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
-import { HTTP_APP_OPTIONS, httpAdapterFor, initHttpApp } from './common/http-app.js';
+import { HTTP_APP_OPTIONS, httpAdapterFor, initHttpApp } from './http/http-app.js';
 import { InvalidConfigError, loadAppConfig } from './config/index.js';
 import { WorkerModule } from './worker.module.js';
 

@@ -1,8 +1,8 @@
 import { CanActivate, ExecutionContext, Injectable, Logger } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
 import { hash, timingSafeEqual } from 'node:crypto';
-import { headerOf, type HttpRequest } from '../common/http-request.js';
-import type { RequestWithPrincipal } from '../common/principal.js';
+import { headerOf, type HttpRequest } from '../http/http-request.js';
+import type { RequestWithPrincipal } from './principal.js';
 import { ProblemException } from '../common/problem.js';
 import { AppConfig } from '../config/index.js';
 import { ADMIN_TOKEN_HEADER, ROUTE_ROLE_METADATA, type RouteRole } from './auth.constants.js';

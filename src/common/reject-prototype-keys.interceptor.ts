@@ -1,6 +1,6 @@
 import { CallHandler, ExecutionContext, Injectable, NestInterceptor } from '@nestjs/common';
 import type { Observable } from 'rxjs';
-import type { HttpRequest } from './http-request.js';
+import type { HttpRequest } from '../http/http-request.js';
 import { ProblemException } from './problem.js';
 
 const FORBIDDEN_KEYS = new Set(['__proto__', 'constructor', 'prototype']);

@@ -8,7 +8,7 @@ import { AppConfig } from '../config/index.js';
 import { eventDuplicatesDropped } from '../metrics/event-duplicates.channel.js';
 import { LuaScript, REDIS_CLIENT, type RedisClient } from '../redis/index.js';
 import { consumedMarker } from '../outbox/consumed-marker.js';
-import { PAYMENTS_STREAM, PROJECTIONS_GROUP, fromStreamFields } from '../outbox/payment-event.js';
+import { PAYMENTS_STREAM, PROJECTIONS_GROUP, fromStreamFields } from './payment-event.js';
 import { ProjectionsRepository } from './projections.repository.js';
 import { supportsEvents } from '../outbox/standalone-store.js';
 

@@ -2,7 +2,7 @@ import { Controller, Get, Inject, Param } from '@nestjs/common';
 import { ApiBearerAuth, ApiOkResponse, ApiOperation, ApiProperty, ApiTags } from '@nestjs/swagger';
 import { Matches } from 'class-validator';
 import { ApiProblemResponses } from '../common/openapi.js';
-import { Principal } from '../common/principal.js';
+import { Principal } from '../auth/principal.js';
 import { ProblemException } from '../common/problem.js';
 import { OrdersService } from '../orders/orders.service.js';
 import { REDIS_CLIENT, type RedisClient } from '../redis/index.js';

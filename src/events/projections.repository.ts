@@ -2,7 +2,7 @@ import { Inject, Injectable } from '@nestjs/common';
 import { fromStore } from '../common/store-unavailable.js';
 import { LuaScript, REDIS_CLIENT, type RedisClient } from '../redis/index.js';
 import type { ConsumedMarker } from '../outbox/consumed-marker.js';
-import type { PaymentEvent } from '../outbox/payment-event.js';
+import type { PaymentEvent } from './payment-event.js';
 import type { CurrencyBalance, StoredReceipt } from './projections.js';
 
 const receiptKey = (orderId: string) => `receipt:${orderId}`;

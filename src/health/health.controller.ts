@@ -2,7 +2,7 @@ import { Controller, Get, Inject, Optional, ServiceUnavailableException } from '
 import { HealthCheck, HealthCheckService, HealthIndicatorService, type HealthCheckResult } from '@nestjs/terminus';
 import { ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { Public } from '../auth/index.js';
-import { GracefulShutdown } from '../common/graceful-shutdown.js';
+import { GracefulShutdown } from '../http/graceful-shutdown.js';
 import { ApiProblemResponses } from '../common/openapi.js';
 import { ProblemException } from '../common/problem.js';
 import { AppConfig } from '../config/index.js';

@@ -1,10 +1,10 @@
 import { Module, RequestMethod } from '@nestjs/common';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { LoggerModule } from 'nestjs-pino';
-import { REQUEST_ID_HEADER, requestIdOf } from '../common/request-id.js';
-import { routeLabelOf } from '../common/route-label.js';
+import { REQUEST_ID_HEADER, requestIdOf } from '../http/request-id.js';
+import { routeLabelOf } from '../http/route-label.js';
 import { AppConfig } from '../config/index.js';
-import { idempotencyReportOf } from '../common/idempotency-reports.js';
+import { idempotencyReportOf } from '../idempotency/idempotency-reports.js';
 
 const PINO_LEVELS = { fatal: 'fatal', error: 'error', warn: 'warn', log: 'info', debug: 'debug', verbose: 'trace' } as const;
 /** The LOG_LEVELs that show pino-http's request lines (logged at info). */

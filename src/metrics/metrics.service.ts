@@ -1,8 +1,8 @@
 import { Injectable, OnApplicationShutdown } from '@nestjs/common';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
-import { routeLabelOf } from '../common/route-label.js';
-import { idempotencyReportOf } from '../common/idempotency-reports.js';
+import { routeLabelOf } from '../http/route-label.js';
+import { idempotencyReportOf } from '../idempotency/idempotency-reports.js';
 import { eventDuplicatesDropped, type EventDuplicateDropped } from './event-duplicates.channel.js';
 import { gatewayCalls, type GatewayCallEvent } from './gateway-calls.channel.js';
 import { openOrdersObserved, ordersReconciled, type OpenOrdersObserved, type OrderReconciled } from './reconciler.channel.js';

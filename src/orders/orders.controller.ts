@@ -1,7 +1,7 @@
 import { Controller, Get, Param, Query } from '@nestjs/common';
 import { ApiBearerAuth, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { ApiProblemResponses } from '../common/openapi.js';
-import { Principal } from '../common/principal.js';
+import { Principal } from '../auth/principal.js';
 import { ListOrdersQueryDto } from './dto/list-orders-query.dto.js';
 import { OrdersPageView, OrderView, toOrderView } from './order.js';
 import { OrdersService } from './orders.service.js';

@@ -1,7 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { fromStore } from '../common/store-unavailable.js';
 import type { ConsumedMarker } from '../outbox/consumed-marker.js';
-import { PAYMENTS_STREAM, toStreamFields, type PaymentEvent } from '../outbox/payment-event.js';
+import { PAYMENTS_STREAM, toStreamFields, type PaymentEvent } from '../events/payment-event.js';
 import { supportsEvents } from '../outbox/standalone-store.js';
 import { LuaScript, REDIS_CLIENT, type RedisClient } from '../redis/index.js';
 import { GATEWAY_STATUS_RANK, type GatewayStatus, type Order, type OrderStatus } from './order.js';

@@ -2,7 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { hash } from 'node:crypto';
 import { ProblemException } from '../common/problem.js';
 import type { ConsumedMarker } from '../outbox/consumed-marker.js';
-import { newPaymentEvent, type PaymentEventData } from '../outbox/payment-event.js';
+import { newPaymentEvent, type PaymentEventData } from '../events/payment-event.js';
 import type { IdempotencyContext } from '@idempotent-payments/nestjs-idempotency';
 import type { GatewayStatus, Order, OrderFailure, OrderPayment, OrderStatus } from './order.js';
 import { OrdersRepository, type GatewayStatusResult, type RecordWrite } from './orders.repository.js';

@@ -1,7 +1,7 @@
 import { Module } from '@nestjs/common';
 import { OrdersRepository } from '../orders/orders.repository.js';
 import { OrdersService } from '../orders/orders.service.js';
-import { GatewayModule } from '../provider/gateway.module.js';
+import { GatewayModule } from '../gateway/gateway.module.js';
 import { PaymentsReconciler } from './payments.reconciler.js';
 import { PaymentsRepository } from './payments.repository.js';
 import { PaymentsService } from './payments.service.js';

@@ -4,7 +4,7 @@ import { ApiBearerAuth, ApiCreatedResponse, ApiOkResponse, ApiOperation, ApiTags
 import { Idempotent, IdempotentRequest, type IdempotencyContext } from '@idempotent-payments/nestjs-idempotency';
 import { ApiIdempotent, IDEMPOTENCY_RESPONSE_HEADERS } from '@idempotent-payments/nestjs-idempotency/swagger';
 import { ApiProblemResponses } from '../common/openapi.js';
-import { Principal } from '../common/principal.js';
+import { Principal } from '../auth/principal.js';
 import { ChargeRequestDto } from './dto/charge-request.dto.js';
 import { Payment } from './payment.js';
 import { PaymentsService } from './payments.service.js';

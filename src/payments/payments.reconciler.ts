@@ -6,7 +6,7 @@ import { IdempotencyService } from '@idempotent-payments/nestjs-idempotency';
 import { openOrdersObserved, ordersReconciled, type ReconcileResult } from '../metrics/reconciler.channel.js';
 import type { Order } from '../orders/order.js';
 import { OrdersService } from '../orders/orders.service.js';
-import { PaymentGateway } from '../provider/payment-gateway.js';
+import { PaymentGateway } from '../gateway/payment-gateway.js';
 import { REDIS_CLIENT, type RedisClient } from '../redis/index.js';
 import { PaymentsService } from './payments.service.js';
 

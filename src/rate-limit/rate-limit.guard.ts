@@ -1,7 +1,7 @@
 import { ExecutionContext, Injectable } from '@nestjs/common';
 import { ThrottlerGuard, type ThrottlerLimitDetail } from '@nestjs/throttler';
 import { ROUTE_ROLE_METADATA, type RouteRole } from '../auth/auth.constants.js';
-import { principalOf, type RequestWithPrincipal } from '../common/principal.js';
+import { principalOf, type RequestWithPrincipal } from '../auth/principal.js';
 import { ProblemException } from '../common/problem.js';
 
 /**

@@ -1,8 +1,8 @@
 import { CanActivate, ExecutionContext, Injectable } from '@nestjs/common';
-import { headerOf, type HttpRequest } from '../common/http-request.js';
+import { headerOf, type HttpRequest } from '../http/http-request.js';
 import { ProblemException } from '../common/problem.js';
 import { AppConfig } from '../config/index.js';
-import { SIGNATURE_HEADER, SIGNATURE_TOLERANCE_SECONDS, verifySignature, webhookSecretOf, type SignatureCheck } from '../provider/webhook-signature.js';
+import { SIGNATURE_HEADER, SIGNATURE_TOLERANCE_SECONDS, verifySignature, webhookSecretOf, type SignatureCheck } from '../gateway/webhook-signature.js';
 
 const FORMAT = `${SIGNATURE_HEADER}: t=<unix seconds>,v1=<hex HMAC-SHA256 of "<t>.<raw body>">`;
 const DETAILS: Record<Exclude<SignatureCheck, 'valid'>, string> = {

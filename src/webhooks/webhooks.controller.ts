@@ -8,9 +8,9 @@ import { eventsUnsupported, supportsEvents } from '../outbox/standalone-store.js
 import { eventDuplicatesDropped } from '../metrics/event-duplicates.channel.js';
 import { OrdersService } from '../orders/orders.service.js';
 import { REDIS_CLIENT, type RedisClient } from '../redis/index.js';
-import { GATEWAY_STATUS_OF, GatewayWebhook, WebhookAck } from '../provider/gateway-webhook.js';
+import { GATEWAY_STATUS_OF, GatewayWebhook, WebhookAck } from '../gateway/gateway-webhook.js';
 import { WebhookSignatureGuard } from './webhook-signature.guard.js';
-import { SIGNATURE_HEADER, WEBHOOK_PATH } from '../provider/webhook-signature.js';
+import { SIGNATURE_HEADER, WEBHOOK_PATH } from '../gateway/webhook-signature.js';
 
 /**
  * The gateway's events about its charges, delivered at least once and in any order. Each is

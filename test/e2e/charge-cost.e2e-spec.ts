@@ -1,7 +1,7 @@
 import { afterEach, beforeAll, describe, expect, it } from '@jest/globals';
 import type { Redis } from 'ioredis';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { newPaymentEvent, PAYMENTS_STREAM, toStreamFields } from '../../src/outbox/payment-event.js';
+import { newPaymentEvent, PAYMENTS_STREAM, toStreamFields } from '../../src/events/payment-event.js';
 import { REDIS_CLIENT } from '../../src/redis/index.js';
 import { charge, ledgerCount, newKey } from '../support/payments-client.js';
 import { useTestApp, type TestApp } from '../support/test-app.js';

@@ -1,7 +1,7 @@
 import { describe, expect, it } from '@jest/globals';
 import { setTimeout as sleep } from 'node:timers/promises';
 import request from 'supertest';
-import { PAYMENTS_STREAM } from '../../src/outbox/payment-event.js';
+import { PAYMENTS_STREAM } from '../../src/events/payment-event.js';
 import { balanceOf, streamEntries, waitUntilAllConsumed } from '../support/events-client.js';
 import { charge, newKey, setBehavior, validCharge } from '../support/payments-client.js';
 import { useTestApp } from '../support/test-app.js';

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import type { Response } from 'supertest';
-import { gatewayWebhookFor, type GatewayWebhook, type GatewayWebhookType } from '../../src/provider/gateway-webhook.js';
-import { SIGNATURE_TOLERANCE_SECONDS, signatureHeader } from '../../src/provider/webhook-signature.js';
+import { gatewayWebhookFor, type GatewayWebhook, type GatewayWebhookType } from '../../src/gateway/gateway-webhook.js';
+import { SIGNATURE_TOLERANCE_SECONDS, signatureHeader } from '../../src/gateway/webhook-signature.js';
 import { TEST_WEBHOOK_SECRET, gatewayStatusOf, postWebhook } from '../support/events-client.js';
 import { duplicatesDropped } from '../support/metrics.js';
 import { charge, newKey, setBehavior } from '../support/payments-client.js';

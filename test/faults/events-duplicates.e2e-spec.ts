@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import request from 'supertest';
-import { PAYMENTS_STREAM, toStreamFields } from '../../src/outbox/payment-event.js';
-import type { GatewayCharge } from '../../src/provider/gateway-charge.js';
+import { PAYMENTS_STREAM, toStreamFields } from '../../src/events/payment-event.js';
+import type { GatewayCharge } from '../../src/gateway/gateway-charge.js';
 import { balanceOf, streamEntries, waitUntilAllConsumed } from '../support/events-client.js';
 import { duplicatesDropped } from '../support/metrics.js';
 import { charge, newKey, validCharge } from '../support/payments-client.js';

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, expect, it } from '@jest/globals';
 import { Redis } from 'ioredis';
 import request from 'supertest';
-import { newPaymentEvent, PAYMENTS_STREAM, toStreamFields } from '../../src/outbox/payment-event.js';
+import { newPaymentEvent, PAYMENTS_STREAM, toStreamFields } from '../../src/events/payment-event.js';
 import { RedisServer, ServiceProcess } from '../../tools/process/index.js';
 import { describeWithRedisBinary } from '../support/redis.js';
 import { waitFor } from '../support/wait-for.js';

@@ -1,9 +1,9 @@
 import type { Redis } from 'ioredis';
 import request from 'supertest';
-import { PAYMENTS_STREAM, PROJECTIONS_GROUP, fromStreamFields, type PaymentEvent } from '../../src/outbox/payment-event.js';
+import { PAYMENTS_STREAM, PROJECTIONS_GROUP, fromStreamFields, type PaymentEvent } from '../../src/events/payment-event.js';
 import type { CurrencyBalance } from '../../src/events/projections.js';
-import type { GatewayWebhook } from '../../src/provider/gateway-webhook.js';
-import { SIGNATURE_HEADER, WEBHOOK_PATH, signatureHeader } from '../../src/provider/webhook-signature.js';
+import type { GatewayWebhook } from '../../src/gateway/gateway-webhook.js';
+import { SIGNATURE_HEADER, WEBHOOK_PATH, signatureHeader } from '../../src/gateway/webhook-signature.js';
 import { waitFor } from './wait-for.js';
 
 export const TEST_WEBHOOK_SECRET = 'whsec_test_0123456789abcdef';

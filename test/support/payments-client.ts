@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import request from 'supertest';
-import type { PaymentBehavior } from '../../src/provider/payment-behavior.js';
+import type { PaymentBehavior } from '../../src/gateway/payment-behavior.js';
 
 export const CHARGE_PATH = '/api/payments/charge';
 

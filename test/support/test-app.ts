@@ -4,7 +4,7 @@ import { Test } from '@nestjs/testing';
 import { Redis } from 'ioredis';
 import { AppModule } from '../../src/app.module.js';
 import { setUpApp } from '../../src/app.setup.js';
-import { HTTP_APP_OPTIONS, httpAdapterFor } from '../../src/common/http-app.js';
+import { HTTP_APP_OPTIONS, httpAdapterFor } from '../../src/http/http-app.js';
 import { AppConfig, loadAppConfig } from '../../src/config/index.js';
 import { startRedis } from './redis.js';
 

@@ -1,7 +1,7 @@
 import { describe, expect, it } from '@jest/globals';
 import { createHmac } from 'node:crypto';
 import { loadAppConfig } from '../../src/config/index.js';
-import { signatureHeader, verifySignature, webhookSecretOf } from '../../src/provider/webhook-signature.js';
+import { signatureHeader, verifySignature, webhookSecretOf } from '../../src/gateway/webhook-signature.js';
 
 const SECRET = 'whsec_unit_0123456789abcdef';
 const BODY = Buffer.from('{"id":"evt_1","type":"charge.succeeded"}');

@@ -3,8 +3,8 @@ import { HttpAdapterHost } from '@nestjs/core';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { AppConfig } from '../config/index.js';
-import { ProblemException } from './problem.js';
-import { sendProblem } from './problem-details.filter.js';
+import { ProblemException } from '../common/problem.js';
+import { sendProblem } from '../common/problem-details.filter.js';
 
 /**
  * On SIGTERM (enableShutdownHooks) NestJS runs the destroy hooks (this one: the phases below), then

@@ -6,7 +6,7 @@ import { LedgerView } from './gateway-charge.js';
 import { ListChargesQueryDto } from './dto/list-charges-query.dto.js';
 import { UpdatePaymentBehaviorDto } from './dto/update-payment-behavior.dto.js';
 import { PaymentBehavior } from './payment-behavior.js';
-import { PaymentProviderService } from './payment-provider.service.js';
+import { MockGatewayService } from './mock-gateway.service.js';
 
 /** Tunes the mock gateway and shows its ledger: the ground truth of what was charged. */
 @ApiTags('admin')
@@ -15,7 +15,7 @@ import { PaymentProviderService } from './payment-provider.service.js';
 @Controller('admin')
 @AdminOnly()
 export class PaymentBehaviorController {
-  constructor(private readonly provider: PaymentProviderService) {}
+  constructor(private readonly provider: MockGatewayService) {}
 
   @Get('payment-behavior')
   @ApiOperation({ operationId: 'getPaymentBehavior', summary: "The mock gateway's behaviour" })

@@ -1,6 +1,6 @@
 import { Module } from '@nestjs/common';
 import { PaymentGateway } from './payment-gateway.js';
-import { PaymentProviderService } from './payment-provider.service.js';
+import { MockGatewayService } from './mock-gateway.service.js';
 import { WebhookDeliveryService } from './webhook-delivery.service.js';
 
 /**
@@ -8,7 +8,7 @@ import { WebhookDeliveryService } from './webhook-delivery.service.js';
  * mock; a real gateway replaces the `useExisting` binding with its own class.
  */
 @Module({
-  providers: [PaymentProviderService, WebhookDeliveryService, { provide: PaymentGateway, useExisting: PaymentProviderService }],
-  exports: [PaymentGateway, PaymentProviderService],
+  providers: [MockGatewayService, WebhookDeliveryService, { provide: PaymentGateway, useExisting: MockGatewayService }],
+  exports: [PaymentGateway, MockGatewayService],
 })
 export class GatewayModule {}

@@ -2,10 +2,10 @@ import { IdempotencyModule } from '@idempotent-payments/nestjs-idempotency';
 import { RedisIdempotencyStore } from '@idempotent-payments/nestjs-idempotency/redis';
 import { RedlockIdempotencyStore } from '@idempotent-payments/nestjs-idempotency/redlock';
 import type { Redis } from 'ioredis';
-import { keepIdempotencyReport } from './common/idempotency-reports.js';
-import { principalOf, type RequestWithPrincipal } from './common/principal.js';
-import { AppConfig } from './config/index.js';
-import { REDIS_CLIENT, REDIS_LOCK_CLIENTS, type RedisClient } from './redis/index.js';
+import { keepIdempotencyReport } from './idempotency-reports.js';
+import { principalOf, type RequestWithPrincipal } from '../auth/principal.js';
+import { AppConfig } from '../config/index.js';
+import { REDIS_CLIENT, REDIS_LOCK_CLIENTS, type RedisClient } from '../redis/index.js';
 
 /**
  * The idempotency package as the service configures it, for the service and for the standalone

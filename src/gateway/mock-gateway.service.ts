@@ -23,7 +23,7 @@ const LEDGER_KEY = 'gateway:ledger';
  * the latency is waited out, which models the response lost on its way back.
  */
 @Injectable()
-export class PaymentProviderService implements PaymentGateway {
+export class MockGatewayService implements PaymentGateway {
   constructor(
     @Inject(REDIS_CLIENT) private readonly redis: RedisClient,
     private readonly config: AppConfig,

@@ -7,4 +7,4 @@ import { PaymentBehaviorController } from './payment-behavior.controller.js';
   imports: [GatewayModule],
   controllers: [PaymentBehaviorController],
 })
-export class ProviderModule {}
+export class GatewayAdminModule {}

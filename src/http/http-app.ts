@@ -7,10 +7,10 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import { Logger } from 'nestjs-pino';
 import type { AppConfig } from '../config/index.js';
 
-import { ProblemDetailsFilter, sendProblem } from './problem-details.filter.js';
-import { PROBLEM_CONTENT_TYPE, toProblem } from './problem.js';
+import { ProblemDetailsFilter, sendProblem } from '../common/problem-details.filter.js';
+import { PROBLEM_CONTENT_TYPE, toProblem } from '../common/problem.js';
 import { REQUEST_ID_HEADER, requestIdOf } from './request-id.js';
-import { RejectPrototypeKeysInterceptor } from './reject-prototype-keys.interceptor.js';
+import { RejectPrototypeKeysInterceptor } from '../common/reject-prototype-keys.interceptor.js';
 import { RouteLabelInterceptor } from './route-label.js';
 
 /**

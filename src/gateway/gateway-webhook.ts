@@ -1,10 +1,10 @@
 import { ApiProperty } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
 import { IsIn, IsInt, IsObject, Matches, Max, Min, ValidateNested } from 'class-validator';
-import { newEventId } from '../outbox/payment-event.js';
+import { newEventId } from '../events/payment-event.js';
 import type { GatewayStatus } from '../orders/order.js';
 import type { GatewayStatusResult } from '../orders/orders.repository.js';
-import type { GatewayCharge } from '../provider/gateway-charge.js';
+import type { GatewayCharge } from './gateway-charge.js';
 
 export const GATEWAY_WEBHOOK_TYPES = ['charge.pending', 'charge.succeeded'] as const;
 export type GatewayWebhookType = (typeof GATEWAY_WEBHOOK_TYPES)[number];

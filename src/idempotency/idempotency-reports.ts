@@ -1,6 +1,6 @@
 import type { ExecutionContext } from '@nestjs/common';
 import type { IdempotencyReport } from '@idempotent-payments/nestjs-idempotency';
-import { nodeRequestOf, type HttpRequest } from './http-request.js';
+import { nodeRequestOf, type HttpRequest } from '../http/http-request.js';
 
 /** Reports by Node's request, which both adapters' middleware, request logs and metrics see. */
 const reports = new WeakMap<object, IdempotencyReport>();
