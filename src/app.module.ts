@@ -2,7 +2,9 @@ import { DynamicModule, Module, type MiddlewareConsumer, type NestModule } from 
 import { APP_GUARD } from '@nestjs/core';
 import { AuthGuard } from './auth/index.js';
 import { GracefulShutdown, GracefulShutdownModule } from './http/graceful-shutdown.js';
+import { CleanupModule } from './cleanup/cleanup.module.js';
 import { AppConfig, ConfigModule } from './config/index.js';
+import { DatabaseModule } from './database/database.module.js';
 import { idempotencyLayer } from './idempotency/idempotency-layer.js';
 import { EventsWorkerModule } from './events/events-worker.module.js';
 import { EventsModule } from './events/events.module.js';
@@ -40,6 +42,7 @@ export class AppModule implements NestModule {
         GracefulShutdownModule,
         LoggingModule,
         MetricsModule,
+        DatabaseModule,
         RedisModule,
         idempotencyLayer(),
         PaymentsModule,
@@ -49,6 +52,7 @@ export class AppModule implements NestModule {
         // The consumer and the reconciler run here unless they run as their own process (npm run worker).
         ...(config.EVENTS_WORKER ? [EventsWorkerModule] : []),
         WebhooksModule,
+        CleanupModule,
         HealthModule,
         ...(config.PLAYGROUND ? [PlaygroundModule] : []),
         ...(rateLimit ? [rateLimit.RateLimitModule] : []),

@@ -1,5 +1,6 @@
 import { DynamicModule, Module } from '@nestjs/common';
 import { AppConfig, ConfigModule } from './config/index.js';
+import { DatabaseModule } from './database/database.module.js';
 import { EventsWorkerModule } from './events/events-worker.module.js';
 import { HealthModule } from './health/health.module.js';
 import { idempotencyLayer } from './idempotency/idempotency-layer.js';
@@ -8,8 +9,8 @@ import { MetricsModule } from './metrics/metrics.module.js';
 import { RedisModule } from './redis/index.js';
 
 /**
- * What the events worker needs when it runs as its own process: configuration, logs, Redis, the
- * consumer and the reconciler (which reads the idempotency locks), and for operating it the same
+ * What the events worker needs when it runs as its own process: configuration, logs, PostgreSQL,
+ * Redis, the consumer and the reconciler (which reads the idempotency locks), and for operating it the same
  * /health, /health/ready and /metrics as the service.
  */
 @Module({})
@@ -17,7 +18,7 @@ export class WorkerModule {
   static forRoot(config: AppConfig): DynamicModule {
     return {
       module: WorkerModule,
-      imports: [ConfigModule.forRoot(config), LoggingModule, RedisModule, idempotencyLayer(), EventsWorkerModule, HealthModule, MetricsModule],
+      imports: [ConfigModule.forRoot(config), LoggingModule, DatabaseModule, RedisModule, idempotencyLayer(), EventsWorkerModule, HealthModule, MetricsModule],
     };
   }
 }

@@ -12,11 +12,8 @@ import { WorkerModule } from './worker.module.js';
  */
 async function bootstrap(): Promise<void> {
   const config = loadAppConfig(process.env);
-  if (config.REDIS_CLUSTER_NODES.length > 0) {
-    throw new InvalidConfigError('The events worker needs a standalone Redis (REDIS_URL); events are off on a Redis Cluster.');
-  }
   const app = await NestFactory.create(WorkerModule.forRoot(config), httpAdapterFor(config), HTTP_APP_OPTIONS);
-  // Shutdown hooks included: on SIGTERM/SIGINT the worker finishes the event in hand, stops reading, then Redis is closed.
+  // Shutdown hooks included: on SIGTERM/SIGINT the worker finishes the batch in hand, stops, then its connections are closed.
   await initHttpApp(app);
   await app.listen(config.WORKER_PORT, '0.0.0.0');
   NestLogger.log(`Events worker running, /health and /metrics on port ${config.WORKER_PORT} (${config.NODE_ENV})`, 'Bootstrap');

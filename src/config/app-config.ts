@@ -58,6 +58,26 @@ export class AppConfig {
   @Matches(REDIS_URL_PATTERN, { each: true, message: 'REDIS_CLUSTER_NODES must be a comma-separated list of redis:// URLs' })
   REDIS_CLUSTER_NODES: string[] = [];
 
+  /**
+   * The system of record (orders, payments, events, projections, stored outcomes) and, in a schema
+   * of its own, the mock gateway's ledger. In development a missing database is created.
+   */
+  @Matches(/^postgres(ql)?:\/\/\S+$/, { message: 'DATABASE_URL must be a postgres:// or postgresql:// URL' })
+  DATABASE_URL = 'postgres://postgres@127.0.0.1:5432/payments';
+
+  /** Connections per instance (each process has its own pool). */
+  @IntegerVariable(1, 1000)
+  DATABASE_POOL_SIZE = 10;
+
+  /** Bounds every statement (server side, and the client's wait for it), so an unreachable database answers 503. */
+  @IntegerVariable(50, 600_000)
+  DATABASE_STATEMENT_TIMEOUT_MS = 5000;
+
+  /** Apply pending migrations at start (under an advisory lock); false leaves them to a deploy step (npm run migrate). */
+  @Transform(toBool)
+  @IsBoolean({ message: 'DATABASE_MIGRATE must be true or false' })
+  DATABASE_MIGRATE = true;
+
   /** Bounds every Redis command so an unreachable store answers 503 quickly instead of hanging. */
   @IntegerVariable(50, 60_000)
   REDIS_COMMAND_TIMEOUT_MS = 1000;
@@ -124,7 +144,7 @@ export class AppConfig {
   @IntegerVariable(1)
   RATE_LIMIT_WINDOW_SECONDS = 60;
 
-  /** The mock gateway's behaviour until an admin changes it (kept in Redis after that). */
+  /** The mock gateway's behaviour until an admin changes it (kept in its schema after that). */
   @IntegerVariable(0, 60_000)
   GATEWAY_MIN_DELAY_MS = 100;
 
@@ -136,16 +156,20 @@ export class AppConfig {
   @IsBoolean({ message: 'EVENTS_WORKER must be true or false' })
   EVENTS_WORKER = true;
 
-  /** A pending event idle this long (its consumer presumably dead) is reclaimed by another consumer. */
-  @IntegerVariable(100, 86_400_000)
-  EVENTS_CLAIM_MIN_IDLE_MS = 30_000;
+  /** How often the events worker looks for unpublished events when the last look found none. */
+  @IntegerVariable(10, 60_000)
+  EVENTS_POLL_INTERVAL_MS = 200;
 
   /**
-   * Events older than this leave the stream once every consumer group has acknowledged them; an
-   * event a group has not acknowledged stays, however old.
+   * Published events, and the consumed-event markers, older than this are removed by the cleanup;
+   * an event not yet published stays, however old.
    */
   @IntegerVariable(1, 365 * 86_400)
   EVENTS_RETENTION_SECONDS = 7 * 86_400;
+
+  /** How often expired stored outcomes and old events are removed (also POST /api/admin/cleanup); 0 turns the schedule off. */
+  @IntegerVariable(0, 86_400)
+  CLEANUP_INTERVAL_SECONDS = 3600;
 
   /**
    * An order still CREATED this long after its attempt began, with no live execution holding its
@@ -164,8 +188,8 @@ export class AppConfig {
   RECONCILE_BATCH_SIZE = 100;
 
   /**
-   * Tests only: waits this long between applying an event and acknowledging it, so a test can kill
-   * the worker inside that window. Must be 0 in production.
+   * Tests only: waits this long between applying a batch of events and committing it, so a test can
+   * kill the worker inside that window. Must be 0 in production.
    */
   @IntegerVariable(0, 60_000)
   EVENTS_ACK_DELAY_MS = 0;

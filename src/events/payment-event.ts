@@ -1,9 +1,5 @@
 import { randomUUID } from 'node:crypto';
 
-/** The stream every payment event goes to, and the consumer group that builds the projections from it. */
-export const PAYMENTS_STREAM = 'events:payments';
-export const PROJECTIONS_GROUP = 'projections';
-
 export type PaymentEventType = 'payment.succeeded' | 'payment.failed';
 
 export interface PaymentEventData {
@@ -32,26 +28,4 @@ export const newEventId = () => `evt_${randomUUID().replaceAll('-', '')}`;
 
 export function newPaymentEvent(type: PaymentEventType, occurredAt: string, data: PaymentEventData): PaymentEvent {
   return { id: newEventId(), type, occurredAt, data };
-}
-
-/** XADD field/value pairs: id and type stay readable in XRANGE output, the rest is one JSON field. */
-export function toStreamFields(event: PaymentEvent): string[] {
-  return ['id', event.id, 'type', event.type, 'occurredAt', event.occurredAt, 'data', JSON.stringify(event.data)];
-}
-
-const EVENT_TYPES: readonly string[] = ['payment.succeeded', 'payment.failed'] satisfies PaymentEventType[];
-
-/** The event of a stream entry, or undefined for an entry this service did not write (it cannot be applied). */
-export function fromStreamFields(fields: string[]): PaymentEvent | undefined {
-  const values = new Map<string, string>();
-  for (let index = 0; index + 1 < fields.length; index += 2) values.set(fields[index]!, fields[index + 1]!);
-  const [id, type, occurredAt, data] = ['id', 'type', 'occurredAt', 'data'].map((name) => values.get(name));
-  if (!id || !type || !EVENT_TYPES.includes(type) || !occurredAt || !data) return undefined;
-  try {
-    const parsed = JSON.parse(data) as PaymentEventData;
-    if (typeof parsed.orderId !== 'string' || typeof parsed.owner !== 'string' || !Number.isSafeInteger(parsed.amount)) return undefined;
-    return { id, type: type as PaymentEventType, occurredAt, data: parsed };
-  } catch {
-    return undefined;
-  }
 }

@@ -1,14 +1,12 @@
-import { Controller, Get, Inject, Param } from '@nestjs/common';
+import { Controller, Get, Param } from '@nestjs/common';
 import { ApiBearerAuth, ApiOkResponse, ApiOperation, ApiProperty, ApiTags } from '@nestjs/swagger';
 import { Matches } from 'class-validator';
 import { ApiProblemResponses } from '../common/openapi.js';
 import { Principal } from '../auth/principal.js';
 import { ProblemException } from '../common/problem.js';
 import { OrdersService } from '../orders/orders.service.js';
-import { REDIS_CLIENT, type RedisClient } from '../redis/index.js';
 import { CustomerBalance, Receipt } from './projections.js';
 import { ProjectionsRepository } from './projections.repository.js';
-import { eventsUnsupported, supportsEvents } from '../outbox/standalone-store.js';
 
 class CustomerParams {
   /** The customer ids a charge accepts, so a path can never name a key of another shape. */
@@ -24,25 +22,19 @@ class CustomerParams {
  */
 @ApiTags('projections')
 @ApiBearerAuth()
-@ApiProblemResponses(401, 429, 501)
+@ApiProblemResponses(401, 429)
 @Controller()
 export class ProjectionsController {
-  private readonly enabled: boolean;
-
   constructor(
     private readonly projections: ProjectionsRepository,
     private readonly orders: OrdersService,
-    @Inject(REDIS_CLIENT) store: RedisClient,
-  ) {
-    this.enabled = supportsEvents(store);
-  }
+  ) {}
 
   @Get('customers/:id/balance')
   @ApiOperation({ operationId: 'getCustomerBalance', summary: "A customer's succeeded payments with the calling merchant, summed per currency" })
   @ApiOkResponse({ type: CustomerBalance })
   @ApiProblemResponses(400)
   async balance(@Principal() owner: string, @Param() { id }: CustomerParams): Promise<CustomerBalance> {
-    if (!this.enabled) throw eventsUnsupported();
     return { customerId: id, balances: await this.projections.balances(owner, id) };
   }
 
@@ -51,7 +43,6 @@ export class ProjectionsController {
   @ApiOkResponse({ type: Receipt })
   @ApiProblemResponses(404)
   async receipt(@Principal() owner: string, @Param('id') id: string): Promise<Receipt> {
-    if (!this.enabled) throw eventsUnsupported();
     await this.orders.get(owner, id);
     const stored = await this.projections.findReceipt(id);
     if (!stored || stored.owner !== owner) {

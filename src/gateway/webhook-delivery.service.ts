@@ -1,10 +1,8 @@
-import { BeforeApplicationShutdown, Inject, Injectable, Logger } from '@nestjs/common';
+import { BeforeApplicationShutdown, Injectable, Logger } from '@nestjs/common';
 import { HttpAdapterHost } from '@nestjs/core';
 import type { AddressInfo } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { AppConfig } from '../config/index.js';
-import { supportsEvents } from '../outbox/standalone-store.js';
-import { REDIS_CLIENT, type RedisClient } from '../redis/index.js';
 import { GATEWAY_WEBHOOK_TYPES, gatewayWebhookFor, type GatewayWebhook } from './gateway-webhook.js';
 import { SIGNATURE_HEADER, WEBHOOK_PATH, signatureHeader, webhookSecretOf } from './webhook-signature.js';
 import type { GatewayCharge } from './gateway-charge.js';
@@ -31,10 +29,9 @@ export class WebhookDeliveryService implements BeforeApplicationShutdown {
   constructor(
     private readonly config: AppConfig,
     private readonly adapterHost: HttpAdapterHost,
-    @Inject(REDIS_CLIENT) store: RedisClient,
   ) {
-    // Off when disabled, without a secret (production) or on a Cluster, where the receiver is off too.
-    this.secret = config.WEBHOOK_DELIVERY && supportsEvents(store) ? webhookSecretOf(config) : undefined;
+    // Off when disabled or without a secret (production), where the receiver is off too.
+    this.secret = config.WEBHOOK_DELIVERY ? webhookSecretOf(config) : undefined;
   }
 
   /** Starts delivering the charge's events and returns at once: the charge does not wait for them. */

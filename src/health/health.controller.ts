@@ -1,4 +1,5 @@
 import { Controller, Get, Inject, Optional, ServiceUnavailableException } from '@nestjs/common';
+import type { Pool } from 'pg';
 import { HealthCheck, HealthCheckService, HealthIndicatorService, type HealthCheckResult } from '@nestjs/terminus';
 import { ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { Public } from '../auth/index.js';
@@ -6,6 +7,7 @@ import { GracefulShutdown } from '../http/graceful-shutdown.js';
 import { ApiProblemResponses } from '../common/openapi.js';
 import { ProblemException } from '../common/problem.js';
 import { AppConfig } from '../config/index.js';
+import { DATABASE_POOL } from '../database/database.constants.js';
 import { REDIS_CLIENT, REDIS_LOCK_CLIENTS, type RedisClient } from '../redis/index.js';
 
 /**
@@ -21,7 +23,7 @@ const HEALTH_RESULT = {
     status: { type: 'string', example: 'ok' },
     info: { type: 'object' },
     error: { type: 'object' },
-    details: { type: 'object', example: { redis: { status: 'up', responseTime: 1 } } },
+    details: { type: 'object', example: { database: { status: 'up', responseTime: 1 }, redis: { status: 'up', responseTime: 1 } } },
   },
 };
 
@@ -37,6 +39,7 @@ export class HealthController {
     private readonly config: AppConfig,
     @Inject(REDIS_CLIENT) store: RedisClient,
     @Inject(REDIS_LOCK_CLIENTS) lockClients: RedisClient[],
+    @Inject(DATABASE_POOL) private readonly database: Pool,
     // The service's; the standalone worker has none and is ready until it stops.
     @Optional() private readonly shutdown?: GracefulShutdown,
   ) {
@@ -44,7 +47,7 @@ export class HealthController {
     this.dependencies = [['redis', store], ...lockNodes.map((client, index): [string, RedisClient] => [`lock-node-${index + 1}`, client])];
   }
 
-  /** Liveness: the process answers; it depends on nothing else, so a Redis outage does not restart it. */
+  /** Liveness: the process answers; it depends on nothing else, so an outage of Redis or PostgreSQL does not restart it. */
   @Get()
   @ApiOperation({ operationId: 'getLiveness', summary: 'Liveness: the process answers' })
   @ApiOkResponse({ schema: HEALTH_RESULT })
@@ -54,11 +57,11 @@ export class HealthController {
   }
 
   /**
-   * Readiness: the instance is not shutting down, and the store and every lock node answer a PING,
-   * each with its round-trip time.
+   * Readiness: the instance is not shutting down, PostgreSQL answers a statement, and Redis and
+   * every lock node answer a PING, each with its round-trip time.
    */
   @Get('ready')
-  @ApiOperation({ operationId: 'getReadiness', summary: 'Readiness: not shutting down, and Redis answers' })
+  @ApiOperation({ operationId: 'getReadiness', summary: 'Readiness: not shutting down, and PostgreSQL and Redis answer' })
   @ApiOkResponse({ schema: HEALTH_RESULT })
   @ApiProblemResponses(503)
   @HealthCheck(NO_CACHE_WITHOUT_SWAGGER)
@@ -66,6 +69,11 @@ export class HealthController {
     try {
       return await this.health.check([
         () => (this.shutdown?.shuttingDown ? this.indicators.check('instance').down({ shuttingDown: true }) : this.indicators.check('instance').up()),
+        () =>
+          this.indicators
+            .check('database')
+            .attempt(async () => void (await this.database.query('SELECT 1')))
+            .withTimeout(this.config.DATABASE_STATEMENT_TIMEOUT_MS),
         ...this.dependencies.map(
           ([name, client]) =>
             () =>

@@ -1,7 +1,7 @@
 import { channel } from 'node:diagnostics_channel';
 
-/** Where a duplicate came from: a redelivered stream entry, or a webhook the gateway sent again. */
-export type EventSource = 'stream' | 'webhook';
+/** Where a duplicate came from: an outbox event taken again, or a webhook the gateway sent again. */
+export type EventSource = 'outbox' | 'webhook';
 
 export interface EventDuplicateDropped {
   source: EventSource;

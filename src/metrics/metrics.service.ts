@@ -67,7 +67,7 @@ export class MetricsService implements OnApplicationShutdown {
 
   private readonly duplicatesDropped = new Counter({
     name: 'payments_events_duplicates_dropped_total',
-    help: 'Events consumed before and dropped without effect, by source: stream (redelivered entries) or webhook',
+    help: 'Events consumed before and dropped without effect, by source: outbox (events taken again) or webhook',
     labelNames: ['source'],
     registers: [this.registry],
   });

@@ -1,203 +1,254 @@
-import { Inject, Injectable } from '@nestjs/common';
-import { fromStore } from '../common/store-unavailable.js';
-import type { ConsumedMarker } from '../outbox/consumed-marker.js';
-import { PAYMENTS_STREAM, toStreamFields, type PaymentEvent } from '../events/payment-event.js';
-import { supportsEvents } from '../outbox/standalone-store.js';
-import { LuaScript, REDIS_CLIENT, type RedisClient } from '../redis/index.js';
+import { Injectable } from '@nestjs/common';
+import { Database, type Statement } from '../database/database.js';
+import type { PaymentEvent } from '../events/payment-event.js';
+import type { StoredPayment } from '../payments/payment.js';
 import { GATEWAY_STATUS_RANK, type GatewayStatus, type Order, type OrderStatus } from './order.js';
 
-const orderKey = (id: string) => `order:${id}`;
-/** The gateway's reported status, apart from the order: a webhook never races a status change's full rewrite of the order. */
-const gatewayStatusKey = (id: string) => `order:${id}:gateway`;
-const ownerIndexKey = (owner: string) => `orders:by-owner:${owner}`;
-/** The owner's Idempotency-Keys (hash fields, never key names) → the order each created. */
-const keyIndexKey = (owner: string) => `orders:by-key:${owner}`;
-/**
- * The CREATED orders (standalone Redis only), scored by when their current attempt began (ms): the
- * reconciler's candidates, oldest first, without a scan of every order.
- */
-const CREATED_INDEX_KEY = 'orders:created';
-const reconcileClaimKey = (id: string) => `order:${id}:reconcile`;
-/** Index members sort by creation time, then id; the lexicographic order is the listing order. */
-const indexMember = (order: Order) => `${Date.parse(order.createdAt).toString().padStart(15, '0')}:${order.id}`;
+const ORDER_COLUMNS = `id, owner, idempotency_key, request_fingerprint, idempotency_record_id, amount, currency, customer_id, description, metadata,
+  status, charge_id, charged_at, failure, gateway_status, created_at, updated_at`;
+
+/** Inserts the order unless its id (or its owner's key) exists; returns it if inserted. */
+const CREATE: Statement = {
+  name: 'orders-create',
+  text: `INSERT INTO orders (id, owner, idempotency_key, request_fingerprint, idempotency_record_id, amount, currency, customer_id,
+  description, metadata, status, created_at, updated_at)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)
+ON CONFLICT DO NOTHING RETURNING ${ORDER_COLUMNS}`,
+};
+
+const FIND: Statement = { name: 'orders-find', text: `SELECT ${ORDER_COLUMNS} FROM orders WHERE id = $1` };
+const FIND_BY_KEY: Statement = { name: 'orders-find-by-key', text: `SELECT ${ORDER_COLUMNS} FROM orders WHERE owner = $1 AND idempotency_key = $2` };
 
 /**
- * Records a webhook's status once per event id, never backwards, in one atomic step: a consumed
- * event (marker) is a no-op; an unknown order changes nothing and leaves no marker; a status of
- * lower or equal rank than the recorded one is consumed without effect.
+ * One statement, so one implicit transaction: the payment (if any, kept even when the status has
+ * moved on, as it holds the same values then), the order's change if its status is one of $2 (a
+ * compare-and-set: of two writers racing from one status, one wins) and the change's event in the
+ * outbox (if any, only with the change). Returns whether the change was applied.
  */
-const GATEWAY_STATUS_SCRIPT = new LuaScript<GatewayStatusResult>(`
-if redis.call('EXISTS', KEYS[1]) == 1 then return 'duplicate' end
-if redis.call('EXISTS', KEYS[2]) == 0 then return 'unknown_order' end
-local result = 'ignored'
-if tonumber(ARGV[2]) > tonumber(redis.call('HGET', KEYS[3], 'rank') or '0') then
-  redis.call('HSET', KEYS[3], 'status', ARGV[1], 'rank', ARGV[2], 'eventId', ARGV[3], 'updatedAt', ARGV[4])
-  result = 'applied'
-end
-redis.call('SET', KEYS[1], ARGV[5], 'PX', ARGV[6])
-return result
-`);
+const TRANSITION: Statement = {
+  name: 'orders-transition',
+  text: `WITH payment AS (
+  INSERT INTO payments (id, order_id, owner, amount, currency, customer_id, status, created_at)
+  SELECT $8, $1, $9, $10, $11, $12, 'succeeded', $13 WHERE $8::text IS NOT NULL
+  ON CONFLICT DO NOTHING
+), changed AS (
+  UPDATE orders SET status = $3, charge_id = $4, charged_at = $5, failure = $6, updated_at = $7, reconcile_claimed_until = NULL
+  WHERE id = $1 AND status = ANY($2::text[])
+  RETURNING id
+), event AS (
+  INSERT INTO payment_events (id, type, occurred_at, data) SELECT $14, $15, $16, $17 FROM changed WHERE $14::text IS NOT NULL
+)
+SELECT count(*)::int AS applied FROM changed`,
+};
 
 /**
- * Creates the order unless its key exists, with its index entries (KEYS[2..4]: owner, key, CREATED)
- * when they are given, in one atomic step; else returns the stored order.
+ * A webhook's status, once per event id and never backwards: the delivery is recorded (a known
+ * event id is a duplicate and changes nothing) with whether it moved the order's gateway status,
+ * and the status moves only to one of higher rank. The order's row is locked first, so two events
+ * of one order are applied one after the other. An unknown order changes nothing.
  */
-const CREATE_SCRIPT = new LuaScript<string | null>(`
-if redis.call('SET', KEYS[1], ARGV[1], 'NX') then
-  if #KEYS > 1 then
-    redis.call('ZADD', KEYS[2], 'NX', 0, ARGV[4])
-    redis.call('HSETNX', KEYS[3], ARGV[5], ARGV[3])
-    redis.call('ZADD', KEYS[4], ARGV[2], ARGV[3])
-  end
-  return false
-end
-return redis.call('GET', KEYS[1])
-`);
+const RECORD_GATEWAY_STATUS: Statement = {
+  name: 'orders-record-gateway-status',
+  text: `WITH known AS (
+  SELECT id, (CASE gateway_status WHEN 'pending' THEN 1 WHEN 'succeeded' THEN 2 ELSE 0 END) < $3 AS advances
+  FROM orders WHERE id = $1 FOR UPDATE
+), delivery AS (
+  INSERT INTO webhook_deliveries (event_id, type, order_id, result)
+  SELECT $4, $5, id, CASE WHEN advances THEN 'applied' ELSE 'ignored' END FROM known
+  ON CONFLICT (event_id) DO NOTHING
+  RETURNING result
+), changed AS (
+  UPDATE orders SET gateway_status = $2 FROM delivery WHERE orders.id = $1 AND delivery.result = 'applied'
+)
+SELECT (SELECT count(*) FROM known)::int AS known, (SELECT result FROM delivery) AS result`,
+};
 
 /**
- * A compare-and-set of the order's status: stores the new order only if the stored one's status is
- * one of ARGV[1] (",CREATED,PAYMENT_FAILED,"). Given the other keys (a standalone Redis), in the
- * same atomic step it keeps the CREATED index in step (KEYS[2]), writes the record that goes with
- * the change (KEYS[3] = ARGV[6] unless that is empty; written even when the status has moved on,
- * as it holds the same values then) and appends the change's event (KEYS[4], fields from ARGV[7]).
- * Returns 1 if applied.
+ * Claims up to $3 open orders whose attempt began at or before $1, oldest first, that no other
+ * reconciler claimed (or whose claim ran out): rows another transaction holds are skipped, not
+ * waited for, so reconcilers never queue on each other. The claim lasts $2 ms.
  */
-const TRANSITION_SCRIPT = new LuaScript<0 | 1>(`
-if #KEYS > 1 and ARGV[6] ~= '' then redis.call('SET', KEYS[3], ARGV[6]) end
-local stored = redis.call('GET', KEYS[1])
-if not stored then return 0 end
-if not string.find(ARGV[1], ',' .. cjson.decode(stored)['status'] .. ',', 1, true) then return 0 end
-redis.call('SET', KEYS[1], ARGV[2])
-if #KEYS > 1 then
-  if ARGV[3] == 'CREATED' then redis.call('ZADD', KEYS[2], ARGV[4], ARGV[5]) else redis.call('ZREM', KEYS[2], ARGV[5]) end
-  if #ARGV > 6 then redis.call('XADD', KEYS[4], '*', unpack(ARGV, 7)) end
-end
-return 1
-`);
+const CLAIM_OPEN: Statement = {
+  name: 'orders-claim-open',
+  text: `UPDATE orders SET reconcile_claimed_until = statement_timestamp() + $2::float8 * interval '1 millisecond'
+WHERE id IN (
+  SELECT id FROM orders
+  WHERE status = 'CREATED' AND updated_at <= $1 AND (reconcile_claimed_until IS NULL OR reconcile_claimed_until <= statement_timestamp())
+  ORDER BY updated_at LIMIT $3
+  FOR UPDATE SKIP LOCKED
+)
+RETURNING ${ORDER_COLUMNS}`,
+};
 
-/** A record stored together with a status change (e.g. the payment of a change to PAID). */
-export interface RecordWrite {
-  key: string;
-  value: string;
+const UNCLAIM: Statement = { name: 'orders-unclaim', text: `UPDATE orders SET reconcile_claimed_until = NULL WHERE id = ANY($1::text[])` };
+const OLDEST_OPEN: Statement = { name: 'orders-oldest-open', text: `SELECT min(updated_at) AS began FROM orders WHERE status = 'CREATED'` };
+
+const LIST_FIRST: Statement = {
+  name: 'orders-list-first',
+  text: `SELECT ${ORDER_COLUMNS} FROM orders WHERE owner = $1 ORDER BY created_at DESC, id DESC LIMIT $2`,
+};
+const LIST_AFTER: Statement = {
+  name: 'orders-list-after',
+  text: `SELECT ${ORDER_COLUMNS} FROM orders WHERE owner = $1 AND (created_at, id) < ($3::timestamptz, $4) ORDER BY created_at DESC, id DESC LIMIT $2`,
+};
+
+interface OrderRow {
+  id: string;
+  owner: string;
+  idempotency_key: string;
+  request_fingerprint: string;
+  idempotency_record_id: string;
+  amount: string;
+  currency: string;
+  customer_id: string;
+  description: string | null;
+  metadata: Record<string, string> | null;
+  status: OrderStatus;
+  charge_id: string | null;
+  charged_at: Date | null;
+  failure: Order['failure'] | null;
+  gateway_status: GatewayStatus | null;
+  created_at: Date;
+  updated_at: Date;
 }
 
 export type GatewayStatusResult = 'applied' | 'duplicate' | 'ignored' | 'unknown_order';
 
-export interface OrderPage {
-  orders: Order[];
-  /** Index member of the last order returned, when more may follow. */
-  last?: string;
+/** Where a page of an owner's orders starts: after this order (newest first). */
+export interface OrderPosition {
+  createdAt: string;
+  id: string;
 }
 
-/**
- * Orders as JSON in Redis, with no expiry: they are the business record. Each owner has a sorted
- * set index for newest-first listing. Writes are idempotent, so a retry after a crash between
- * them repairs what is missing.
- */
+export interface OrderPage {
+  orders: Order[];
+  /** The last order returned, when more may follow. */
+  last?: OrderPosition;
+}
+
+/** Orders in PostgreSQL: the business record, never deleted. */
 @Injectable()
 export class OrdersRepository {
-  constructor(@Inject(REDIS_CLIENT) private readonly redis: RedisClient) {}
+  constructor(private readonly database: Database) {}
 
-  /**
-   * Creates the order unless one with its id exists; returns the order that is stored. On a
-   * standalone Redis the order and its index entries are one atomic step. A Cluster refuses one
-   * step over keys of several slots: there the owner and key indexes follow the order, repeated by
-   * every attempt, so the retry repairs a crash between them.
-   */
+  /** Creates the order unless one with its id exists; returns the order that is stored. */
   async createIfAbsent(order: Order): Promise<Order> {
-    const standalone = supportsEvents(this.redis);
-    const keys = standalone ? [orderKey(order.id), ownerIndexKey(order.owner), keyIndexKey(order.owner), CREATED_INDEX_KEY] : [orderKey(order.id)];
-    const args = [serialize(order), Date.parse(order.updatedAt), order.id, indexMember(order), order.idempotencyKey];
-    const existing = await fromStore(CREATE_SCRIPT.run(this.redis, keys, args));
-    const stored = existing ? (JSON.parse(existing) as Order) : order;
-    if (!standalone) {
-      await fromStore(
-        Promise.all([
-          this.redis.zadd(ownerIndexKey(stored.owner), 'NX', 0, indexMember(stored)),
-          this.redis.hsetnx(keyIndexKey(stored.owner), stored.idempotencyKey, stored.id),
-        ]),
-      );
-    }
+    const { rows } = await this.database.query<OrderRow>(CREATE, [
+      order.id,
+      order.owner,
+      order.idempotencyKey,
+      order.requestFingerprint,
+      order.idempotencyRecordId,
+      order.amount,
+      order.currency,
+      order.customerId,
+      order.description ?? null,
+      order.metadata === undefined ? null : JSON.stringify(order.metadata),
+      order.status,
+      order.createdAt,
+      order.updatedAt,
+    ]);
+    if (rows[0]) return toOrder(rows[0]);
+    const stored = await this.find(order.id);
+    if (!stored) throw new Error(`Order ${order.id} conflicts with another order of key ${order.idempotencyKey}`);
     return stored;
   }
 
   async find(id: string): Promise<Order | undefined> {
-    const [raw, gatewayStatus] = await fromStore(Promise.all([this.redis.get(orderKey(id)), this.redis.hget(gatewayStatusKey(id), 'status')]));
-    if (!raw) return undefined;
-    const order = JSON.parse(raw) as Order;
-    return gatewayStatus ? { ...order, gatewayStatus: gatewayStatus as GatewayStatus } : order;
+    const { rows } = await this.database.query<OrderRow>(FIND, [id]);
+    return rows[0] && toOrder(rows[0]);
+  }
+
+  async findByKey(owner: string, idempotencyKey: string): Promise<Order | undefined> {
+    const { rows } = await this.database.query<OrderRow>(FIND_BY_KEY, [owner, idempotencyKey]);
+    return rows[0] && toOrder(rows[0]);
   }
 
   /**
-   * Stores the order's new status if its stored status is one of `from` (a compare-and-set: of two
-   * writers racing from the same status, one wins), with the record that goes with it and its
-   * event in the same atomic step, so no process can die between them. On a Redis Cluster the
-   * order, the record and the stream live in different slots, where one step over them is refused;
-   * there the record is written first (an order marked PAID always has its payment to show) and
-   * the change is stored alone, without index or event (see supportsEvents). Returns whether the
-   * change was applied.
+   * Stores the order's new status if its stored status is one of `from`, with its payment and its
+   * event, in one transaction (see TRANSITION). Returns whether the change was applied.
    */
-  async transition(order: Order, from: OrderStatus[], event?: PaymentEvent, record?: RecordWrite): Promise<boolean> {
-    const change = [`,${from.join(',')},`, serialize(order), order.status, Date.parse(order.updatedAt), order.id];
-    if (!supportsEvents(this.redis)) {
-      if (record) await fromStore(this.redis.set(record.key, record.value));
-      return (await fromStore(TRANSITION_SCRIPT.run(this.redis, [orderKey(order.id)], change))) === 1;
-    }
-    // Without a record KEYS[3] repeats the order's key, unused, so the positions stay fixed.
-    const keys = [orderKey(order.id), CREATED_INDEX_KEY, record?.key ?? orderKey(order.id), PAYMENTS_STREAM];
-    const args = [...change, record?.value ?? '', ...(event ? toStreamFields(event) : [])];
-    return (await fromStore(TRANSITION_SCRIPT.run(this.redis, keys, args))) === 1;
+  async transition(order: Order, from: OrderStatus[], event?: PaymentEvent, payment?: StoredPayment): Promise<boolean> {
+    const { rows } = await this.database.query<{ applied: number }>(TRANSITION, [
+      order.id,
+      from,
+      order.status,
+      order.payment?.chargeId ?? null,
+      order.payment?.chargedAt ?? null,
+      order.failure === undefined ? null : JSON.stringify(order.failure),
+      order.updatedAt,
+      payment?.id ?? null,
+      payment?.owner ?? null,
+      payment?.amount ?? null,
+      payment?.currency ?? null,
+      payment?.customerId ?? null,
+      payment?.createdAt ?? null,
+      event?.id ?? null,
+      event?.type ?? null,
+      event?.occurredAt ?? null,
+      event ? JSON.stringify(event.data) : null,
+    ]);
+    return rows[0]!.applied === 1;
   }
 
-  /** Records the gateway status a webhook reported (see GATEWAY_STATUS_SCRIPT) together with its consumed marker. */
-  async recordGatewayStatus(orderId: string, status: GatewayStatus, eventId: string, marker: ConsumedMarker): Promise<GatewayStatusResult> {
-    return fromStore(
-      GATEWAY_STATUS_SCRIPT.run(
-        this.redis,
-        [marker.key, orderKey(orderId), gatewayStatusKey(orderId)],
-        [status, GATEWAY_STATUS_RANK[status], eventId, new Date().toISOString(), marker.value, marker.ttlMs],
-      ),
-    );
+  async recordGatewayStatus(orderId: string, status: GatewayStatus, eventId: string, eventType: string): Promise<GatewayStatusResult> {
+    const { rows } = await this.database.query<{ known: number; result: 'applied' | 'ignored' | null }>(RECORD_GATEWAY_STATUS, [
+      orderId,
+      status,
+      GATEWAY_STATUS_RANK[status],
+      eventId,
+      eventType,
+    ]);
+    const [row] = rows;
+    if (!row || row.known === 0) return 'unknown_order';
+    return row.result ?? 'duplicate';
   }
 
-  async findIdByKey(owner: string, idempotencyKey: string): Promise<string | undefined> {
-    return (await fromStore(this.redis.hget(keyIndexKey(owner), idempotencyKey))) ?? undefined;
+  /** Claims open orders due for reconciliation (see CLAIM_OPEN) for `claimMs`. */
+  async claimOpen(beganBefore: Date, limit: number, claimMs: number): Promise<Order[]> {
+    const { rows } = await this.database.query<OrderRow>(CLAIM_OPEN, [beganBefore.toISOString(), claimMs, limit]);
+    return rows.map(toOrder);
   }
 
-  /** Ids of CREATED orders whose attempt began at or before `beganBefore` (ms), oldest first, at most `limit`. */
-  async createdBefore(beganBefore: number, limit: number): Promise<string[]> {
-    return fromStore(this.redis.zrange(CREATED_INDEX_KEY, '-inf', String(beganBefore), 'BYSCORE', 'LIMIT', 0, limit));
+  /** Gives claimed orders back (their attempt turned out to be live): the next sweep looks at them again. */
+  async unclaim(ids: string[]): Promise<void> {
+    if (ids.length > 0) await this.database.query(UNCLAIM, [ids]);
   }
 
   /** When the attempt of the oldest CREATED order began (ms), if there is one. */
-  async oldestCreatedAt(): Promise<number | undefined> {
-    const [, score] = await fromStore(this.redis.zrange(CREATED_INDEX_KEY, '0', '0', 'WITHSCORES'));
-    return score === undefined ? undefined : Number(score);
+  async oldestOpenBeganAt(): Promise<number | undefined> {
+    const { rows } = await this.database.query<{ began: Date | null }>(OLDEST_OPEN, []);
+    return rows[0]?.began?.getTime();
   }
 
-  /** Drops an id that is no longer CREATED (or gone) from the index. */
-  async dropFromCreated(id: string): Promise<void> {
-    await fromStore(this.redis.zrem(CREATED_INDEX_KEY, id));
-  }
-
-  /** One reconciler at a time per order: true for the instance that takes the claim; it expires by itself. */
-  async claimForReconcile(id: string, ttlMs: number): Promise<boolean> {
-    return (await fromStore(this.redis.set(reconcileClaimKey(id), '1', 'PX', ttlMs, 'NX'))) === 'OK';
-  }
-
-  /** Newest first, `limit` orders older than the `after` member. */
-  async listByOwner(owner: string, limit: number, after?: string): Promise<OrderPage> {
-    const members = await fromStore(this.redis.zrange(ownerIndexKey(owner), after ? `(${after}` : '+', '-', 'BYLEX', 'REV', 'LIMIT', 0, limit + 1));
-    const page = members.slice(0, limit);
-    const ids = page.map((member) => member.slice(member.indexOf(':') + 1));
-    // One GET per order rather than MGET: order keys live in different Redis Cluster slots.
-    const found = await Promise.all(ids.map((id) => this.find(id)));
-    const orders = found.filter((order): order is Order => order !== undefined);
-    return { orders, last: members.length > limit ? page.at(-1) : undefined };
+  /** Newest first, `limit` orders after `after`, and the position of the last when more follow. */
+  async listByOwner(owner: string, limit: number, after?: OrderPosition): Promise<OrderPage> {
+    const { rows } = after
+      ? await this.database.query<OrderRow>(LIST_AFTER, [owner, limit + 1, after.createdAt, after.id])
+      : await this.database.query<OrderRow>(LIST_FIRST, [owner, limit + 1]);
+    const orders = rows.slice(0, limit).map(toOrder);
+    const last = rows.length > limit ? orders.at(-1) : undefined;
+    return { orders, last: last && { createdAt: last.createdAt, id: last.id } };
   }
 }
 
-/** The gateway status is kept in its own key and merged in on reading, never stored in the order. */
-function serialize({ gatewayStatus: _gatewayStatus, ...order }: Order): string {
-  return JSON.stringify(order);
+function toOrder(row: OrderRow): Order {
+  return {
+    id: row.id,
+    owner: row.owner,
+    idempotencyKey: row.idempotency_key,
+    requestFingerprint: row.request_fingerprint,
+    idempotencyRecordId: row.idempotency_record_id,
+    amount: Number(row.amount),
+    currency: row.currency,
+    customerId: row.customer_id,
+    ...(row.description !== null && { description: row.description }),
+    ...(row.metadata !== null && { metadata: row.metadata }),
+    status: row.status,
+    ...(row.charge_id !== null && { payment: { chargeId: row.charge_id, status: 'succeeded', chargedAt: row.charged_at!.toISOString() } }),
+    ...(row.failure !== null && { failure: row.failure }),
+    ...(row.gateway_status !== null && { gatewayStatus: row.gateway_status }),
+    createdAt: row.created_at.toISOString(),
+    updatedAt: row.updated_at.toISOString(),
+  };
 }

@@ -1,11 +1,11 @@
 import { Injectable } from '@nestjs/common';
 import { hash } from 'node:crypto';
 import { ProblemException } from '../common/problem.js';
-import type { ConsumedMarker } from '../outbox/consumed-marker.js';
 import { newPaymentEvent, type PaymentEventData } from '../events/payment-event.js';
+import type { StoredPayment } from '../payments/payment.js';
 import type { IdempotencyContext } from '@idempotent-payments/nestjs-idempotency';
 import type { GatewayStatus, Order, OrderFailure, OrderPayment, OrderStatus } from './order.js';
-import { OrdersRepository, type GatewayStatusResult, type RecordWrite } from './orders.repository.js';
+import { OrdersRepository, type GatewayStatusResult, type OrderPosition } from './orders.repository.js';
 
 export interface NewOrder {
   amount: number;
@@ -58,14 +58,15 @@ export class OrdersService {
 
   /**
    * Marks the order PAID with its payment.succeeded event if its status is one of `from`; returns
-   * whether this call did it (false: someone else finished the order first). `record` (the
-   * payment) is stored in the same step, whether or not the status changes.
+   * whether this call did it (false: someone else finished the order first). The payment is stored
+   * in the same transaction, whether or not the status changes.
    */
-  markPaid(order: Order, payment: OrderPayment, record: RecordWrite, from: OrderStatus[] = OPEN): Promise<boolean> {
+  markPaid(order: Order, payment: StoredPayment, from: OrderStatus[] = OPEN): Promise<boolean> {
     const { failure: _previousFailure, ...rest } = order;
-    const paid: Order = { ...rest, status: 'PAID', payment, updatedAt: new Date().toISOString() };
-    const event = newPaymentEvent('payment.succeeded', paid.updatedAt, { ...eventDataOf(paid), chargeId: payment.chargeId });
-    return this.repository.transition(paid, from, event, record);
+    const orderPayment: OrderPayment = { chargeId: payment.id, status: 'succeeded', chargedAt: payment.createdAt };
+    const paid: Order = { ...rest, status: 'PAID', payment: orderPayment, updatedAt: new Date().toISOString() };
+    const event = newPaymentEvent('payment.succeeded', paid.updatedAt, { ...eventDataOf(paid), chargeId: payment.id });
+    return this.repository.transition(paid, from, event, payment);
   }
 
   /** Marks the order PAYMENT_FAILED with its payment.failed event if its status is one of `from`; returns whether this call did it. */
@@ -87,8 +88,8 @@ export class OrdersService {
   }
 
   /** Applies a gateway webhook's status to its order: once per event id, never backwards. */
-  recordGatewayStatus(orderId: string, status: GatewayStatus, eventId: string, marker: ConsumedMarker): Promise<GatewayStatusResult> {
-    return this.repository.recordGatewayStatus(orderId, status, eventId, marker);
+  recordGatewayStatus(orderId: string, status: GatewayStatus, eventId: string, eventType: string): Promise<GatewayStatusResult> {
+    return this.repository.recordGatewayStatus(orderId, status, eventId, eventType);
   }
 
   /** The owner's order; another owner's id is reported as unknown, never as forbidden. */
@@ -101,33 +102,26 @@ export class OrdersService {
   }
 
   /**
-   * CREATED orders whose attempt began at or before `beganBefore` (ms), oldest first, at most
-   * `limit`. Index entries of orders that have moved on (a writer died between its change and the
-   * index's) are dropped on the way.
+   * Claims, for `claimMs`, up to `limit` CREATED orders whose attempt began at or before
+   * `beganBefore` and that no other reconciler holds, oldest first.
    */
-  async createdBefore(beganBefore: number, limit: number): Promise<Order[]> {
-    const ids = await this.repository.createdBefore(beganBefore, limit);
-    const found = await Promise.all(ids.map((id) => this.repository.find(id)));
-    const stale = ids.filter((_id, index) => found[index]?.status !== 'CREATED');
-    await Promise.all(stale.map((id) => this.repository.dropFromCreated(id)));
-    return found.filter((order): order is Order => order?.status === 'CREATED');
+  claimOpen(beganBefore: Date, limit: number, claimMs: number): Promise<Order[]> {
+    return this.repository.claimOpen(beganBefore, limit, claimMs);
+  }
+
+  /** Gives claimed orders back to the next sweep. */
+  unclaim(ids: string[]): Promise<void> {
+    return this.repository.unclaim(ids);
   }
 
   /** When the attempt of the oldest CREATED order began (ms), if there is one. */
-  oldestCreatedAt(): Promise<number | undefined> {
-    return this.repository.oldestCreatedAt();
-  }
-
-  /** One reconciler per order at a time: true for the caller that takes the claim, which expires after `ttlMs`. */
-  claimForReconcile(id: string, ttlMs: number): Promise<boolean> {
-    return this.repository.claimForReconcile(id, ttlMs);
+  oldestOpenBeganAt(): Promise<number | undefined> {
+    return this.repository.oldestOpenBeganAt();
   }
 
   /** The order the owner's Idempotency-Key created, if any; another owner's key finds nothing. */
-  async findByIdempotencyKey(owner: string, idempotencyKey: string): Promise<Order | undefined> {
-    const id = await this.repository.findIdByKey(owner, idempotencyKey);
-    const order = id === undefined ? undefined : await this.repository.find(id);
-    return order?.owner === owner ? order : undefined;
+  findByIdempotencyKey(owner: string, idempotencyKey: string): Promise<Order | undefined> {
+    return this.repository.findByKey(owner, idempotencyKey);
   }
 
   async list(owner: string, limit: number, cursor?: string): Promise<OrdersPage> {
@@ -144,16 +138,18 @@ export function orderIdFor(recordId: string): string {
   return `ord_${hash('sha256', `order:${recordId}`).slice(0, 24)}`;
 }
 
-const CURSOR_MEMBER = /^\d{15}:ord_[0-9a-f]{24}$/;
+/** A cursor is the last order's creation time (ms) and id, base64url: opaque to clients, checked on the way in. */
+const CURSOR = /^(\d{1,15}):(ord_[0-9a-f]{24})$/;
 
-function encodeCursor(member: string): string {
-  return Buffer.from(member).toString('base64url');
+function encodeCursor(position: OrderPosition): string {
+  return Buffer.from(`${Date.parse(position.createdAt)}:${position.id}`).toString('base64url');
 }
 
-function decodeCursor(cursor: string): string {
-  const member = Buffer.from(cursor, 'base64url').toString();
-  if (!CURSOR_MEMBER.test(member)) {
+function decodeCursor(cursor: string): OrderPosition {
+  const [, createdAtMs, id] = CURSOR.exec(Buffer.from(cursor, 'base64url').toString()) ?? [];
+  const createdAt = createdAtMs === undefined ? undefined : new Date(Number(createdAtMs));
+  if (!createdAt || Number.isNaN(createdAt.getTime()) || !id) {
     throw new ProblemException(400, 'INVALID_CURSOR', 'The cursor is not one this service returned.');
   }
-  return member;
+  return { createdAt: createdAt.toISOString(), id };
 }

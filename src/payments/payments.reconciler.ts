@@ -1,24 +1,23 @@
-import { BeforeApplicationShutdown, Inject, Injectable, Logger, OnApplicationBootstrap } from '@nestjs/common';
+import { BeforeApplicationShutdown, Injectable, Logger, OnApplicationBootstrap } from '@nestjs/common';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { AppConfig } from '../config/index.js';
-import { supportsEvents } from '../outbox/standalone-store.js';
 import { IdempotencyService } from '@idempotent-payments/nestjs-idempotency';
 import { openOrdersObserved, ordersReconciled, type ReconcileResult } from '../metrics/reconciler.channel.js';
 import type { Order } from '../orders/order.js';
 import { OrdersService } from '../orders/orders.service.js';
 import { PaymentGateway } from '../gateway/payment-gateway.js';
-import { REDIS_CLIENT, type RedisClient } from '../redis/index.js';
 import { PaymentsService } from './payments.service.js';
 
 /**
- * Settles attempts nobody finished. Every RECONCILE_INTERVAL_MS it takes the oldest orders still
- * CREATED RECONCILE_AFTER_SECONDS after their attempt began (at most RECONCILE_BATCH_SIZE), skips
- * those whose idempotency lock someone holds (a live execution), and asks the gateway by the
- * order's downstream key: a charge there is recorded exactly as the request would have (payment,
- * PAID, payment.succeeded); none marks the order PAYMENT_FAILED with the retryable code ABANDONED,
- * so a retry with the key resumes it. It never charges.
+ * Settles attempts nobody finished. Every RECONCILE_INTERVAL_MS it claims the oldest orders still
+ * CREATED RECONCILE_AFTER_SECONDS after their attempt began (at most RECONCILE_BATCH_SIZE, with
+ * FOR UPDATE SKIP LOCKED from the index of open orders), gives back those whose idempotency lock
+ * someone holds (a live execution), and asks the gateway by the order's downstream key: a charge
+ * there is recorded exactly as the request would have (payment, PAID, payment.succeeded); none
+ * marks the order PAYMENT_FAILED with the retryable code ABANDONED, so a retry with the key
+ * resumes it. It never charges.
  *
- * Several workers may sweep at once: a claim per order keeps the gateway look-ups to one, and
+ * Several workers may sweep at once: the claim keeps the gateway look-ups to one per order, and
  * both changes are compare-and-sets from CREATED, so a live retry, a second reconciler or a
  * reconciler whose claim expired can never apply one twice.
  */
@@ -29,7 +28,6 @@ export class PaymentsReconciler implements OnApplicationBootstrap, BeforeApplica
   private running?: Promise<void>;
 
   constructor(
-    @Inject(REDIS_CLIENT) private readonly store: RedisClient,
     private readonly idempotency: IdempotencyService,
     private readonly config: AppConfig,
     private readonly orders: OrdersService,
@@ -38,8 +36,6 @@ export class PaymentsReconciler implements OnApplicationBootstrap, BeforeApplica
   ) {}
 
   onApplicationBootstrap(): void {
-    // The index of CREATED orders is kept on a standalone Redis only, like the events.
-    if (!supportsEvents(this.store)) return;
     this.running = this.run();
   }
 
@@ -65,24 +61,27 @@ export class PaymentsReconciler implements OnApplicationBootstrap, BeforeApplica
   }
 
   private async sweep(): Promise<void> {
-    const due = await this.orders.createdBefore(Date.now() - this.config.RECONCILE_AFTER_SECONDS * 1000, this.config.RECONCILE_BATCH_SIZE);
+    const reconcileAfterMs = this.config.RECONCILE_AFTER_SECONDS * 1000;
+    // Claimed for the reconcile age: a reconciler that dies with its claims leaves the orders to a sweep after it.
+    const due = await this.orders.claimOpen(new Date(Date.now() - reconcileAfterMs), this.config.RECONCILE_BATCH_SIZE, reconcileAfterMs);
+    const live: string[] = [];
     for (const order of due) {
-      if (this.stopping.signal.aborted) return;
-      // One order the gateway cannot answer for does not hold up the others; it is due again next sweep.
+      if (this.stopping.signal.aborted) break;
+      // One order the gateway cannot answer for does not hold up the others; it is due again after its claim.
       const result = await this.reconcile(order).catch((error: unknown) => {
         this.logger.warn(`Reconciling order ${order.id} failed (${error instanceof Error ? error.message : String(error)})`);
         return undefined;
       });
-      if (result) ordersReconciled.publish({ result });
+      if (result === 'live') live.push(order.id);
+      else if (result) ordersReconciled.publish({ result });
     }
-    openOrdersObserved.publish({ oldestBeganAt: await this.orders.oldestCreatedAt() });
+    await this.orders.unclaim(live);
+    openOrdersObserved.publish({ oldestBeganAt: await this.orders.oldestOpenBeganAt() });
   }
 
-  /** The result if this call settled the order; undefined if it was live, claimed or settled by someone else. */
-  private async reconcile(order: Order): Promise<ReconcileResult | undefined> {
-    if (await this.idempotency.isLocked(order.idempotencyRecordId)) return undefined;
-    // Held for the reconcile age: a reconciler that dies with the claim leaves the order to the next sweep after it.
-    if (!(await this.orders.claimForReconcile(order.id, this.config.RECONCILE_AFTER_SECONDS * 1000))) return undefined;
+  /** The result if this call settled the order; 'live' if an execution holds its lock; undefined if someone else settled it. */
+  private async reconcile(order: Order): Promise<ReconcileResult | 'live' | undefined> {
+    if (await this.idempotency.isLocked(order.idempotencyRecordId)) return 'live';
     const charge = await this.gateway.findCharge(order.id);
     if (charge) {
       const { marked } = await this.payments.recordCharge(order, charge, ['CREATED']);

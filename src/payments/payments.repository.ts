@@ -1,25 +1,44 @@
-import { Inject, Injectable } from '@nestjs/common';
-import { fromStore } from '../common/store-unavailable.js';
-import type { RecordWrite } from '../orders/orders.repository.js';
-import { REDIS_CLIENT, type RedisClient } from '../redis/index.js';
+import { Injectable } from '@nestjs/common';
+import { Database, type Statement } from '../database/database.js';
 import type { StoredPayment } from './payment.js';
 
-const paymentKey = (id: string) => `payment:${id}`;
+const FIND: Statement = {
+  name: 'payments-find',
+  text: 'SELECT id, order_id, owner, amount, currency, customer_id, status, created_at FROM payments WHERE id = $1',
+};
+
+interface PaymentRow {
+  id: string;
+  order_id: string;
+  owner: string;
+  amount: string;
+  currency: string;
+  customer_id: string;
+  status: 'succeeded';
+  created_at: Date;
+}
 
 /**
- * Payments by charge id, without expiry: they are the business record. A payment is written with
- * its order's change to PAID (OrdersService.markPaid), so this gives the record to write.
+ * Payments by charge id: the business record, never deleted. A payment is written with its order's
+ * change to PAID (OrdersService.markPaid), in one transaction.
  */
 @Injectable()
 export class PaymentsRepository {
-  constructor(@Inject(REDIS_CLIENT) private readonly redis: RedisClient) {}
-
-  recordOf(payment: StoredPayment): RecordWrite {
-    return { key: paymentKey(payment.id), value: JSON.stringify(payment) };
-  }
+  constructor(private readonly database: Database) {}
 
   async find(id: string): Promise<StoredPayment | undefined> {
-    const raw = await fromStore(this.redis.get(paymentKey(id)));
-    return raw ? (JSON.parse(raw) as StoredPayment) : undefined;
+    const [row] = (await this.database.query<PaymentRow>(FIND, [id])).rows;
+    return (
+      row && {
+        id: row.id,
+        orderId: row.order_id,
+        amount: Number(row.amount),
+        currency: row.currency,
+        customerId: row.customer_id,
+        status: row.status,
+        createdAt: row.created_at.toISOString(),
+        owner: row.owner,
+      }
+    );
   }
 }

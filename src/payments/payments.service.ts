@@ -65,9 +65,8 @@ export class PaymentsService {
       createdAt: charge.createdAt,
       owner: order.owner,
     };
-    // One step with the order's change: an order marked PAID always has its payment to show.
-    const orderPayment = { chargeId: payment.id, status: 'succeeded', chargedAt: payment.createdAt } as const;
-    const marked = await this.orders.markPaid(order, orderPayment, this.payments.recordOf(payment), from);
+    // One transaction with the order's change: an order marked PAID always has its payment to show.
+    const marked = await this.orders.markPaid(order, payment, from);
     return { payment, marked };
   }
 

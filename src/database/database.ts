@@ -1,0 +1,53 @@
+import { Inject, Injectable } from '@nestjs/common';
+import type { Pool, PoolClient, QueryResult, QueryResultRow } from 'pg';
+import { databaseError } from './database-unavailable.js';
+import { DATABASE_POOL } from './database.constants.js';
+
+/** A statement prepared once per connection under its name (parsed and planned once, then only bound). */
+export interface Statement {
+  name: string;
+  text: string;
+}
+
+/** What runs a statement: the pool, or a client inside a transaction. */
+export type Queryable = Pick<PoolClient, 'query'>;
+
+/**
+ * The service's statements on its pool. A failure to reach the database becomes a 503 problem with
+ * Retry-After (see databaseError); every other error passes unchanged.
+ */
+@Injectable()
+export class Database {
+  constructor(@Inject(DATABASE_POOL) readonly pool: Pool) {}
+
+  async query<R extends QueryResultRow>(statement: Statement, values: unknown[], client: Queryable = this.pool): Promise<QueryResult<R>> {
+    try {
+      return await client.query<R>({ name: statement.name, text: statement.text, values });
+    } catch (error) {
+      throw databaseError(error);
+    }
+  }
+
+  /** `work` inside BEGIN … COMMIT on one client, rolled back if it throws. */
+  async transaction<T>(work: (client: PoolClient) => Promise<T>): Promise<T> {
+    let client: PoolClient;
+    try {
+      client = await this.pool.connect();
+    } catch (error) {
+      throw databaseError(error);
+    }
+    let broken: unknown;
+    try {
+      await client.query('BEGIN');
+      const result = await work(client);
+      await client.query('COMMIT');
+      return result;
+    } catch (error) {
+      await client.query('ROLLBACK').catch((rollbackError: unknown) => (broken = rollbackError));
+      throw databaseError(error);
+    } finally {
+      // A client whose connection broke is discarded rather than returned to the pool.
+      client.release(broken instanceof Error ? broken : undefined);
+    }
+  }
+}
