@@ -92,11 +92,7 @@ export class EventsWorker implements OnApplicationBootstrap, BeforeApplicationSh
       if (rows.length === 0) return 0;
       // Tests widen the window between the effects and their commit to kill the worker inside it.
       if (this.config.EVENTS_ACK_DELAY_MS > 0) await sleep(this.config.EVENTS_ACK_DELAY_MS);
-      await this.database.query(
-        MARK_PUBLISHED,
-        [rows.map((row) => row.position)],
-        client,
-      );
+      await this.database.query(MARK_PUBLISHED, [rows.map((row) => row.position)], client);
       return rows.length;
     });
   }

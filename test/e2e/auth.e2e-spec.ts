@@ -72,6 +72,9 @@ describe('API keys, scoping and admin protection', () => {
     expect((await request(service.baseUrl).get(path).set('X-Admin-Token', `${ADMIN_TOKEN}x`)).body.code).toBe('ADMIN_TOKEN_INVALID');
     await request(service.baseUrl).get(path).set(asAdmin).expect(200);
     await request(service.baseUrl).get(path).set('Authorization', `Bearer ${ADMIN_TOKEN}`).expect(200);
+    // The cleanup too: a merchant cannot make the service delete anything.
+    expect((await request(service.baseUrl).post('/api/admin/cleanup').set(asA)).status).toBe(401);
+    await request(service.baseUrl).post('/api/admin/cleanup').set(asAdmin).expect(200);
   });
 
   it('leaves the health probes open', async () => {

@@ -1,8 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
-import { setTimeout as sleep } from 'node:timers/promises';
 import request from 'supertest';
-import { PAYMENTS_STREAM } from '../../src/events/payment-event.js';
-import { balanceOf, streamEntries, waitUntilAllConsumed } from '../support/events-client.js';
+import { balanceOf, outboxEntries, waitUntilAllPublished } from '../support/events-client.js';
 import { charge, newKey, setBehavior, validCharge } from '../support/payments-client.js';
 import { useTestApp } from '../support/test-app.js';
 import { waitFor } from '../support/wait-for.js';
@@ -25,10 +23,12 @@ describe('payment events → balances and receipts', () => {
 
     const order = await request(service.baseUrl).get(`/api/orders/${paid.body.orderId}`).set(asA).expect(200);
     expect(order.body.status).toBe('PAID');
-    const events = (await streamEntries(service.redis)).filter(({ event }) => event.data.orderId === paid.body.orderId);
+    await waitUntilAllPublished(service.database);
+    const events = (await outboxEntries(service.database)).filter(({ event }) => event.data.orderId === paid.body.orderId);
     expect(events).toEqual([
       {
-        entryId: expect.any(String),
+        position: expect.any(Number),
+        publishedAt: expect.anything(),
         event: {
           id: expect.stringMatching(/^evt_[0-9a-f]{32}$/),
           type: 'payment.succeeded',
@@ -58,7 +58,7 @@ describe('payment events → balances and receipts', () => {
     await charge(service.baseUrl, newKey(), validCharge({ customerId, amount: 250 }), asA).expect(201);
     await charge(service.baseUrl, newKey(), validCharge({ customerId, amount: 7, currency: 'USD' }), asA).expect(201);
     await charge(service.baseUrl, newKey(), validCharge({ customerId, amount: 999 }), asB).expect(201);
-    await waitUntilAllConsumed(service.redis);
+    await waitUntilAllPublished(service.database);
 
     expect(await balanceOf(service.baseUrl, customerId, asA)).toEqual([
       { currency: 'EUR', amount: 350, payments: 2 },
@@ -79,9 +79,9 @@ describe('payment events → balances and receipts', () => {
       const order = (orders.body.data as Array<{ id: string; customerId: string; status: string }>).find((candidate) => candidate.customerId === customerId)!;
       expect(order.status).toBe('PAYMENT_FAILED');
       expect(declined.body.code).toBe('CARD_DECLINED');
-      const events = (await streamEntries(service.redis)).filter(({ event }) => event.data.orderId === order.id);
+      const events = (await outboxEntries(service.database)).filter(({ event }) => event.data.orderId === order.id);
       expect(events.map(({ event }) => [event.type, event.data.failureCode])).toEqual([['payment.failed', 'CARD_DECLINED']]);
-      await waitUntilAllConsumed(service.redis);
+      await waitUntilAllPublished(service.database);
 
       const missing = await receipt(order.id, asA);
       expectProblem(missing, 404, 'RECEIPT_NOT_FOUND');
@@ -99,45 +99,37 @@ describe('payment events → balances and receipts', () => {
   });
 });
 
-/** The stream keeps what a consumer still needs and sheds the rest after EVENTS_RETENTION_SECONDS. */
-describe('payment event retention', () => {
-  // Retention 1 s; the worker reclaims, and so trims, every 200 ms.
-  const service = useTestApp({ EVENTS_RETENTION_SECONDS: '1', EVENTS_CLAIM_MIN_IDLE_MS: '400', WEBHOOK_DELIVERY: 'false' });
-  const AUDIT_GROUP = 'audit';
-  const streamLength = () => service.redis.xlen(PAYMENTS_STREAM);
+/** The cleanup removes what has served its time and nothing of the business record. */
+describe('cleanup (POST /api/admin/cleanup)', () => {
+  // No worker, so events stay unpublished until the test says otherwise; stored outcomes live 1 s.
+  const service = useTestApp({ EVENTS_WORKER: 'false', EVENTS_RETENTION_SECONDS: '60', IDEMPOTENCY_RESULT_TTL_SECONDS: '1', WEBHOOK_DELIVERY: 'false' });
+  const sql = (text: string, values: unknown[] = []) => service.database.query(text, values);
 
-  it('keeps events a consumer group has not acknowledged, however old, and trims them once it has', async () => {
-    // A second group that reads nothing yet, as another service consuming the events would be.
-    await service.redis.xgroup('CREATE', PAYMENTS_STREAM, AUDIT_GROUP, '0', 'MKSTREAM');
-    try {
-      const paid = await charge(service.baseUrl, newKey('retained')).expect(201);
-      await waitUntilAllConsumed(service.redis);
-      await sleep(2000); // twice the retention, ten trims
-      const kept = await streamEntries(service.redis);
-      expect(kept.map(({ event }) => event.data.orderId)).toContain(paid.body.orderId);
+  it('removes expired stored outcomes and published events and markers past the retention; unpublished events, orders and payments stay', async () => {
+    const old = await charge(service.baseUrl, newKey('old')).expect(201);
+    const recent = await charge(service.baseUrl, newKey('recent')).expect(201);
+    // Published an hour ago, and a marker as old: past the 60 s retention.
+    await sql(`UPDATE payment_events SET published_at = now() - interval '1 hour' WHERE data->>'orderId' = $1`, [old.body.orderId]);
+    await sql(
+      `INSERT INTO consumed_events (consumer, event_id, consumed_at) VALUES ('audit', 'evt_old', now() - interval '1 hour'), ('audit', 'evt_new', now())`,
+    );
+    await waitFor(
+      'both stored outcomes to expire',
+      async () => (await sql('SELECT count(*)::int AS live FROM idempotency_records WHERE expires_at > now()')).rows[0].live === 0,
+    );
 
-      const read = (await service.redis.xreadgroup('GROUP', AUDIT_GROUP, 'auditor', 'COUNT', 1000, 'STREAMS', PAYMENTS_STREAM, '>')) as Array<
-        [string, Array<[string, string[]]>]
-      >;
-      const ids = read[0]![1].map(([entryId]) => entryId);
-      expect(ids).toContain(kept.find(({ event }) => event.data.orderId === paid.body.orderId)!.entryId);
-      // Delivered but not acknowledged: still needed.
-      await sleep(1000);
-      expect(await streamLength()).toBeGreaterThanOrEqual(ids.length);
-      await service.redis.xack(PAYMENTS_STREAM, AUDIT_GROUP, ...ids);
-      await waitFor('the acknowledged events to leave the stream', async () => (await streamLength()) === 0);
-    } finally {
-      await service.redis.xgroup('DESTROY', PAYMENTS_STREAM, AUDIT_GROUP);
+    const cleaned = await request(service.baseUrl).post('/api/admin/cleanup').expect(200);
+    expect(cleaned.body).toEqual({ idempotencyRecords: 2, events: 1, consumedEvents: 1 });
+
+    const left = await outboxEntries(service.database);
+    expect(left.map(({ event }) => event.data.orderId)).toEqual([recent.body.orderId]);
+    expect((await sql('SELECT event_id FROM consumed_events')).rows).toEqual([{ event_id: 'evt_new' }]);
+    for (const paid of [old, recent]) {
+      await request(service.baseUrl).get(`/api/orders/${paid.body.orderId}`).expect(200);
+      await request(service.baseUrl).get(`/api/payments/${paid.body.id}`).expect(200);
     }
-  });
-
-  it('keeps new events for the retention, then trims them once every group has acknowledged them', async () => {
-    const paid = await charge(service.baseUrl, newKey('recent')).expect(201);
-    await waitUntilAllConsumed(service.redis);
-    // Consumed within a few hundred ms, well before the retention has passed: still in the stream.
-    expect((await streamEntries(service.redis)).map(({ event }) => event.data.orderId)).toContain(paid.body.orderId);
-    await waitFor('the event to leave the stream after the retention', async () => (await streamLength()) === 0, 5000);
-    // The projections it fed are kept: only the stream is trimmed.
-    await request(service.baseUrl).get(`/api/orders/${paid.body.orderId}/receipt`).expect(200);
+    expect(await request(service.baseUrl).post('/api/admin/cleanup').expect(200)).toMatchObject({
+      body: { idempotencyRecords: 0, events: 0, consumedEvents: 0 },
+    });
   });
 });

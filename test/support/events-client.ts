@@ -1,6 +1,6 @@
-import type { Redis } from 'ioredis';
+import type { QueryResult, QueryResultRow } from 'pg';
 import request from 'supertest';
-import { PAYMENTS_STREAM, PROJECTIONS_GROUP, fromStreamFields, type PaymentEvent } from '../../src/events/payment-event.js';
+import type { PaymentEvent } from '../../src/events/payment-event.js';
 import type { CurrencyBalance } from '../../src/events/projections.js';
 import type { GatewayWebhook } from '../../src/gateway/gateway-webhook.js';
 import { SIGNATURE_HEADER, WEBHOOK_PATH, signatureHeader } from '../../src/gateway/webhook-signature.js';
@@ -35,38 +35,39 @@ export async function gatewayStatusOf(baseUrl: string, orderId: string, headers:
   return response.body.gatewayStatus as string | undefined;
 }
 
-export interface StreamEntry {
-  entryId: string;
+/** What reads the service's database: a pg Pool or Client. */
+interface Queryable {
+  query<R extends QueryResultRow>(text: string, values?: unknown[]): Promise<QueryResult<R>>;
+}
+
+export interface OutboxEntry {
+  position: number;
+  publishedAt: Date | null;
   event: PaymentEvent;
 }
 
-/** Every payment event in the stream, oldest first. */
-export async function streamEntries(redis: Redis): Promise<StreamEntry[]> {
-  const entries = await redis.xrange(PAYMENTS_STREAM, '-', '+');
-  return entries.map(([entryId, fields]) => ({ entryId, event: fromStreamFields(fields)! }));
+/** Every payment event of the outbox, oldest first. */
+export async function outboxEntries(database: Queryable): Promise<OutboxEntry[]> {
+  const { rows } = await database.query<{
+    position: string;
+    id: string;
+    type: PaymentEvent['type'];
+    occurred_at: Date;
+    data: PaymentEvent['data'];
+    published_at: Date | null;
+  }>('SELECT position, id, type, occurred_at, data, published_at FROM payment_events ORDER BY position');
+  return rows.map((row) => ({
+    position: Number(row.position),
+    publishedAt: row.published_at,
+    event: { id: row.id, type: row.type, occurredAt: row.occurred_at.toISOString(), data: row.data },
+  }));
 }
 
-/** Entries of the group delivered and not yet acknowledged: [entry id, consumer, idle ms, deliveries]. */
-export async function pendingEntries(redis: Redis): Promise<Array<[entryId: string, consumer: string, idleMs: number, deliveries: number]>> {
-  return (await redis.xpending(PAYMENTS_STREAM, PROJECTIONS_GROUP, '-', '+', 1000)) as Array<[string, string, number, number]>;
-}
-
-/** Waits until the group has read every entry of the stream and acknowledged all of them. */
-export async function waitUntilAllConsumed(redis: Redis, timeoutMs = 15_000): Promise<void> {
+/** Waits until every event of the outbox is published (applied to the projections and committed). */
+export async function waitUntilAllPublished(database: Queryable, timeoutMs = 15_000): Promise<void> {
   await waitFor(
-    'every payment event is consumed and acknowledged',
-    async () => {
-      const [last] = await redis.xrevrange(PAYMENTS_STREAM, '+', '-', 'COUNT', 1);
-      const groups = (await redis.xinfo('GROUPS', PAYMENTS_STREAM)) as Array<Array<string | number>>;
-      const group = groups.map((fields) => Object.fromEntries(toPairs(fields))).find((info) => info.name === PROJECTIONS_GROUP);
-      return !!last && !!group && group['last-delivered-id'] === last[0] && group.pending === 0;
-    },
+    'every payment event is published',
+    async () => (await database.query<{ left: number }>('SELECT count(*)::int AS left FROM payment_events WHERE published_at IS NULL')).rows[0]!.left === 0,
     timeoutMs,
   );
-}
-
-function toPairs(fields: Array<string | number>): Array<[string, string | number]> {
-  const pairs: Array<[string, string | number]> = [];
-  for (let index = 0; index + 1 < fields.length; index += 2) pairs.push([String(fields[index]), fields[index + 1]!]);
-  return pairs;
 }
