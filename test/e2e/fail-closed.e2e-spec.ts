@@ -3,6 +3,7 @@ import request from 'supertest';
 import { RedisServer, runToExit, ServiceProcess } from '../../tools/process/index.js';
 import { describeWithRedisBinary } from '../support/redis.js';
 import { charge, newKey } from '../support/payments-client.js';
+import { fileDatabaseUrl } from '../support/database.js';
 import { useTestApp } from '../support/test-app.js';
 
 const API_KEY = 'sk_test_fail_closed_0123456789';
@@ -22,7 +23,13 @@ describe('the built service without NODE_ENV', () => {
 
     beforeAll(async () => {
       redis = await RedisServer.start();
-      service = await ServiceProcess.start({ NODE_ENV: undefined, LOG_LEVEL: 'log', REDIS_URL: redis.url, API_KEYS: `merchantA:${API_KEY}` });
+      service = await ServiceProcess.start({
+        NODE_ENV: undefined,
+        LOG_LEVEL: 'log',
+        REDIS_URL: redis.url,
+        DATABASE_URL: await fileDatabaseUrl(),
+        API_KEYS: `merchantA:${API_KEY}`,
+      });
     });
 
     afterAll(async () => {

@@ -3,6 +3,7 @@ import request from 'supertest';
 import { RedisServer, ServiceProcess } from '../../tools/process/index.js';
 import { describeWithRedisBinary } from '../support/redis.js';
 import { charge, newKey, validCharge } from '../support/payments-client.js';
+import { fileDatabaseUrl } from '../support/database.js';
 
 interface RequestLine {
   msg: string;
@@ -20,7 +21,7 @@ describeWithRedisBinary('request logs (nestjs-pino)', () => {
 
   beforeAll(async () => {
     redis = await RedisServer.start();
-    service = await ServiceProcess.start({ REDIS_URL: redis.url, LOG_LEVEL: 'log' });
+    service = await ServiceProcess.start({ REDIS_URL: redis.url, DATABASE_URL: await fileDatabaseUrl(), LOG_LEVEL: 'log' });
   });
 
   afterAll(async () => {

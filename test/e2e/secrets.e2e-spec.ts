@@ -3,6 +3,7 @@ import request from 'supertest';
 import { RedisServer, ServiceProcess } from '../../tools/process/index.js';
 import { describeWithRedisBinary } from '../support/redis.js';
 import { charge, newKey, validCharge } from '../support/payments-client.js';
+import { fileDatabaseUrl } from '../support/database.js';
 
 const API_KEY = 'sk_live_secret_merchant_key_4242';
 const ADMIN_TOKEN = 'admin_secret_token_for_operators_4242';
@@ -17,7 +18,14 @@ describeWithRedisBinary('secrets stay secret', () => {
 
   beforeAll(async () => {
     redis = await RedisServer.start();
-    service = await ServiceProcess.start({ REDIS_URL: redis.url, API_KEYS: `merchantA:${API_KEY}`, ADMIN_TOKEN, WEBHOOK_SECRET, LOG_LEVEL: 'verbose' });
+    service = await ServiceProcess.start({
+      REDIS_URL: redis.url,
+      DATABASE_URL: await fileDatabaseUrl(),
+      API_KEYS: `merchantA:${API_KEY}`,
+      ADMIN_TOKEN,
+      WEBHOOK_SECRET,
+      LOG_LEVEL: 'verbose',
+    });
     const asMerchant = { Authorization: `Bearer ${API_KEY}` };
     const attempts = [
       charge(service.baseUrl, newKey(), validCharge(), asMerchant),
