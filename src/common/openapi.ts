@@ -41,9 +41,8 @@ const PROBLEM_DESCRIPTIONS: Record<number, string> = {
   415: 'UNSUPPORTED_MEDIA_TYPE: webhooks are application/json',
   422: 'IDEMPOTENCY_KEY_REUSED: the key was used with another body',
   429: 'RATE_LIMITED: see Retry-After',
-  501: 'EVENTS_UNSUPPORTED: events, projections and webhooks need a standalone Redis, not a Cluster',
   502: 'PAYMENT_PROVIDER_UNAVAILABLE: nothing was charged; replayed for the error TTL, then the same key resumes',
-  503: 'IDEMPOTENCY_STORE_UNAVAILABLE or NOT_READY: nothing ran; retry later with the same key (Retry-After)',
+  503: 'IDEMPOTENCY_STORE_UNAVAILABLE (Redis or PostgreSQL), DATABASE_UNAVAILABLE or NOT_READY: retry later with the same key (Retry-After)',
 };
 
 /** Documents the problem responses a route can give, as application/problem+json. */

@@ -22,7 +22,7 @@ class CustomerParams {
  */
 @ApiTags('projections')
 @ApiBearerAuth()
-@ApiProblemResponses(401, 429)
+@ApiProblemResponses(401, 429, 503)
 @Controller()
 export class ProjectionsController {
   constructor(

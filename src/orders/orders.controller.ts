@@ -8,7 +8,7 @@ import { OrdersService } from './orders.service.js';
 
 @ApiTags('orders')
 @ApiBearerAuth()
-@ApiProblemResponses(401, 429)
+@ApiProblemResponses(401, 429, 503)
 @Controller('orders')
 export class OrdersController {
   constructor(private readonly orders: OrdersService) {}

@@ -11,7 +11,7 @@ import { PaymentsService } from './payments.service.js';
 
 @ApiTags('payments')
 @ApiBearerAuth()
-@ApiProblemResponses(401, 429)
+@ApiProblemResponses(401, 429, 503)
 @Controller('payments')
 export class PaymentsController {
   constructor(
@@ -27,7 +27,7 @@ export class PaymentsController {
     type: Payment,
     headers: { ...IDEMPOTENCY_RESPONSE_HEADERS, Location: { description: 'The charge: /api/payments/{id}', schema: { type: 'string' } } },
   })
-  @ApiProblemResponses(400, 402, 409, 413, 422, 502, 503)
+  @ApiProblemResponses(400, 402, 409, 413, 422, 502)
   async charge(
     @IdempotentRequest() idempotency: IdempotencyContext,
     @Body() request: ChargeRequestDto,
