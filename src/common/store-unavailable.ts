@@ -1,8 +1,8 @@
 import { ProblemException } from './problem.js';
 
 /**
- * All of the service's state lives in Redis, so "Redis unreachable" is one problem for clients,
- * wherever it struck: 503, not stored, retry later with the same key.
+ * The idempotency store (Redis over PostgreSQL) unreachable, wherever it struck: 503, not stored,
+ * retry later with the same key.
  */
 export function storeUnavailable(detail: string, options: { cause?: unknown; retryAfterSeconds?: number } = {}): ProblemException {
   return new ProblemException(503, 'IDEMPOTENCY_STORE_UNAVAILABLE', detail, {
@@ -11,7 +11,7 @@ export function storeUnavailable(detail: string, options: { cause?: unknown; ret
   });
 }
 
-/** Business data shares the Redis of the idempotency records; its failures are refused the same way. */
+/** The rate limits share the Redis of the idempotency locks; its failures are refused the same way. */
 export async function fromStore<T>(operation: Promise<T>): Promise<T> {
   try {
     return await operation;

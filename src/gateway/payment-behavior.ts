@@ -1,6 +1,6 @@
 import { ApiProperty } from '@nestjs/swagger';
 
-/** How the mock gateway behaves; shared by all instances through Redis. */
+/** How the mock gateway behaves; shared by all instances through its schema in PostgreSQL. */
 export class PaymentBehavior {
   @ApiProperty({ description: 'Share of charges that fail transiently (502 PAYMENT_PROVIDER_UNAVAILABLE)', minimum: 0, maximum: 1 })
   failureRate: number;

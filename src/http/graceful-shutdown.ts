@@ -9,7 +9,7 @@ import { sendProblem } from '../common/problem-details.filter.js';
 /**
  * On SIGTERM (enableShutdownHooks) NestJS runs the destroy hooks (this one: the phases below), then
  * the before-shutdown hooks (the events worker and webhook deliveries stop), then closes the HTTP
- * server and runs the shutdown hooks that close Redis. The destroy hook runs before all the others,
+ * server and runs the shutdown hooks that close Redis and PostgreSQL. The destroy hook runs before all the others,
  * whatever the module order, so the instance serves fully until its drain is over. Two phases:
  * 1. Drain, SHUTDOWN_DRAIN_MS: readiness answers 503 at once while every request is still served,
  *    so a balancer that probes every few seconds takes the instance out before it refuses anything.
