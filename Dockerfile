@@ -33,6 +33,9 @@ RUN npm ci --omit=dev --ignore-scripts && npm cache clean --force
 COPY --from=build /app/packages/nestjs-idempotency/dist ./packages/nestjs-idempotency/dist
 COPY --from=build /app/dist ./dist
 COPY public ./public
+# The SQL migrations: dist/database/migrations.js reads ../../migrations, applied at start (or by
+# `node dist/database/migrate.js` as a deploy step when DATABASE_MIGRATE=false).
+COPY migrations ./migrations
 
 # Files stay owned by root, so the service (running as the unprivileged "node" user of the base
 # image) can read but not modify its own code.
@@ -40,7 +43,7 @@ USER node
 
 EXPOSE 3000
 
-# Liveness only (the readiness probe, which also checks Redis, lives in docker-compose.yml).
+# Liveness only (the readiness probe, which also checks Redis and PostgreSQL, lives in docker-compose.yml).
 # Exit 0 on a 2xx answer, 1 on any other answer or a connection error.
 HEALTHCHECK --interval=15s --timeout=3s --start-period=20s --retries=3 \
   CMD ["node", "-e", "fetch('http://127.0.0.1:' + (process.env.PORT || 3000) + '/health').then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))"]

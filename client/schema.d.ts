@@ -172,6 +172,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/admin/cleanup": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Remove expired stored outcomes, and published events and consumed markers past their retention, now; orders and payments stay */
+        post: operations["cleanUp"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/health": {
         parameters: {
             query?: never;
@@ -196,7 +213,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Readiness: not shutting down, and Redis answers */
+        /** Readiness: not shutting down, and PostgreSQL and Redis answer */
         get: operations["getReadiness"];
         put?: never;
         post?: never;
@@ -444,6 +461,14 @@ export interface components {
              * @enum {string}
              */
             result: "applied" | "duplicate" | "ignored" | "unknown_order";
+        };
+        CleanupReport: {
+            /** @description Stored outcomes (and abandoned locks) past their expiry, removed from PostgreSQL */
+            idempotencyRecords: number;
+            /** @description Published payment events older than EVENTS_RETENTION_SECONDS */
+            events: number;
+            /** @description Consumed-event markers older than EVENTS_RETENTION_SECONDS */
+            consumedEvents: number;
         };
     };
     responses: never;
@@ -893,15 +918,6 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ProblemDocumentSchema"];
                 };
             };
-            /** @description EVENTS_UNSUPPORTED: events, projections and webhooks need a standalone Redis, not a Cluster */
-            501: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["ProblemDocumentSchema"];
-                };
-            };
         };
     };
     getOrderReceipt: {
@@ -946,15 +962,6 @@ export interface operations {
                 headers: {
                     /** @description Seconds to wait before retrying */
                     "Retry-After"?: number;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["ProblemDocumentSchema"];
-                };
-            };
-            /** @description EVENTS_UNSUPPORTED: events, projections and webhooks need a standalone Redis, not a Cluster */
-            501: {
-                headers: {
                     [name: string]: unknown;
                 };
                 content: {
@@ -1023,8 +1030,38 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ProblemDocumentSchema"];
                 };
             };
-            /** @description EVENTS_UNSUPPORTED: events, projections and webhooks need a standalone Redis, not a Cluster */
-            501: {
+            /** @description IDEMPOTENCY_STORE_UNAVAILABLE or NOT_READY: nothing ran; retry later with the same key (Retry-After) */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDocumentSchema"];
+                };
+            };
+        };
+    };
+    cleanUp: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CleanupReport"];
+                };
+            };
+            /** @description UNAUTHENTICATED (merchant routes), ADMIN_TOKEN_INVALID (admin routes) or WEBHOOK_SIGNATURE_INVALID (webhooks) */
+            401: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -1066,6 +1103,10 @@ export interface operations {
                         error?: Record<string, never>;
                         /**
                          * @example {
+                         *       "database": {
+                         *         "status": "up",
+                         *         "responseTime": 1
+                         *       },
                          *       "redis": {
                          *         "status": "up",
                          *         "responseTime": 1
@@ -1099,6 +1140,10 @@ export interface operations {
                         error?: Record<string, never>;
                         /**
                          * @example {
+                         *       "database": {
+                         *         "status": "up",
+                         *         "responseTime": 1
+                         *       },
                          *       "redis": {
                          *         "status": "up",
                          *         "responseTime": 1

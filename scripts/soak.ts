@@ -7,7 +7,9 @@
  *   npm run build && npx tsx scripts/soak.ts --seconds 60
  *
  * It starts everything it needs and stops it again: its own redis-server (AOF on, so a crash
- * loses nothing) and N processes of the built service (`dist/main.js`) sharing that Redis.
+ * loses nothing), a database of its own on the machine's PostgreSQL ($POSTGRES_URL, else
+ * postgres@127.0.0.1:5432; dropped at the end) and N processes of the built service
+ * (`dist/main.js`) sharing both.
  *
  * Exit codes: 0 no violation, 1 a violation, 2 bad arguments or the setup failed.
  */
@@ -19,13 +21,16 @@ import { retentionFor } from '@idempotent-payments/nestjs-idempotency';
 import { UsageError, formatCounts, readOptions, fraction, parseCli, positiveInt } from './lib/cli.js';
 import { percentile } from '../tools/stats.js';
 import { runPool, sendCharge } from './lib/charge-client.js';
-import { answersOk, hasRedisServerBinary, RedisServer, ServiceProcess, waitForReady } from '../tools/process/index.js';
+import { answersOk, hasRedisServerBinary, RedisServer, ServiceProcess, TestDatabase, waitForReady } from '../tools/process/index.js';
 
 const USAGE = `Usage: npx tsx scripts/soak.ts [options]    (needs dist/: run \`npm run build\` first)
 
+Needs redis-server installed and PostgreSQL running ($POSTGRES_URL, else postgres@127.0.0.1:5432,
+a role that may create databases): the soak creates a database of its own there and drops it after.
+
   --seconds <n>          how long requests are sent (default 60)
   --rate <n>             requests per second (default 50)
-  --instances <n>        service processes sharing the Redis, requests round-robin (default 1)
+  --instances <n>        service processes sharing the Redis and the database, requests round-robin (default 1)
   --failure-rate <x>     share of gateway calls failing with 502, 0..1 (default 0.2)
   --decline-rate <x>     share of gateway calls declined with 402, 0..1 (default 0.1)
   --duplicate-ratio <x>  share of requests that reuse an earlier key and its body, 0..1 (default 0.3)
@@ -107,6 +112,7 @@ type Ledger = Map<string, string[]>;
 /** Everything the run started, so every exit path can stop it. */
 interface Fleet {
   redis?: RedisServer;
+  database?: TestDatabase;
   services: ServiceProcess[];
 }
 
@@ -167,8 +173,9 @@ function requirePrerequisites(): void {
 
 async function startFleet(fleet: Fleet, options: Options): Promise<void> {
   try {
-    fleet.redis = await RedisServer.start({ appendOnly: true });
-    const env = { ...SERVICE_ENV, REDIS_URL: fleet.redis.url };
+    [fleet.redis, fleet.database] = await Promise.all([RedisServer.start({ appendOnly: true }), TestDatabase.create()]);
+    // The instances migrate it at start, together: its advisory lock has them apply each migration once.
+    const env = { ...SERVICE_ENV, REDIS_URL: fleet.redis.url, DATABASE_URL: fleet.database.url };
     await Promise.all(
       Array.from({ length: options.instances }, async () => {
         // Recorded one by one, so instances that did start are stopped when another fails.
@@ -182,13 +189,14 @@ async function startFleet(fleet: Fleet, options: Options): Promise<void> {
 }
 
 async function stopFleet(fleet: Fleet): Promise<void> {
-  const { redis, services } = fleet;
+  const { redis, database, services } = fleet;
   // Detached first, so a second call (an interrupt while the run ends) finds nothing left to stop.
   fleet.services = [];
   fleet.redis = undefined;
+  fleet.database = undefined;
   // SIGTERM first; a graceful shutdown that keeps waiting (e.g. on busy keep-alive sockets) ends in SIGKILL.
   await Promise.all(services.map((service) => service.stop()));
-  await redis?.stop();
+  await Promise.all([redis?.stop(), database?.drop()]);
 }
 
 async function setGatewayBehavior(baseUrl: string, options: Options): Promise<void> {
@@ -616,7 +624,7 @@ function printServiceLogs(services: ServiceProcess[]): void {
 
 async function soak(fleet: Fleet, options: Options, interrupted: AbortSignal): Promise<number> {
   requirePrerequisites();
-  process.stderr.write(`starting redis-server (AOF) and ${options.instances} service instance(s)…\n`);
+  process.stderr.write(`starting redis-server (AOF), a database and ${options.instances} service instance(s)…\n`);
   await startFleet(fleet, options);
   interrupted.throwIfAborted();
   const { redis, services } = fleet as Required<Fleet>;

@@ -23,6 +23,7 @@ describe('OpenAPI (@nestjs/swagger)', () => {
   it('lists every route of the contract', () => {
     expect(Object.keys(document.paths).sort()).toEqual(
       [
+        '/api/admin/cleanup',
         '/api/admin/payment-behavior',
         '/api/admin/provider/charges',
         '/api/customers/{id}/balance',
@@ -70,8 +71,19 @@ describe('OpenAPI (@nestjs/swagger)', () => {
         'getLiveness',
         'getReadiness',
         'getMetrics',
+        'cleanUp',
       ].sort(),
     );
+  });
+
+  it('puts the cleanup behind the admin token, and no route answers 501 (every feature on every Redis topology)', () => {
+    const cleanup = document.paths['/api/admin/cleanup'].post;
+    expect(cleanup.security).toEqual([{ 'admin-token': [] }]);
+    expect(cleanup.responses['200'].content['application/json'].schema.$ref).toBe('#/components/schemas/CleanupReport');
+    const statuses = Object.values(document.paths).flatMap((item) =>
+      Object.values(item as Record<string, { responses: Record<string, unknown> }>).flatMap(({ responses }) => Object.keys(responses)),
+    );
+    expect(statuses).not.toContain('501');
   });
 
   it(`is committed, current, as ${OPENAPI_JSON}, and so is the typed client's ${CLIENT_SCHEMA} (else: npm run openapi)`, async () => {

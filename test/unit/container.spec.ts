@@ -97,6 +97,24 @@ describe('container files', () => {
     expect(redis.healthcheck.test).toEqual(['CMD', 'redis-cli', 'ping']);
   });
 
+  it('runs PostgreSQL 15 or later on a named volume, with a pg_isready healthcheck; the replicas wait for it and use its database', () => {
+    const postgres = compose.services.postgres;
+    const [major] = (/^postgres:(\d+)/.exec(postgres.image) ?? []).slice(1).map(Number);
+    expect(major).toBeGreaterThanOrEqual(15);
+    expect(postgres.volumes).toContain('postgres-data:/var/lib/postgresql/data');
+    expect(Object.keys(compose.volumes)).toContain('postgres-data');
+    expect(postgres.healthcheck.test.slice(0, 2)).toEqual(['CMD', 'pg_isready']);
+    expect(postgres.ports).toBeUndefined();
+    const payments = compose.services.payments;
+    expect(payments.depends_on.postgres.condition).toBe('service_healthy');
+    const url = new URL(payments.environment.DATABASE_URL);
+    expect({ host: url.host, database: url.pathname.slice(1), user: url.username }).toEqual({
+      host: 'postgres:5432',
+      database: postgres.environment.POSTGRES_DB,
+      user: postgres.environment.POSTGRES_USER,
+    });
+  });
+
   it('runs two payments replicas in production mode behind nginx, on an internal network', () => {
     const payments = compose.services.payments;
     expect(payments.deploy.replicas).toBe(2);
@@ -106,7 +124,7 @@ describe('container files', () => {
     expect(payments.env_file).toEqual([{ path: '.env', required: false }]);
     expect(payments.healthcheck.test.join(' ')).toContain('/health/ready');
     expect(payments.depends_on.redis.condition).toBe('service_healthy');
-    for (const name of ['payments', 'redis']) {
+    for (const name of ['payments', 'redis', 'postgres']) {
       expect(compose.services[name].networks.every((network: string) => compose.networks[network].internal === true)).toBe(true);
     }
     expect(compose.services.proxy.ports).toEqual(['3000:80', '127.0.0.1:8080:8080']);
@@ -166,6 +184,8 @@ describe('container files', () => {
     // The service and the idempotency package it imports (an npm workspace), both compiled.
     expect(copiedFromBuild).toEqual(['/app/packages/nestjs-idempotency/dist ./packages/nestjs-idempotency/dist', '/app/dist ./dist']);
     expect(runtimeStage.find((instruction) => instruction.keyword === 'COPY' && instruction.args.startsWith('public '))).toBeDefined();
+    // dist/database/migrations.js applies ../../migrations at start.
+    expect(runtimeStage.find((instruction) => instruction.keyword === 'COPY' && instruction.args === 'migrations ./migrations')).toBeDefined();
     expect(named('USER').map((instruction) => instruction.args)).toEqual(['node']);
     // The user is set before the process starts, in the stage that runs it.
     expect(runtimeStage.findIndex((instruction) => instruction.keyword === 'USER')).toBeLessThan(

@@ -38,6 +38,12 @@ export class TestDatabase {
     return this.connection.database;
   }
 
+  /** As DATABASE_URL takes it (trust authentication: no password). */
+  get url(): string {
+    const { host, port, user, database } = this.connection;
+    return `postgres://${encodeURIComponent(user)}@${host}:${port}/${database}`;
+  }
+
   async drop(): Promise<void> {
     await onServer(this.server, `DROP DATABASE IF EXISTS ${this.name} WITH (FORCE)`);
   }
