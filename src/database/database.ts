@@ -37,6 +37,11 @@ export class Database {
       throw databaseError(error);
     }
     let broken: unknown;
+    // A checked-out client has no listener of the pool's: the server going away between two
+    // statements would be an unhandled 'error' event, which ends the process. The next statement
+    // fails instead, and the client is discarded.
+    const onError = (error: Error) => (broken = error);
+    client.on('error', onError);
     try {
       await client.query('BEGIN');
       const result = await work(client);
@@ -46,6 +51,7 @@ export class Database {
       await client.query('ROLLBACK').catch((rollbackError: unknown) => (broken = rollbackError));
       throw databaseError(error);
     } finally {
+      client.off('error', onError);
       // A client whose connection broke is discarded rather than returned to the pool.
       client.release(broken instanceof Error ? broken : undefined);
     }

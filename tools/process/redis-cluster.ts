@@ -45,6 +45,21 @@ export class RedisCluster {
     await Promise.all(this.nodes.map((node) => node.stop()));
   }
 
+  /** SIGKILL to every node, like a crash; waits until they are gone. Each keeps its data directory (nodes.conf) for restart(). */
+  async crash(): Promise<void> {
+    await Promise.all(this.nodes.map((node) => node.crash()));
+  }
+
+  /**
+   * Every node again on its port, with its cluster configuration (nodes.conf: the same node ids
+   * and slots) but, without persistence (the default), none of its keys; resolves once the
+   * cluster is ok again.
+   */
+  async restart(): Promise<void> {
+    await Promise.all(this.nodes.map((node) => node.restart()));
+    await this.waitUntilEveryNodeIsOk();
+  }
+
   /** `--cluster create` returns once the slots are assigned; each node says ok once it sees them all. */
   private async waitUntilEveryNodeIsOk(): Promise<void> {
     const deadline = Date.now() + READY_TIMEOUT_MS;

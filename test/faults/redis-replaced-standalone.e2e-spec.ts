@@ -1,0 +1,4 @@
+import { describeRedisReplacedMidLoad } from '../support/fault-scenarios.js';
+
+// Three instances; the standalone Redis SIGKILLed mid-load and replaced by an empty one (see the scenario).
+describeRedisReplacedMidLoad('standalone');
