@@ -13,13 +13,18 @@ describe('loadAppConfig', () => {
       WORKER_PORT: 3001,
       REDIS_URL: 'redis://127.0.0.1:6379',
       REDIS_LOCK_URLS: [],
+      DATABASE_URL: 'postgres://postgres@127.0.0.1:5432/payments',
+      DATABASE_POOL_SIZE: 10,
+      DATABASE_STATEMENT_TIMEOUT_MS: 5000,
+      DATABASE_MIGRATE: true,
       IDEMPOTENCY_RESULT_TTL_SECONDS: 86_400,
       IDEMPOTENCY_ERROR_TTL_SECONDS: 30,
       IDEMPOTENCY_WAIT_MS: 0,
       BODY_LIMIT: '16kb',
       EVENTS_WORKER: true,
-      EVENTS_CLAIM_MIN_IDLE_MS: 30_000,
+      EVENTS_POLL_INTERVAL_MS: 200,
       EVENTS_RETENTION_SECONDS: 604_800,
+      CLEANUP_INTERVAL_SECONDS: 3600,
       EVENTS_ACK_DELAY_MS: 0,
       RECONCILE_AFTER_SECONDS: 60,
       RECONCILE_INTERVAL_MS: 10_000,
@@ -38,14 +43,14 @@ describe('loadAppConfig', () => {
       NODE_ENV: 'test',
       EVENTS_WORKER: 'false',
       WEBHOOK_DELIVERY: 'FALSE',
-      EVENTS_CLAIM_MIN_IDLE_MS: '500',
+      EVENTS_POLL_INTERVAL_MS: '500',
       EVENTS_RETENTION_SECONDS: '3600',
       WEBHOOK_URL: 'http://hooks.internal:8080/x',
     });
     expect(config).toMatchObject({
       EVENTS_WORKER: false,
       WEBHOOK_DELIVERY: false,
-      EVENTS_CLAIM_MIN_IDLE_MS: 500,
+      EVENTS_POLL_INTERVAL_MS: 500,
       EVENTS_RETENTION_SECONDS: 3600,
       WEBHOOK_URL: 'http://hooks.internal:8080/x',
     });
@@ -57,6 +62,24 @@ describe('loadAppConfig', () => {
     expect(config.REDIS_LOCK_URLS).toEqual(['redis://a:1', 'redis://b:2']);
   });
 
+  it('reads the database settings, their bounds included', () => {
+    const lowest = loadAppConfig({
+      NODE_ENV: 'test',
+      DATABASE_URL: 'postgresql://app:secret@db.internal:6432/payments?sslmode=require',
+      DATABASE_POOL_SIZE: '1',
+      DATABASE_STATEMENT_TIMEOUT_MS: '50',
+      DATABASE_MIGRATE: 'false',
+    });
+    expect(lowest).toMatchObject({
+      DATABASE_URL: 'postgresql://app:secret@db.internal:6432/payments?sslmode=require',
+      DATABASE_POOL_SIZE: 1,
+      DATABASE_STATEMENT_TIMEOUT_MS: 50,
+      DATABASE_MIGRATE: false,
+    });
+    const highest = loadAppConfig({ NODE_ENV: 'test', DATABASE_POOL_SIZE: '1000', DATABASE_STATEMENT_TIMEOUT_MS: '600000', DATABASE_MIGRATE: 'TRUE' });
+    expect(highest).toMatchObject({ DATABASE_POOL_SIZE: 1000, DATABASE_STATEMENT_TIMEOUT_MS: 600_000, DATABASE_MIGRATE: true });
+  });
+
   it.each([
     ['PORT', 'eighty'],
     ['PORT', '70000'],
@@ -66,7 +89,17 @@ describe('loadAppConfig', () => {
     ['ADMIN_TOKEN', 'short'],
     ['EVENTS_WORKER', 'yes'],
     ['WEBHOOK_DELIVERY', '1'],
-    ['EVENTS_CLAIM_MIN_IDLE_MS', '10'],
+    ['EVENTS_POLL_INTERVAL_MS', '5'],
+    ['CLEANUP_INTERVAL_SECONDS', '-1'],
+    ['DATABASE_URL', 'mysql://root@127.0.0.1/payments'],
+    ['DATABASE_URL', 'not a url'],
+    ['DATABASE_POOL_SIZE', '0'],
+    ['DATABASE_POOL_SIZE', '1001'],
+    ['DATABASE_POOL_SIZE', 'ten'],
+    ['DATABASE_STATEMENT_TIMEOUT_MS', '49'],
+    ['DATABASE_STATEMENT_TIMEOUT_MS', '600001'],
+    ['DATABASE_MIGRATE', 'yes'],
+    ['DATABASE_MIGRATE', '0'],
     ['EVENTS_ACK_DELAY_MS', '-1'],
     ['RECONCILE_AFTER_SECONDS', '0'],
     ['RECONCILE_AFTER_SECONDS', 'soon'],
