@@ -1,14 +1,16 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import request from 'supertest';
-import { PAYMENTS_STREAM, toStreamFields } from '../../src/events/payment-event.js';
 import type { GatewayCharge } from '../../src/gateway/gateway-charge.js';
-import { balanceOf, streamEntries, waitUntilAllConsumed } from '../support/events-client.js';
+import { gatewayWebhookFor } from '../../src/gateway/gateway-webhook.js';
+import { webhookSecretOf } from '../../src/gateway/webhook-signature.js';
+import { balanceOf, gatewayStatusOf, outboxEntries, postWebhook, waitUntilAllPublished } from '../support/events-client.js';
 import { duplicatesDropped } from '../support/metrics.js';
 import { charge, newKey, validCharge } from '../support/payments-client.js';
 import { startRedis } from '../support/redis.js';
 import { startTestApp, type TestApp } from '../support/test-app.js';
 
-const UNIQUE_EVENTS = 700;
+const FIRST_EVENTS = 500;
+const LATER_EVENTS = 200;
 const DUPLICATES = 300;
 const CUSTOMERS = ['cus_dup_a', 'cus_dup_b', 'cus_dup_c', 'cus_dup_d', 'cus_dup_e'];
 const CURRENCIES = ['EUR', 'USD'];
@@ -32,18 +34,20 @@ function shuffled<T>(items: T[]): T[] {
 }
 
 /**
- * At-least-once delivery at its worst: 700 real payments' events plus 300 redelivered copies
- * (30 % of 1,000), in shuffled order, consumed by the in-process worker. The projections must
- * equal the gateway's ledger, and every copy must be counted as a dropped duplicate.
+ * At-least-once delivery at its worst: 500 real payments' events applied, then 300 of them, picked
+ * at random, taken again (their "published" lost, as an outbox relay's would be after a commit it
+ * never heard back from) mixed with 200 new ones, by a worker that starts afresh. The projections
+ * must equal the gateway's ledger, and every event taken again must be counted as a dropped
+ * duplicate. Webhooks the gateway redelivers to two instances at once change the order once.
  */
-describe('1,000 payment events with 30 % duplicates, shuffled', () => {
+describe('700 payment events of which 300 are delivered twice; webhooks redelivered to two instances', () => {
   let redis: Awaited<ReturnType<typeof startRedis>>;
   let producer: TestApp;
   let consumer: TestApp | undefined;
 
   beforeAll(async () => {
     redis = await startRedis();
-    // Charges without a worker, so the stream can be rewritten before anything consumes it.
+    // Charges without a worker: the events stay in the outbox until a consumer starts.
     producer = await startTestApp(redis.url, { EVENTS_WORKER: 'false', WEBHOOK_DELIVERY: 'false' });
   });
 
@@ -53,31 +57,43 @@ describe('1,000 payment events with 30 % duplicates, shuffled', () => {
     await redis?.stop();
   });
 
-  it('builds balances and receipts equal to the ledger, dropping each of the 300 duplicates', async () => {
-    await inBatches(UNIQUE_EVENTS, 25, (index) =>
+  const chargeMany = (count: number, offset: number) =>
+    inBatches(count, 25, (index) =>
       charge(
         producer.baseUrl,
         newKey('dup'),
-        validCharge({ customerId: CUSTOMERS[index % CUSTOMERS.length], currency: CURRENCIES[index % CURRENCIES.length], amount: 1 + ((index * 37) % 5000) }),
+        validCharge({
+          customerId: CUSTOMERS[(offset + index) % CUSTOMERS.length],
+          currency: CURRENCIES[(offset + index) % CURRENCIES.length],
+          amount: 1 + (((offset + index) * 37) % 5000),
+        }),
       ).expect(201),
     );
-    const originals = await streamEntries(producer.redis);
-    expect(originals).toHaveLength(UNIQUE_EVENTS);
-    const copies = Array.from({ length: DUPLICATES }, () => originals[Math.floor(Math.random() * originals.length)]!);
-    const delivered = shuffled([...originals, ...copies]);
-    await producer.redis.del(PAYMENTS_STREAM);
-    const pipeline = producer.redis.pipeline();
-    for (const { event } of delivered) pipeline.xadd(PAYMENTS_STREAM, '*', ...toStreamFields(event));
-    await pipeline.exec();
-    expect(await producer.redis.xlen(PAYMENTS_STREAM)).toBe(UNIQUE_EVENTS + DUPLICATES);
+
+  it('builds balances and receipts equal to the ledger, dropping each of the 300 duplicates', async () => {
+    await chargeMany(FIRST_EVENTS, 0);
+    consumer = await startTestApp(redis.url, { EVENTS_WORKER: 'true', WEBHOOK_DELIVERY: 'false' });
+    await waitUntilAllPublished(producer.database, 20_000);
+    await consumer.close();
+    consumer = undefined;
+
+    const applied = await outboxEntries(producer.database);
+    expect(applied).toHaveLength(FIRST_EVENTS);
+    const redelivered = shuffled(applied).slice(0, DUPLICATES);
+    const { rowCount } = await producer.database.query('UPDATE payment_events SET published_at = NULL WHERE id = ANY($1::text[])', [
+      redelivered.map(({ event }) => event.id),
+    ]);
+    expect(rowCount).toBe(DUPLICATES);
+    await chargeMany(LATER_EVENTS, FIRST_EVENTS);
+    const pending = (await outboxEntries(producer.database)).filter((entry) => entry.publishedAt === null);
+    expect(pending).toHaveLength(DUPLICATES + LATER_EVENTS);
 
     consumer = await startTestApp(redis.url, { EVENTS_WORKER: 'true', WEBHOOK_DELIVERY: 'false' });
-    const droppedBefore = await duplicatesDropped(consumer.baseUrl, 'stream');
-    await waitUntilAllConsumed(consumer.redis, 20_000);
-    expect(await duplicatesDropped(consumer.baseUrl, 'stream')).toBe(droppedBefore + DUPLICATES);
+    await waitUntilAllPublished(producer.database, 20_000);
+    expect(await duplicatesDropped(consumer.baseUrl, 'outbox')).toBe(DUPLICATES);
 
     const ledger = (await request(producer.baseUrl).get('/api/admin/provider/charges').expect(200)).body.charges as GatewayCharge[];
-    expect(ledger).toHaveLength(UNIQUE_EVENTS);
+    expect(ledger).toHaveLength(FIRST_EVENTS + LATER_EVENTS);
     for (const customerId of CUSTOMERS) {
       const expected = CURRENCIES.map((currency) => {
         const charges = ledger.filter((entry) => entry.customerId === customerId && entry.currency === currency);
@@ -87,5 +103,23 @@ describe('1,000 payment events with 30 % duplicates, shuffled', () => {
     }
     const receipts = await inBatches(ledger.length, 50, (index) => request(consumer!.baseUrl).get(`/api/orders/${ledger[index]!.orderId}/receipt`).expect(200));
     expect(receipts.map((receipt) => receipt.body.chargeId)).toEqual(ledger.map((entry) => entry.id));
+  });
+
+  it('applies a webhook redelivered 20 times at once to two instances once', async () => {
+    const paid = await charge(producer.baseUrl, newKey('dup-webhook')).expect(201);
+    expect(await gatewayStatusOf(producer.baseUrl, paid.body.orderId)).toBeUndefined();
+    consumer ??= await startTestApp(redis.url, { EVENTS_WORKER: 'false', WEBHOOK_DELIVERY: 'false' });
+    const instances = [producer, consumer];
+    const droppedBefore = await Promise.all(instances.map((instance) => duplicatesDropped(instance.baseUrl, 'webhook')));
+    const webhook = gatewayWebhookFor('charge.succeeded', paid.body);
+    const responses = await Promise.all(
+      Array.from({ length: 20 }, (_, index) => postWebhook(instances[index % 2]!.baseUrl, webhook, { secret: webhookSecretOf(producer.config) }).expect(200)),
+    );
+    const results = responses.map((response) => response.body.result as string).sort();
+    expect(results).toEqual(['applied', ...Array.from({ length: 19 }, () => 'duplicate')]);
+    // Both instances run in this process and hear one diagnostics channel: each counts all 19 drops.
+    const droppedAfter = await Promise.all(instances.map((instance) => duplicatesDropped(instance.baseUrl, 'webhook')));
+    expect(droppedAfter.map((count, index) => count - droppedBefore[index]!)).toEqual([19, 19]);
+    expect(await gatewayStatusOf(consumer.baseUrl, paid.body.orderId)).toBe('succeeded');
   });
 });

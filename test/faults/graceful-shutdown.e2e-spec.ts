@@ -2,6 +2,7 @@ import { afterAll, beforeAll, expect, it } from '@jest/globals';
 import { Redis } from 'ioredis';
 import request from 'supertest';
 import { RedisServer, ServiceProcess } from '../../tools/process/index.js';
+import { fileDatabaseUrl } from '../support/database.js';
 import { describeWithRedisBinary } from '../support/redis.js';
 import { charge, ledgerCount, newKey, setBehavior } from '../support/payments-client.js';
 import { waitFor } from '../support/wait-for.js';
@@ -17,7 +18,13 @@ describeWithRedisBinary('graceful shutdown on SIGTERM: the close, without a drai
   beforeAll(async () => {
     redis = await RedisServer.start();
     client = new Redis(redis.url);
-    service = await ServiceProcess.start({ REDIS_URL: redis.url, SHUTDOWN_DRAIN_MS: '0', SHUTDOWN_TIMEOUT_MS: '10000', LOG_LEVEL: 'log' });
+    service = await ServiceProcess.start({
+      REDIS_URL: redis.url,
+      DATABASE_URL: await fileDatabaseUrl(),
+      SHUTDOWN_DRAIN_MS: '0',
+      SHUTDOWN_TIMEOUT_MS: '10000',
+      LOG_LEVEL: 'log',
+    });
   });
 
   afterAll(async () => {
@@ -70,7 +77,12 @@ describeWithRedisBinary('graceful shutdown on SIGTERM: the drain before the clos
 
   beforeAll(async () => {
     redis = await RedisServer.start();
-    service = await ServiceProcess.start({ REDIS_URL: redis.url, SHUTDOWN_DRAIN_MS: String(DRAIN_MS), LOG_LEVEL: 'log' });
+    service = await ServiceProcess.start({
+      REDIS_URL: redis.url,
+      DATABASE_URL: await fileDatabaseUrl(),
+      SHUTDOWN_DRAIN_MS: String(DRAIN_MS),
+      LOG_LEVEL: 'log',
+    });
   });
 
   afterAll(async () => {

@@ -8,7 +8,6 @@ import { describeWithRedisBinary } from '../support/redis.js';
 import { CHARGE_PATH, charge, ledgerCount, newKey, setBehavior, validCharge } from '../support/payments-client.js';
 import { startTestApp, type TestApp } from '../support/test-app.js';
 import { waitFor } from '../support/wait-for.js';
-import { expectProblem } from '../support/problem.js';
 
 const lockKey = (recordId: string) => recordKeys(recordId).lock;
 const LOCK_TTL_MS = 600;
@@ -56,24 +55,26 @@ describeWithRedisBinary('an operation that outlives the lock TTL', () => {
     expect(await service.redis.exists(lockOf(key))).toBe(0);
   });
 
-  it('when extension fails because Redis died mid-operation, answers 503 (not a success it cannot store); the retry gets the one charge', async () => {
+  it('when Redis dies mid-operation, the charge is still stored (in PostgreSQL): the answer is the one charge and the retry replays it', async () => {
     const key = newKey('redis-dies');
     const pending = charge(service.baseUrl, key).then((response) => response);
     await waitFor('the gateway has recorded the charge', async () => (await ledgerCount(service.baseUrl, key)) === 1);
     await redis.crash();
 
+    // The lock's extension fails in Redis, but the lock is also held in PostgreSQL, where the outcome is stored before it is sent.
     const answered = await pending;
-    expectProblem(answered, 503, 'IDEMPOTENCY_STORE_UNAVAILABLE');
-    expect(Number(answered.headers['retry-after'])).toBeGreaterThan(0);
+    const ledger = await request(service.baseUrl).get('/api/admin/provider/charges').query({ idempotencyKey: key }).expect(200);
+    expect(answered.status).toBe(201);
+    expect(ledger.body.charges).toHaveLength(1);
+    expect(answered.body.id).toBe(ledger.body.charges[0].id);
 
     await redis.restart();
     await waitFor('the service reaches Redis again', async () => (await request(service.baseUrl).get('/health/ready')).status === 200);
     await setBehavior(service.baseUrl, { minDelayMs: 0, maxDelayMs: 0 });
-    await sleep(LOCK_TTL_MS);
     const retry = await charge(service.baseUrl, key);
-    const ledger = await request(service.baseUrl).get('/api/admin/provider/charges').query({ idempotencyKey: key }).expect(200);
     expect(retry.status).toBe(201);
-    expect(ledger.body.charges).toHaveLength(1);
-    expect(retry.body.id).toBe(ledger.body.charges[0].id);
+    expect(retry.headers['idempotency-cached']).toBe('true');
+    expect(retry.text).toBe(answered.text);
+    expect(await ledgerCount(service.baseUrl, key)).toBe(1);
   });
 });

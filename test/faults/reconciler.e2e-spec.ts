@@ -1,12 +1,13 @@
 import { afterAll, afterEach, beforeAll, expect, it } from '@jest/globals';
-import { Redis } from 'ioredis';
 import { setTimeout as sleep } from 'node:timers/promises';
+import pg from 'pg';
 import request from 'supertest';
-import { RedisServer, ServiceProcess } from '../../tools/process/index.js';
+import { RedisServer, ServiceProcess, TestDatabase } from '../../tools/process/index.js';
 import { describeWithRedisBinary } from '../support/redis.js';
 import type { PaymentEvent } from '../../src/events/payment-event.js';
 import { gatewayWebhookFor } from '../../src/gateway/gateway-webhook.js';
-import { TEST_WEBHOOK_SECRET, balanceOf, postWebhook, streamEntries, waitUntilAllConsumed } from '../support/events-client.js';
+import { postgresUrl } from '../support/database.js';
+import { TEST_WEBHOOK_SECRET, balanceOf, outboxEntries, postWebhook, waitUntilAllPublished } from '../support/events-client.js';
 import { sample } from '../support/metrics.js';
 import { charge, newKey, setBehavior, validCharge } from '../support/payments-client.js';
 import { waitFor } from '../support/wait-for.js';
@@ -17,8 +18,9 @@ const LOCK_TTL_MS = 2000;
 /** Settled within the reconcile age (or the dead holder's lock TTL) and one sweep; the rest is slack for a busy machine. */
 const SETTLED_WITHIN_MS = RECONCILE_AFTER_SECONDS * 1000 + LOCK_TTL_MS + RECONCILE_INTERVAL_MS + 4000;
 
-const serviceEnv = (redisUrl: string): Record<string, string> => ({
-  REDIS_URL: redisUrl,
+const serviceEnv = ({ url, databaseUrl }: Backends): Record<string, string> => ({
+  REDIS_URL: url,
+  DATABASE_URL: databaseUrl,
   IDEMPOTENCY_LOCK_TTL_MS: String(LOCK_TTL_MS),
   RECONCILE_AFTER_SECONDS: String(RECONCILE_AFTER_SECONDS),
   RECONCILE_INTERVAL_MS: String(RECONCILE_INTERVAL_MS),
@@ -69,8 +71,9 @@ async function allOrders(baseUrl: string): Promise<OrderBody[]> {
   return orders;
 }
 
-async function eventsOf(redis: Redis, orderId: string): Promise<PaymentEvent[]> {
-  return (await streamEntries(redis)).map(({ event }) => event).filter((event) => event.data.orderId === orderId);
+/** The payment events of the outbox about one order, oldest first. */
+async function eventsOf(database: pg.Pool, orderId: string): Promise<PaymentEvent[]> {
+  return (await outboxEntries(database)).map(({ event }) => event).filter((event) => event.data.orderId === orderId);
 }
 
 async function reconciled(baseUrl: string, result: 'paid' | 'abandoned'): Promise<number> {
@@ -90,26 +93,42 @@ function chargeThatDies(baseUrl: string, key: string, body = validCharge()): Pro
   );
 }
 
-/** A redis-server for one describe block, a client on it, and the processes its tests start; all stopped after. */
-function useRedisWithProcesses(): { url: string; client: Redis; processes: ServiceProcess[] } {
+interface Backends {
+  /** The Redis. */
+  url: string;
+  databaseUrl: string;
+  /** A pool on the database, for what the service stored (the outbox). */
+  database: pg.Pool;
+  processes: ServiceProcess[];
+}
+
+/**
+ * A redis-server and a database of its own for one describe block (its tests count every order and
+ * charge), and the processes its tests start; all stopped (and dropped) after.
+ */
+function useBackends(): Backends {
   let server: RedisServer | undefined;
-  let client: Redis | undefined;
+  let testDatabase: TestDatabase | undefined;
+  let database: pg.Pool | undefined;
   const processes: ServiceProcess[] = [];
   beforeAll(async () => {
-    server = await RedisServer.start();
-    client = new Redis(server.url);
+    [server, testDatabase] = await Promise.all([RedisServer.start(), TestDatabase.create()]);
+    database = new pg.Pool({ connectionString: postgresUrl(testDatabase.connection), max: 2 });
   });
   afterAll(async () => {
     await Promise.all(processes.map((process) => process.crash()));
-    client?.disconnect();
-    await server?.stop();
+    await database?.end();
+    await Promise.all([server?.stop(), testDatabase?.drop()]);
   });
   return {
     get url() {
       return server!.url;
     },
-    get client() {
-      return client!;
+    get databaseUrl() {
+      return postgresUrl(testDatabase!.connection);
+    },
+    get database() {
+      return database!;
     },
     processes,
   };
@@ -121,12 +140,12 @@ function useRedisWithProcesses(): { url: string; client: Redis; processes: Servi
  * the gateway's own record, and never charges.
  */
 describeWithRedisBinary('the reconciler settles attempts nobody retried', () => {
-  const redis = useRedisWithProcesses();
+  const backends = useBackends();
   let service: ServiceProcess;
 
   beforeAll(async () => {
-    service = await ServiceProcess.start(serviceEnv(redis.url));
-    redis.processes.push(service);
+    service = await ServiceProcess.start(serviceEnv(backends));
+    backends.processes.push(service);
   });
 
   afterEach(async () => {
@@ -152,9 +171,9 @@ describeWithRedisBinary('the reconciler settles attempts nobody retried', () => 
     const order = await orderOf(service.baseUrl, key);
     expect(order).toMatchObject({ id: charged!.orderId, status: 'PAID', payment: { chargeId: charged!.id } });
     expect(order!.failure).toBeUndefined();
-    const events = await eventsOf(redis.client, order!.id);
+    const events = await eventsOf(backends.database, order!.id);
     expect(events.map((event) => event.type)).toEqual(['payment.succeeded']);
-    await waitUntilAllConsumed(redis.client);
+    await waitUntilAllPublished(backends.database);
     const receipt = await request(service.baseUrl).get(`/api/orders/${order!.id}/receipt`).expect(200);
     expect(receipt.body).toMatchObject({ chargeId: charged!.id, eventId: events[0]!.id, amount: 1999 });
     expect(await balanceOf(service.baseUrl, customerId)).toEqual([{ currency: 'EUR', amount: 1999, payments: 1 }]);
@@ -165,7 +184,7 @@ describeWithRedisBinary('the reconciler settles attempts nobody retried', () => 
     expect(retry.status).toBe(201);
     expect(retry.body).toMatchObject({ id: charged!.id, orderId: order!.id });
     expect(await ledger(service.baseUrl, { idempotencyKey: key })).toHaveLength(1);
-    expect((await eventsOf(redis.client, order!.id)).map((event) => event.type)).toEqual(['payment.succeeded']);
+    expect((await eventsOf(backends.database, order!.id)).map((event) => event.type)).toEqual(['payment.succeeded']);
     const replay = await charge(service.baseUrl, key, validCharge({ customerId })).expect(201);
     expect(replay.headers['idempotency-cached']).toBe('true');
     expect(replay.text).toBe(retry.text);
@@ -185,7 +204,7 @@ describeWithRedisBinary('the reconciler settles attempts nobody retried', () => 
     const abandoned = await orderOf(service.baseUrl, key);
     expect(abandoned!.failure).toMatchObject({ code: 'ABANDONED', retryable: true });
     expect(await ledger(service.baseUrl, { idempotencyKey: key })).toHaveLength(0);
-    expect((await eventsOf(redis.client, abandoned!.id)).map((event) => event.type)).toEqual(['payment.failed']);
+    expect((await eventsOf(backends.database, abandoned!.id)).map((event) => event.type)).toEqual(['payment.failed']);
     expect(await reconciled(service.baseUrl, 'abandoned')).toBe(1);
 
     const retry = await charge(service.baseUrl, key);
@@ -194,7 +213,7 @@ describeWithRedisBinary('the reconciler settles attempts nobody retried', () => 
     const charges = await ledger(service.baseUrl, { idempotencyKey: key });
     expect(charges.map((charged) => charged.id)).toEqual([retry.body.id]);
     expect(await orderOf(service.baseUrl, key)).toMatchObject({ id: abandoned!.id, status: 'PAID', payment: { chargeId: retry.body.id } });
-    expect((await eventsOf(redis.client, abandoned!.id)).map((event) => event.type)).toEqual(['payment.failed', 'payment.succeeded']);
+    expect((await eventsOf(backends.database, abandoned!.id)).map((event) => event.type)).toEqual(['payment.failed', 'payment.succeeded']);
   });
 
   it('leaves a live execution slower than the reconcile age alone', async () => {
@@ -212,7 +231,7 @@ describeWithRedisBinary('the reconciler settles attempts nobody retried', () => 
     expect(response.status).toBe(201);
     const order = await orderOf(service.baseUrl, key);
     expect(order).toMatchObject({ status: 'PAID', payment: { chargeId: response.body.id } });
-    expect((await eventsOf(redis.client, order!.id)).map((event) => event.type)).toEqual(['payment.succeeded']);
+    expect((await eventsOf(backends.database, order!.id)).map((event) => event.type)).toEqual(['payment.succeeded']);
     expect(await ledger(service.baseUrl, { idempotencyKey: key })).toHaveLength(1);
     expect({ paid: await reconciled(service.baseUrl, 'paid'), abandoned: await reconciled(service.baseUrl, 'abandoned') }).toEqual(before);
     await waitFor('no order is open any more', async () => (await oldestOpenOrderAge(service.baseUrl)) === 0);
@@ -225,12 +244,12 @@ describeWithRedisBinary('the reconciler settles attempts nobody retried', () => 
  * record the gateway's status; the order is PAID once, with one event and one receipt.
  */
 describeWithRedisBinary('webhooks and the reconciler on one order', () => {
-  const redis = useRedisWithProcesses();
+  const backends = useBackends();
 
   it("webhooks before, during and after the reconciler's pass: one event, one receipt", async () => {
-    const withoutReconciler = { ...serviceEnv(redis.url), EVENTS_WORKER: 'false' };
+    const withoutReconciler = { ...serviceEnv(backends), EVENTS_WORKER: 'false' };
     const [doomed, receiver] = await Promise.all([ServiceProcess.start(withoutReconciler), ServiceProcess.start(withoutReconciler)]);
-    redis.processes.push(doomed!, receiver!);
+    backends.processes.push(doomed!, receiver!);
     await setBehavior(doomed!.baseUrl, { minDelayMs: 60_000, maxDelayMs: 60_000 });
     const key = newKey('reconcile-webhooks');
     const customerId = `cus_${key.slice(-12)}`;
@@ -251,22 +270,22 @@ describeWithRedisBinary('webhooks and the reconciler on one order', () => {
     await sleep(RECONCILE_AFTER_SECONDS * 1000);
     expect((await orderOf(receiver!.baseUrl, key))?.status).toBe('CREATED');
     // During: the reconciler (a standalone worker) starts; a delivery (each a new event) after another until the order is PAID.
-    const worker = ServiceProcess.start(serviceEnv(redis.url), { entry: 'dist/worker.js' });
+    const worker = ServiceProcess.start(serviceEnv(backends), { entry: 'dist/worker.js' });
     const during: string[] = [];
     while ((await orderOf(receiver!.baseUrl, key))?.status !== 'PAID') {
       during.push(await deliver('charge.succeeded'));
       expect(during.length).toBeLessThan(SETTLED_WITHIN_MS);
     }
-    redis.processes.push(await worker);
+    backends.processes.push(await worker);
     // After.
     expect(await deliver('charge.succeeded')).toBe('ignored');
 
     expect(during.length).toBeGreaterThan(0);
     const order = await orderOf(receiver!.baseUrl, key);
     expect(order).toMatchObject({ status: 'PAID', gatewayStatus: 'succeeded', payment: { chargeId: charged!.id } });
-    const events = await eventsOf(redis.client, order!.id);
+    const events = await eventsOf(backends.database, order!.id);
     expect(events.map((event) => event.type)).toEqual(['payment.succeeded']);
-    await waitUntilAllConsumed(redis.client);
+    await waitUntilAllPublished(backends.database);
     const receipt = await request(receiver!.baseUrl).get(`/api/orders/${order!.id}/receipt`).expect(200);
     expect(receipt.body).toMatchObject({ chargeId: charged!.id, eventId: events[0]!.id });
     expect(await balanceOf(receiver!.baseUrl, customerId)).toEqual([{ currency: 'EUR', amount: 1999, payments: 1 }]);
@@ -280,14 +299,14 @@ describeWithRedisBinary('webhooks and the reconciler on one order', () => {
  */
 describeWithRedisBinary('three reconcilers over one backlog', () => {
   const PER_KIND = 100;
-  const redis = useRedisWithProcesses();
+  const backends = useBackends();
 
   it('settles each of 200 stuck orders exactly once', async () => {
     const customerId = `cus_${newKey('backlog').slice(-12)}`;
     const body = validCharge({ customerId });
     // The service that leaves the backlog runs no reconciler: it dies before any order is due anyway.
-    const doomed = await ServiceProcess.start({ ...serviceEnv(redis.url), EVENTS_WORKER: 'false' });
-    redis.processes.push(doomed);
+    const doomed = await ServiceProcess.start({ ...serviceEnv(backends), EVENTS_WORKER: 'false' });
+    backends.processes.push(doomed);
     await setBehavior(doomed.baseUrl, { minDelayMs: 60_000, maxDelayMs: 60_000 });
     const chargedKeys = Array.from({ length: PER_KIND }, () => newKey('backlog-charged'));
     const lost = chargedKeys.map((key) => chargeThatDies(doomed.baseUrl, key, body));
@@ -300,9 +319,9 @@ describeWithRedisBinary('three reconcilers over one backlog', () => {
     expect(new Set(await Promise.all(lost))).toEqual(new Set(['connection lost']));
 
     // Small batches, so the three share the backlog over several sweeps.
-    const env = { ...serviceEnv(redis.url), RECONCILE_BATCH_SIZE: '20' };
+    const env = { ...serviceEnv(backends), RECONCILE_BATCH_SIZE: '20' };
     const reconcilers = await Promise.all([ServiceProcess.start(env), ServiceProcess.start(env), ServiceProcess.start(env, { entry: 'dist/worker.js' })]);
-    redis.processes.push(...reconcilers);
+    backends.processes.push(...reconcilers);
     const [service] = reconcilers;
     await setBehavior(service!.baseUrl, { preChargeDelayMs: 0 });
     await waitFor('every order is settled', async () => (await allOrders(service!.baseUrl)).every((order) => order.status !== 'CREATED'), 60_000);
@@ -323,13 +342,13 @@ describeWithRedisBinary('three reconcilers over one backlog', () => {
     expect(await counts('paid')).toBe(PER_KIND);
     expect(await counts('abandoned')).toBe(PER_KIND);
 
-    const events = (await streamEntries(redis.client)).map(({ event }) => event);
+    const events = (await outboxEntries(backends.database)).map(({ event }) => event);
     const eventsPerOrder = new Map<string, string[]>();
     for (const event of events) eventsPerOrder.set(event.data.orderId, [...(eventsPerOrder.get(event.data.orderId) ?? []), event.type]);
     for (const order of orders) {
       expect([order.id, eventsPerOrder.get(order.id)]).toEqual([order.id, [order.status === 'PAID' ? 'payment.succeeded' : 'payment.failed']]);
     }
-    await waitUntilAllConsumed(redis.client, 30_000);
+    await waitUntilAllPublished(backends.database, 30_000);
     expect(await balanceOf(service!.baseUrl, customerId)).toEqual([{ currency: 'EUR', amount: 1999 * PER_KIND, payments: PER_KIND }]);
   });
 });

@@ -3,20 +3,39 @@ import { toIdempotencyContext } from '@idempotent-payments/nestjs-idempotency';
 import { recordKeys } from '@idempotent-payments/nestjs-idempotency/redis';
 import { Cluster } from 'ioredis';
 import request from 'supertest';
-import { RedisCluster } from '../../tools/process/index.js';
+import { RedisCluster, ServiceProcess } from '../../tools/process/index.js';
 import { describeWithRedisBinary } from '../support/redis.js';
 import { REDIS_CLIENT, REDIS_LOCK_CLIENTS } from '../../src/redis/index.js';
-import { PAYMENTS_STREAM } from '../../src/events/payment-event.js';
 import { gatewayWebhookFor } from '../../src/gateway/gateway-webhook.js';
 import { webhookSecretOf } from '../../src/gateway/webhook-signature.js';
-import { postWebhook } from '../support/events-client.js';
+import { fileDatabaseUrl } from '../support/database.js';
+import { balanceOf, gatewayStatusOf, outboxEntries, postWebhook, waitUntilAllPublished } from '../support/events-client.js';
 import { CHARGE_PATH, charge, ledgerCount, newKey, setBehavior, validCharge } from '../support/payments-client.js';
+import { waitFor } from '../support/wait-for.js';
 import { startTestApp, type TestApp } from '../support/test-app.js';
 import { expectProblem } from '../support/problem.js';
 
 const responseKey = (recordId: string) => recordKeys(recordId).response;
 const lockKey = (recordId: string) => recordKeys(recordId).lock;
 const recordIdOf = (key: string) => toIdempotencyContext({ principal: 'anonymous', method: 'POST', route: CHARGE_PATH, key }, '').recordId;
+
+/** Short enough that the reconciler test settles in seconds; long enough for the 1 s charges of the concurrency test. */
+const RECONCILE_ENV = { RECONCILE_AFTER_SECONDS: '2', RECONCILE_INTERVAL_MS: '200', IDEMPOTENCY_LOCK_TTL_MS: '2000' };
+
+async function orderByKey(
+  baseUrl: string,
+  key: string,
+): Promise<{ id: string; status: string; payment?: { chargeId: string }; failure?: { code: string } } | undefined> {
+  return (await request(baseUrl).get('/api/orders').query({ idempotencyKey: key }).expect(200)).body.data[0];
+}
+
+/** A charge whose connection the test expects to lose when it kills the service. */
+function chargeThatDies(baseUrl: string, key: string): Promise<string> {
+  return charge(baseUrl, key).then(
+    (response) => `answered ${response.status}`,
+    () => 'connection lost',
+  );
+}
 
 /** The service against a real three-master Redis Cluster (REDIS_CLUSTER_NODES), over HTTP. */
 describeWithRedisBinary('Redis Cluster mode', () => {
@@ -27,7 +46,7 @@ describeWithRedisBinary('Redis Cluster mode', () => {
   beforeAll(async () => {
     cluster = await RedisCluster.start();
     // Its assertion client is a standalone one on the first node: only for commands without keys.
-    service = await startTestApp(cluster.urls[0]!, { REDIS_CLUSTER_NODES: cluster.urls.join(',') });
+    service = await startTestApp(cluster.urls[0]!, { REDIS_CLUSTER_NODES: cluster.urls.join(','), ...RECONCILE_ENV });
     store = service.app.get<Cluster>(REDIS_CLIENT);
   });
 
@@ -98,6 +117,8 @@ describeWithRedisBinary('Redis Cluster mode', () => {
     // The lock was taken on the cluster too, and released there.
     expect(await store.exists(lockKey(recordId))).toBe(0);
 
+    // Twelve more records: all on one of three masters would be a chance of 3 in 3^12.
+    for (let index = 0; index < 12; index++) await charge(service.baseUrl, newKey('cluster-spread')).expect(201);
     const keysPerMaster = await Promise.all(store.nodes('master').map((node) => node.dbsize()));
     expect(keysPerMaster.filter((count) => count > 0).length).toBeGreaterThan(1);
   });
@@ -117,21 +138,76 @@ describeWithRedisBinary('Redis Cluster mode', () => {
     expect(ids(secondPage).filter((id) => ids(firstPage).includes(id))).toEqual([]);
   });
 
-  it('emits no events (they need a standalone Redis) and answers the event routes 501 EVENTS_UNSUPPORTED', async () => {
-    const paid = await charge(service.baseUrl, newKey('cluster-events')).expect(201);
-    const order = await request(service.baseUrl).get(`/api/orders/${paid.body.orderId}`).expect(200);
-    expect(order.body.status).toBe('PAID');
-    expect(await store.exists(PAYMENTS_STREAM)).toBe(0);
-    const responses = [
-      await request(service.baseUrl).get('/api/customers/cus_123/balance'),
-      await request(service.baseUrl).get(`/api/orders/${paid.body.orderId}/receipt`),
-      await postWebhook(service.baseUrl, gatewayWebhookFor('charge.succeeded', paid.body), { secret: webhookSecretOf(service.config) }),
-    ];
-    for (const response of responses) expect(response.body).toMatchObject({ status: 501, code: 'EVENTS_UNSUPPORTED' });
+  it('publishes the payment events from the outbox and builds the receipt and the balance', async () => {
+    const customerId = `cus_${newKey().slice(-12)}`;
+    const paid = await charge(service.baseUrl, newKey('cluster-events'), validCharge({ customerId })).expect(201);
+    await waitUntilAllPublished(service.database);
+    const events = (await outboxEntries(service.database)).map(({ event }) => event).filter((event) => event.data.orderId === paid.body.orderId);
+    expect(events.map((event) => event.type)).toEqual(['payment.succeeded']);
+    const receipt = await request(service.baseUrl).get(`/api/orders/${paid.body.orderId}/receipt`).expect(200);
+    expect(receipt.body).toMatchObject({ chargeId: paid.body.id, eventId: events[0]!.id, amount: 1999 });
+    expect(await balanceOf(service.baseUrl, customerId)).toEqual([{ currency: 'EUR', amount: 1999, payments: 1 }]);
   });
 
-  it('is ready (/health/ready 200) with the cluster up', async () => {
+  it("records the gateway's webhooks, each delivery once", async () => {
+    const paid = await charge(service.baseUrl, newKey('cluster-webhooks')).expect(201);
+    // The mock gateway delivers its own webhooks to this instance.
+    await waitFor('the gateway status is succeeded', async () => (await gatewayStatusOf(service.baseUrl, paid.body.orderId)) === 'succeeded');
+    const webhook = gatewayWebhookFor('charge.pending', paid.body);
+    const options = { secret: webhookSecretOf(service.config) };
+    expect((await postWebhook(service.baseUrl, webhook, options).expect(200)).body.result).toBe('ignored');
+    expect((await postWebhook(service.baseUrl, webhook, options).expect(200)).body.result).toBe('duplicate');
+    expect(await gatewayStatusOf(service.baseUrl, paid.body.orderId)).toBe('succeeded');
+  });
+
+  it('finds the order of a key', async () => {
+    const key = newKey('cluster-lookup');
+    const paid = await charge(service.baseUrl, key).expect(201);
+    expect(await orderByKey(service.baseUrl, key)).toMatchObject({ id: paid.body.orderId, status: 'PAID', payment: { chargeId: paid.body.id } });
+    expect(await orderByKey(service.baseUrl, newKey('cluster-unknown'))).toBeUndefined();
+  });
+
+  it('reconciles the orders of a killed instance (PAID if the gateway charged, else ABANDONED) and never charges', async () => {
+    // Another instance on the same cluster and database, without a reconciler, dies mid-charge twice.
+    const doomed = await ServiceProcess.start({
+      REDIS_CLUSTER_NODES: cluster.urls.join(','),
+      DATABASE_URL: await fileDatabaseUrl(),
+      EVENTS_WORKER: 'false',
+      ...RECONCILE_ENV,
+    });
+    const chargedKey = newKey('cluster-reconcile-charged');
+    const unchargedKey = newKey('cluster-reconcile-uncharged');
+    try {
+      await setBehavior(doomed.baseUrl, { minDelayMs: 60_000, maxDelayMs: 60_000 });
+      const lostCharged = chargeThatDies(doomed.baseUrl, chargedKey);
+      await waitFor('the gateway has charged', async () => (await ledgerCount(doomed.baseUrl, chargedKey)) === 1);
+      await setBehavior(doomed.baseUrl, { minDelayMs: 0, maxDelayMs: 0, preChargeDelayMs: 60_000 });
+      const lostUncharged = chargeThatDies(doomed.baseUrl, unchargedKey);
+      await waitFor('the order exists', async () => (await orderByKey(doomed.baseUrl, unchargedKey)) !== undefined);
+      await doomed.crash();
+      expect([await lostCharged, await lostUncharged]).toEqual(['connection lost', 'connection lost']);
+    } finally {
+      await doomed.crash();
+      await setBehavior(service.baseUrl, { minDelayMs: 0, maxDelayMs: 0, preChargeDelayMs: 0 });
+    }
+
+    // This instance's reconciler settles both once the dead instance's locks have expired.
+    const settled = async (key: string) => (await orderByKey(service.baseUrl, key))?.status !== 'CREATED';
+    await waitFor('both orders are settled', async () => (await settled(chargedKey)) && (await settled(unchargedKey)), 15_000);
+    const [charged] = (await request(service.baseUrl).get('/api/admin/provider/charges').query({ idempotencyKey: chargedKey }).expect(200)).body.charges;
+    expect(await orderByKey(service.baseUrl, chargedKey)).toMatchObject({ id: charged.orderId, status: 'PAID', payment: { chargeId: charged.id } });
+    expect(await orderByKey(service.baseUrl, unchargedKey)).toMatchObject({ status: 'PAYMENT_FAILED', failure: { code: 'ABANDONED' } });
+    expect([await ledgerCount(service.baseUrl, chargedKey), await ledgerCount(service.baseUrl, unchargedKey)]).toEqual([1, 0]);
+    await waitUntilAllPublished(service.database);
+    const types = async (key: string) => {
+      const order = await orderByKey(service.baseUrl, key);
+      return (await outboxEntries(service.database)).filter(({ event }) => event.data.orderId === order!.id).map(({ event }) => event.type);
+    };
+    expect([await types(chargedKey), await types(unchargedKey)]).toEqual([['payment.succeeded'], ['payment.failed']]);
+  });
+
+  it('is ready (/health/ready 200) with the cluster and the database up', async () => {
     const ready = await request(service.baseUrl).get('/health/ready').expect(200);
-    expect(ready.body).toMatchObject({ status: 'ok', details: { redis: { status: 'up' } } });
+    expect(ready.body).toMatchObject({ status: 'ok', details: { redis: { status: 'up' }, database: { status: 'up' } } });
   });
 });

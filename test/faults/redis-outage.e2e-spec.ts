@@ -43,8 +43,8 @@ describeWithRedisBinary('Redis goes down and comes back while requests flow', ()
   let service: TestApp;
 
   beforeAll(async () => {
-    // AOF on, so what was stored before the outage is still there after it.
-    redis = await RedisServer.start({ appendOnly: true });
+    // No AOF: Redis comes back empty; what was stored before the outage is in PostgreSQL (the tiered store's durable side).
+    redis = await RedisServer.start();
     service = await startTestApp(redis.url, { REDIS_COMMAND_TIMEOUT_MS: String(COMMAND_TIMEOUT_MS) });
   });
 
@@ -53,7 +53,7 @@ describeWithRedisBinary('Redis goes down and comes back while requests flow', ()
     await redis?.stop();
   });
 
-  it('fails closed with quick 503s and no charge, then serves again without a restart; stored outcomes still replay', async () => {
+  it('fails closed with quick 503s and no charge, then serves again without a restart; stored outcomes still replay from an emptied Redis', async () => {
     const storedKey = newKey('before-outage');
     const first = await charge(service.baseUrl, storedKey).expect(201);
 
@@ -82,7 +82,7 @@ describeWithRedisBinary('Redis goes down and comes back while requests flow', ()
     for (const result of duringOutage) {
       expect(result).toMatchObject({ status: 503, code: 'IDEMPOTENCY_STORE_UNAVAILABLE' });
     }
-    // No gateway call for any request refused during the outage (the ledger survived in the AOF).
+    // No gateway call for any request refused during the outage (the gateway's ledger is in PostgreSQL).
     expect(await ledgerCount(service.baseUrl, storedKey)).toBe(1);
     for (const result of duringOutage) {
       expect(await ledgerCount(service.baseUrl, result.key)).toBe(0);

@@ -1,16 +1,24 @@
 import { afterAll, beforeAll, expect, it } from '@jest/globals';
 import { RedisServer, ServiceProcess } from '../../tools/process/index.js';
+import { fileDatabaseUrl } from '../support/database.js';
 import { describeWithRedisBinary } from '../support/redis.js';
 import { runScript } from '../support/run-script.js';
 
-describeWithRedisBinary('three service processes sharing one Redis', () => {
+describeWithRedisBinary('three service processes sharing one Redis and one database', () => {
   let redis: RedisServer;
   let services: ServiceProcess[] = [];
 
   beforeAll(async () => {
     redis = await RedisServer.start();
     // A generous command timeout: 1,000 requests at once on two cores is a load test of charging, not of latency.
-    const env = { REDIS_URL: redis.url, GATEWAY_MIN_DELAY_MS: '300', GATEWAY_MAX_DELAY_MS: '300', RATE_LIMIT_MAX: '0', REDIS_COMMAND_TIMEOUT_MS: '5000' };
+    const env = {
+      REDIS_URL: redis.url,
+      DATABASE_URL: await fileDatabaseUrl(),
+      GATEWAY_MIN_DELAY_MS: '300',
+      GATEWAY_MAX_DELAY_MS: '300',
+      RATE_LIMIT_MAX: '0',
+      REDIS_COMMAND_TIMEOUT_MS: '5000',
+    };
     services = await Promise.all([1, 2, 3].map(() => ServiceProcess.start(env)));
   });
 

@@ -1,66 +1,107 @@
 import { afterAll, beforeAll, expect, it } from '@jest/globals';
-import { Redis } from 'ioredis';
 import request from 'supertest';
-import { newPaymentEvent, PAYMENTS_STREAM, toStreamFields } from '../../src/events/payment-event.js';
-import { RedisServer, ServiceProcess } from '../../tools/process/index.js';
+import { RedisCluster, RedisServer, ServiceProcess } from '../../tools/process/index.js';
+import { fileDatabaseUrl } from '../support/database.js';
+import { balanceOf, waitUntilAllPublished } from '../support/events-client.js';
+import { sample } from '../support/metrics.js';
+import { charge, newKey, validCharge } from '../support/payments-client.js';
 import { describeWithRedisBinary } from '../support/redis.js';
+import { startTestApp, type TestApp } from '../support/test-app.js';
 import { waitFor } from '../support/wait-for.js';
 import { expectProblem } from '../support/problem.js';
+
+const get = (worker: ServiceProcess, path: string) => fetch(`${worker.baseUrl}${path}`);
+
+/** A charge through the service (which runs no worker of its own) for a customer of its own; the worker must publish its event. */
+async function chargeAndExpectPublished(service: TestApp, amount: number): Promise<void> {
+  const customerId = `cus_${newKey().slice(-12)}`;
+  const paid = await charge(service.baseUrl, newKey('worker'), validCharge({ customerId, amount })).expect(201);
+  await waitUntilAllPublished(service.database);
+  expect(await balanceOf(service.baseUrl, customerId)).toEqual([{ currency: 'EUR', amount, payments: 1 }]);
+  const receipt = await request(service.baseUrl).get(`/api/orders/${paid.body.orderId}/receipt`).expect(200);
+  expect(receipt.body).toMatchObject({ chargeId: paid.body.id, amount });
+}
 
 /** `npm run worker` as operators run it: its own process with /health, /health/ready and /metrics on WORKER_PORT. */
 describeWithRedisBinary('the standalone events worker', () => {
   let redis: RedisServer;
-  let client: Redis;
+  let service: TestApp;
   let worker: ServiceProcess;
 
   beforeAll(async () => {
     redis = await RedisServer.start();
-    client = new Redis(redis.url);
-    worker = await ServiceProcess.start({ REDIS_URL: redis.url }, { entry: 'dist/worker.js' });
+    service = await startTestApp(redis.url, { EVENTS_WORKER: 'false', WEBHOOK_DELIVERY: 'false' });
+    worker = await ServiceProcess.start({ REDIS_URL: redis.url, DATABASE_URL: await fileDatabaseUrl() }, { entry: 'dist/worker.js' });
   });
 
   afterAll(async () => {
     await worker?.stop();
-    client?.disconnect();
+    await service?.close();
     await redis?.stop();
   });
 
-  const get = (path: string) => fetch(`${worker.baseUrl}${path}`);
-  const droppedDuplicates = async () =>
-    Number(/^payments_events_duplicates_dropped_total\{source="stream"\} (\d+)$/m.exec(await (await get('/metrics')).text())?.[1] ?? 0);
+  const droppedDuplicates = async () => sample(await (await get(worker, '/metrics')).text(), 'payments_events_duplicates_dropped_total', { source: 'outbox' });
 
-  it('counts in its /metrics the duplicates it consumed without effect', async () => {
-    const metrics = await get('/metrics');
+  it("publishes the service's events from the outbox to the projections", async () => {
+    await chargeAndExpectPublished(service, 1234);
+  });
+
+  it('counts in its /metrics the duplicates it took without effect', async () => {
+    const metrics = await get(worker, '/metrics');
     expect(metrics.status).toBe(200);
     expect(metrics.headers.get('content-type')).toContain('text/plain');
     expect(await metrics.text()).toMatch(/^process_cpu_user_seconds_total \d/m);
+    const customerId = `cus_${newKey().slice(-12)}`;
+    const paid = await charge(service.baseUrl, newKey('worker-dup'), validCharge({ customerId, amount: 500 })).expect(201);
+    await waitUntilAllPublished(service.database);
     const before = await droppedDuplicates();
-    // One event delivered twice, as a producer retrying its XADD would: applied once, then dropped.
-    const event = newPaymentEvent('payment.succeeded', new Date().toISOString(), {
-      orderId: 'ord_0123456789abcdef01234567',
-      owner: 'anonymous',
-      customerId: 'cus_worker',
-      amount: 500,
-      currency: 'EUR',
-      chargeId: 'ch_worker',
-    });
-    await client.xadd(PAYMENTS_STREAM, '*', ...toStreamFields(event));
-    await client.xadd(PAYMENTS_STREAM, '*', ...toStreamFields(event));
-    await waitFor('the duplicate to be counted', async () => (await droppedDuplicates()) === before + 1);
+    // Its event delivered again, as after a commit whose answer was lost: taken, dropped, no effect.
+    const { rowCount } = await service.database.query("UPDATE payment_events SET published_at = NULL WHERE data->>'orderId' = $1", [paid.body.orderId]);
+    expect(rowCount).toBe(1);
+    await waitUntilAllPublished(service.database);
+    expect(await droppedDuplicates()).toBe(before + 1);
+    expect(await balanceOf(service.baseUrl, customerId)).toEqual([{ currency: 'EUR', amount: 500, payments: 1 }]);
   });
 
   it('is live and ready while Redis answers; not ready, still live, while it does not; ready again once it is back', async () => {
-    expect((await get('/health')).status).toBe(200);
-    expect((await get('/health/ready')).status).toBe(200);
+    expect((await get(worker, '/health')).status).toBe(200);
+    expect((await get(worker, '/health/ready')).status).toBe(200);
     expectProblem(await request(worker.baseUrl).get('/nothing'), 404);
 
     await redis.crash();
     try {
       expectProblem(await request(worker.baseUrl).get('/health/ready'), 503, 'NOT_READY');
-      expect((await get('/health')).status).toBe(200);
+      expect((await get(worker, '/health')).status).toBe(200);
     } finally {
       await redis.restart();
     }
-    await waitFor('the worker to be ready again', async () => (await get('/health/ready')).status === 200);
+    await waitFor('the worker to be ready again', async () => (await get(worker, '/health/ready')).status === 200);
+    await chargeAndExpectPublished(service, 77);
+  });
+});
+
+/** The same worker on a Redis Cluster: nothing in it needs a standalone Redis any more. */
+describeWithRedisBinary('the standalone events worker on a Redis Cluster', () => {
+  let cluster: RedisCluster;
+  let service: TestApp;
+  let worker: ServiceProcess;
+
+  beforeAll(async () => {
+    cluster = await RedisCluster.start();
+    const env = { REDIS_CLUSTER_NODES: cluster.urls.join(',') };
+    service = await startTestApp(cluster.urls[0]!, { ...env, EVENTS_WORKER: 'false', WEBHOOK_DELIVERY: 'false' });
+    worker = await ServiceProcess.start({ ...env, DATABASE_URL: await fileDatabaseUrl() }, { entry: 'dist/worker.js' });
+  });
+
+  afterAll(async () => {
+    await worker?.stop();
+    await service?.close();
+    await cluster?.stop();
+  });
+
+  it("is ready and publishes the service's events", async () => {
+    const ready = await request(worker.baseUrl).get('/health/ready').expect(200);
+    expect(ready.body).toMatchObject({ status: 'ok', details: { redis: { status: 'up' }, database: { status: 'up' } } });
+    await chargeAndExpectPublished(service, 4321);
   });
 });

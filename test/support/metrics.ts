@@ -7,8 +7,8 @@ export function sample(text: string, name: string, labels: Record<string, string
   return line ? Number(line.slice(line.lastIndexOf(' ') + 1)) : 0;
 }
 
-/** How many duplicates the service dropped so far from one source (stream or webhook). */
-export async function duplicatesDropped(baseUrl: string, source: 'stream' | 'webhook'): Promise<number> {
+/** How many duplicates the service dropped so far from one source (the outbox or webhooks). */
+export async function duplicatesDropped(baseUrl: string, source: 'outbox' | 'webhook'): Promise<number> {
   const response = await request(baseUrl).get('/metrics').expect(200);
   return sample(response.text, 'payments_events_duplicates_dropped_total', { source });
 }

@@ -45,7 +45,6 @@ describe('loadAppConfig', () => {
       WEBHOOK_DELIVERY: 'FALSE',
       EVENTS_POLL_INTERVAL_MS: '500',
       EVENTS_RETENTION_SECONDS: '3600',
-      DATABASE_MIGRATE: 'false',
       WEBHOOK_URL: 'http://hooks.internal:8080/x',
     });
     expect(config).toMatchObject({
@@ -53,7 +52,6 @@ describe('loadAppConfig', () => {
       WEBHOOK_DELIVERY: false,
       EVENTS_POLL_INTERVAL_MS: 500,
       EVENTS_RETENTION_SECONDS: 3600,
-      DATABASE_MIGRATE: false,
       WEBHOOK_URL: 'http://hooks.internal:8080/x',
     });
   });
@@ -62,6 +60,24 @@ describe('loadAppConfig', () => {
     const config = loadAppConfig({ NODE_ENV: 'test', PORT: '8080', REDIS_LOCK_URLS: 'redis://a:1, redis://b:2' });
     expect(config.PORT).toBe(8080);
     expect(config.REDIS_LOCK_URLS).toEqual(['redis://a:1', 'redis://b:2']);
+  });
+
+  it('reads the database settings, their bounds included', () => {
+    const lowest = loadAppConfig({
+      NODE_ENV: 'test',
+      DATABASE_URL: 'postgresql://app:secret@db.internal:6432/payments?sslmode=require',
+      DATABASE_POOL_SIZE: '1',
+      DATABASE_STATEMENT_TIMEOUT_MS: '50',
+      DATABASE_MIGRATE: 'false',
+    });
+    expect(lowest).toMatchObject({
+      DATABASE_URL: 'postgresql://app:secret@db.internal:6432/payments?sslmode=require',
+      DATABASE_POOL_SIZE: 1,
+      DATABASE_STATEMENT_TIMEOUT_MS: 50,
+      DATABASE_MIGRATE: false,
+    });
+    const highest = loadAppConfig({ NODE_ENV: 'test', DATABASE_POOL_SIZE: '1000', DATABASE_STATEMENT_TIMEOUT_MS: '600000', DATABASE_MIGRATE: 'TRUE' });
+    expect(highest).toMatchObject({ DATABASE_POOL_SIZE: 1000, DATABASE_STATEMENT_TIMEOUT_MS: 600_000, DATABASE_MIGRATE: true });
   });
 
   it.each([
@@ -74,11 +90,16 @@ describe('loadAppConfig', () => {
     ['EVENTS_WORKER', 'yes'],
     ['WEBHOOK_DELIVERY', '1'],
     ['EVENTS_POLL_INTERVAL_MS', '5'],
-    ['DATABASE_URL', 'mysql://127.0.0.1/payments'],
-    ['DATABASE_POOL_SIZE', '0'],
-    ['DATABASE_STATEMENT_TIMEOUT_MS', '10'],
-    ['DATABASE_MIGRATE', 'no'],
     ['CLEANUP_INTERVAL_SECONDS', '-1'],
+    ['DATABASE_URL', 'mysql://root@127.0.0.1/payments'],
+    ['DATABASE_URL', 'not a url'],
+    ['DATABASE_POOL_SIZE', '0'],
+    ['DATABASE_POOL_SIZE', '1001'],
+    ['DATABASE_POOL_SIZE', 'ten'],
+    ['DATABASE_STATEMENT_TIMEOUT_MS', '49'],
+    ['DATABASE_STATEMENT_TIMEOUT_MS', '600001'],
+    ['DATABASE_MIGRATE', 'yes'],
+    ['DATABASE_MIGRATE', '0'],
     ['EVENTS_ACK_DELAY_MS', '-1'],
     ['RECONCILE_AFTER_SECONDS', '0'],
     ['RECONCILE_AFTER_SECONDS', 'soon'],
