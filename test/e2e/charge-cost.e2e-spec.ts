@@ -193,7 +193,7 @@ describe('the round trips of a charge', () => {
     ]);
     expect(ran.map((statement) => statement.label)).toEqual([
       // begin in PostgreSQL: the durable record, else its lock (one INSERT … ON CONFLICT)
-      'idempotency-begin',
+      'nestjs-idempotency-begin:idempotency_records',
       // the order, CREATED
       'orders-create',
       // the gateway: its behaviour and any charge of the downstream key, then the charge
@@ -202,7 +202,7 @@ describe('the round trips of a charge', () => {
       // one statement: the payment, the order PAID (compare-and-set) and its event in the outbox
       'orders-transition',
       // complete in PostgreSQL: the outcome stored while the lock is ours
-      'idempotency-complete',
+      'nestjs-idempotency-complete:idempotency_records',
     ]);
     expect(ran.filter((statement) => statement.label === 'BEGIN')).toEqual([]);
     expect(await ledgerCount(service.baseUrl, key)).toBe(1);
