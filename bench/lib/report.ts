@@ -405,7 +405,7 @@ export function renderMarkdown(result: BenchResult, chartPath: string): string {
         `${Math.round(result.soak.reqPerSecRest)} req/s.`,
     );
   }
-  lines.push('', '**Targets** (issues 7 and 14):', '');
+  lines.push('', '**Targets** (issues 7, 14 and 23):', '');
   for (const target of result.targets) lines.push(`- ${target.status} ${describeTarget(target)}`);
   lines.push(...renderProfiles(result.profiles));
   lines.push('', `![requests/s, p99 and CPU per request by scenario and side](${chartPath})`);
@@ -524,6 +524,6 @@ export function printSummary(result: BenchResult): void {
       console.log(`    ${f(entry.selfPercent).padStart(5)} %  ${entry.function}  ${entry.location}${entry.line ? `:${entry.line}` : ''}`);
     }
   }
-  console.log('\nTargets (issues 7 and 14):');
+  console.log('\nTargets (issues 7, 14 and 23):');
   for (const line of formatTargets(result.targets)) console.log(`  ${line}`);
 }
