@@ -18,7 +18,7 @@ import { fromDist } from './lib/dist.js';
 
 const { AppModule } = await fromDist<typeof import('../src/app.module.js')>('app.module.js');
 const { setUpApp } = await fromDist<typeof import('../src/app.setup.js')>('app.setup.js');
-const { HTTP_APP_OPTIONS, httpAdapterFor } = await fromDist<typeof import('../src/http/http-app.js')>('common/http-app.js');
+const { HTTP_APP_OPTIONS, httpAdapterFor } = await fromDist<typeof import('../src/http/http-app.js')>('http/http-app.js');
 const { InvalidConfigError, loadAppConfig } = await fromDist<typeof import('../src/config/index.js')>('config/index.js');
 
 async function bootstrap(): Promise<void> {

@@ -41,6 +41,7 @@ import {
   runningSides,
   servicesStarted,
   startFloor,
+  startDatabase,
   startSide,
   startStore,
   stopEverything,
@@ -127,11 +128,15 @@ async function main(): Promise<number> {
     const context: Context = {
       options,
       stores: {},
+      databases: {},
       processes: {},
       refCheckout: options.ref !== null && sides.includes('ref') ? await buildRef(options.ref) : undefined,
       floor: runsContention(options) ? await startFloor() : undefined,
     };
-    for (const side of sides) context.stores[side] = await startStore(`${sideName(side, options.ref)} side`);
+    for (const side of sides) {
+      context.stores[side] = await startStore(`${sideName(side, options.ref)} side`);
+      if (side !== 'ref') context.databases[side] = await startDatabase(`${sideName(side, options.ref)} side`);
+    }
     let checks: string[] = [];
     const runs: ThroughputRun[] = [];
     const contention: ContentionRun[] = [];

@@ -5,7 +5,7 @@ import type { RequestWithPrincipal } from '../src/auth/principal.js';
 import { fromDist } from './lib/dist.js';
 
 // The compiled module, as the app the baseline composes runs it.
-const { principalOf } = await fromDist<typeof import('../src/auth/principal.js')>('common/principal.js');
+const { principalOf } = await fromDist<typeof import('../src/auth/principal.js')>('auth/principal.js');
 
 interface BenchRequest extends RequestWithIdempotency, RequestWithPrincipal {
   method: string;

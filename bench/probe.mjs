@@ -10,6 +10,9 @@
  *              command on its own or auto-pipelined counts one, a MULTI/EXEC block one ("multi")
  *       redisTransactions: the commands inside those MULTI/EXEC blocks, by name
  *       redisWrites: socket writes (flushes) to Redis: a command on its own, or a pipeline flush
+ *       postgres: statements this process sent to PostgreSQL so far, by label (cumulative): a named
+ *              (prepared) statement by its name, BEGIN/COMMIT/ROLLBACK as such, other text as
+ *              `text`; `pg` sends one statement per round trip, so these are round trips too
  *   { id, type: 'exit' }   → process.exit(0): a normal exit, so `--cpu-prof` writes its profile
  *                            (the SIGTERM shutdown hook re-raises the signal, which would not).
  *
@@ -106,6 +109,29 @@ try {
   console.error(`bench probe: could not instrument ioredis (${error?.message ?? error}); Redis round trips will be missing`);
 }
 
+const postgresStatements = Object.create(null);
+
+/** A statement's label: its prepared name, a transaction keyword, or `text` (an unnamed statement). */
+function statementLabel(config) {
+  if (config && typeof config === 'object' && typeof config.name === 'string' && config.name) return config.name;
+  const text = typeof config === 'string' ? config : String(config?.text ?? '');
+  const keyword = /^\s*(BEGIN|COMMIT|ROLLBACK)\b/i.exec(text);
+  return keyword ? keyword[1].toUpperCase() : 'text';
+}
+
+try {
+  // The `pg` the service loads (a build from before PostgreSQL has none: then nothing is counted).
+  const { Client } = createRequire(join(process.cwd(), 'package.json'))('pg');
+  const query = Client.prototype.query;
+  Client.prototype.query = function countedQuery(config, ...rest) {
+    const label = statementLabel(config);
+    postgresStatements[label] = (postgresStatements[label] ?? 0) + 1;
+    return query.call(this, config, ...rest);
+  };
+} catch {
+  // No pg in this build.
+}
+
 if (process.send) {
   process.on('message', (message) => {
     if (!message || typeof message !== 'object' || typeof message.id !== 'number') return;
@@ -129,6 +155,7 @@ if (process.send) {
         redis: { ...roundTrips },
         redisTransactions: { ...transactionCommands },
         redisWrites: writes,
+        postgres: { ...postgresStatements },
         // CLOCK_MONOTONIC in µs, as V8 stamps CPU profile samples: lets the bench cut a profile to a window.
         monotonicUs: Number(process.hrtime.bigint() / 1000n),
       });

@@ -3,7 +3,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { Redis } from 'ioredis';
 import { round } from '../../tools/stats.js';
 import type { ProbeSample } from './probed-service.js';
-import type { RedisFigures } from './types.js';
+import type { PostgresFigures, RedisFigures } from './types.js';
 
 /** Commands the bench's own Redis client and the services' connection set-up send: not request work. */
 const NOT_REQUEST_WORK = /^(info|flushall|flushdb|config\|.*|client\|.*|hello|select|ping|quit)$/;
@@ -55,9 +55,10 @@ export function redisFigures(commands: Record<string, number>, before: ProbeSamp
   const writes = after.redisWrites - before.redisWrites;
   const idempotencyRoundTrips = sumWhere(roundTrips, (name) => IDEMPOTENCY_ROUND_TRIP.test(name));
   const perRequest = (value: number) => (requests === 0 ? 0 : round(value / requests, 3));
-  // The gateway ledger's HSETNX is the one the service sends itself; Redis' count also has the
-  // order's key index, an HSETNX inside the order's create script.
-  const executions = roundTrips.hsetnx ?? 0;
+  // The gateway ledger's charge: in PostgreSQL its INSERT (gateway-record-charge); in a build with
+  // the ledger in Redis the HSETNX the service sends itself (Redis' count also has the order's key
+  // index, an HSETNX inside the order's create script).
+  const executions = (roundTrips.hsetnx ?? 0) + (delta(after.postgres ?? {}, before.postgres ?? {})['gateway-record-charge'] ?? 0);
   return {
     commands,
     roundTrips,
@@ -78,4 +79,10 @@ export function eluBetween(before: ProbeSample, after: ProbeSample): number {
   const active = after.elu.active - before.elu.active;
   const idle = after.elu.idle - before.elu.idle;
   return active + idle === 0 ? 0 : round(active / (active + idle), 3);
+}
+
+/** PostgreSQL statements of a measured window, by label, as the probe counts them at the driver. */
+export function postgresFigures(before: ProbeSample, after: ProbeSample, requests: number): PostgresFigures {
+  const statements = delta(after.postgres ?? {}, before.postgres ?? {});
+  return { statements, statementsPerRequest: requests === 0 ? 0 : round(total(statements) / requests, 3) };
 }

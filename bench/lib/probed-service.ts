@@ -20,6 +20,8 @@ export interface ProbeSample {
   redisTransactions: Record<string, number>;
   /** Socket writes to Redis: a command alone, or a (auto-)pipeline flush. */
   redisWrites: number;
+  /** Statements the process sent to PostgreSQL so far, by prepared name (BEGIN/COMMIT/ROLLBACK, else `text`). */
+  postgres: Record<string, number>;
   /** Monotonic clock in µs, the clock V8's CPU profiles are stamped with. */
   monotonicUs: number;
 }

@@ -9,7 +9,8 @@ import { dirname, join } from 'node:path';
 import { createInterface } from 'node:readline';
 import type autocannon from 'autocannon';
 import { Redis } from 'ioredis';
-import { freePort, ManagedProcess, RedisServer, runToExit, stopAll } from '../../tools/process/index.js';
+import pg from 'pg';
+import { freePort, ManagedProcess, RedisServer, runToExit, stopAll, TestDatabase } from '../../tools/process/index.js';
 import type { ContentionResult, LoadOptions } from '../load.js';
 import { ROOT } from './paths.js';
 import { ProbedService } from './probed-service.js';
@@ -32,6 +33,42 @@ export interface Store {
 }
 
 const stores = new Set<Store>();
+
+/**
+ * A database of the bench's own on the shared PostgreSQL server (127.0.0.1:5432, or $POSTGRES_URL)
+ * for a side of the current build, created by the run and dropped at its end; the service migrates
+ * it at start. The `--ref` side (053e3c3: records in Redis) needs none.
+ */
+export interface SideDatabase {
+  database: TestDatabase;
+  url: string;
+  /** The bench's own connection to it (emptying it between runs). */
+  client: pg.Client;
+}
+
+const databases = new Set<SideDatabase>();
+
+export async function startDatabase(name: string): Promise<SideDatabase> {
+  const database = await TestDatabase.create();
+  const { host, port, user, database: dbName } = database.connection;
+  const side: SideDatabase = { database, url: `postgres://${encodeURIComponent(user)}@${host}:${port}/${dbName}`, client: new pg.Client(database.connection) };
+  databases.add(side);
+  await side.client.connect();
+  log(`bench: database ${dbName} for the ${name} on ${host}:${port}`);
+  return side;
+}
+
+/**
+ * Empties every table of the service's schema (the gateway's ledger and behaviour included, the
+ * migrations' record kept): like FLUSHALL on its Redis, every run starts from the same empty
+ * tables. Before the first migration there is nothing to empty.
+ */
+export async function emptyDatabase(side: SideDatabase): Promise<void> {
+  const { rows } = await side.client.query<{ name: string }>(
+    `SELECT format('%I.%I', schemaname, tablename) AS name FROM pg_tables WHERE schemaname IN ('public', 'gateway') AND tablename <> 'schema_migrations'`,
+  );
+  if (rows.length > 0) await side.client.query(`TRUNCATE ${rows.map((row) => row.name).join(', ')}`);
+}
 /** Every service process started, for their logs when the bench fails. */
 export const servicesStarted: ProbedService[] = [];
 /** The `--ref` worktree, until it is removed. */
@@ -59,6 +96,13 @@ export function stopEverything(): Promise<void> {
     stores.clear();
     // The services with their shutdown hooks, redis-servers, the builds, load processes, the floor server.
     await stopAll();
+    // Then the databases (the services are gone): the bench's connection closed, each dropped.
+    for (const side of databases) {
+      await side.client.end().catch(() => undefined);
+      await side.database.drop().catch((error: unknown) => log(`bench: dropping ${side.database.name} failed: ${String(error)}`));
+      log(`bench: dropped the database ${side.database.name}`);
+    }
+    databases.clear();
     await removeRefCheckout();
   })();
   return stopping;
@@ -110,8 +154,9 @@ async function removeRefCheckout(): Promise<void> {
  * The same for every service side (the ref's too: variables a build does not know are ignored by
  * its config validation); only HTTP_ADAPTER tells the adapters apart.
  */
-function serviceEnv(redisUrl: string): Record<string, string> {
+function serviceEnv(redisUrl: string, databaseUrl: string | undefined): Record<string, string> {
   return {
+    ...(databaseUrl && { DATABASE_URL: databaseUrl }),
     NODE_ENV: 'production',
     // Stopped between rounds: no drain to wait for.
     SHUTDOWN_DRAIN_MS: '0',
@@ -227,6 +272,8 @@ export function loadOptions(mode: LoadOptions['mode'], label: string, target: Lo
 export interface Context {
   options: BenchOptions;
   stores: Partial<Record<Side, Store>>;
+  /** Each side of the current build's database (the `--ref` side has none). */
+  databases: Partial<Record<Side, SideDatabase>>;
   processes: Partial<Record<Side, ProbedService>>;
   /** bench/floor-server.mjs, when the contention scenario runs. */
   floor?: LoadTarget;
@@ -258,7 +305,7 @@ export function processOf(context: Context, side: Side): ProbedService {
  * (e.g. --cpu-prof). The baseline and the service's default side run on the default adapter.
  */
 export function startSide(context: Context, side: Side, suffix: string, nodeArgs: string[] = []): Promise<ProbedService> {
-  const env = serviceEnv(storeOf(context, side).server.url);
+  const env = serviceEnv(storeOf(context, side).server.url, context.databases[side]?.url);
   const name = `${sideName(side, context.options.ref)} ${suffix}`;
   if (side === 'baseline') return startBaseline(name, { ...env, HTTP_ADAPTER: DEFAULT_ADAPTER }, nodeArgs);
   if (side === 'ref') {

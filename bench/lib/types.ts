@@ -66,9 +66,19 @@ export interface RedisFigures {
    */
   idempotencyRoundTrips: number;
   idempotencyRoundTripsPerRequest: number;
-  /** HSETNX on the gateway ledger (sent by the service, counted by the probe): how many requests ran the business work (the charge). */
+  /**
+   * The gateway ledger's charge, counted by the probe: its INSERT in PostgreSQL, or (a build with the
+   * ledger in Redis) the HSETNX the service sends: how many requests ran the business work.
+   */
   executions: number;
   executionsPerRequest: number;
+}
+
+/** PostgreSQL work of one run, counted by the probe at the driver (`pg`: one statement per round trip). */
+export interface PostgresFigures {
+  /** By prepared statement name; BEGIN, COMMIT, ROLLBACK; `text` for other unnamed statements (the idempotency store's). */
+  statements: Record<string, number>;
+  statementsPerRequest: number;
 }
 
 export interface ThroughputRun {
@@ -89,6 +99,8 @@ export interface ThroughputRun {
   timeouts: number;
   perSecond: number[];
   redis: RedisFigures;
+  /** Absent in results written before PostgreSQL was counted. */
+  postgres?: PostgresFigures;
   /** The idempotency layer's round trips per request (its scripts and Redlock's, by name). */
   idempotencyRoundTripsPerRequest: number | null;
   /**
@@ -184,6 +196,8 @@ export interface ScenarioSummary {
   idempotencyRoundTripsByBaselinePerRequest: number | null;
   scriptCallsPerRequest: number;
   executionsPerRequest: number;
+  /** PostgreSQL statements (round trips) per request; 0 for a build without PostgreSQL. */
+  postgresStatementsPerRequest: number;
   elu: number;
   loopUsPerRequest: number;
   cpuUsPerRequest: number;

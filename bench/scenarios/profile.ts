@@ -3,7 +3,7 @@ import { join, relative } from 'node:path';
 import { round } from '../../tools/stats.js';
 import { summarizeCpuProfile } from '../lib/cpu-profile.js';
 import { BENCH_DIR, RESULTS_DIR, ROOT } from '../lib/paths.js';
-import { type AutocannonOutput, type Context, loadOptions, log, runLoad, startSide, storeOf } from '../lib/processes.js';
+import { type AutocannonOutput, type Context, emptyDatabase, loadOptions, log, runLoad, startSide, storeOf } from '../lib/processes.js';
 import { DEFAULT_ADAPTER, type ProfiledRun } from '../lib/types.js';
 import { SCENARIO_LOADS } from './throughput.js';
 
@@ -25,6 +25,7 @@ export async function runProfile(context: Context, stamp: string, scenario: Prof
   const { connections, seconds, warmupSeconds } = context.options;
   try {
     await client.flushall();
+    if (context.databases[side]) await emptyDatabase(context.databases[side]!);
     if (warmupSeconds > 0) {
       await runLoad(loadOptions('unique', `${scenario} profile warm-up`, service, { seconds: warmupSeconds, connections }));
     }

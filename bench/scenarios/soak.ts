@@ -1,5 +1,5 @@
 import { median, round, slope } from '../../tools/stats.js';
-import { type AutocannonOutput, type Context, loadOptions, log, runLoad, startSide, storeOf } from '../lib/processes.js';
+import { type AutocannonOutput, type Context, emptyDatabase, loadOptions, log, runLoad, startSide, storeOf } from '../lib/processes.js';
 import { DEFAULT_ADAPTER, type SoakResult } from '../lib/types.js';
 
 export const SOAK_FIRST_SECONDS = 10;
@@ -24,6 +24,7 @@ export async function runSoak(context: Context): Promise<SoakResult> {
       await runLoad(loadOptions('unique', 'soak warm-up', service, { seconds: options.warmupSeconds, connections: options.connections }));
     }
     await client.flushall();
+    if (context.databases[DEFAULT_ADAPTER]) await emptyDatabase(context.databases[DEFAULT_ADAPTER]!);
     log(`bench: soak: fresh keys for ${SOAK_FIRST_SECONDS} s, then ${options.soakSeconds - SOAK_FIRST_SECONDS} s more`);
     const first = await runLoad<AutocannonOutput>(
       loadOptions('unique', 'soak 0-10 s', service, { seconds: SOAK_FIRST_SECONDS, connections: options.connections }),

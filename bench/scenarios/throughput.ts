@@ -1,9 +1,9 @@
 import { loadavg } from 'node:os';
 import { round } from '../../tools/stats.js';
 import type { LoadOptions } from '../load.js';
-import { commandStats, delta, eluBetween, quiesce, redisFigures } from '../lib/measure.js';
+import { commandStats, delta, eluBetween, postgresFigures, quiesce, redisFigures } from '../lib/measure.js';
 import type { ProbeSample, ProbedService } from '../lib/probed-service.js';
-import { type AutocannonOutput, type Context, loadOptions, log, processOf, runLoad, storeOf } from '../lib/processes.js';
+import { type AutocannonOutput, type Context, emptyDatabase, loadOptions, log, processOf, runLoad, storeOf } from '../lib/processes.js';
 import { rowLabel } from '../lib/sides.js';
 import type { Side, ThroughputRun, ThroughputScenario } from '../lib/types.js';
 
@@ -44,8 +44,10 @@ export async function runThroughput(context: Context, scenario: ThroughputScenar
   const row = rowLabel(scenario, side, options.ref);
   const label = `${row} r${round_}`;
   log(`bench: ${label}: ${options.seconds} s, ${options.connections} connections against ${target.name}`);
-  // Every run starts from an empty Redis: the same key space size for all scenarios and rounds.
+  // Every run starts from an empty Redis and empty tables: the same key space size for all scenarios and rounds.
   await client.flushall();
+  const database = context.databases[side];
+  if (database) await emptyDatabase(database);
   const load = await SCENARIO_LOADS[scenario](label, target, { seconds: options.seconds, connections: options.connections }, round_);
   if (options.leadInSeconds > 0) {
     // A process that sat idle while the other scenarios ran is slower for its first seconds (heap
@@ -88,6 +90,7 @@ export async function runThroughput(context: Context, scenario: ThroughputScenar
     timeouts: result.timeouts,
     perSecond: output.perSecond,
     redis: redisFigures(delta(stats, before!.stats), before!.probe, settled, requestsSent),
+    postgres: postgresFigures(before!.probe, settled, requestsSent),
     idempotencyRoundTripsPerRequest: null,
     idempotencyRoundTripsByBaselinePerRequest: null,
     roundTripsVsBaselinePerRequest: null,

@@ -7,13 +7,17 @@ import { GATEWAY_STATUS_RANK, type GatewayStatus, type Order, type OrderStatus }
 const ORDER_COLUMNS = `id, owner, idempotency_key, request_fingerprint, idempotency_record_id, amount, currency, customer_id, description, metadata,
   status, charge_id, charged_at, failure, gateway_status, created_at, updated_at`;
 
-/** Inserts the order unless its id (or its owner's key) exists; returns it if inserted. */
+/**
+ * Inserts the order unless its id (or its owner's key) exists; returns a row if inserted. Only a
+ * constant comes back: the inserted order is the one sent (parsing 17 columns back, dates and
+ * JSON, showed in the charge's profile), and an existing one is read by FIND.
+ */
 const CREATE: Statement = {
   name: 'orders-create',
   text: `INSERT INTO orders (id, owner, idempotency_key, request_fingerprint, idempotency_record_id, amount, currency, customer_id,
   description, metadata, status, created_at, updated_at)
 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)
-ON CONFLICT DO NOTHING RETURNING ${ORDER_COLUMNS}`,
+ON CONFLICT DO NOTHING RETURNING true AS created`,
 };
 
 const FIND: Statement = { name: 'orders-find', text: `SELECT ${ORDER_COLUMNS} FROM orders WHERE id = $1` };
@@ -133,7 +137,7 @@ export class OrdersRepository {
 
   /** Creates the order unless one with its id exists; returns the order that is stored. */
   async createIfAbsent(order: Order): Promise<Order> {
-    const { rows } = await this.database.query<OrderRow>(CREATE, [
+    const { rowCount } = await this.database.query(CREATE, [
       order.id,
       order.owner,
       order.idempotencyKey,
@@ -148,7 +152,7 @@ export class OrdersRepository {
       order.createdAt,
       order.updatedAt,
     ]);
-    if (rows[0]) return toOrder(rows[0]);
+    if (rowCount === 1) return order;
     const stored = await this.find(order.id);
     if (!stored) throw new Error(`Order ${order.id} conflicts with another order of key ${order.idempotencyKey}`);
     return stored;

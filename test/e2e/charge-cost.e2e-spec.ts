@@ -1,12 +1,15 @@
 import { afterEach, beforeAll, describe, expect, it } from '@jest/globals';
 import type { Redis } from 'ioredis';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { newPaymentEvent, PAYMENTS_STREAM, toStreamFields } from '../../src/events/payment-event.js';
+import type { Pool, PoolClient } from 'pg';
+import { DATABASE_POOL } from '../../src/database/database.constants.js';
+import { newPaymentEvent } from '../../src/events/payment-event.js';
 import { REDIS_CLIENT } from '../../src/redis/index.js';
+import { outboxEntries, waitUntilAllPublished } from '../support/events-client.js';
 import { charge, ledgerCount, newKey } from '../support/payments-client.js';
+import { monitorRedis } from '../support/redis.js';
 import { useTestApp, type TestApp } from '../support/test-app.js';
 import { waitFor } from '../support/wait-for.js';
-import { monitorRedis } from '../support/redis.js';
 
 interface RedisCost {
   /** Socket writes of the service's store connection: each a round trip it waits for (auto-pipelined commands share one). */
@@ -15,20 +18,38 @@ interface RedisCost {
   commands: string[];
 }
 
+/** A statement the service's pool ran: the prepared statement's name, or the first words of its text. */
+interface Statement {
+  /** Which pooled connection ran it: statements of one transaction share it. */
+  client: number;
+  label: string;
+  values: unknown[];
+}
+
+const SENTINEL_KEY = 'charge-cost:sentinel';
+
 /**
- * Watches the service's store connection from both sides, its socket writes and (through MONITOR)
- * the commands Redis ran for it, until the returned function reads the cost.
+ * Watches the service's Redis store connection from both sides, its socket writes and (through
+ * MONITOR) the commands Redis ran for it. Before it counts, the watcher proves it sees: a sentinel
+ * command sent on the very connection must come back through MONITOR, so an empty list later means
+ * "nothing was sent", not "nothing was seen".
  */
-async function watchStore(service: TestApp, stopOnFailure: (stop: () => void) => void): Promise<() => Promise<RedisCost>> {
+async function watchRedis(service: TestApp, stopOnFailure: (stop: () => void) => void): Promise<() => Promise<RedisCost>> {
   const store = service.app.get<Redis>(REDIS_CLIENT);
   const address = `${store.stream.localAddress}:${store.stream.localPort}`;
   const monitor = await monitorRedis(service.redis);
   const commands: string[] = [];
+  let sentinelSeen = false;
   monitor.on('monitor', (_time: string, args: string[], source: string) => {
     // Commands a script runs are reported with the source "lua", right after the script's own line.
-    if (source.endsWith(address)) commands.push(args[0]!.toLowerCase());
-    else if (source === 'lua' && commands.length > 0) commands.push(`lua:${args[0]!.toLowerCase()}`);
+    if (source.endsWith(address)) {
+      if (args[1] === SENTINEL_KEY) sentinelSeen = true;
+      else commands.push(args[0]!.toLowerCase());
+    } else if (source === 'lua' && commands.length > 0) commands.push(`lua:${args[0]!.toLowerCase()}`);
   });
+  await store.exists(SENTINEL_KEY);
+  await waitFor('MONITOR to report the sentinel command of the store connection', () => Promise.resolve(sentinelSeen), 5_000);
+  commands.length = 0;
   let roundTrips = 0;
   // Counts the socket writes of the service's store connection (see RedisCost.roundTrips).
   // eslint-disable-next-line @typescript-eslint/unbound-method -- called with its stream as `this`, below
@@ -51,105 +72,183 @@ async function watchStore(service: TestApp, stopOnFailure: (stop: () => void) =>
   };
 }
 
+/** The idempotency package's statements are plain text (not named): labelled by what they do. */
+function labelOf(config: string | { name?: string; text?: string }): string {
+  const text = typeof config === 'string' ? config : (config.text ?? '');
+  if (typeof config === 'object' && config.name) return config.name;
+  if (/^WITH live AS/.test(text)) return 'idempotency-begin';
+  if (/^INSERT INTO "idempotency_records"/.test(text)) return 'idempotency-complete';
+  return text.split(/\s+/).slice(0, 3).join(' ');
+}
+
 /**
- * What a charge costs in Redis, pinned so that it cannot grow unnoticed: a change that adds a round
- * trip or a command to the business path fails here and has to say why in this file.
+ * Counts, at the driver, every statement the service's pool runs: each client checked out of the
+ * app's pool (`acquire`, emitted for pool.query and pool.connect alike) has its `query` wrapped
+ * once. `pg` sends one statement per round trip (it does not pipeline), so statements are round
+ * trips. pg_stat_statements and log_statement are not available on the shared server; this needs
+ * neither and sees only this app's pool. Like the Redis watcher, it proves it sees a sentinel
+ * statement first.
  */
-describe('the Redis cost of a charge', () => {
-  // No webhooks (the gateway's own traffic) and no events consumer (measured on its own below).
+class StatementWatch {
+  readonly statements: Statement[] = [];
+  private recording = false;
+  private readonly wrapped = new WeakSet<PoolClient>();
+  private readonly ids = new WeakMap<PoolClient, number>();
+
+  constructor(private readonly pool: Pool) {
+    pool.on('acquire', (client) => this.wrap(client));
+  }
+
+  async start(): Promise<void> {
+    this.recording = true;
+    await this.pool.query('SELECT 1 AS sentinel');
+    expect(this.statements.map((statement) => statement.label)).toEqual(['SELECT 1 AS']);
+    this.statements.length = 0;
+  }
+
+  stop(): Statement[] {
+    this.recording = false;
+    return this.statements.splice(0);
+  }
+
+  private wrap(client: PoolClient): void {
+    if (this.wrapped.has(client)) return;
+    this.wrapped.add(client);
+    this.ids.set(client, this.ids.get(client) ?? Math.random());
+    const query = client.query.bind(client) as (...args: unknown[]) => unknown;
+    const record = (config: unknown, values: unknown) => {
+      if (!this.recording) return;
+      const shaped = config as string | { name?: string; text?: string; values?: unknown[] };
+      this.statements.push({
+        client: this.ids.get(client)!,
+        label: labelOf(shaped),
+        values: (Array.isArray(values) ? values : typeof shaped === 'object' ? shaped.values : undefined) ?? [],
+      });
+    };
+    client.query = ((...args: unknown[]) => {
+      record(args[0], args[1]);
+      return query(...args);
+    }) as typeof client.query;
+  }
+}
+
+/** Transactions (BEGIN … COMMIT on one client) among recorded statements, as lists of labels. */
+function transactions(statements: Statement[]): Array<{ labels: string[]; statements: Statement[] }> {
+  const open = new Map<number, Statement[]>();
+  const done: Array<{ labels: string[]; statements: Statement[] }> = [];
+  for (const statement of statements) {
+    if (statement.label === 'BEGIN') open.set(statement.client, [statement]);
+    else if (open.has(statement.client)) {
+      const list = open.get(statement.client)!;
+      list.push(statement);
+      if (statement.label === 'COMMIT' || statement.label === 'ROLLBACK') {
+        open.delete(statement.client);
+        done.push({ labels: list.map((entry) => entry.label), statements: list });
+      }
+    }
+  }
+  return done;
+}
+
+/**
+ * What a charge costs in Redis and PostgreSQL, pinned so that it cannot grow unnoticed: a change
+ * that adds a round trip or a statement to the business path fails here and has to say why in this
+ * file (and in the README's "What a charge costs").
+ */
+describe('the round trips of a charge', () => {
+  // No webhooks (the gateway's own traffic) and no events worker (its outbox polling is measured below).
   const service = useTestApp({ EVENTS_WORKER: 'false', WEBHOOK_DELIVERY: 'false' });
   let stopWatching: (() => void) | undefined;
-  afterEach(() => stopWatching?.());
-
-  beforeAll(async () => {
-    // Redis learns a script on its first use (one EVAL more): the warm-up measures the steady state.
-    await charge(service.baseUrl, newKey('warm-up')).expect(201);
+  let statements: StatementWatch;
+  afterEach(() => {
+    stopWatching?.();
+    statements?.stop();
   });
 
-  it('makes 6 round trips for a fresh charge', async () => {
+  beforeAll(async () => {
+    statements = new StatementWatch(service.app.get<Pool>(DATABASE_POOL));
+    // Redis learns a script on its first use (one EVAL more), and each pooled connection prepares
+    // a named statement on its first use: the warm-up measures the steady state.
+    for (let i = 0; i < 3; i++) await charge(service.baseUrl, newKey('warm-up')).expect(201);
+  });
+
+  it('makes 2 Redis round trips and 6 PostgreSQL statements for a fresh charge', async () => {
     const key = newKey('fresh');
-    const cost = await watchStore(service, (stop) => (stopWatching = stop));
+    const cost = await watchRedis(service, (stop) => (stopWatching = stop));
+    await statements.start();
     await charge(service.baseUrl, key).expect(201);
+    const ran = statements.stop();
     const { roundTrips, commands } = await cost();
-    expect(roundTrips).toBe(6);
+    expect(roundTrips).toBe(2);
     expect(commands).toEqual([
-      // begin: take the lock, or find the stored outcome
+      // begin: take the lock in Redis, or find the hot copy of the stored outcome
       'evalsha',
       'lua:get',
       'lua:set',
-      // the order, created CREATED with its owner, key and CREATED index entries
-      'evalsha',
-      'lua:set',
-      'lua:zadd',
-      'lua:hsetnx',
-      'lua:zadd',
-      // the gateway: its behaviour and ledger, then the charge
-      'get',
-      'hget',
-      'hsetnx',
-      // the payment, and the order PAID with its event
-      'evalsha',
-      'lua:set',
-      'lua:get',
-      'lua:set',
-      'lua:zrem',
-      'lua:xadd',
-      // complete: while the lock is still ours, store the outcome and release the lock
+      // complete: while the lock is still ours, store the hot copy and release the lock
       'evalsha',
       'lua:get',
       'lua:set',
       'lua:del',
     ]);
+    expect(ran.map((statement) => statement.label)).toEqual([
+      // begin in PostgreSQL: the durable record, else its lock (one INSERT … ON CONFLICT)
+      'nestjs-idempotency-begin:idempotency_records',
+      // the order, CREATED
+      'orders-create',
+      // the gateway: its behaviour and any charge of the downstream key, then the charge
+      'gateway-behavior-and-charge',
+      'gateway-record-charge',
+      // one statement: the payment, the order PAID (compare-and-set) and its event in the outbox
+      'orders-transition',
+      // complete in PostgreSQL: the outcome stored while the lock is ours
+      'nestjs-idempotency-complete:idempotency_records',
+    ]);
+    expect(ran.filter((statement) => statement.label === 'BEGIN')).toEqual([]);
     expect(await ledgerCount(service.baseUrl, key)).toBe(1);
   });
 
-  it('makes 1 round trip for a replay', async () => {
+  it('makes 1 Redis round trip and no PostgreSQL statement for a replay', async () => {
     const key = newKey('replay');
     await charge(service.baseUrl, key).expect(201);
-    const cost = await watchStore(service, (stop) => (stopWatching = stop));
+    const cost = await watchRedis(service, (stop) => (stopWatching = stop));
+    await statements.start();
     const replay = await charge(service.baseUrl, key).expect(201);
-    expect(replay.headers['idempotent-replayed']).toBe('true');
+    const ran = statements.stop();
+    expect(replay.headers['idempotency-cached']).toBe('true');
     const { roundTrips, commands } = await cost();
     expect(roundTrips).toBe(1);
     expect(commands).toEqual(['evalsha', 'lua:get', 'lua:pttl']);
+    expect(ran).toEqual([]);
   });
 });
 
-describe('the Redis cost of consuming the event of a charge', () => {
+describe('the PostgreSQL cost of publishing the events of the outbox', () => {
   const service = useTestApp({ WEBHOOK_DELIVERY: 'false' });
-
-  /** Charges and waits for the events worker to have written the receipt. */
-  async function chargeAndConsume(): Promise<void> {
-    const { body } = await charge(service.baseUrl, newKey('consumed')).expect(201);
-    await waitFor('the receipt', async () => (await service.redis.exists(`receipt:${body.orderId as string}`)) === 1);
-  }
-
-  beforeAll(chargeAndConsume);
-
-  it('applies a payment.succeeded with 3 round trips: read, apply, acknowledge', async () => {
-    const monitor = await monitorRedis(service.redis);
-    const consumer: string[] = [];
-    monitor.on('monitor', (_time: string, args: string[]) => {
-      const [name, ...rest] = args;
-      const command = name!.toLowerCase();
-      // The consumer's commands: its reads and acknowledgements, and the script that applies an event with its consumed marker.
-      if (command === 'xreadgroup' || command === 'xack' || (command === 'evalsha' && rest.some((arg) => arg.startsWith('events:consumed:'))))
-        consumer.push(command);
-    });
-    try {
-      await sleep(100);
-      consumer.length = 0;
-      await chargeAndConsume();
-      await sleep(100);
-      // The read that returned the event, then one step per event; the blocking reads before and after it are waiting, not cost.
-      // MONITOR shows a blocking read when it starts: the read that returned this event started before, and the next ones wait.
-      expect(consumer.filter((command) => command !== 'xreadgroup')).toEqual(['evalsha', 'xack']);
-    } finally {
-      monitor.disconnect();
-    }
+  let statements: StatementWatch;
+  afterEach(() => {
+    statements?.stop();
   });
 
-  it('applies a batch of events that arrive together, then acknowledges them all with one XACK', async () => {
+  beforeAll(async () => {
+    statements = new StatementWatch(service.app.get<Pool>(DATABASE_POOL));
+    await charge(service.baseUrl, newKey('warm-up')).expect(201);
+    await waitUntilAllPublished(service.database);
+  });
+
+  /** The worker's transactions that applied events (its idle polls take nothing and apply nothing). */
+  const publishing = (ran: Statement[]) => transactions(ran).filter(({ labels }) => labels.includes('projections-apply'));
+
+  it('publishes a charge’s payment.succeeded in one transaction: take, apply, mark published', async () => {
+    await statements.start();
+    await charge(service.baseUrl, newKey('published')).expect(201);
+    await waitUntilAllPublished(service.database);
+    expect(publishing(statements.stop()).map(({ labels }) => labels)).toEqual([
+      ['BEGIN', 'events-take-unpublished', 'projections-apply', 'events-mark-published', 'COMMIT'],
+    ]);
+  });
+
+  it('applies a batch of events that arrive together with one statement in one transaction, and marks them all published with one', async () => {
     const events = Array.from({ length: 5 }, (_, index) =>
       newPaymentEvent('payment.succeeded', new Date().toISOString(), {
         orderId: `ord_batch_${index}_${newKey('batch')}`,
@@ -160,24 +259,30 @@ describe('the Redis cost of consuming the event of a charge', () => {
         chargeId: `ch_batch_${index}`,
       }),
     );
-    const monitor = await monitorRedis(service.redis);
-    const acknowledged: number[] = [];
-    monitor.on('monitor', (_time: string, args: string[]) => {
-      // XACK stream group id…: how many entries each acknowledgement covers.
-      if (args[0]!.toLowerCase() === 'xack') acknowledged.push(args.length - 3);
-    });
-    try {
-      await sleep(100);
-      // One transaction: the blocked read is served after it, with all five entries.
-      const transaction = service.redis.multi();
-      for (const event of events) transaction.xadd(PAYMENTS_STREAM, '*', ...toStreamFields(event));
-      await transaction.exec();
-      await waitFor('the receipts', async () => (await service.redis.exists(...events.map((event) => `receipt:${event.data.orderId}`))) === 5);
-      await waitFor('the acknowledgement', () => Promise.resolve(acknowledged.length > 0));
-      expect(acknowledged).toEqual([5]);
-      expect(await service.redis.hget('balance:merchant-batch:cus_batch', 'EUR:amount')).toBe('500');
-    } finally {
-      monitor.disconnect();
-    }
+    await statements.start();
+    // One transaction: the worker's next poll takes all five.
+    await service.database.query(
+      `INSERT INTO payment_events (id, type, occurred_at, data) SELECT * FROM unnest($1::text[], $2::text[], $3::timestamptz[], $4::jsonb[])`,
+      [
+        events.map((event) => event.id),
+        events.map((event) => event.type),
+        events.map((event) => event.occurredAt),
+        events.map((event) => JSON.stringify(event.data)),
+      ],
+    );
+    await waitUntilAllPublished(service.database);
+    const applied = publishing(statements.stop());
+    expect(applied.map(({ labels }) => labels)).toEqual([['BEGIN', 'events-take-unpublished', 'projections-apply', 'events-mark-published', 'COMMIT']]);
+    const apply = applied[0]!.statements.find((statement) => statement.label === 'projections-apply')!;
+    expect(apply.values[1]).toEqual(events.map((event) => event.id));
+    const marked = applied[0]!.statements.find((statement) => statement.label === 'events-mark-published')!;
+    const positions = (await outboxEntries(service.database))
+      .filter((entry) => events.some((event) => event.id === entry.event.id))
+      .map((entry) => String(entry.position));
+    expect((marked.values[0] as string[]).map(String).sort()).toEqual(positions.sort());
+    const { rows } = await service.database.query<{ amount: string }>(
+      `SELECT amount FROM balances WHERE owner = 'merchant-batch' AND customer_id = 'cus_batch'`,
+    );
+    expect(rows.map((row) => Number(row.amount))).toEqual([500]);
   });
 });

@@ -24,8 +24,17 @@ export interface PostgresIdempotencyStoreOptions {
 
 /** What runs a statement: the store's pool, or the caller's client inside its transaction. */
 interface Queryable {
-  query<R extends QueryResultRow>(text: string, values?: unknown[]): Promise<QueryResult<R>>;
+  query<R extends QueryResultRow>(config: QueryConfig): Promise<QueryResult<R>>;
 }
+
+/** A statement prepared once per connection under its name: later runs send only its values (no text to parse and plan). */
+interface QueryConfig {
+  name: string;
+  text: string;
+  values: unknown[];
+}
+
+type Prepared = Omit<QueryConfig, 'values'>;
 
 const TABLE_NAME = /^(?:([a-z_][a-z0-9_]{0,62})\.)?([a-z_][a-z0-9_]{0,47})$/;
 const MAX_TIMER_MS = 2 ** 31 - 1;
@@ -38,16 +47,18 @@ type BeginRow = { acquired: boolean; response: Buffer | null; ttl_ms: number | n
  * statement, deleted yet or not. Expiry is the database's clock: `statement_timestamp()`, which is
  * now() for a statement of its own and, inside the caller's transaction, the statement's own start
  * rather than the transaction's. Every value is a parameter; the table name, validated, is the
- * only text put in. Any failure rejects with IdempotencyStoreUnavailableError.
+ * only text put in. Each statement is prepared once per connection under a name of its own and
+ * table (on a replay or a first execution only values go over the wire, nothing is parsed or
+ * planned again). Any failure rejects with IdempotencyStoreUnavailableError.
  */
 class RecordTable {
   private readonly createSchema: string;
-  private readonly beginSql: string;
-  private readonly completeSql: string;
-  private readonly extendSql: string;
-  private readonly releaseSql: string;
-  private readonly isLockedSql: string;
-  private readonly deleteExpiredSql: string;
+  private readonly beginSql: Prepared;
+  private readonly completeSql: Prepared;
+  private readonly extendSql: Prepared;
+  private readonly releaseSql: Prepared;
+  private readonly isLockedSql: Prepared;
+  private readonly deleteExpiredSql: Prepared;
   private schema?: Promise<unknown>;
 
   constructor(
@@ -76,7 +87,9 @@ CREATE INDEX IF NOT EXISTS "${name}_expires_at" ON ${table} (expires_at)`;
     if (!createSchema) this.schema = Promise.resolve();
     // The live record if there is one (a plain read: a replay writes nothing), else the lock: a new
     // row, or one that expired taken over.
-    this.beginSql = `WITH live AS (
+    this.beginSql = {
+      name: `nestjs-idempotency-begin:${tableName}`,
+      text: `WITH live AS (
   SELECT response, expires_at FROM ${table} WHERE record_id = $1 AND expires_at > statement_timestamp()
 ), taken AS (
   INSERT INTO ${table} AS r (record_id, owner, expires_at)
@@ -87,19 +100,32 @@ CREATE INDEX IF NOT EXISTS "${name}_expires_at" ON ${table} (expires_at)`;
 )
 SELECT true AS acquired, response, NULL::float8 AS ttl_ms FROM taken
 UNION ALL
-SELECT false, response, (extract(epoch FROM expires_at - statement_timestamp()) * 1000)::float8 FROM live`;
+SELECT false, response, (extract(epoch FROM expires_at - statement_timestamp()) * 1000)::float8 FROM live`,
+    };
     // While this owner holds the lock, or nobody does (it expired, or the row is gone): a live
     // outcome stored by a later holder stays.
-    this.completeSql = `INSERT INTO ${table} AS r (record_id, owner, response, expires_at) VALUES ($1, NULL, $3, ${expiry('$4')})
+    this.completeSql = {
+      name: `nestjs-idempotency-complete:${tableName}`,
+      text: `INSERT INTO ${table} AS r (record_id, owner, response, expires_at) VALUES ($1, NULL, $3, ${expiry('$4')})
 ON CONFLICT (record_id) DO UPDATE SET owner = NULL, response = excluded.response, expires_at = excluded.expires_at
-WHERE r.owner = $2::uuid OR r.expires_at <= statement_timestamp()`;
-    this.extendSql = `UPDATE ${table} SET expires_at = ${expiry('$3')} WHERE record_id = $1 AND owner = $2::uuid AND expires_at > statement_timestamp()`;
-    this.releaseSql = `DELETE FROM ${table} WHERE record_id = $1 AND owner = $2::uuid`;
-    this.isLockedSql = `SELECT EXISTS (SELECT FROM ${table} WHERE record_id = $1 AND owner IS NOT NULL AND expires_at > statement_timestamp()) AS locked`;
+WHERE r.owner = $2::uuid OR r.expires_at <= statement_timestamp()`,
+    };
+    this.extendSql = {
+      name: `nestjs-idempotency-extend:${tableName}`,
+      text: `UPDATE ${table} SET expires_at = ${expiry('$3')} WHERE record_id = $1 AND owner = $2::uuid AND expires_at > statement_timestamp()`,
+    };
+    this.releaseSql = { name: `nestjs-idempotency-release:${tableName}`, text: `DELETE FROM ${table} WHERE record_id = $1 AND owner = $2::uuid` };
+    this.isLockedSql = {
+      name: `nestjs-idempotency-isLocked:${tableName}`,
+      text: `SELECT EXISTS (SELECT FROM ${table} WHERE record_id = $1 AND owner IS NOT NULL AND expires_at > statement_timestamp()) AS locked`,
+    };
     // The oldest expired rows first, through the index; rows another transaction holds are left for the next batch.
-    this.deleteExpiredSql = `DELETE FROM ${table} WHERE record_id IN (
+    this.deleteExpiredSql = {
+      name: `nestjs-idempotency-deleteExpired:${tableName}`,
+      text: `DELETE FROM ${table} WHERE record_id IN (
   SELECT record_id FROM ${table} WHERE expires_at <= statement_timestamp() ORDER BY expires_at LIMIT $1 FOR UPDATE SKIP LOCKED
-)`;
+)`,
+    };
   }
 
   /**
@@ -136,13 +162,13 @@ WHERE r.owner = $2::uuid OR r.expires_at <= statement_timestamp()`;
   }
 
   /** A statement, once the schema is in place (created on first use unless disabled). */
-  private async run<R extends QueryResultRow>(client: Queryable, text: string, values: unknown[]): Promise<QueryResult<R>> {
+  private async run<R extends QueryResultRow>(client: Queryable, statement: Prepared, values: unknown[]): Promise<QueryResult<R>> {
     try {
       await (this.schema ??= this.pool.query(this.createSchema).catch((error: unknown) => {
         this.schema = undefined;
         throw error;
       }));
-      return await client.query<R>(text, values);
+      return await client.query<R>({ ...statement, values });
     } catch (error) {
       unavailable(error);
     }
