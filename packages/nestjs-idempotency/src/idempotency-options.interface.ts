@@ -25,6 +25,44 @@ export interface IdempotencyRouteDefaults {
   storeIf?: StoreIf;
 }
 
+/**
+ * Where a message handler's key comes from when the message has no `Idempotency-Key` header: a
+ * dotted path into the payload (`'meta.eventId'`), or a function of the payload and the handler's
+ * context (`context.switchToRpc().getContext()` is the transport's: RmqContext, NatsContext).
+ * Strings and finite numbers are keys; anything else is no key.
+ */
+export type MessageKeySource = string | ((data: unknown, context: ExecutionContext) => unknown);
+
+/**
+ * Options of `@Idempotent()` on `@EventPattern()` / `@MessagePattern()` handlers (see the README's
+ * "Message handlers"); the module's `messages` sets their defaults.
+ */
+export interface IdempotencyMessageDefaults {
+  /** Where the key comes from when the message has no `Idempotency-Key` header. Default: nowhere (the header only). */
+  keyFrom?: MessageKeySource;
+  /**
+   * Who settles RabbitMQ deliveries. `'auto'` (default): the server runs with Nest's default
+   * `noAck: true` and the layer never acks. `'manual'`: the server runs with `noAck: false` and the
+   * layer settles every delivery of an `@Idempotent()` handler, so the handler must not: it acks
+   * once the outcome is stored (or the delivery was a duplicate), nacks with requeue what may work
+   * later (the handler threw, the store did not answer, a concurrent duplicate outlived its wait),
+   * and nacks without requeue what never will (no key, a key reused with another payload). Other
+   * transports ignore it.
+   */
+  ack?: 'auto' | 'manual';
+  /**
+   * How long a delivery that arrives while the same message runs waits for its outcome (then it is
+   * a duplicate, or it runs if the first failed). Default: the module's `lockTtlMs`.
+   */
+  waitTimeoutMs?: number;
+  /**
+   * The handler writes the record itself, in its own database transaction: the layer takes no lock,
+   * and the handler calls `run(operation, { transaction })` on its `@IdempotentMessage()` context.
+   * With the PostgreSQL store the effect and its record then commit together. Default false.
+   */
+  inTransaction?: boolean;
+}
+
 /** `IdempotencyModule.forRoot(options)`: every option is optional. */
 export interface IdempotencyModuleOptions extends IdempotencyRouteDefaults {
   /**
@@ -62,8 +100,20 @@ export interface IdempotencyModuleOptions extends IdempotencyRouteDefaults {
   errorResponses?: 'problem' | 'exception-filters';
   /** Encrypt stored headers and bodies (AES-256-GCM) with the first key; all keys decrypt. */
   encryption?: EncryptionOptions;
-  /** Called once per HTTP request with what the layer did, for metrics and logs. */
+  /**
+   * Called once per HTTP request or keyed message with what the layer did, for metrics and logs
+   * (`context.getType()` is `'http'` or `'rpc'`).
+   */
   onOutcome?: (report: IdempotencyReport, context: ExecutionContext) => void;
+  /** Defaults of `@Idempotent()` on message handlers, and who owns their keys. */
+  messages?: IdempotencyMessageDefaults & {
+    /**
+     * Who owns a message's key: messages of different owners never share an outcome (e.g. a
+     * tenant header). Default: one owner. The module's `getScope` reads HTTP requests and does not
+     * apply to messages.
+     */
+    getScope?: (context: ExecutionContext) => string;
+  };
 }
 
 type Defaulted =

@@ -11,6 +11,7 @@ import { IdempotencyService, type IdempotencyAttempt } from './idempotency.servi
 import { IDEMPOTENCY_CACHED_HEADER, IDEMPOTENCY_KEY_HEADER, IDEMPOTENCY_OPTIONS, IDEMPOTENT_METADATA } from './idempotency.constants.js';
 import type { IdempotentRouteOptions } from './idempotency.decorator.js';
 import { IdempotencyError, IdempotencyRequestError, IdempotencyStoreUnavailableError, IdempotentResponse } from './idempotency.exceptions.js';
+import { isMessageHandler, MessageIdempotency, messageSettingsOf, type MessageSettings } from './idempotent-message.js';
 import { IDEMPOTENCY_CONTEXT, type RequestWithIdempotency } from './idempotent-request.decorator.js';
 import { holdResponse, type CapturedResponse, type ReplacementResponse } from './response-capture.js';
 import type { RetentionPolicy } from './retention.js';
@@ -21,6 +22,8 @@ interface RouteSettings {
   required: boolean;
   policy: RetentionPolicy;
   fingerprint?: FingerprintOf;
+  /** An `@EventPattern()` / `@MessagePattern()` handler's settings; undefined on HTTP routes. */
+  message?: MessageSettings;
 }
 
 /** What both adapters' requests have: Express's and Fastify's alike. */
@@ -58,6 +61,8 @@ export class IdempotencyInterceptor implements NestInterceptor {
   private readonly storedHeaders: string[];
   /** 409 REQUEST_IN_PROGRESS, the same for every duplicate: built once. */
   private readonly inProgress: IdempotentResponse;
+  /** The message handlers' side: nothing of it runs for HTTP requests. */
+  private readonly messages: MessageIdempotency;
 
   constructor(
     private readonly idempotency: IdempotencyService,
@@ -67,11 +72,13 @@ export class IdempotencyInterceptor implements NestInterceptor {
   ) {
     this.storedHeaders = ['content-type', ...options.replayedHeaders.filter((name) => name !== 'content-type')];
     this.inProgress = IdempotentResponse.of(idempotency.conflict);
+    this.messages = new MessageIdempotency(idempotency, options);
   }
 
   intercept(context: ExecutionContext, next: CallHandler): Observable<unknown> {
     const route = this.routeSettings(context);
     if (!route) return next.handle();
+    if (route.message !== undefined && context.getType() === 'rpc') return this.messages.handle(context, next, route.message);
     const http = context.switchToHttp();
     const request = http.getRequest<HttpRequest>();
     if (SAFE_METHODS.has(request.method)) return next.handle();
@@ -189,6 +196,8 @@ export class IdempotencyInterceptor implements NestInterceptor {
           policy: { resultTtlMs: options.resultTtlMs, errorTtlMs: options.errorTtlMs, storeIf: options.storeIf },
           fingerprint: options.fingerprint,
         };
+        if (isMessageHandler(handler))
+          settings.message = messageSettingsOf(handler, this.options, { ...this.options, ...this.options.messages, ...forClass, ...forMethod });
       }
       this.routes.set(handler, settings);
     }

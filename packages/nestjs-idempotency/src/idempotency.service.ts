@@ -29,6 +29,8 @@ export interface IdempotentCall {
   fingerprint: string;
   /** The caller's database transaction to write the record in, with a store that can (see `RunOptions`). */
   transaction?: unknown;
+  /** How long a duplicate waits for the running call's outcome; default the module's `waitTimeoutMs`. */
+  waitTimeoutMs?: number;
 }
 
 /** A call that holds its record's lock: it runs, then `finish` stores its outcome or frees the key. */
@@ -69,9 +71,12 @@ export interface RunOptions {
    * caller's commit keeps the work and its record, a rollback neither. A concurrent call with the
    * same key on another instance waits for that transaction to end (up to `storeTimeoutMs`), then
    * replays the committed outcome, or runs after a rollback; in this process, one made while the
-   * operation runs gets IdempotencyConflictError, as always. Stores that cannot are refused.
+   * operation runs gets IdempotencyConflictError (unless it waits: `waitTimeoutMs`). Stores that
+   * cannot are refused.
    */
   transaction?: unknown;
+  /** How long a call made while the same work runs waits for its outcome; default the module's `waitTimeoutMs`. */
+  waitTimeoutMs?: number;
 }
 
 export interface IdempotentResult<T> {
@@ -131,7 +136,7 @@ export class IdempotencyService {
     const waitStarted = performance.now();
     let begun: BeginResult;
     try {
-      begun = await this.begin(call.recordId, call.transaction);
+      begun = await this.begin(call.recordId, call.transaction, call.waitTimeoutMs ?? this.options.waitTimeoutMs);
     } catch (error) {
       this.report('store_unavailable', waitStarted, context);
       throw error;
@@ -189,22 +194,32 @@ export class IdempotencyService {
    * `options.transaction` the record is written in the caller's transaction (see RunOptions).
    */
   async run<T>(work: IdempotentWork, operation: (lockLost: AbortSignal) => Promise<T>, options: RunOptions = {}): Promise<IdempotentResult<T>> {
-    const call = { recordId: this.recordIdOf(work), fingerprint: fingerprintOf(work.payload ?? null), transaction: options.transaction };
-    const started = await this.start(call);
+    const call = { recordId: this.recordIdOf(work), fingerprint: fingerprintOf(work.payload ?? null), ...options };
+    return this.runCall(call, operation, work.ttlMs);
+  }
+
+  /** `run` for a call whose record id and fingerprint are known (a message handler's). */
+  async runCall<T>(
+    call: IdempotentCall,
+    operation: (lockLost: AbortSignal) => Promise<T>,
+    ttlMs?: number,
+    context?: ExecutionContext,
+  ): Promise<IdempotentResult<T>> {
+    const started = await this.start(call, context);
     if (started.state === 'replay') {
       const { body } = started.response;
       return { value: (body === '' ? undefined : JSON.parse(body)) as T, replayed: true };
     }
     const { attempt } = started;
-    const policy = { resultTtlMs: work.ttlMs ?? this.options.resultTtlMs, errorTtlMs: this.options.errorTtlMs };
+    const policy = { resultTtlMs: ttlMs ?? this.options.resultTtlMs, errorTtlMs: this.options.errorTtlMs };
     let value: T;
     try {
       value = await operation(attempt.lease.lost);
     } catch (error) {
-      await this.finish(attempt, undefined, policy);
+      await this.finish(attempt, undefined, policy, context);
       throw error;
     }
-    await this.finish(attempt, { status: 200, headers: {}, body: JSON.stringify(value) ?? '' }, policy);
+    await this.finish(attempt, { status: 200, headers: {}, body: JSON.stringify(value) ?? '' }, policy, context);
     return { value, replayed: false };
   }
 
@@ -224,10 +239,10 @@ export class IdempotencyService {
   }
 
   /** In wait mode a duplicate asks again until the first stored its outcome or the bound passes. */
-  private async begin(recordId: string, transaction: unknown): Promise<BeginResult> {
+  private async begin(recordId: string, transaction: unknown, waitTimeoutMs: number): Promise<BeginResult> {
     let begun = await this.beginOnce(recordId, transaction);
-    if (begun.state !== 'in_progress' || this.options.waitTimeoutMs === 0) return begun;
-    const deadline = Date.now() + this.options.waitTimeoutMs;
+    if (begun.state !== 'in_progress' || waitTimeoutMs === 0) return begun;
+    const deadline = Date.now() + waitTimeoutMs;
     for (let delayMs = 20; begun.state === 'in_progress'; delayMs = Math.min(delayMs * 2, 200)) {
       const remainingMs = deadline - Date.now();
       if (remainingMs <= 0) break;

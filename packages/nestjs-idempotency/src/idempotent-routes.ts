@@ -2,16 +2,22 @@ import type { Type } from '@nestjs/common';
 import { DiscoveryService, MetadataScanner, Reflector } from '@nestjs/core';
 import { IDEMPOTENCY_CACHED_HEADER, IDEMPOTENT_METADATA } from './idempotency.constants.js';
 
-/** The controllers with an `@Idempotent()` route (on the class or a method), found once at start. */
+/** @nestjs/common's METHOD_METADATA: what @Get, @Post… set on a route's method. */
+const METHOD_METADATA = 'method';
+/** A method that answers HTTP requests: it has a request method (@Get, @Post…); message handlers have a pattern instead. */
+const isRoute = (method: Function) => Reflect.getMetadata(METHOD_METADATA, method) !== undefined;
+
+/** The controllers with an `@Idempotent()` HTTP route (on the class or a method), found once at start. */
 export function controllersWithIdempotentRoutes(discovery: DiscoveryService, reflector: Reflector): Type[] {
   const scanner = new MetadataScanner();
   const controllers: Type[] = [];
   for (const { instance, metatype } of discovery.getControllers()) {
     if (!instance || !metatype) continue;
     const prototype = Object.getPrototypeOf(instance) as Record<string, Function>;
+    const routes = scanner.getAllMethodNames(prototype).filter((name) => isRoute(prototype[name]!));
     const idempotent =
-      reflector.get(IDEMPOTENT_METADATA, metatype) !== undefined ||
-      scanner.getAllMethodNames(prototype).some((name) => reflector.get(IDEMPOTENT_METADATA, prototype[name]!) !== undefined);
+      routes.length > 0 &&
+      (reflector.get(IDEMPOTENT_METADATA, metatype) !== undefined || routes.some((name) => reflector.get(IDEMPOTENT_METADATA, prototype[name]!) !== undefined));
     if (idempotent) controllers.push(metatype as Type);
   }
   return controllers;

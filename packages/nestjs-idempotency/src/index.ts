@@ -13,7 +13,9 @@ export { IdempotencyModule } from './idempotency.module.js';
 export { ANONYMOUS_SCOPE, authenticatedPrincipal } from './idempotency.module-definition.js';
 export type {
   FingerprintOf,
+  IdempotencyMessageDefaults,
   IdempotencyModuleOptions,
+  MessageKeySource,
   IdempotencyRouteDefaults,
   ResolvedIdempotencyOptions,
   StoreIf,
@@ -30,6 +32,7 @@ export {
   type RunOptions,
   type Started,
 } from './idempotency.service.js';
+export { IDEMPOTENT_MESSAGE, IdempotentMessage, type IdempotentMessageContext } from './idempotent-message.decorator.js';
 export { IDEMPOTENCY_CONTEXT, IdempotentRequest, type RequestWithIdempotency } from './idempotent-request.decorator.js';
 export { IdempotentResponseFilter } from './idempotent-response.filter.js';
 export type { EncryptionKey, EncryptionOptions } from './response-cipher.js';
