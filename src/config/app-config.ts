@@ -156,6 +156,18 @@ export class AppConfig {
   @IsBoolean({ message: 'EVENTS_WORKER must be true or false' })
   EVENTS_WORKER = true;
 
+  /** The broker payment events are published to (RabbitMQ, AMQP 0-9-1); a vhost is the URL's path. */
+  @Matches(/^amqps?:\/\/\S+$/, { message: 'BROKER_URL must be an amqp:// or amqps:// URL' })
+  BROKER_URL = 'amqp://guest:guest@127.0.0.1:5672';
+
+  /** How long the relay waits for the broker to confirm a batch before it leaves the batch in the outbox for the next try. */
+  @IntegerVariable(100, 120_000)
+  BROKER_PUBLISH_TIMEOUT_MS = 5000;
+
+  /** A message delivered this many times without being consumed is a poison message: it goes to the dead-letter queue. */
+  @IntegerVariable(1, 100)
+  EVENTS_MAX_DELIVERIES = 5;
+
   /** How often the events worker looks for unpublished events when the last look found none. */
   @IntegerVariable(10, 60_000)
   EVENTS_POLL_INTERVAL_MS = 200;

@@ -5,6 +5,7 @@ import { routeLabelOf } from '../http/route-label.js';
 import { idempotencyReportOf } from '../idempotency/idempotency-reports.js';
 import { eventDuplicatesDropped, type EventDuplicateDropped } from './event-duplicates.channel.js';
 import { gatewayCalls, type GatewayCallEvent } from './gateway-calls.channel.js';
+import { outboxObserved, type OutboxObserved } from './outbox.channel.js';
 import { openOrdersObserved, ordersReconciled, type OpenOrdersObserved, type OrderReconciled } from './reconciler.channel.js';
 
 const LATENCY_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
@@ -82,6 +83,13 @@ export class MetricsService implements OnApplicationShutdown {
   /** When the oldest CREATED order's attempt began, as the last sweep of this process's reconciler saw it. */
   private oldestOpenBeganAt?: number;
 
+  /** When the oldest event waiting in the outbox was written, as this process's relay last saw it. */
+  private oldestUnpublishedAt?: number;
+
+  private readonly onOutboxObserved = (message: unknown) => {
+    this.oldestUnpublishedAt = (message as OutboxObserved).oldestUnpublishedAt;
+  };
+
   private readonly onOrderReconciled = (message: unknown) => {
     this.reconciled.inc({ result: (message as OrderReconciled).result });
   };
@@ -112,7 +120,18 @@ export class MetricsService implements OnApplicationShutdown {
         this.set(began === undefined ? 0 : Math.max(0, (Date.now() - began) / 1000));
       },
     });
+    const oldestUnpublishedAt = () => this.oldestUnpublishedAt;
+    new Gauge({
+      name: 'payments_outbox_lag_seconds',
+      help: 'Age of the oldest payment event not yet published to the broker, as the last relay round saw it; 0 when none waits',
+      registers: [this.registry],
+      collect() {
+        const oldest = oldestUnpublishedAt();
+        this.set(oldest === undefined ? 0 : Math.max(0, (Date.now() - oldest) / 1000));
+      },
+    });
     gatewayCalls.subscribe(this.onGatewayCall);
+    outboxObserved.subscribe(this.onOutboxObserved);
     eventDuplicatesDropped.subscribe(this.onDuplicateDropped);
     ordersReconciled.subscribe(this.onOrderReconciled);
     openOrdersObserved.subscribe(this.onOpenOrdersObserved);
@@ -124,6 +143,7 @@ export class MetricsService implements OnApplicationShutdown {
     eventDuplicatesDropped.unsubscribe(this.onDuplicateDropped);
     ordersReconciled.unsubscribe(this.onOrderReconciled);
     openOrdersObserved.unsubscribe(this.onOpenOrdersObserved);
+    outboxObserved.unsubscribe(this.onOutboxObserved);
   }
 
   /** Middleware (Node's request and response on both adapters): observes every response once it is finished, whatever answered it. */
