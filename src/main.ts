@@ -5,6 +5,7 @@ import { AppModule } from './app.module.js';
 import { setUpApp } from './app.setup.js';
 import { HTTP_APP_OPTIONS, httpAdapterFor } from './http/http-app.js';
 import { InvalidConfigError, loadAppConfig, type AppConfig } from './config/index.js';
+import { startEventConsumers } from './events/event-consumers.js';
 
 async function bootstrap(): Promise<void> {
   const config = loadAppConfig(process.env);
@@ -14,6 +15,7 @@ async function bootstrap(): Promise<void> {
   else Logger.warn(developmentNotice(config), 'Bootstrap');
   const app = await NestFactory.create(await AppModule.forRoot(config), httpAdapterFor(config), HTTP_APP_OPTIONS);
   await setUpApp(app, config);
+  if (config.EVENTS_WORKER) await startEventConsumers(app, config);
   await app.listen(config.PORT, '0.0.0.0');
   Logger.log(`Listening on port ${config.PORT} (${config.NODE_ENV}, ${config.HTTP_ADAPTER})`, 'Bootstrap');
 }

@@ -3,6 +3,7 @@ import { Logger as NestLogger } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { HTTP_APP_OPTIONS, httpAdapterFor, initHttpApp } from './http/http-app.js';
 import { InvalidConfigError, loadAppConfig } from './config/index.js';
+import { startEventConsumers } from './events/event-consumers.js';
 import { WorkerModule } from './worker.module.js';
 
 /**
@@ -15,6 +16,7 @@ async function bootstrap(): Promise<void> {
   const app = await NestFactory.create(WorkerModule.forRoot(config), httpAdapterFor(config), HTTP_APP_OPTIONS);
   // Shutdown hooks included: on SIGTERM/SIGINT the worker finishes the batch in hand, stops, then its connections are closed.
   await initHttpApp(app);
+  await startEventConsumers(app, config);
   await app.listen(config.WORKER_PORT, '0.0.0.0');
   NestLogger.log(`Events worker running, /health and /metrics on port ${config.WORKER_PORT} (${config.NODE_ENV})`, 'Bootstrap');
 }

@@ -39,6 +39,8 @@ export class AuthGuard implements CanActivate {
   }
 
   canActivate(context: ExecutionContext): boolean {
+    // Messages of the event consumers come through the broker, whose credentials are the service's own.
+    if (context.getType() !== 'http') return true;
     const role = this.reflector.getAllAndOverride<RouteRole | undefined>(ROUTE_ROLE_METADATA, [context.getHandler(), context.getClass()]) ?? 'merchant';
     const request = context.switchToHttp().getRequest<HttpRequest & RequestWithPrincipal>();
     if (role === 'public') return true;

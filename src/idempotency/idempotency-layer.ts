@@ -51,5 +51,7 @@ export const idempotencyLayer = () =>
       lockTtlMs: config.IDEMPOTENCY_LOCK_TTL_MS,
       waitTimeoutMs: config.IDEMPOTENCY_WAIT_MS,
       retryAfterSeconds: config.IDEMPOTENCY_RETRY_AFTER_SECONDS,
+      // The event consumers' deliveries are settled by the layer, once each effect and record are committed.
+      messages: { ack: 'manual' },
     }),
   });

@@ -7,6 +7,8 @@ const reports = new WeakMap<object, IdempotencyReport>();
 
 /** The idempotency layer's onOutcome: kept until the response is finished, when logs and metrics read it. */
 export function keepIdempotencyReport(report: IdempotencyReport, context: ExecutionContext): void {
+  // Messages have no request to log or measure by.
+  if (context.getType() !== 'http') return;
   reports.set(nodeRequestOf(context.switchToHttp().getRequest<HttpRequest>()), report);
 }
 

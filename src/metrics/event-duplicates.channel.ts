@@ -1,7 +1,7 @@
 import { channel } from 'node:diagnostics_channel';
 
-/** Where a duplicate came from: an outbox event taken again, or a webhook the gateway sent again. */
-export type EventSource = 'outbox' | 'webhook';
+/** Where a duplicate came from: a payment event the broker delivered again, or a webhook the gateway sent again. */
+export type EventSource = 'broker' | 'webhook';
 
 export interface EventDuplicateDropped {
   source: EventSource;

@@ -5,6 +5,7 @@ import { routeLabelOf } from '../http/route-label.js';
 import { idempotencyReportOf } from '../idempotency/idempotency-reports.js';
 import { eventDuplicatesDropped, type EventDuplicateDropped } from './event-duplicates.channel.js';
 import { gatewayCalls, type GatewayCallEvent } from './gateway-calls.channel.js';
+import { eventsConsumed, eventsDeadLettered, type ConsumerEvent } from './consumers.channel.js';
 import { outboxObserved, type OutboxObserved } from './outbox.channel.js';
 import { openOrdersObserved, ordersReconciled, type OpenOrdersObserved, type OrderReconciled } from './reconciler.channel.js';
 
@@ -68,7 +69,7 @@ export class MetricsService implements OnApplicationShutdown {
 
   private readonly duplicatesDropped = new Counter({
     name: 'payments_events_duplicates_dropped_total',
-    help: 'Events consumed before and dropped without effect, by source: outbox (events taken again) or webhook',
+    help: 'Events consumed before and dropped without effect, by source: broker (payment events delivered again) or webhook',
     labelNames: ['source'],
     registers: [this.registry],
   });
@@ -82,6 +83,28 @@ export class MetricsService implements OnApplicationShutdown {
 
   /** When the oldest CREATED order's attempt began, as the last sweep of this process's reconciler saw it. */
   private oldestOpenBeganAt?: number;
+
+  private readonly consumed = new Counter({
+    name: 'payments_events_consumed_total',
+    help: 'Payment events whose effect a consumer applied (once per event), by consumer',
+    labelNames: ['consumer'],
+    registers: [this.registry],
+  });
+
+  private readonly deadLettered = new Counter({
+    name: 'payments_events_dead_lettered_total',
+    help: 'Payment events a consumer gave up on after EVENTS_MAX_DELIVERIES deliveries (sent to its dead-letter queue), by consumer',
+    labelNames: ['consumer'],
+    registers: [this.registry],
+  });
+
+  private readonly onEventConsumed = (message: unknown) => {
+    this.consumed.inc({ consumer: (message as ConsumerEvent).consumer });
+  };
+
+  private readonly onEventDeadLettered = (message: unknown) => {
+    this.deadLettered.inc({ consumer: (message as ConsumerEvent).consumer });
+  };
 
   /** When the oldest event waiting in the outbox was written, as this process's relay last saw it. */
   private oldestUnpublishedAt?: number;
@@ -132,6 +155,8 @@ export class MetricsService implements OnApplicationShutdown {
     });
     gatewayCalls.subscribe(this.onGatewayCall);
     outboxObserved.subscribe(this.onOutboxObserved);
+    eventsConsumed.subscribe(this.onEventConsumed);
+    eventsDeadLettered.subscribe(this.onEventDeadLettered);
     eventDuplicatesDropped.subscribe(this.onDuplicateDropped);
     ordersReconciled.subscribe(this.onOrderReconciled);
     openOrdersObserved.subscribe(this.onOpenOrdersObserved);
@@ -144,6 +169,8 @@ export class MetricsService implements OnApplicationShutdown {
     ordersReconciled.unsubscribe(this.onOrderReconciled);
     openOrdersObserved.unsubscribe(this.onOpenOrdersObserved);
     outboxObserved.unsubscribe(this.onOutboxObserved);
+    eventsConsumed.unsubscribe(this.onEventConsumed);
+    eventsDeadLettered.unsubscribe(this.onEventDeadLettered);
   }
 
   /** Middleware (Node's request and response on both adapters): observes every response once it is finished, whatever answered it. */

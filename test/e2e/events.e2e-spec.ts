@@ -1,6 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
 import request from 'supertest';
-import { balanceOf, outboxEntries, waitUntilAllPublished } from '../support/events-client.js';
+import { balanceOf, outboxEntries, waitUntilAllConsumed, waitUntilAllPublished } from '../support/events-client.js';
 import { charge, newKey, setBehavior, validCharge } from '../support/payments-client.js';
 import { useTestApp } from '../support/test-app.js';
 import { waitFor } from '../support/wait-for.js';
@@ -58,7 +58,7 @@ describe('payment events → balances and receipts', () => {
     await charge(service.baseUrl, newKey(), validCharge({ customerId, amount: 250 }), asA).expect(201);
     await charge(service.baseUrl, newKey(), validCharge({ customerId, amount: 7, currency: 'USD' }), asA).expect(201);
     await charge(service.baseUrl, newKey(), validCharge({ customerId, amount: 999 }), asB).expect(201);
-    await waitUntilAllPublished(service.database);
+    await waitUntilAllConsumed(service.database);
 
     expect(await balanceOf(service.baseUrl, customerId, asA)).toEqual([
       { currency: 'EUR', amount: 350, payments: 2 },
@@ -81,7 +81,7 @@ describe('payment events → balances and receipts', () => {
       expect(declined.body.code).toBe('CARD_DECLINED');
       const events = (await outboxEntries(service.database)).filter(({ event }) => event.data.orderId === order.id);
       expect(events.map(({ event }) => [event.type, event.data.failureCode])).toEqual([['payment.failed', 'CARD_DECLINED']]);
-      await waitUntilAllPublished(service.database);
+      await waitUntilAllConsumed(service.database);
 
       const missing = await receipt(order.id, asA);
       expectProblem(missing, 404, 'RECEIPT_NOT_FOUND');

@@ -63,11 +63,27 @@ export async function outboxEntries(database: Queryable): Promise<OutboxEntry[]>
   }));
 }
 
-/** Waits until every event of the outbox is published (applied to the projections and committed). */
+/** Waits until every event of the outbox is published to the broker. */
 export async function waitUntilAllPublished(database: Queryable, timeoutMs = 15_000): Promise<void> {
   await waitFor(
     'every payment event is published',
     async () => (await database.query<{ left: number }>('SELECT count(*)::int AS left FROM payment_events WHERE published_at IS NULL')).rows[0]!.left === 0,
+    timeoutMs,
+  );
+}
+
+/** Waits until every event of the outbox is published and each payment.succeeded applied by the projections' consumer. */
+export async function waitUntilAllConsumed(database: Queryable, timeoutMs = 15_000): Promise<void> {
+  await waitFor(
+    'every payment event is published and consumed',
+    async () =>
+      (
+        await database.query<{ waiting: number }>(
+          `SELECT count(*)::int AS waiting FROM payment_events e
+           WHERE e.published_at IS NULL
+              OR (e.type = 'payment.succeeded' AND NOT EXISTS (SELECT FROM consumed_events c WHERE c.consumer = 'projections' AND c.event_id = e.id))`,
+        )
+      ).rows[0]!.waiting === 0,
     timeoutMs,
   );
 }

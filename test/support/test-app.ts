@@ -5,9 +5,11 @@ import { Redis } from 'ioredis';
 import pg from 'pg';
 import { AppModule } from '../../src/app.module.js';
 import { setUpApp } from '../../src/app.setup.js';
+import { startEventConsumers } from '../../src/events/event-consumers.js';
 import { HTTP_APP_OPTIONS, httpAdapterFor } from '../../src/http/http-app.js';
 import { AppConfig, loadAppConfig } from '../../src/config/index.js';
-import { TestDatabase } from '../../tools/process/index.js';
+import { RabbitMqVhost, TestDatabase } from '../../tools/process/index.js';
+import { fileBrokerUrl } from './broker.js';
 import { fileDatabaseUrl, postgresUrl } from './database.js';
 import { startRedis } from './redis.js';
 
@@ -39,6 +41,7 @@ export async function startTestApp(redisUrl: string, env: Record<string, string>
     GATEWAY_MAX_DELAY_MS: '0',
     REDIS_URL: redisUrl,
     DATABASE_URL: env.DATABASE_URL ?? (await fileDatabaseUrl()),
+    BROKER_URL: env.BROKER_URL ?? (await fileBrokerUrl()),
     // The adapter of the jest project (jest.config.mjs runs the HTTP suites on both).
     HTTP_ADAPTER: TEST_HTTP_ADAPTER,
     // Off unless a test asks for it (test/e2e/rate-limit): jest on Node 20 cannot load @nestjs/throttler (see AppModule).
@@ -51,6 +54,7 @@ export async function startTestApp(redisUrl: string, env: Record<string, string>
   }).compile();
   const app = moduleRef.createNestApplication(httpAdapterFor(config), { ...HTTP_APP_OPTIONS, bufferLogs: false, logger: false });
   await setUpApp(app, config);
+  if (config.EVENTS_WORKER) await startEventConsumers(app, config);
   await app.listen(0, '127.0.0.1');
   const { port } = app.getHttpServer().address() as { port: number };
   const redis = new Redis(redisUrl, { maxRetriesPerRequest: 1, lazyConnect: true });
@@ -70,21 +74,22 @@ export async function startTestApp(redisUrl: string, env: Record<string, string>
 }
 
 /**
- * A Redis, a database and the app on them for one describe block: started before its tests,
+ * A Redis, a database, a broker vhost and the app on them for one describe block: started before its tests,
  * stopped (and dropped) after. The returned object reads through to the running app, so tests use
  * it like a TestApp.
  */
 export function useTestApp(env: Record<string, string> = {}, options: { controllers?: Type[] } = {}): TestApp {
   let redis: Awaited<ReturnType<typeof startRedis>> | undefined;
   let database: TestDatabase | undefined;
+  let vhost: RabbitMqVhost | undefined;
   let running: TestApp | undefined;
   beforeAll(async () => {
-    [redis, database] = await Promise.all([startRedis(), TestDatabase.create()]);
-    running = await startTestApp(redis.url, { DATABASE_URL: postgresUrl(database.connection), ...env }, options);
+    [redis, database, vhost] = await Promise.all([startRedis(), TestDatabase.create(), RabbitMqVhost.create()]);
+    running = await startTestApp(redis.url, { DATABASE_URL: postgresUrl(database.connection), BROKER_URL: vhost.url, ...env }, options);
   });
   afterAll(async () => {
     await running?.close();
-    await Promise.all([redis?.stop(), database?.drop()]);
+    await Promise.all([redis?.stop(), database?.drop(), vhost?.delete()]);
   });
   const current = () => {
     if (!running) throw new Error('the test app is only available inside the tests of its describe block');

@@ -82,6 +82,16 @@ export class TieredIdempotencyStore implements IdempotencyStore {
     return durable;
   }
 
+  /**
+   * The durable store's record in the caller's transaction (its row lock is the lock until the
+   * transaction ends), without a hot copy: the work this serves (a message's effect with its
+   * record) is never replayed from Redis. A durable store without transactions refuses.
+   */
+  beginInTransaction(transaction: unknown, recordId: string, lock: LockOptions): Promise<BeginResult> {
+    if (!this.durable.beginInTransaction) throw new TypeError('TieredIdempotencyStore: the durable store does not write records in a transaction');
+    return this.durable.beginInTransaction(transaction, recordId, lock);
+  }
+
   async isLocked(recordId: string): Promise<boolean> {
     const [hot, durable] = await Promise.all([this.hot.isLocked(recordId), this.durable.isLocked(recordId)]);
     return hot || durable;
