@@ -21,7 +21,7 @@ import { retentionFor } from '@idempotent-payments/nestjs-idempotency';
 import { UsageError, formatCounts, readOptions, fraction, parseCli, positiveInt } from './lib/cli.js';
 import { percentile } from '../tools/stats.js';
 import { runPool, sendCharge } from './lib/charge-client.js';
-import { answersOk, hasRedisServerBinary, RedisServer, ServiceProcess, TestDatabase, waitForReady } from '../tools/process/index.js';
+import { answersOk, hasRedisServerBinary, RabbitMqVhost, RedisServer, ServiceProcess, TestDatabase, waitForReady } from '../tools/process/index.js';
 
 const USAGE = `Usage: npx tsx scripts/soak.ts [options]    (needs dist/: run \`npm run build\` first)
 
@@ -113,6 +113,7 @@ type Ledger = Map<string, string[]>;
 interface Fleet {
   redis?: RedisServer;
   database?: TestDatabase;
+  vhost?: RabbitMqVhost;
   services: ServiceProcess[];
 }
 
@@ -173,9 +174,9 @@ function requirePrerequisites(): void {
 
 async function startFleet(fleet: Fleet, options: Options): Promise<void> {
   try {
-    [fleet.redis, fleet.database] = await Promise.all([RedisServer.start({ appendOnly: true }), TestDatabase.create()]);
+    [fleet.redis, fleet.database, fleet.vhost] = await Promise.all([RedisServer.start({ appendOnly: true }), TestDatabase.create(), RabbitMqVhost.create()]);
     // The instances migrate it at start, together: its advisory lock has them apply each migration once.
-    const env = { ...SERVICE_ENV, REDIS_URL: fleet.redis.url, DATABASE_URL: fleet.database.url };
+    const env = { ...SERVICE_ENV, REDIS_URL: fleet.redis.url, DATABASE_URL: fleet.database.url, BROKER_URL: fleet.vhost.url };
     await Promise.all(
       Array.from({ length: options.instances }, async () => {
         // Recorded one by one, so instances that did start are stopped when another fails.
@@ -189,14 +190,15 @@ async function startFleet(fleet: Fleet, options: Options): Promise<void> {
 }
 
 async function stopFleet(fleet: Fleet): Promise<void> {
-  const { redis, database, services } = fleet;
+  const { redis, database, vhost, services } = fleet;
   // Detached first, so a second call (an interrupt while the run ends) finds nothing left to stop.
   fleet.services = [];
   fleet.redis = undefined;
   fleet.database = undefined;
+  fleet.vhost = undefined;
   // SIGTERM first; a graceful shutdown that keeps waiting (e.g. on busy keep-alive sockets) ends in SIGKILL.
   await Promise.all(services.map((service) => service.stop()));
-  await Promise.all([redis?.stop(), database?.drop()]);
+  await Promise.all([redis?.stop(), database?.drop(), vhost?.delete()]);
 }
 
 async function setGatewayBehavior(baseUrl: string, options: Options): Promise<void> {

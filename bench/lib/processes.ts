@@ -10,7 +10,7 @@ import { createInterface } from 'node:readline';
 import type autocannon from 'autocannon';
 import { Redis } from 'ioredis';
 import pg from 'pg';
-import { freePort, ManagedProcess, RedisServer, runToExit, stopAll, TestDatabase } from '../../tools/process/index.js';
+import { freePort, ManagedProcess, RabbitMqVhost, RedisServer, runToExit, stopAll, TestDatabase } from '../../tools/process/index.js';
 import type { ContentionResult, LoadOptions } from '../load.js';
 import { ROOT } from './paths.js';
 import { ProbedService } from './probed-service.js';
@@ -42,6 +42,8 @@ const stores = new Set<Store>();
 export interface SideDatabase {
   database: TestDatabase;
   url: string;
+  /** A broker vhost of its own for the side's events, deleted with the database. */
+  vhost: RabbitMqVhost;
   /** The bench's own connection to it (emptying it between runs). */
   client: pg.Client;
 }
@@ -49,9 +51,14 @@ export interface SideDatabase {
 const databases = new Set<SideDatabase>();
 
 export async function startDatabase(name: string): Promise<SideDatabase> {
-  const database = await TestDatabase.create();
+  const [database, vhost] = await Promise.all([TestDatabase.create(), RabbitMqVhost.create()]);
   const { host, port, user, database: dbName } = database.connection;
-  const side: SideDatabase = { database, url: `postgres://${encodeURIComponent(user)}@${host}:${port}/${dbName}`, client: new pg.Client(database.connection) };
+  const side: SideDatabase = {
+    database,
+    vhost,
+    url: `postgres://${encodeURIComponent(user)}@${host}:${port}/${dbName}`,
+    client: new pg.Client(database.connection),
+  };
   databases.add(side);
   await side.client.connect();
   log(`bench: database ${dbName} for the ${name} on ${host}:${port}`);
@@ -100,6 +107,7 @@ export function stopEverything(): Promise<void> {
     for (const side of databases) {
       await side.client.end().catch(() => undefined);
       await side.database.drop().catch((error: unknown) => log(`bench: dropping ${side.database.name} failed: ${String(error)}`));
+      await side.vhost.delete().catch((error: unknown) => log(`bench: deleting the vhost ${side.vhost.name} failed: ${String(error)}`));
       log(`bench: dropped the database ${side.database.name}`);
     }
     databases.clear();
@@ -154,9 +162,9 @@ async function removeRefCheckout(): Promise<void> {
  * The same for every service side (the ref's too: variables a build does not know are ignored by
  * its config validation); only HTTP_ADAPTER tells the adapters apart.
  */
-function serviceEnv(redisUrl: string, databaseUrl: string | undefined): Record<string, string> {
+function serviceEnv(redisUrl: string, side: SideDatabase | undefined): Record<string, string> {
   return {
-    ...(databaseUrl && { DATABASE_URL: databaseUrl }),
+    ...(side && { DATABASE_URL: side.url, BROKER_URL: side.vhost.url }),
     NODE_ENV: 'production',
     // Stopped between rounds: no drain to wait for.
     SHUTDOWN_DRAIN_MS: '0',
@@ -305,7 +313,7 @@ export function processOf(context: Context, side: Side): ProbedService {
  * (e.g. --cpu-prof). The baseline and the service's default side run on the default adapter.
  */
 export function startSide(context: Context, side: Side, suffix: string, nodeArgs: string[] = []): Promise<ProbedService> {
-  const env = serviceEnv(storeOf(context, side).server.url, context.databases[side]?.url);
+  const env = serviceEnv(storeOf(context, side).server.url, context.databases[side]);
   const name = `${sideName(side, context.options.ref)} ${suffix}`;
   if (side === 'baseline') return startBaseline(name, { ...env, HTTP_ADAPTER: DEFAULT_ADAPTER }, nodeArgs);
   if (side === 'ref') {

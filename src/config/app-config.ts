@@ -168,7 +168,7 @@ export class AppConfig {
   @IntegerVariable(1, 100)
   EVENTS_MAX_DELIVERIES = 5;
 
-  /** How often the events worker looks for unpublished events when the last look found none. */
+  /** How often the outbox relay looks for unpublished events when the last look found none. */
   @IntegerVariable(10, 60_000)
   EVENTS_POLL_INTERVAL_MS = 200;
 

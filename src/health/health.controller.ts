@@ -47,6 +47,14 @@ export class HealthController {
     this.dependencies = [['redis', store], ...lockNodes.map((client, index): [string, RedisClient] => [`lock-node-${index + 1}`, client])];
   }
 
+  /** Age of the oldest event waiting to be published, 0 when none waits; null when the database cannot tell. */
+  private async outboxLagSeconds(): Promise<number | null> {
+    const lag = await this.database
+      .query<{ lag: number }>(`SELECT coalesce(extract(epoch FROM now() - min(occurred_at)), 0)::float8 AS lag FROM payment_events WHERE published_at IS NULL`)
+      .catch(() => undefined);
+    return lag ? Math.max(0, Math.round(lag.rows[0]!.lag * 1000) / 1000) : null;
+  }
+
   /** Liveness: the process answers; it depends on nothing else, so an outage of Redis or PostgreSQL does not restart it. */
   @Get()
   @ApiOperation({ operationId: 'getLiveness', summary: 'Liveness: the process answers' })
@@ -58,7 +66,8 @@ export class HealthController {
 
   /**
    * Readiness: the instance is not shutting down, PostgreSQL answers a statement, and Redis and
-   * every lock node answer a PING, each with its round-trip time.
+   * every lock node answer a PING, each with its round-trip time; `outbox.lagSeconds` tells how far
+   * behind the relay of events is.
    */
   @Get('ready')
   @ApiOperation({ operationId: 'getReadiness', summary: 'Readiness: not shutting down, and PostgreSQL and Redis answer' })
@@ -74,6 +83,8 @@ export class HealthController {
             .check('database')
             .attempt(async () => void (await this.database.query('SELECT 1')))
             .withTimeout(this.config.DATABASE_STATEMENT_TIMEOUT_MS),
+        // A detail, never a reason to leave the rotation: a broker that is down stops only the relay.
+        async () => this.indicators.check('outbox').up({ lagSeconds: await this.outboxLagSeconds() }),
         ...this.dependencies.map(
           ([name, client]) =>
             () =>

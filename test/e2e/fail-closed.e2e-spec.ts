@@ -4,6 +4,7 @@ import { RedisServer, runToExit, ServiceProcess } from '../../tools/process/inde
 import { describeWithRedisBinary } from '../support/redis.js';
 import { charge, newKey } from '../support/payments-client.js';
 import { fileDatabaseUrl } from '../support/database.js';
+import { fileBrokerUrl } from '../support/broker.js';
 import { useTestApp } from '../support/test-app.js';
 
 const API_KEY = 'sk_test_fail_closed_0123456789';
@@ -28,6 +29,7 @@ describe('the built service without NODE_ENV', () => {
         LOG_LEVEL: 'log',
         REDIS_URL: redis.url,
         DATABASE_URL: await fileDatabaseUrl(),
+        BROKER_URL: await fileBrokerUrl(),
         API_KEYS: `merchantA:${API_KEY}`,
       });
     });

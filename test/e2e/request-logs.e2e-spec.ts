@@ -4,6 +4,7 @@ import { RedisServer, ServiceProcess } from '../../tools/process/index.js';
 import { describeWithRedisBinary } from '../support/redis.js';
 import { charge, newKey, validCharge } from '../support/payments-client.js';
 import { fileDatabaseUrl } from '../support/database.js';
+import { fileBrokerUrl } from '../support/broker.js';
 
 interface RequestLine {
   msg: string;
@@ -21,7 +22,7 @@ describeWithRedisBinary('request logs (nestjs-pino)', () => {
 
   beforeAll(async () => {
     redis = await RedisServer.start();
-    service = await ServiceProcess.start({ REDIS_URL: redis.url, DATABASE_URL: await fileDatabaseUrl(), LOG_LEVEL: 'log' });
+    service = await ServiceProcess.start({ REDIS_URL: redis.url, DATABASE_URL: await fileDatabaseUrl(), BROKER_URL: await fileBrokerUrl(), LOG_LEVEL: 'log' });
   });
 
   afterAll(async () => {

@@ -4,6 +4,7 @@ import { RedisServer, ServiceProcess } from '../../tools/process/index.js';
 import { describeWithRedisBinary } from '../support/redis.js';
 import { charge, newKey, validCharge } from '../support/payments-client.js';
 import { fileDatabaseUrl } from '../support/database.js';
+import { fileBrokerUrl } from '../support/broker.js';
 
 const API_KEY = 'sk_live_secret_merchant_key_4242';
 const ADMIN_TOKEN = 'admin_secret_token_for_operators_4242';
@@ -21,6 +22,7 @@ describeWithRedisBinary('secrets stay secret', () => {
     service = await ServiceProcess.start({
       REDIS_URL: redis.url,
       DATABASE_URL: await fileDatabaseUrl(),
+      BROKER_URL: await fileBrokerUrl(),
       API_KEYS: `merchantA:${API_KEY}`,
       ADMIN_TOKEN,
       WEBHOOK_SECRET,

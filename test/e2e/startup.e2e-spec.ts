@@ -2,6 +2,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/glob
 import { readdirSync } from 'node:fs';
 import pg from 'pg';
 import { runToExit, ServiceProcess, TestDatabase } from '../../tools/process/index.js';
+import { fileBrokerUrl } from '../support/broker.js';
 import { charge, newKey } from '../support/payments-client.js';
 import { startRedis } from '../support/redis.js';
 
@@ -67,7 +68,7 @@ describe('start-up and the database migrations (dist/)', () => {
   });
 
   const start = async (env: Record<string, string | undefined>) => {
-    const service = await ServiceProcess.start({ REDIS_URL: redis.url, ...env });
+    const service = await ServiceProcess.start({ REDIS_URL: redis.url, BROKER_URL: await fileBrokerUrl(), ...env });
     services.push(service);
     return service;
   };

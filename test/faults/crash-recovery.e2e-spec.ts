@@ -2,6 +2,7 @@ import { afterAll, afterEach, beforeAll, expect, it } from '@jest/globals';
 import request from 'supertest';
 import { RedisServer, ServiceProcess } from '../../tools/process/index.js';
 import { fileDatabaseUrl } from '../support/database.js';
+import { fileBrokerUrl } from '../support/broker.js';
 import { describeWithRedisBinary } from '../support/redis.js';
 import { charge, ledgerCount, newKey, setBehavior } from '../support/payments-client.js';
 import { waitFor } from '../support/wait-for.js';
@@ -48,7 +49,12 @@ describeWithRedisBinary('a service crash in the middle of a charge', () => {
 
   beforeAll(async () => {
     redis = await RedisServer.start();
-    service = await ServiceProcess.start({ REDIS_URL: redis.url, DATABASE_URL: await fileDatabaseUrl(), IDEMPOTENCY_LOCK_TTL_MS: String(LOCK_TTL_MS) });
+    service = await ServiceProcess.start({
+      REDIS_URL: redis.url,
+      DATABASE_URL: await fileDatabaseUrl(),
+      BROKER_URL: await fileBrokerUrl(),
+      IDEMPOTENCY_LOCK_TTL_MS: String(LOCK_TTL_MS),
+    });
   });
 
   afterEach(async () => {

@@ -3,6 +3,7 @@ import request from 'supertest';
 import { RedisServer, ServiceProcess } from '../../tools/process/index.js';
 import { describeWithRedisBinary } from '../support/redis.js';
 import { fileDatabaseUrl } from '../support/database.js';
+import { fileBrokerUrl } from '../support/broker.js';
 import { balanceOf, outboxEntries, waitUntilAllPublished } from '../support/events-client.js';
 import { charge, newKey, validCharge } from '../support/payments-client.js';
 import { startTestApp, type TestApp } from '../support/test-app.js';
@@ -31,7 +32,7 @@ describeWithRedisBinary('an events worker killed between applying a batch and co
     redis = await RedisServer.start();
     service = await startTestApp(redis.url, { EVENTS_WORKER: 'false', WEBHOOK_DELIVERY: 'false' });
     worker = await ServiceProcess.start(
-      { REDIS_URL: redis.url, DATABASE_URL: await fileDatabaseUrl(), EVENTS_ACK_DELAY_MS: String(ACK_DELAY_MS) },
+      { REDIS_URL: redis.url, DATABASE_URL: await fileDatabaseUrl(), BROKER_URL: await fileBrokerUrl(), EVENTS_ACK_DELAY_MS: String(ACK_DELAY_MS) },
       { entry: 'dist/worker.js' },
     );
   });

@@ -3,6 +3,7 @@ import { Redis } from 'ioredis';
 import request from 'supertest';
 import { RedisServer, ServiceProcess } from '../../tools/process/index.js';
 import { fileDatabaseUrl } from '../support/database.js';
+import { fileBrokerUrl } from '../support/broker.js';
 import { describeWithRedisBinary } from '../support/redis.js';
 import { charge, ledgerCount, newKey, setBehavior } from '../support/payments-client.js';
 import { waitFor } from '../support/wait-for.js';
@@ -21,6 +22,7 @@ describeWithRedisBinary('graceful shutdown on SIGTERM: the close, without a drai
     service = await ServiceProcess.start({
       REDIS_URL: redis.url,
       DATABASE_URL: await fileDatabaseUrl(),
+      BROKER_URL: await fileBrokerUrl(),
       SHUTDOWN_DRAIN_MS: '0',
       SHUTDOWN_TIMEOUT_MS: '10000',
       LOG_LEVEL: 'log',
@@ -80,6 +82,7 @@ describeWithRedisBinary('graceful shutdown on SIGTERM: the drain before the clos
     service = await ServiceProcess.start({
       REDIS_URL: redis.url,
       DATABASE_URL: await fileDatabaseUrl(),
+      BROKER_URL: await fileBrokerUrl(),
       SHUTDOWN_DRAIN_MS: String(DRAIN_MS),
       LOG_LEVEL: 'log',
     });

@@ -2,7 +2,7 @@ import { afterAll, afterEach, beforeAll, expect, it } from '@jest/globals';
 import { setTimeout as sleep } from 'node:timers/promises';
 import pg from 'pg';
 import request from 'supertest';
-import { RedisServer, ServiceProcess, TestDatabase } from '../../tools/process/index.js';
+import { RedisServer, ServiceProcess, RabbitMqVhost, TestDatabase } from '../../tools/process/index.js';
 import { describeWithRedisBinary } from '../support/redis.js';
 import type { PaymentEvent } from '../../src/events/payment-event.js';
 import { gatewayWebhookFor } from '../../src/gateway/gateway-webhook.js';
@@ -18,9 +18,10 @@ const LOCK_TTL_MS = 2000;
 /** Settled within the reconcile age (or the dead holder's lock TTL) and one sweep; the rest is slack for a busy machine. */
 const SETTLED_WITHIN_MS = RECONCILE_AFTER_SECONDS * 1000 + LOCK_TTL_MS + RECONCILE_INTERVAL_MS + 4000;
 
-const serviceEnv = ({ url, databaseUrl }: Backends): Record<string, string> => ({
+const serviceEnv = ({ url, databaseUrl, brokerUrl }: Backends): Record<string, string> => ({
   REDIS_URL: url,
   DATABASE_URL: databaseUrl,
+  BROKER_URL: brokerUrl,
   IDEMPOTENCY_LOCK_TTL_MS: String(LOCK_TTL_MS),
   RECONCILE_AFTER_SECONDS: String(RECONCILE_AFTER_SECONDS),
   RECONCILE_INTERVAL_MS: String(RECONCILE_INTERVAL_MS),
@@ -97,6 +98,8 @@ interface Backends {
   /** The Redis. */
   url: string;
   databaseUrl: string;
+  /** A vhost of its own on the machine's broker. */
+  brokerUrl: string;
   /** A pool on the database, for what the service stored (the outbox). */
   database: pg.Pool;
   processes: ServiceProcess[];
@@ -109,18 +112,22 @@ interface Backends {
 function useBackends(): Backends {
   let server: RedisServer | undefined;
   let testDatabase: TestDatabase | undefined;
+  let vhost: RabbitMqVhost | undefined;
   let database: pg.Pool | undefined;
   const processes: ServiceProcess[] = [];
   beforeAll(async () => {
-    [server, testDatabase] = await Promise.all([RedisServer.start(), TestDatabase.create()]);
+    [server, testDatabase, vhost] = await Promise.all([RedisServer.start(), TestDatabase.create(), RabbitMqVhost.create()]);
     database = new pg.Pool({ connectionString: postgresUrl(testDatabase.connection), max: 2 });
   });
   afterAll(async () => {
     await Promise.all(processes.map((process) => process.crash()));
     await database?.end();
-    await Promise.all([server?.stop(), testDatabase?.drop()]);
+    await Promise.all([server?.stop(), testDatabase?.drop(), vhost?.delete()]);
   });
   return {
+    get brokerUrl() {
+      return vhost!.url;
+    },
     get url() {
       return server!.url;
     },

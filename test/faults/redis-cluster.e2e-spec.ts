@@ -9,6 +9,7 @@ import { REDIS_CLIENT, REDIS_LOCK_CLIENTS } from '../../src/redis/index.js';
 import { gatewayWebhookFor } from '../../src/gateway/gateway-webhook.js';
 import { webhookSecretOf } from '../../src/gateway/webhook-signature.js';
 import { fileDatabaseUrl } from '../support/database.js';
+import { fileBrokerUrl } from '../support/broker.js';
 import { balanceOf, gatewayStatusOf, outboxEntries, postWebhook, waitUntilAllPublished } from '../support/events-client.js';
 import { CHARGE_PATH, charge, ledgerCount, newKey, setBehavior, validCharge } from '../support/payments-client.js';
 import { waitFor } from '../support/wait-for.js';
@@ -172,6 +173,7 @@ describeWithRedisBinary('Redis Cluster mode', () => {
     const doomed = await ServiceProcess.start({
       REDIS_CLUSTER_NODES: cluster.urls.join(','),
       DATABASE_URL: await fileDatabaseUrl(),
+      BROKER_URL: await fileBrokerUrl(),
       EVENTS_WORKER: 'false',
       ...RECONCILE_ENV,
     });

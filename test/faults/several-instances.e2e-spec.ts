@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, expect, it } from '@jest/globals';
 import { RedisServer, ServiceProcess } from '../../tools/process/index.js';
 import { fileDatabaseUrl } from '../support/database.js';
+import { fileBrokerUrl } from '../support/broker.js';
 import { describeWithRedisBinary } from '../support/redis.js';
 import { runScript } from '../support/run-script.js';
 
@@ -14,6 +15,7 @@ describeWithRedisBinary('three service processes sharing one Redis and one datab
     const env = {
       REDIS_URL: redis.url,
       DATABASE_URL: await fileDatabaseUrl(),
+      BROKER_URL: await fileBrokerUrl(),
       GATEWAY_MIN_DELAY_MS: '300',
       GATEWAY_MAX_DELAY_MS: '300',
       RATE_LIMIT_MAX: '0',

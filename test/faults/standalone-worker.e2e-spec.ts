@@ -2,6 +2,7 @@ import { afterAll, beforeAll, expect, it } from '@jest/globals';
 import request from 'supertest';
 import { RedisCluster, RedisServer, ServiceProcess } from '../../tools/process/index.js';
 import { fileDatabaseUrl } from '../support/database.js';
+import { fileBrokerUrl } from '../support/broker.js';
 import { balanceOf, waitUntilAllPublished } from '../support/events-client.js';
 import { sample } from '../support/metrics.js';
 import { charge, newKey, validCharge } from '../support/payments-client.js';
@@ -31,7 +32,10 @@ describeWithRedisBinary('the standalone events worker', () => {
   beforeAll(async () => {
     redis = await RedisServer.start();
     service = await startTestApp(redis.url, { EVENTS_WORKER: 'false', WEBHOOK_DELIVERY: 'false' });
-    worker = await ServiceProcess.start({ REDIS_URL: redis.url, DATABASE_URL: await fileDatabaseUrl() }, { entry: 'dist/worker.js' });
+    worker = await ServiceProcess.start(
+      { REDIS_URL: redis.url, DATABASE_URL: await fileDatabaseUrl(), BROKER_URL: await fileBrokerUrl() },
+      { entry: 'dist/worker.js' },
+    );
   });
 
   afterAll(async () => {
@@ -90,7 +94,7 @@ describeWithRedisBinary('the standalone events worker on a Redis Cluster', () =>
     cluster = await RedisCluster.start();
     const env = { REDIS_CLUSTER_NODES: cluster.urls.join(',') };
     service = await startTestApp(cluster.urls[0]!, { ...env, EVENTS_WORKER: 'false', WEBHOOK_DELIVERY: 'false' });
-    worker = await ServiceProcess.start({ ...env, DATABASE_URL: await fileDatabaseUrl() }, { entry: 'dist/worker.js' });
+    worker = await ServiceProcess.start({ ...env, DATABASE_URL: await fileDatabaseUrl(), BROKER_URL: await fileBrokerUrl() }, { entry: 'dist/worker.js' });
   });
 
   afterAll(async () => {

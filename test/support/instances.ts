@@ -1,4 +1,5 @@
 import { ServiceProcess } from '../../tools/process/index.js';
+import { fileBrokerUrl } from './broker.js';
 
 /** How many instances of the service the fault tests of issue 23 run side by side. */
 export const INSTANCES = 3;
@@ -18,7 +19,8 @@ const FAULT_ENV = {
   IDEMPOTENCY_LOCK_TTL_MS: '2000',
 };
 
-/** INSTANCES built service processes (`node dist/main.js`) with the same configuration, on ports of their own. */
-export function startInstances(env: Record<string, string>): Promise<ServiceProcess[]> {
-  return Promise.all(Array.from({ length: INSTANCES }, () => ServiceProcess.start({ ...FAULT_ENV, ...env })));
+/** INSTANCES built service processes (`node dist/main.js`) with the same configuration (the test file's broker vhost unless `env` names one), on ports of their own. */
+export async function startInstances(env: Record<string, string>): Promise<ServiceProcess[]> {
+  const shared = { ...FAULT_ENV, BROKER_URL: await fileBrokerUrl(), ...env };
+  return Promise.all(Array.from({ length: INSTANCES }, () => ServiceProcess.start(shared)));
 }
