@@ -35,16 +35,22 @@ export async function openPool(databaseUrl: string, createDatabase: boolean): Pr
 /** Runs `work` between BEGIN and COMMIT on one client; a throw rolls everything back. */
 export async function inTransaction<T>(pool: Pool, work: (client: PoolClient) => Promise<T>): Promise<T> {
   const client = await pool.connect();
+  // A checked-out client's connection lost between two statements emits 'error' (fatal without a
+  // listener); the next statement fails instead, and the client is discarded, not pooled again.
+  let broken: Error | undefined;
+  const onError = (error: Error) => (broken = error);
+  client.on('error', onError);
   try {
     await client.query('BEGIN');
     const result = await work(client);
     await client.query('COMMIT');
     return result;
   } catch (error) {
-    await client.query('ROLLBACK').catch(() => undefined);
+    await client.query('ROLLBACK').catch(onError);
     throw error;
   } finally {
-    client.release();
+    client.off('error', onError);
+    client.release(broken);
   }
 }
 
