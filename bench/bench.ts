@@ -38,13 +38,13 @@ import {
   type Context,
   log,
   resolveRef,
-  runningSides,
   servicesStarted,
   startFloor,
   startDatabase,
   startSide,
   startStore,
   stopEverything,
+  stopRound,
 } from './lib/processes.js';
 import { attributeRoundTrips, evaluateTargets, printSummary, summarizeContention, summarizeScenarios, writeOutputs } from './lib/report.js';
 import { runsContention, sideName, sidesInRound, throughputRows } from './lib/sides.js';
@@ -130,6 +130,7 @@ async function main(): Promise<number> {
       stores: {},
       databases: {},
       processes: {},
+      workers: {},
       refCheckout: options.ref !== null && sides.includes('ref') ? await buildRef(options.ref) : undefined,
       floor: runsContention(options) ? await startFloor() : undefined,
     };
@@ -156,8 +157,7 @@ async function main(): Promise<number> {
         runs.push(run);
       }
       if (runsContention(options)) contention.push(await runContention(context, round_));
-      for (const [, measured] of runningSides(context)) await measured.stop();
-      context.processes = {};
+      await stopRound(context);
     }
     attributeRoundTrips(runs);
 

@@ -23,8 +23,10 @@ interface Panel {
   value: (run: ThroughputRun) => number;
   /** The ratios (medians of per-round ratios) printed under a group. */
   ratios: Array<{ of: string; pick: (summary: ScenarioSummary) => number | undefined }>;
-  /** Dashed target lines: a factor of a row's median (the baseline's, the ref's). */
-  targets: Array<{ factor: number; of: (row: ScenarioSummary) => boolean; label: string }>;
+  /** Dashed target lines: a factor of a row's median (the baseline's, the ref's), or an absolute value (`of` left out). */
+  targets: Array<{ factor: number; of?: (row: ScenarioSummary) => boolean; label: string }>;
+  /** The rows the panel shows (default all); runs of other rows are left out of its scale too. */
+  only?: (row: ScenarioSummary) => boolean;
 }
 
 /**
@@ -42,7 +44,7 @@ export function renderChart(result: BenchResult): string {
     { of: 'baseline', pick: (summary) => summary.vsBaseline?.[figure] },
     { of: 'ref', pick: (summary) => summary.vsRef?.[figure] },
   ];
-  const panels: Panel[] = [
+  const allPanels: Panel[] = [
     {
       title: 'Requests per second (higher is better)',
       unit: 'req/s',
@@ -70,7 +72,25 @@ export function renderChart(result: BenchResult): string {
         { factor: 0.5, of: isRef('replay'), label: 'replay ≤ 0.5× ref' },
       ],
     },
+    // Issue 24: the event path, on the fresh rows of this build (those with events figures).
+    {
+      title: 'Outbox lag under fresh load: p99 of the oldest unpublished event, ms (lower is better)',
+      unit: 'ms',
+      value: (run) => 1000 * (run.events?.lagP99S ?? 0),
+      ratios: [],
+      targets: [{ factor: 1000, label: 'p99 < 1 s' }],
+      only: (row) => row.events?.lagP99S !== undefined && row.events.lagP99S !== null,
+    },
+    {
+      title: 'Relaying and consuming an event: events worker CPU per event, % of a charge (lower is better)',
+      unit: '%',
+      value: (run) => 100 * (run.events?.shareOfCharge ?? 0),
+      ratios: [],
+      targets: [{ factor: 10, label: '≤ 10 % of a charge' }],
+      only: (row) => row.events?.shareOfCharge !== undefined && row.events.shareOfCharge !== null,
+    },
   ];
+  const panels = allPanels.filter((panel) => !panel.only || rows.some(panel.only));
   const height = FIRST_PANEL_TOP + panels.length * PANEL_HEIGHT + 70;
   const parts: string[] = [];
   parts.push(
@@ -119,14 +139,16 @@ export function renderChart(result: BenchResult): string {
   return `${parts.join('\n')}\n`;
 }
 
-function renderPanel(panel: Panel, top: number, rows: ScenarioSummary[], rounds: number, result: BenchResult): string {
-  const { runs } = result;
+function renderPanel(panel: Panel, top: number, allRows: ScenarioSummary[], rounds: number, result: BenchResult): string {
+  const rows = panel.only ? allRows.filter(panel.only) : allRows;
+  const runs = result.runs.filter((run) => rows.some((row) => row.label === run.label));
   const plotTop = top + 36;
   const plotBottom = plotTop + PLOT_HEIGHT;
   const parts: string[] = [];
   const runsOf = (row: ScenarioSummary) => runs.filter((run) => run.label === row.label);
   const medianOf = (row: ScenarioSummary) => median(runsOf(row).map(panel.value));
   const targetValues = panel.targets.flatMap((target) => {
+    if (!target.of) return [{ ...target, value: target.factor }];
     const reference = rows.find(target.of);
     return reference ? [{ ...target, value: medianOf(reference) * target.factor }] : [];
   });

@@ -283,6 +283,8 @@ export interface Context {
   /** Each side of the current build's database (the `--ref` side has none). */
   databases: Partial<Record<Side, SideDatabase>>;
   processes: Partial<Record<Side, ProbedService>>;
+  /** The `worker` side's events worker (dist/worker.js) of this round, beside its service. */
+  workers: Partial<Record<Side, ProbedService>>;
   /** bench/floor-server.mjs, when the contention scenario runs. */
   floor?: LoadTarget;
   /** The worktree the `--ref` side runs from. */
@@ -299,6 +301,14 @@ export function storeOf(context: Context, side: Side): Store {
 /** The processes of this round, by side. */
 export function runningSides(context: Context): Array<[Side, ProbedService]> {
   return Object.entries(context.processes) as Array<[Side, ProbedService]>;
+}
+
+/** Stops the processes of this round (services and events workers). */
+export async function stopRound(context: Context): Promise<void> {
+  for (const [, measured] of runningSides(context)) await measured.stop();
+  for (const worker of Object.values(context.workers)) await worker.stop();
+  context.processes = {};
+  context.workers = {};
 }
 
 /** The running process of a side in this round. */
@@ -320,7 +330,24 @@ export function startSide(context: Context, side: Side, suffix: string, nodeArgs
     if (!context.refCheckout) throw new Error('the --ref side has no build');
     return startService(name, env, context.refCheckout, nodeArgs);
   }
+  if (side === 'worker') return startServiceAndWorker(context, name, env, nodeArgs);
   return startService(name, { ...env, HTTP_ADAPTER: side }, ROOT, nodeArgs);
+}
+
+/**
+ * The `worker` side: the service on the default adapter with EVENTS_WORKER=false (it writes each
+ * charge's outbox row and nothing more of the event path), and `node dist/worker.js` (the relay,
+ * the projections consumer, the reconciler) on the same Redis, database and vhost, with the probe
+ * too: its CPU is what relaying and consuming the events cost. The service first (it migrates).
+ */
+async function startServiceAndWorker(context: Context, name: string, env: Record<string, string>, nodeArgs: string[]): Promise<ProbedService> {
+  const service = await startService(name, { ...env, HTTP_ADAPTER: DEFAULT_ADAPTER, EVENTS_WORKER: 'false' }, ROOT, nodeArgs);
+  const workerName = `${name} (events worker)`;
+  log(`bench: starting ${workerName} (node dist/worker.js)`);
+  const worker = await ProbedService.start({ name: workerName, env: { ...env, HTTP_ADAPTER: DEFAULT_ADAPTER }, cwd: ROOT, entry: 'dist/worker.js' });
+  servicesStarted.push(worker);
+  context.workers.worker = worker;
+  return service;
 }
 
 export async function admin(service: ProbedService, method: string, path: string, body?: unknown): Promise<unknown> {

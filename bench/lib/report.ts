@@ -1,7 +1,7 @@
 /** What a run reports: summaries over rounds, the targets, the README table, the chart files and the console summary. */
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { median, round } from '../../tools/stats.js';
+import { median, percentile, round } from '../../tools/stats.js';
 import { renderChart } from './chart.js';
 import { BENCH_DIR, RESULTS_DIR } from './paths.js';
 import { rowLabel, sideName } from './sides.js';
@@ -103,6 +103,7 @@ export function summarizeScenarios(runs: ThroughputRun[]): ScenarioSummary[] {
       loopUsPerRequest: medianOf((run) => run.loopUsPerRequest, 0),
       cpuUsPerRequest: medianOf((run) => run.cpuUsPerRequest, 0),
       rssMB: round(own.at(-1)!.rssMB, 1),
+      ...eventsSummary(own, runs),
       vsBaseline:
         vsBaseline.length === 0
           ? null
@@ -123,6 +124,29 @@ export function summarizeScenarios(runs: ThroughputRun[]): ScenarioSummary[] {
             },
     };
   });
+}
+
+/** Issue 24: the event path's figures of a row's fresh runs (see ScenarioSummary.events); nothing for other rows. */
+function eventsSummary(own: ThroughputRun[], runs: ThroughputRun[]): Pick<ScenarioSummary, 'events'> {
+  const withEvents = own.filter((run) => run.events);
+  if (withEvents.length === 0) return {};
+  const samples = withEvents.flatMap((run) => run.events!.lagSamplesS);
+  const drains = withEvents.map((run) => run.events!.drainMs);
+  const inProcess = own.flatMap((run) => {
+    const apart = run.side === DEFAULT_ADAPTER && runs.find((other) => other.round === run.round && other.scenario === run.scenario && other.side === 'worker');
+    return apart && apart.cpuUsPerRequest > 0 ? [run.cpuUsPerRequest / apart.cpuUsPerRequest - 1] : [];
+  });
+  const rounded = (value: number | null, digits: number) => (value === null ? null : round(value, digits));
+  return {
+    events: {
+      lagP99S: percentile(samples, 99, 3),
+      lagMaxS: samples.length === 0 ? null : round(Math.max(...samples), 3),
+      drainMsMax: drains.some((drain) => drain === null) ? null : Math.max(...(drains as number[])),
+      eventCpuUs: rounded(medianOrNull(withEvents.map((run) => run.events!.workerCpuUsPerEvent)), 0),
+      shareOfCharge: rounded(medianOrNull(withEvents.map((run) => run.events!.shareOfCharge)), 4),
+      inProcessShare: rounded(medianOrNull(inProcess), 4),
+    },
+  };
 }
 
 export function summarizeContention(runs: ContentionRun[]): ContentionSummary | null {
@@ -173,6 +197,10 @@ function medianRatio(pairs: Array<[number | null, number | null]>): number | nul
 const REF_CPU_TARGET = { fresh: 1.1, replay: 1.0 } as const;
 /** Issue 23: RSS after the soak within +15 % of RSS after its first 10 s (pools, prepared statements and caches bounded). */
 const SOAK_RSS_TARGET = 1.15;
+/** Issue 24: the outbox lag's p99 under the fresh load, seconds (below). */
+const OUTBOX_LAG_P99_TARGET_S = 1;
+/** Issue 24: relaying and consuming an event, as a share of a charge's CPU (at most). */
+const EVENT_CPU_SHARE_TARGET = 0.1;
 
 /**
  * The targets of issues 7 (what the layer may cost against the baseline), 14 (the 409 burst
@@ -260,6 +288,31 @@ export function evaluateTargets(result: Pick<BenchResult, 'summary' | 'soak' | '
     (v) => `${v.toFixed(1)} ms`,
   );
   floorInfo('contention (steady, one key at --connections)', contention?.floor?.steadyP99Ms, contention?.floor?.steadyP99Ratio);
+  const workerRow = result.summary.scenarios.find((summary) => summary.scenario === 'fresh' && summary.side === 'worker');
+  const percent = (value: number) => `${(100 * value).toFixed(1)} %`;
+  check(
+    `${row('fresh')}: outbox lag (oldest unpublished event) p99`,
+    scenario('fresh')?.events?.lagP99S,
+    (v) => v < OUTBOX_LAG_P99_TARGET_S,
+    `< ${OUTBOX_LAG_P99_TARGET_S} s`,
+    (v) => `${(1000 * v).toFixed(0)} ms (max ${(1000 * (scenario('fresh')?.events?.lagMaxS ?? 0)).toFixed(0)} ms)`,
+  );
+  check(
+    `${workerRow?.label ?? 'fresh (events worker apart)'}: relaying and consuming an event, CPU of the events worker per event ÷ the service's CPU per charge`,
+    workerRow?.events?.shareOfCharge,
+    (v) => v <= EVENT_CPU_SHARE_TARGET,
+    `≤ ${percent(EVENT_CPU_SHARE_TARGET)} of a charge`,
+    (v) => `${percent(v)} (${formatFigure(workerRow?.events?.eventCpuUs, 0)} µs per event, ${formatFigure(workerRow?.cpuUsPerRequest, 0)} µs per charge)`,
+  );
+  const inProcess = scenario('fresh')?.events?.inProcessShare;
+  if (inProcess !== null && inProcess !== undefined) {
+    targets.push({
+      name: `${row('fresh')}: cross-check, the service's CPU per request with the event path in process over ${workerRow?.label}'s service without it, minus 1`,
+      status: 'INFO',
+      value: percent(inProcess),
+      target: '',
+    });
+  }
   if (result.options.quick || !result.soak) {
     targets.push({
       name: 'fresh soak: RSS growth',
@@ -321,6 +374,17 @@ const COLUMNS: Array<[string, string, (summary: ScenarioSummary) => string]> = [
   ['CPU × baseline', 'CPU×base', (summary) => formatFigure(summary.vsBaseline?.cpuUs, 2)],
   ['CPU × ref', 'CPU×ref', (summary) => formatFigure(summary.vsRef?.cpuUs, 2)],
   ['RSS MB', 'RSS MB', (summary) => formatFigure(summary.rssMB, 0)],
+  [
+    'outbox lag p99 ms',
+    'lag p99',
+    (summary) => formatFigure(summary.events?.lagP99S === null || summary.events?.lagP99S === undefined ? null : 1000 * summary.events.lagP99S, 0),
+  ],
+  [
+    'event CPU % of charge',
+    'event %',
+    (summary) =>
+      formatFigure(summary.events?.shareOfCharge === null || summary.events?.shareOfCharge === undefined ? null : 100 * summary.events.shareOfCharge, 1),
+  ],
 ];
 
 /** The generated part of bench/README.md (between the markers). */
@@ -355,7 +419,12 @@ export function renderMarkdown(result: BenchResult, chartPath: string): string {
       "the events worker's outbox transactions included); " +
       '"executions/req" the share of requests that ran the charge (the gateway ledger\'s INSERT, or its HSETNX in a build with the ledger in Redis); ' +
       '"CPU µs/req" the service process\'s CPU time per request (process.cpuUsage(), all threads): the steadiest view of ' +
-      'cost on a shared machine, where other processes stretch wall time and so req/s, latency and ELU.',
+      'cost on a shared machine, where other processes stretch wall time and so req/s, latency and ELU. ' +
+      '"outbox lag p99 ms" (fresh rows of this build) the 99th percentile of the age of the oldest unpublished outbox event, sampled ' +
+      'from the side\'s database every 100 ms during the measured runs of all rounds (pooled); "event CPU % of charge" (the ' +
+      "`fastify + worker` row: the service with EVENTS_WORKER=false and `dist/worker.js` beside it) the events worker's CPU per event " +
+      'it relayed and consumed (from the start of the window until the outbox was empty and every receipt written) over the ' +
+      "service's CPU per charge in the same run, median over rounds.",
   );
   const contention = result.summary.contention;
   if (contention) {
@@ -405,7 +474,7 @@ export function renderMarkdown(result: BenchResult, chartPath: string): string {
         `${Math.round(result.soak.reqPerSecRest)} req/s.`,
     );
   }
-  lines.push('', '**Targets** (issues 7, 14 and 23):', '');
+  lines.push('', '**Targets** (issues 7, 14, 23 and 24):', '');
   for (const target of result.targets) lines.push(`- ${target.status} ${describeTarget(target)}`);
   lines.push(...renderProfiles(result.profiles));
   lines.push('', `![requests/s, p99 and CPU per request by scenario and side](${chartPath})`);
@@ -524,6 +593,6 @@ export function printSummary(result: BenchResult): void {
       console.log(`    ${f(entry.selfPercent).padStart(5)} %  ${entry.function}  ${entry.location}${entry.line ? `:${entry.line}` : ''}`);
     }
   }
-  console.log('\nTargets (issues 7, 14 and 23):');
+  console.log('\nTargets (issues 7, 14, 23 and 24):');
   for (const line of formatTargets(result.targets)) console.log(`  ${line}`);
 }

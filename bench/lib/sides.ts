@@ -9,11 +9,18 @@ type SideOptions = Pick<BenchOptions, 'scenarios' | 'adapters' | 'ref'>;
  */
 function scenariosOf(side: Side): readonly ThroughputScenario[] {
   if (side === 'baseline') return ['baseline'];
+  // The event path's CPU, measured apart: the service without it and the events worker beside it.
+  if (side === 'worker') return ['fresh'];
   return side === DEFAULT_ADAPTER ? ['fresh', 'replay', 'mixed'] : ['fresh', 'replay'];
 }
 
 function sidesOf(options: SideOptions): Side[] {
-  return ['baseline', ...HTTP_ADAPTERS.filter((adapter) => options.adapters.includes(adapter)), ...(options.ref ? (['ref'] as const) : [])];
+  return [
+    'baseline',
+    ...HTTP_ADAPTERS.filter((adapter) => options.adapters.includes(adapter)),
+    ...(options.adapters.includes(DEFAULT_ADAPTER) ? (['worker'] as const) : []),
+    ...(options.ref ? (['ref'] as const) : []),
+  ];
 }
 
 /** Contention runs on the service on the default adapter. */
@@ -35,8 +42,9 @@ export function sidesInRound(options: SideOptions): Side[] {
   return sidesOf(options).filter((side) => rows.some((row) => row.side === side) || (side === DEFAULT_ADAPTER && runsContention(options)));
 }
 
-/** `fastify`, `express`, `ref 06c35d8`, `baseline`. */
+/** `fastify`, `express`, `ref 06c35d8`, `baseline`, `fastify + worker`. */
 export function sideName(side: Side, ref: string | null): string {
+  if (side === 'worker') return `${DEFAULT_ADAPTER} + worker`;
   return side === 'ref' ? `ref ${ref}` : side;
 }
 

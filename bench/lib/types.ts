@@ -16,7 +16,33 @@ export const DEFAULT_ADAPTER: HttpAdapter = 'fastify';
  * the idempotency layer, on the default adapter), the service on each adapter, and the service as
  * it was at `--ref` (built in a temporary worktree).
  */
-export type Side = 'baseline' | HttpAdapter | 'ref';
+export type Side = 'baseline' | HttpAdapter | 'ref' | 'worker';
+
+/**
+ * The event path (issue 24) of a fresh run on a side of the current build: the outbox lag sampled
+ * from the side's database during the measured window, the events published and consumed (the
+ * outbox drained and every success's receipt written after the load), and on the `worker` side the
+ * CPU of the events worker process (dist/worker.js) that relayed and consumed them.
+ */
+export interface EventFigures {
+  /** Age of the oldest unpublished outbox event, s, sampled every `lagSampleMs` over the measured window (0 when none waits). */
+  lagSamplesS: number[];
+  lagSampleMs: number;
+  lagP99S: number | null;
+  lagMaxS: number | null;
+  /** Events published (relayed) for the window's charges, counted in the database once drained. */
+  published: number;
+  /** `payment.succeeded` events of the window whose receipt the consumer wrote. */
+  consumed: number;
+  /** From the load's end until no event waited in the outbox and every success had its receipt, ms; null if that took over the limit. */
+  drainMs: number | null;
+  /** `worker` side: CPU of the worker process from the start of the window until drained, µs (all threads). */
+  workerCpuUs: number | null;
+  /** workerCpuUs ÷ published. */
+  workerCpuUsPerEvent: number | null;
+  /** workerCpuUsPerEvent ÷ the service's CPU per request in the same run: what relaying and consuming an event costs, as a share of a charge. */
+  shareOfCharge: number | null;
+}
 
 export interface BenchOptions {
   seconds: number;
@@ -101,6 +127,8 @@ export interface ThroughputRun {
   redis: RedisFigures;
   /** Absent in results written before PostgreSQL was counted. */
   postgres?: PostgresFigures;
+  /** Fresh runs on a side of the current build (issue 24); absent elsewhere and in older results. */
+  events?: EventFigures;
   /** The idempotency layer's round trips per request (its scripts and Redlock's, by name). */
   idempotencyRoundTripsPerRequest: number | null;
   /**
@@ -202,6 +230,20 @@ export interface ScenarioSummary {
   loopUsPerRequest: number;
   cpuUsPerRequest: number;
   rssMB: number;
+  /**
+   * Issue 24, fresh rows of the current build: the outbox lag's p99 and max over every sample of
+   * every round (pooled), the median of the per-round event CPU (µs per event) and share of a
+   * charge (`worker` row), and on the default adapter's row the in-process cross-check: its CPU per
+   * request over the `worker` row's service CPU per request in the same round, minus 1 (median).
+   */
+  events?: {
+    lagP99S: number | null;
+    lagMaxS: number | null;
+    drainMsMax: number | null;
+    eventCpuUs: number | null;
+    shareOfCharge: number | null;
+    inProcessShare: number | null;
+  };
   /** Medians of the per-round ratios to the same round's baseline. */
   vsBaseline: {
     reqPerSec: number;

@@ -6,6 +6,7 @@ import type { ProbeSample, ProbedService } from '../lib/probed-service.js';
 import { type AutocannonOutput, type Context, emptyDatabase, loadOptions, log, processOf, runLoad, storeOf } from '../lib/processes.js';
 import { rowLabel } from '../lib/sides.js';
 import type { Side, ThroughputRun, ThroughputScenario } from '../lib/types.js';
+import { EventPathProbe } from './event-path.js';
 
 const REPLAY_KEYS = 1000;
 const MIXED_DUPLICATE_SHARE = 0.1;
@@ -57,10 +58,15 @@ export async function runThroughput(context: Context, scenario: ThroughputScenar
     await runLoad({ ...load, label: `${label} lead-in`, keyPrefix, seconds: options.leadInSeconds });
   }
 
+  // Issue 24: the outbox lag of fresh charges, and on the `worker` side the worker's CPU for their events.
+  const events = scenario === 'fresh' && database ? new EventPathProbe(database.client, context.workers[side]) : undefined;
   let before: { stats: Record<string, number>; probe: ProbeSample } | undefined;
   const output = await runLoad<AutocannonOutput>(load, async () => {
+    await events?.prepare();
     before = { stats: await commandStats(client), probe: await target.sample() };
+    events?.startSampling();
   });
+  await events?.loadEnded();
   const atEnd = await target.sample();
   const rss = target.rssFromProc() ?? atEnd.rss;
   const stats = await quiesce(client);
@@ -73,6 +79,16 @@ export async function runThroughput(context: Context, scenario: ThroughputScenar
   const elu = eluBetween(before!.probe, atEnd);
   const loopUsPerRequest = round((1000 * (atEnd.elu.active - before!.probe.elu.active)) / Math.max(requestsSent, 1), 0);
   const cpuUsPerRequest = round((atEnd.cpuUs - before!.probe.cpuUs) / Math.max(requestsSent, 1), 0);
+  const eventFigures = await events?.figures((atEnd.cpuUs - before!.probe.cpuUs) / Math.max(requestsSent, 1));
+  if (eventFigures) {
+    log(
+      `bench: ${label}: outbox lag p99 ${eventFigures.lagP99S} s (max ${eventFigures.lagMaxS} s), ${eventFigures.published} events published, ` +
+        `${eventFigures.consumed} consumed, drained ${eventFigures.drainMs ?? 'not'} ms after the load` +
+        (eventFigures.workerCpuUsPerEvent === null
+          ? ''
+          : `; events worker ${eventFigures.workerCpuUsPerEvent} µs/event = ${round(100 * eventFigures.shareOfCharge!, 1)} % of a charge`),
+    );
+  }
   return {
     scenario,
     side,
@@ -91,6 +107,7 @@ export async function runThroughput(context: Context, scenario: ThroughputScenar
     perSecond: output.perSecond,
     redis: redisFigures(delta(stats, before!.stats), before!.probe, settled, requestsSent),
     postgres: postgresFigures(before!.probe, settled, requestsSent),
+    ...(eventFigures && { events: eventFigures }),
     idempotencyRoundTripsPerRequest: null,
     idempotencyRoundTripsByBaselinePerRequest: null,
     roundTripsVsBaselinePerRequest: null,

@@ -115,6 +115,23 @@ describe('container files', () => {
     });
   });
 
+  it('runs RabbitMQ on a named volume, with a diagnostics healthcheck; the replicas wait for it and publish to it', () => {
+    const rabbitmq = compose.services.rabbitmq;
+    expect(rabbitmq.image).toMatch(/^rabbitmq:(3|4)[.-]/);
+    expect(rabbitmq.volumes).toContain('rabbitmq-data:/var/lib/rabbitmq');
+    expect(Object.keys(compose.volumes)).toContain('rabbitmq-data');
+    expect(rabbitmq.healthcheck.test).toEqual(['CMD', 'rabbitmq-diagnostics', '-q', 'ping']);
+    expect(rabbitmq.ports).toBeUndefined();
+    const payments = compose.services.payments;
+    expect(payments.depends_on.rabbitmq.condition).toBe('service_healthy');
+    const url = new URL(payments.environment.BROKER_URL);
+    expect({ protocol: url.protocol, host: url.host, user: url.username }).toEqual({
+      protocol: 'amqp:',
+      host: 'rabbitmq:5672',
+      user: rabbitmq.environment.RABBITMQ_DEFAULT_USER,
+    });
+  });
+
   it('runs two payments replicas in production mode behind nginx, on an internal network', () => {
     const payments = compose.services.payments;
     expect(payments.deploy.replicas).toBe(2);
@@ -124,7 +141,7 @@ describe('container files', () => {
     expect(payments.env_file).toEqual([{ path: '.env', required: false }]);
     expect(payments.healthcheck.test.join(' ')).toContain('/health/ready');
     expect(payments.depends_on.redis.condition).toBe('service_healthy');
-    for (const name of ['payments', 'redis', 'postgres']) {
+    for (const name of ['payments', 'redis', 'postgres', 'rabbitmq']) {
       expect(compose.services[name].networks.every((network: string) => compose.networks[network].internal === true)).toBe(true);
     }
     expect(compose.services.proxy.ports).toEqual(['3000:80', '127.0.0.1:8080:8080']);
