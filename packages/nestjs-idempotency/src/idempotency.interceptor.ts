@@ -197,7 +197,14 @@ export class IdempotencyInterceptor implements NestInterceptor {
           fingerprint: options.fingerprint,
         };
         if (isMessageHandler(handler))
-          settings.message = messageSettingsOf(handler, this.options, { ...this.options, ...this.options.messages, ...forClass, ...forMethod });
+          // The module's waitTimeoutMs is HTTP's (0: answer 409 at once); a message's default is to wait for the first copy.
+          settings.message = messageSettingsOf(handler, this.options, {
+            ...this.options,
+            waitTimeoutMs: undefined,
+            ...this.options.messages,
+            ...forClass,
+            ...forMethod,
+          });
       }
       this.routes.set(handler, settings);
     }

@@ -83,6 +83,8 @@ describe.each<StoreKind>(['memory', 'redis', 'postgres'])('message handlers on R
     const key = newKey('evt');
     const { started, release } = ledger.hold(key);
     const message = { pattern: 'payment.refunded', data: { amount: 7 }, headers: { 'Idempotency-Key': key } };
+    const conflicts = () => reports.filter((outcome) => outcome === 'conflict').length;
+    const conflictsBefore = conflicts();
     await publisher.publish(QUEUE, message);
     await started;
     await publisher.publish(QUEUE, message);
@@ -93,6 +95,8 @@ describe.each<StoreKind>(['memory', 'redis', 'postgres'])('message handlers on R
     await waitFor('the queue drained', drained);
     expect(ledger.count(`refunded:${key}`)).toBe(1);
     expect(ledger.entered.filter((entry) => entry === `refunded:${key}`)).toHaveLength(1);
+    // They waited (the module's waitTimeoutMs is HTTP's 0): none was refused as in progress and requeued.
+    expect(conflicts()).toBe(conflictsBefore);
   });
 
   it('loses no message when the first delivery fails while a duplicate waits: the duplicate runs it', async () => {
