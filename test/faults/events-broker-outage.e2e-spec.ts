@@ -2,6 +2,7 @@ import { afterAll, beforeAll, expect, it } from '@jest/globals';
 import pg from 'pg';
 import request from 'supertest';
 import { RabbitMqServer, RedisServer, ServiceProcess } from '../../tools/process/index.js';
+import { ownBrokerServiceEnv } from '../support/broker.js';
 import { fileDatabaseUrl } from '../support/database.js';
 import { balanceOf, waitUntilAllConsumed } from '../support/events-client.js';
 import { metricOf } from '../support/metrics.js';
@@ -26,14 +27,7 @@ describeWithRedisBinary('charges while the broker is down', () => {
     [broker, redis] = await Promise.all([RabbitMqServer.start(), RedisServer.start()]);
     const databaseUrl = await fileDatabaseUrl();
     database = new pg.Pool({ connectionString: databaseUrl, max: 2 });
-    service = await ServiceProcess.start({
-      REDIS_URL: redis.url,
-      DATABASE_URL: databaseUrl,
-      BROKER_URL: broker.url,
-      BROKER_PUBLISH_TIMEOUT_MS: '1000',
-      RATE_LIMIT_MAX: '0',
-      WEBHOOK_DELIVERY: 'false',
-    });
+    service = await ServiceProcess.start(ownBrokerServiceEnv({ redisUrl: redis.url, databaseUrl, brokerUrl: broker.url }));
   });
 
   afterAll(async () => {

@@ -3,6 +3,7 @@ import pg from 'pg';
 import request from 'supertest';
 import type { GatewayCharge } from '../../src/gateway/gateway-charge.js';
 import { RabbitMqServer, RedisServer, ServiceProcess } from '../../tools/process/index.js';
+import { ownBrokerServiceEnv } from '../support/broker.js';
 import { fileDatabaseUrl } from '../support/database.js';
 import { balanceOf, waitUntilAllConsumed } from '../support/events-client.js';
 import { charge, newKey, validCharge } from '../support/payments-client.js';
@@ -33,12 +34,7 @@ describeWithRedisBinary('300 charges over two instances, one killed and restarte
     const databaseUrl = await fileDatabaseUrl();
     database = new pg.Pool({ connectionString: databaseUrl, max: 2 });
     const env = {
-      REDIS_URL: redis.url,
-      DATABASE_URL: databaseUrl,
-      BROKER_URL: broker.url,
-      BROKER_PUBLISH_TIMEOUT_MS: '1000',
-      RATE_LIMIT_MAX: '0',
-      WEBHOOK_DELIVERY: 'false',
+      ...ownBrokerServiceEnv({ redisUrl: redis.url, databaseUrl, brokerUrl: broker.url }),
       GATEWAY_MIN_DELAY_MS: '5',
       GATEWAY_MAX_DELAY_MS: '20',
       // A killed instance's locks expire soon, so the retries of its charges resume them.

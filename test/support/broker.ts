@@ -48,3 +48,18 @@ export async function publishByHand(brokerUrl: string, messages: HandPublished[]
     await connection.close();
   }
 }
+
+/**
+ * What a service process of a test on a broker node of its own runs with: that broker (a publish
+ * that fails fast while it is down), no rate limit, no webhook deliveries.
+ */
+export function ownBrokerServiceEnv(backends: { redisUrl: string; databaseUrl: string; brokerUrl: string }): Record<string, string> {
+  return {
+    REDIS_URL: backends.redisUrl,
+    DATABASE_URL: backends.databaseUrl,
+    BROKER_URL: backends.brokerUrl,
+    BROKER_PUBLISH_TIMEOUT_MS: '1000',
+    RATE_LIMIT_MAX: '0',
+    WEBHOOK_DELIVERY: 'false',
+  };
+}
