@@ -17,7 +17,9 @@ export const PROJECTIONS_DEAD_LETTER_QUEUE = 'payments.projections.dead-letter';
 export function projectionsQueueOptions(maxDeliveries: number): Options.AssertQueue {
   return {
     durable: true,
-    arguments: { 'x-queue-type': 'quorum', 'x-delivery-limit': maxDeliveries, 'x-dead-letter-exchange': DEAD_LETTER_EXCHANGE },
+    // The broker's limit counts returns, not deliveries: a message is dead-lettered once it has been returned more than
+    // `x-delivery-limit` times, i.e. after limit + 1 deliveries.
+    arguments: { 'x-queue-type': 'quorum', 'x-delivery-limit': maxDeliveries - 1, 'x-dead-letter-exchange': DEAD_LETTER_EXCHANGE },
   };
 }
 

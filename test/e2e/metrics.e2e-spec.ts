@@ -1,9 +1,11 @@
 import { describe, expect, it } from '@jest/globals';
 import { Registry } from 'prom-client';
 import request from 'supertest';
+import { waitUntilAllConsumed } from '../support/events-client.js';
 import { sample } from '../support/metrics.js';
 import { charge, newKey, setBehavior, validCharge } from '../support/payments-client.js';
 import { useTestApp } from '../support/test-app.js';
+import { waitFor } from '../support/wait-for.js';
 
 const ROUTE = '/api/payments/charge';
 
@@ -59,7 +61,32 @@ describe('/metrics (prom-client)', () => {
     // The service's own metrics share one prefix; the rest are the generic HTTP and process ones.
     const families = [...after.matchAll(/^# TYPE (\w+) /gm)].map(([, name]) => name);
     expect(families.filter((name) => !/^(payments|http|process|nodejs)_/.test(name))).toEqual([]);
-    expect(families.filter((name) => name.startsWith('payments_'))).toHaveLength(8);
+    expect(families.filter((name) => name.startsWith('payments_'))).toHaveLength(11);
     expect(after).toContain('process_resident_memory_bytes');
+  });
+
+  it('counts the payment events the projections consumed, none dead-lettered, and an outbox lag of 0 once every event left', async () => {
+    const consumed = (text: string) => sample(text, 'payments_events_consumed_total', { consumer: 'projections' });
+    const succeeded = async () =>
+      (await service.database.query<{ n: number }>(`SELECT count(*)::int AS n FROM payment_events WHERE type = 'payment.succeeded'`)).rows[0]!.n;
+    // Counted once its transaction committed, right after the marker waitUntilAllConsumed reads: the earlier test's events first.
+    const settled = async () => {
+      await waitUntilAllConsumed(service.database);
+      const events = await succeeded();
+      await waitFor(`the consumer counts all ${events} successes`, async () => consumed(await scrape()) === events);
+    };
+    await settled();
+    const before = await scrape();
+    for (let i = 0; i < 3; i++) await charge(service.baseUrl, newKey('consumed')).expect(201);
+    await setBehavior(service.baseUrl, { declineRate: 1 });
+    await charge(service.baseUrl, newKey('declined-event')).expect(402);
+    await setBehavior(service.baseUrl, { declineRate: 0 });
+    await settled();
+    const after = await scrape();
+    // The projections bind payment.succeeded only: the decline's payment.failed is not theirs.
+    expect(consumed(after) - consumed(before)).toBe(3);
+    expect(sample(after, 'payments_events_duplicates_dropped_total', { source: 'broker' })).toBe(0);
+    expect(sample(after, 'payments_events_dead_lettered_total', { consumer: 'projections' })).toBe(0);
+    await waitFor('the relay to observe an empty outbox', async () => /^payments_outbox_lag_seconds 0$/m.test(await scrape()));
   });
 });

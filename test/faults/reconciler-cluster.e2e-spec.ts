@@ -4,7 +4,7 @@ import request from 'supertest';
 import type { ServiceProcess } from '../../tools/process/index.js';
 import { ledger } from '../support/charge-load.js';
 import { fileDatabaseUrl } from '../support/database.js';
-import { balanceOf, outboxEntries, waitUntilAllPublished } from '../support/events-client.js';
+import { balanceOf, outboxEntries, waitUntilAllConsumed } from '../support/events-client.js';
 import { startInstances } from '../support/instances.js';
 import { sample } from '../support/metrics.js';
 import { charge, newKey, setBehavior, validCharge } from '../support/payments-client.js';
@@ -125,7 +125,7 @@ describeWithRedisBinary('the reconciler on a Redis Cluster, three instances, one
     const [succeeded, ...moreSucceeded] = await eventsOf(paid.id);
     expect([succeeded?.type, moreSucceeded]).toEqual(['payment.succeeded', []]);
     expect((await eventsOf(abandoned.id)).map((event) => event.type)).toEqual(['payment.failed']);
-    await waitUntilAllPublished(database!);
+    await waitUntilAllConsumed(database!);
     const receipt = await request(other.baseUrl).get(`/api/orders/${paid.id}/receipt`).expect(200);
     expect(receipt.body).toMatchObject({ orderId: paid.id, chargeId: charged!.id, eventId: succeeded!.id, amount: body.amount, currency: body.currency });
     expect(await balanceOf(other.baseUrl, customerId)).toEqual([{ currency: 'EUR', amount: body.amount, payments: 1 }]);

@@ -7,7 +7,7 @@ import { describeWithRedisBinary } from '../support/redis.js';
 import type { PaymentEvent } from '../../src/events/payment-event.js';
 import { gatewayWebhookFor } from '../../src/gateway/gateway-webhook.js';
 import { postgresUrl } from '../support/database.js';
-import { TEST_WEBHOOK_SECRET, balanceOf, outboxEntries, postWebhook, waitUntilAllPublished } from '../support/events-client.js';
+import { TEST_WEBHOOK_SECRET, balanceOf, outboxEntries, postWebhook, waitUntilAllConsumed } from '../support/events-client.js';
 import { sample } from '../support/metrics.js';
 import { charge, newKey, setBehavior, validCharge } from '../support/payments-client.js';
 import { waitFor } from '../support/wait-for.js';
@@ -180,7 +180,7 @@ describeWithRedisBinary('the reconciler settles attempts nobody retried', () => 
     expect(order!.failure).toBeUndefined();
     const events = await eventsOf(backends.database, order!.id);
     expect(events.map((event) => event.type)).toEqual(['payment.succeeded']);
-    await waitUntilAllPublished(backends.database);
+    await waitUntilAllConsumed(backends.database);
     const receipt = await request(service.baseUrl).get(`/api/orders/${order!.id}/receipt`).expect(200);
     expect(receipt.body).toMatchObject({ chargeId: charged!.id, eventId: events[0]!.id, amount: 1999 });
     expect(await balanceOf(service.baseUrl, customerId)).toEqual([{ currency: 'EUR', amount: 1999, payments: 1 }]);
@@ -292,7 +292,7 @@ describeWithRedisBinary('webhooks and the reconciler on one order', () => {
     expect(order).toMatchObject({ status: 'PAID', gatewayStatus: 'succeeded', payment: { chargeId: charged!.id } });
     const events = await eventsOf(backends.database, order!.id);
     expect(events.map((event) => event.type)).toEqual(['payment.succeeded']);
-    await waitUntilAllPublished(backends.database);
+    await waitUntilAllConsumed(backends.database);
     const receipt = await request(receiver!.baseUrl).get(`/api/orders/${order!.id}/receipt`).expect(200);
     expect(receipt.body).toMatchObject({ chargeId: charged!.id, eventId: events[0]!.id });
     expect(await balanceOf(receiver!.baseUrl, customerId)).toEqual([{ currency: 'EUR', amount: 1999, payments: 1 }]);
@@ -355,7 +355,7 @@ describeWithRedisBinary('three reconcilers over one backlog', () => {
     for (const order of orders) {
       expect([order.id, eventsPerOrder.get(order.id)]).toEqual([order.id, [order.status === 'PAID' ? 'payment.succeeded' : 'payment.failed']]);
     }
-    await waitUntilAllPublished(backends.database, 30_000);
+    await waitUntilAllConsumed(backends.database, 30_000);
     expect(await balanceOf(service!.baseUrl, customerId)).toEqual([{ currency: 'EUR', amount: 1999 * PER_KIND, payments: PER_KIND }]);
   });
 });

@@ -10,7 +10,7 @@ import { gatewayWebhookFor } from '../../src/gateway/gateway-webhook.js';
 import { webhookSecretOf } from '../../src/gateway/webhook-signature.js';
 import { fileDatabaseUrl } from '../support/database.js';
 import { fileBrokerUrl } from '../support/broker.js';
-import { balanceOf, gatewayStatusOf, outboxEntries, postWebhook, waitUntilAllPublished } from '../support/events-client.js';
+import { balanceOf, gatewayStatusOf, outboxEntries, postWebhook, waitUntilAllConsumed, waitUntilAllPublished } from '../support/events-client.js';
 import { CHARGE_PATH, charge, ledgerCount, newKey, setBehavior, validCharge } from '../support/payments-client.js';
 import { waitFor } from '../support/wait-for.js';
 import { startTestApp, type TestApp } from '../support/test-app.js';
@@ -142,7 +142,7 @@ describeWithRedisBinary('Redis Cluster mode', () => {
   it('publishes the payment events from the outbox and builds the receipt and the balance', async () => {
     const customerId = `cus_${newKey().slice(-12)}`;
     const paid = await charge(service.baseUrl, newKey('cluster-events'), validCharge({ customerId })).expect(201);
-    await waitUntilAllPublished(service.database);
+    await waitUntilAllConsumed(service.database);
     const events = (await outboxEntries(service.database)).map(({ event }) => event).filter((event) => event.data.orderId === paid.body.orderId);
     expect(events.map((event) => event.type)).toEqual(['payment.succeeded']);
     const receipt = await request(service.baseUrl).get(`/api/orders/${paid.body.orderId}/receipt`).expect(200);

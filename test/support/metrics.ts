@@ -7,8 +7,13 @@ export function sample(text: string, name: string, labels: Record<string, string
   return line ? Number(line.slice(line.lastIndexOf(' ') + 1)) : 0;
 }
 
-/** How many duplicates the service dropped so far from one source (the outbox or webhooks). */
-export async function duplicatesDropped(baseUrl: string, source: 'outbox' | 'webhook'): Promise<number> {
+/** One sample of the service's /metrics now, 0 when absent. */
+export async function metricOf(baseUrl: string, name: string, labels: Record<string, string>): Promise<number> {
   const response = await request(baseUrl).get('/metrics').expect(200);
-  return sample(response.text, 'payments_events_duplicates_dropped_total', { source });
+  return sample(response.text, name, labels);
+}
+
+/** How many duplicates the service dropped so far from one source (payment events the broker delivered again, or webhooks). */
+export async function duplicatesDropped(baseUrl: string, source: 'broker' | 'webhook'): Promise<number> {
+  return metricOf(baseUrl, 'payments_events_duplicates_dropped_total', { source });
 }

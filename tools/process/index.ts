@@ -8,6 +8,7 @@ export { freePort } from './free-port.js';
 export { DEFAULT_GRACE_MS, ManagedProcess, runToExit, runToSuccess, stopAll, type Exit, type Output, type ProcessOptions } from './managed-process.js';
 export { sharedPostgres, TestDatabase } from './postgres-database.js';
 export { PostgresServer, type PostgresConnection } from './postgres-server.js';
+export { RabbitMqServer } from './rabbitmq-server.js';
 export { RabbitMqVhost } from './rabbitmq-vhost.js';
 export { RedisCluster } from './redis-cluster.js';
 export { hasRedisServerBinary, RedisServer, type RedisServerOptions } from './redis-server.js';

@@ -271,8 +271,14 @@ class DeliverySettlement {
   private settle(): void {
     if (this.pending > 0 || this.settled) return;
     this.settled = true;
-    if (this.verdict === 'ack') this.channel.ack(this.delivery);
-    else this.channel.nack(this.delivery, false, this.verdict === 'requeue');
+    try {
+      if (this.verdict === 'ack') this.channel.ack(this.delivery);
+      else this.channel.nack(this.delivery, false, this.verdict === 'requeue');
+    } catch {
+      // The channel closed while the handlers ran (a shutdown, a lost connection): amqplib throws on a
+      // closed channel, and the broker requeues every delivery that channel left unsettled, which a
+      // redelivery then finds recorded. Nothing to settle, and nothing to crash the process for.
+    }
   }
 }
 
