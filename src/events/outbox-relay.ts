@@ -1,4 +1,5 @@
 import { BeforeApplicationShutdown, Injectable, Logger, OnApplicationBootstrap } from '@nestjs/common';
+import { RepeatingJob } from '../common/repeating-job.js';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { AppConfig } from '../config/index.js';
 import { Database, type Statement } from '../database/database.js';
@@ -46,43 +47,31 @@ interface EventRow {
  */
 @Injectable()
 export class OutboxRelay implements OnApplicationBootstrap, BeforeApplicationShutdown {
-  private readonly logger = new Logger(OutboxRelay.name);
-  private readonly stopping = new AbortController();
-  private running?: Promise<void>;
+  private readonly job: RepeatingJob;
 
   constructor(
     private readonly database: Database,
     private readonly config: AppConfig,
     private readonly publisher: EventPublisher,
-  ) {}
+  ) {
+    this.job = new RepeatingJob(new Logger(OutboxRelay.name), 'Relaying events', () => this.round(), RETRY_DELAY_MS);
+  }
 
   onApplicationBootstrap(): void {
-    this.running = this.run();
+    this.job.start();
   }
 
-  /** A batch in hand finishes first (the loop checks between batches). */
+  /** A batch in hand finishes first (the job checks between batches). */
   async beforeApplicationShutdown(): Promise<void> {
-    this.stopping.abort();
-    await this.running;
+    await this.job.stop();
   }
 
-  private async run(): Promise<void> {
-    let failure: string | undefined;
-    while (!this.stopping.signal.aborted) {
-      let delayMs = 0;
-      try {
-        // A full batch suggests more are waiting: the next is taken at once.
-        if ((await this.relayBatch()) < BATCH_SIZE) delayMs = this.config.EVENTS_POLL_INTERVAL_MS;
-        if (failure !== undefined) this.logger.log('Relaying events works again');
-        failure = undefined;
-      } catch (error) {
-        const message = error instanceof Error ? (error.cause instanceof Error ? error.cause.message : error.message) : String(error);
-        if (failure !== message) this.logger.warn(`Relaying events failed (${message}); they wait in the outbox, retrying`);
-        failure = message;
-        delayMs = RETRY_DELAY_MS;
-      }
+  /** A full batch suggests more are waiting: the next is taken at once. The lag is observed whatever happened. */
+  private async round(): Promise<number> {
+    try {
+      return (await this.relayBatch()) < BATCH_SIZE ? this.config.EVENTS_POLL_INTERVAL_MS : 0;
+    } finally {
       await this.observeLag();
-      await sleep(delayMs, undefined, { signal: this.stopping.signal }).catch(() => undefined);
     }
   }
 

@@ -1,5 +1,5 @@
 import { BeforeApplicationShutdown, Injectable, Logger, OnApplicationBootstrap } from '@nestjs/common';
-import { setTimeout as sleep } from 'node:timers/promises';
+import { RepeatingJob } from '../common/repeating-job.js';
 import { AppConfig } from '../config/index.js';
 import { IdempotencyService } from '@idempotent-payments/nestjs-idempotency';
 import { openOrdersObserved, ordersReconciled, type ReconcileResult } from '../metrics/reconciler.channel.js';
@@ -24,8 +24,7 @@ import { PaymentsService } from './payments.service.js';
 @Injectable()
 export class PaymentsReconciler implements OnApplicationBootstrap, BeforeApplicationShutdown {
   private readonly logger = new Logger(PaymentsReconciler.name);
-  private readonly stopping = new AbortController();
-  private running?: Promise<void>;
+  private readonly job: RepeatingJob;
 
   constructor(
     private readonly idempotency: IdempotencyService,
@@ -33,31 +32,20 @@ export class PaymentsReconciler implements OnApplicationBootstrap, BeforeApplica
     private readonly orders: OrdersService,
     private readonly payments: PaymentsService,
     private readonly gateway: PaymentGateway,
-  ) {}
+  ) {
+    const sweep = async () => {
+      await this.sweep();
+      return config.RECONCILE_INTERVAL_MS;
+    };
+    this.job = new RepeatingJob(this.logger, 'Reconciling orders', sweep, config.RECONCILE_INTERVAL_MS);
+  }
 
   onApplicationBootstrap(): void {
-    this.running = this.run();
+    this.job.start();
   }
 
   async beforeApplicationShutdown(): Promise<void> {
-    this.stopping.abort();
-    await this.running;
-  }
-
-  private async run(): Promise<void> {
-    let failure: string | undefined;
-    while (!this.stopping.signal.aborted) {
-      try {
-        await this.sweep();
-        if (failure !== undefined) this.logger.log('Reconciling orders works again');
-        failure = undefined;
-      } catch (error) {
-        const message = error instanceof Error ? error.message : String(error);
-        if (failure !== message) this.logger.warn(`Reconciling orders failed (${message}); retrying`);
-        failure = message;
-      }
-      await sleep(this.config.RECONCILE_INTERVAL_MS, undefined, { signal: this.stopping.signal }).catch(() => undefined);
-    }
+    await this.job.stop();
   }
 
   private async sweep(): Promise<void> {
@@ -66,7 +54,7 @@ export class PaymentsReconciler implements OnApplicationBootstrap, BeforeApplica
     const due = await this.orders.claimOpen(new Date(Date.now() - reconcileAfterMs), this.config.RECONCILE_BATCH_SIZE, reconcileAfterMs);
     const live: string[] = [];
     for (const order of due) {
-      if (this.stopping.signal.aborted) break;
+      if (this.job.stopped.aborted) break;
       // One order the gateway cannot answer for does not hold up the others; it is due again after its claim.
       const result = await this.reconcile(order).catch((error: unknown) => {
         this.logger.warn(`Reconciling order ${order.id} failed (${error instanceof Error ? error.message : String(error)})`);
