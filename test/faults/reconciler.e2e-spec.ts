@@ -6,6 +6,7 @@ import { RedisServer, ServiceProcess, RabbitMqVhost, TestDatabase } from '../../
 import { describeWithRedisBinary } from '../support/redis.js';
 import type { PaymentEvent } from '../../src/events/payment-event.js';
 import { gatewayWebhookFor } from '../../src/gateway/gateway-webhook.js';
+import { allOrders, ledger, type OrderBody } from '../support/charge-load.js';
 import { postgresUrl } from '../support/database.js';
 import { TEST_WEBHOOK_SECRET, balanceOf, outboxEntries, postWebhook, waitUntilAllConsumed } from '../support/events-client.js';
 import { sample } from '../support/metrics.js';
@@ -32,44 +33,9 @@ const serviceEnv = ({ url, databaseUrl, brokerUrl }: Backends): Record<string, s
   RATE_LIMIT_MAX: '0',
 });
 
-interface OrderBody {
-  id: string;
-  status: string;
-  idempotencyKey: string;
-  payment?: { chargeId: string };
-  failure?: { code: string; retryable: boolean };
-  gatewayStatus?: string;
-}
-
-interface LedgerCharge {
-  id: string;
-  orderId: string;
-  idempotencyKey: string;
-  amount: number;
-  currency: string;
-}
-
 async function orderOf(baseUrl: string, key: string): Promise<OrderBody | undefined> {
   const response = await request(baseUrl).get('/api/orders').query({ idempotencyKey: key }).expect(200);
   return (response.body.data as OrderBody[])[0];
-}
-
-async function ledger(baseUrl: string, filter: { idempotencyKey?: string } = {}): Promise<LedgerCharge[]> {
-  return (await request(baseUrl).get('/api/admin/provider/charges').query(filter).expect(200)).body.charges as LedgerCharge[];
-}
-
-async function allOrders(baseUrl: string): Promise<OrderBody[]> {
-  const orders: OrderBody[] = [];
-  let cursor: string | undefined;
-  do {
-    const response = await request(baseUrl)
-      .get('/api/orders')
-      .query({ limit: 100, ...(cursor ? { cursor } : {}) })
-      .expect(200);
-    orders.push(...(response.body.data as OrderBody[]));
-    cursor = response.body.nextCursor ?? undefined;
-  } while (cursor);
-  return orders;
 }
 
 /** The payment events of the outbox about one order, oldest first. */

@@ -159,18 +159,24 @@ export function expectOnlyCleanOutageAnswers(answers: readonly ChargeAnswer[], o
   }
 }
 
-interface OrderBody {
+/** An order as GET /api/orders shows it, the fields tests look at. */
+export interface OrderBody {
   id: string;
   idempotencyKey: string;
   status: string;
   amount: number;
   payment?: { chargeId: string };
+  failure?: { code: string; retryable: boolean };
+  gatewayStatus?: string;
 }
 
-interface LedgerCharge {
+/** A charge of the gateway's ledger, the fields tests look at. */
+export interface LedgerCharge {
   id: string;
   orderId: string;
   idempotencyKey: string;
+  amount: number;
+  currency: string;
 }
 
 /** Every order of the (anonymous) caller, page by page. */
