@@ -1,5 +1,7 @@
 import { describe, expect, it } from '@jest/globals';
+import amqplib, { type GetMessage } from 'amqplib';
 import request from 'supertest';
+import { PAYMENT_EVENTS_EXCHANGE } from '../../src/events/payment-events.topology.js';
 import { balanceOf, outboxEntries, waitUntilAllConsumed, waitUntilAllPublished } from '../support/events-client.js';
 import { charge, newKey, setBehavior, validCharge } from '../support/payments-client.js';
 import { useTestApp } from '../support/test-app.js';
@@ -11,7 +13,7 @@ const KEY_B = 'sk_test_events_merchant_b_0002';
 const asA = { Authorization: `Bearer ${KEY_A}` };
 const asB = { Authorization: `Bearer ${KEY_B}` };
 
-/** Payment events and the projections the in-process worker builds from them, over HTTP. */
+/** Payment events, as the broker carries them and as the projections consumer builds receipts and balances from them. */
 describe('payment events → balances and receipts', () => {
   const service = useTestApp({ API_KEYS: `merchantA:${KEY_A},merchantB:${KEY_B}`, WEBHOOK_DELIVERY: 'false' });
 
@@ -50,6 +52,37 @@ describe('payment events → balances and receipts', () => {
       eventId: events[0]!.event.id,
     });
     expect(await balanceOf(service.baseUrl, customerId, asA)).toEqual([{ currency: 'EUR', amount: 1250, payments: 1 }]);
+  });
+
+  it("publishes each event to payments.events as another team's queue receives it: persistent, its id as messageId and Idempotency-Key", async () => {
+    const connection = await amqplib.connect(service.config.BROKER_URL);
+    try {
+      const channel = await connection.createChannel();
+      // Declared as the relay declares it (a no-op if it already did), so the binding cannot come too early.
+      await channel.assertExchange(PAYMENT_EVENTS_EXCHANGE, 'topic', { durable: true });
+      const { queue } = await channel.assertQueue('', { exclusive: true });
+      await channel.bindQueue(queue, PAYMENT_EVENTS_EXCHANGE, 'payment.*');
+      const paid = await charge(service.baseUrl, newKey('broker'), validCharge(), asA).expect(201);
+
+      let message: GetMessage | false = false;
+      await waitFor('the payment.succeeded message in our queue', async () => {
+        message = await channel.get(queue, { noAck: true });
+        return message !== false && JSON.parse(message.content.toString()).data.orderId === paid.body.orderId;
+      });
+      const received = message as unknown as GetMessage;
+      const [stored] = (await outboxEntries(service.database)).filter(({ event }) => event.data.orderId === paid.body.orderId);
+      expect(JSON.parse(received.content.toString())).toEqual(stored!.event);
+      expect(received.fields).toMatchObject({ exchange: PAYMENT_EVENTS_EXCHANGE, routingKey: 'payment.succeeded' });
+      expect(received.properties).toMatchObject({
+        messageId: stored!.event.id,
+        type: 'payment.succeeded',
+        contentType: 'application/json',
+        deliveryMode: 2,
+        headers: expect.objectContaining({ 'Idempotency-Key': stored!.event.id }),
+      });
+    } finally {
+      await connection.close();
+    }
   });
 
   it('sums a customer per currency and per merchant; another merchant sees neither its balance nor its receipts', async () => {
