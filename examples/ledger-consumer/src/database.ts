@@ -34,12 +34,19 @@ export async function openPool(databaseUrl: string, createDatabase: boolean): Pr
 
 /** Runs `work` between BEGIN and COMMIT on one client; a throw rolls everything back. */
 export async function inTransaction<T>(pool: Pool, work: (client: PoolClient) => Promise<T>): Promise<T> {
-  const client = await pool.connect();
   // A checked-out client's connection lost between two statements emits 'error' (fatal without a
-  // listener); the next statement fails instead, and the client is discarded, not pooled again.
+  // listener); the next statement fails instead, and the client is discarded, not pooled again. The
+  // listener goes on in the pool's callback: after an await, an error that came in the same chunk as
+  // a new connection's ReadyForQuery would already have been emitted.
   let broken: Error | undefined;
   const onError = (error: Error) => (broken = error);
-  client.on('error', onError);
+  const client = await new Promise<PoolClient>((resolve, reject) =>
+    pool.connect((error, connected) => {
+      if (error || !connected) return reject(error ?? new Error('no client'));
+      connected.on('error', onError);
+      resolve(connected);
+    }),
+  );
   try {
     await client.query('BEGIN');
     const result = await work(client);
