@@ -8,13 +8,15 @@ FROM ${NODE_IMAGE} AS build
 WORKDIR /app
 
 # Manifests first so the dependency layer is reused while only the sources change. The
-# idempotency package is an npm workspace: its manifest joins the root's.
+# packages are npm workspaces: their manifests join the root's.
 COPY package.json package-lock.json ./
 COPY packages/nestjs-idempotency/package.json ./packages/nestjs-idempotency/
+COPY packages/payments-client/package.json ./packages/payments-client/
 RUN npm ci
 
 COPY nest-cli.json tsconfig.json tsconfig.build.json ./
 COPY packages/nestjs-idempotency ./packages/nestjs-idempotency
+COPY packages/payments-client ./packages/payments-client
 COPY src ./src
 RUN npm run build
 

@@ -6,7 +6,7 @@ import globals from 'globals';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['**/dist/', 'coverage/', 'bench/results/', 'client/schema.d.ts'] },
+  { ignores: ['**/dist/', 'coverage/', 'bench/results/', 'packages/payments-client/src/schema.ts'] },
   eslint.configs.recommended,
   tseslint.configs.recommendedTypeChecked,
   {

@@ -15,7 +15,7 @@
  * It calls the service through the typed client generated from openapi.json (client/).
  */
 import { randomUUID } from 'node:crypto';
-import { createPaymentsClient, type PaymentsClient } from '../client/index.js';
+import { createPaymentsApi, type PaymentsApi } from '@idempotent-payments/client';
 import { percentile } from '../tools/stats.js';
 import { describeError, runPool, type ChargeAnswer } from './lib/charge-client.js';
 import { UsageError, formatCounts, readOptions, parseCli, positiveInt } from './lib/cli.js';
@@ -131,8 +131,8 @@ function nonEmpty(value: string | undefined): string | undefined {
 // ---------------------------------------------------------------------------------------------
 
 /** A client for one target, with the merchant's API key when one is given. */
-function clientFor(url: string, options: Options): PaymentsClient {
-  return createPaymentsClient(url, { headers: options.apiKey ? { Authorization: `Bearer ${options.apiKey}` } : {} });
+function clientFor(url: string, options: Options): PaymentsApi {
+  return createPaymentsApi(url, { headers: options.apiKey ? { Authorization: `Bearer ${options.apiKey}` } : {} });
 }
 
 /** Sends one charge; never throws, so one failed request cannot abort the whole phase. */

@@ -1,12 +1,12 @@
 #!/usr/bin/env -S npx tsx
 /**
  * `npm run openapi` (after `nest build`): writes the service's OpenAPI document to openapi.json and
- * the typed client's schema generated from it to client/schema.d.ts. Commit both; a test fails
+ * the typed client's schema generated from it to packages/payments-client/src/schema.ts. Commit both; a test fails
  * while either is behind the code.
  */
 import { writeFileSync } from 'node:fs';
 import { runToSuccess } from '../tools/process/index.js';
-import { CLIENT_SCHEMA, OPENAPI_JSON, renderClientSchema } from '../client/artifacts.js';
+import { CLIENT_SCHEMA, OPENAPI_JSON, renderClientSchema } from './lib/openapi-artifacts.js';
 
 const openApiJson = await runToSuccess(process.execPath, ['dist/openapi-document.js'], { env: process.env });
 writeFileSync(OPENAPI_JSON, openApiJson);

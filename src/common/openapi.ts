@@ -41,7 +41,7 @@ const PROBLEM_DESCRIPTIONS: Record<number, string> = {
   415: 'UNSUPPORTED_MEDIA_TYPE: webhooks are application/json',
   422: 'IDEMPOTENCY_KEY_REUSED: the key was used with another body',
   429: 'RATE_LIMITED: see Retry-After',
-  502: 'PAYMENT_PROVIDER_UNAVAILABLE: nothing was charged; replayed for the error TTL, then the same key resumes',
+  502: 'PAYMENT_PROVIDER_UNAVAILABLE: nothing was charged; replayed for the error TTL (a replay says how long in Retry-After), then the same key resumes',
   503: 'IDEMPOTENCY_STORE_UNAVAILABLE (Redis or PostgreSQL), DATABASE_UNAVAILABLE or NOT_READY: retry later with the same key (Retry-After)',
 };
 
@@ -54,8 +54,8 @@ export const ApiProblemResponses = (...statuses: number[]) =>
         status,
         description: PROBLEM_DESCRIPTIONS[status] ?? STATUS_CODES[status],
         content: { 'application/problem+json': { schema: { $ref: getSchemaPath(ProblemDocumentSchema) } } },
-        ...(status === 409 || status === 429 || status === 503
-          ? { headers: { 'Retry-After': { description: 'Seconds to wait before retrying', schema: { type: 'integer' } } } }
+        ...(status === 409 || status === 429 || status === 502 || status === 503
+          ? { headers: { 'Retry-After': { description: 'Seconds to wait before retrying (on a 502, its replays only)', schema: { type: 'integer' } } } }
           : {}),
       }),
     ),

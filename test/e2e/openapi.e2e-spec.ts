@@ -2,7 +2,7 @@ import { beforeAll, describe, expect, it } from '@jest/globals';
 import { Validator } from '@seriousme/openapi-schema-validator';
 import { readFileSync } from 'node:fs';
 import request from 'supertest';
-import { CLIENT_SCHEMA, OPENAPI_JSON, renderClientSchema } from '../../client/artifacts.js';
+import { CLIENT_SCHEMA, OPENAPI_JSON, renderClientSchema } from '../../scripts/lib/openapi-artifacts.js';
 import { createOpenApiDocument, renderOpenApiJson } from '../../src/openapi.js';
 import { useTestApp } from '../support/test-app.js';
 

@@ -154,7 +154,7 @@ export class IdempotencyService {
       throw new IdempotencyKeyReusedError();
     }
     this.report('replay', waitStarted, context);
-    return { state: 'replay', response: this.open(call.recordId, begun.stored) };
+    return { state: 'replay', response: withRetryAfter(this.open(call.recordId, begun.stored), begun.expiresAt) };
   }
 
   /**
@@ -311,4 +311,14 @@ export class IdempotencyService {
   private report(outcome: IdempotencyOutcome, waitStarted: number, context?: ExecutionContext): void {
     if (context) this.options.onOutcome?.({ outcome, lockWaitMs: performance.now() - waitStarted }, context);
   }
+}
+
+/**
+ * A replayed transient error (5xx, kept for the error TTL) says when it expires with Retry-After:
+ * the earliest a retry with the key runs again rather than getting the same answer.
+ */
+function withRetryAfter(response: StoredResponse, expiresAt: number | undefined): StoredResponse {
+  if (response.status < 500 || expiresAt === undefined || response.headers['retry-after'] !== undefined) return response;
+  const seconds = Math.max(1, Math.ceil((expiresAt - Date.now()) / 1000));
+  return { ...response, headers: { ...response.headers, 'retry-after': String(seconds) } };
 }

@@ -208,7 +208,12 @@ describe.each(ADAPTERS)('on %s', (adapterName, adapter) => {
       const before = fixture.idem.executions;
       const first = await send(fixture.url, '/idem/fail', { key });
       expect(first.status).toBe(500);
-      expect((await send(fixture.url, '/idem/fail', { key })).headers['idempotency-cached']).toBe('true');
+      expect(first.headers['retry-after']).toBeUndefined();
+      const replay = await send(fixture.url, '/idem/fail', { key });
+      expect(replay.headers['idempotency-cached']).toBe('true');
+      // The replay says when the stored error expires: whole seconds, at most the error TTL rounded up.
+      expect(Number(replay.headers['retry-after'])).toBeGreaterThanOrEqual(1);
+      expect(Number(replay.headers['retry-after'])).toBeLessThanOrEqual(Math.ceil(ERROR_TTL_MS / 1000));
       expect(fixture.idem.executions).toBe(before + 1);
       await waitFor(
         'the stored 500 has expired and the key runs again',

@@ -103,7 +103,7 @@ describe('the packed package', () => {
   const read = (file: string) => readFileSync(join(unpacked, 'package', file), 'utf8');
 
   beforeAll(async () => {
-    // dist/ is built (from scratch) by `npm run build:package` before jest starts, as `npm test` does;
+    // dist/ is built (from scratch) by `npm run build:packages` before jest starts, as `npm test` does;
     // --ignore-scripts skips prepack's rebuild, which would empty dist/ under the other test files
     // that import the package while this one runs.
     const packed = await runToSuccess('npm', ['pack', '--json', '--ignore-scripts', '--pack-destination', app], { cwd: PACKAGE_DIR, env: process.env });

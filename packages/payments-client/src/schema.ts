@@ -556,7 +556,7 @@ export interface operations {
             /** @description REQUEST_IN_PROGRESS: a request with this key is running; see Retry-After */
             409: {
                 headers: {
-                    /** @description Seconds to wait before retrying */
+                    /** @description Seconds to wait before retrying (on a 502, its replays only) */
                     "Retry-After"?: number;
                     [name: string]: unknown;
                 };
@@ -585,7 +585,7 @@ export interface operations {
             /** @description RATE_LIMITED: see Retry-After */
             429: {
                 headers: {
-                    /** @description Seconds to wait before retrying */
+                    /** @description Seconds to wait before retrying (on a 502, its replays only) */
                     "Retry-After"?: number;
                     [name: string]: unknown;
                 };
@@ -593,9 +593,11 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ProblemDocumentSchema"];
                 };
             };
-            /** @description PAYMENT_PROVIDER_UNAVAILABLE: nothing was charged; replayed for the error TTL, then the same key resumes */
+            /** @description PAYMENT_PROVIDER_UNAVAILABLE: nothing was charged; replayed for the error TTL (a replay says how long in Retry-After), then the same key resumes */
             502: {
                 headers: {
+                    /** @description Seconds to wait before retrying (on a 502, its replays only) */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -605,7 +607,7 @@ export interface operations {
             /** @description IDEMPOTENCY_STORE_UNAVAILABLE (Redis or PostgreSQL), DATABASE_UNAVAILABLE or NOT_READY: retry later with the same key (Retry-After) */
             503: {
                 headers: {
-                    /** @description Seconds to wait before retrying */
+                    /** @description Seconds to wait before retrying (on a 502, its replays only) */
                     "Retry-After"?: number;
                     [name: string]: unknown;
                 };
@@ -655,7 +657,7 @@ export interface operations {
             /** @description RATE_LIMITED: see Retry-After */
             429: {
                 headers: {
-                    /** @description Seconds to wait before retrying */
+                    /** @description Seconds to wait before retrying (on a 502, its replays only) */
                     "Retry-After"?: number;
                     [name: string]: unknown;
                 };
@@ -666,7 +668,7 @@ export interface operations {
             /** @description IDEMPOTENCY_STORE_UNAVAILABLE (Redis or PostgreSQL), DATABASE_UNAVAILABLE or NOT_READY: retry later with the same key (Retry-After) */
             503: {
                 headers: {
-                    /** @description Seconds to wait before retrying */
+                    /** @description Seconds to wait before retrying (on a 502, its replays only) */
                     "Retry-After"?: number;
                     [name: string]: unknown;
                 };
@@ -720,7 +722,7 @@ export interface operations {
             /** @description RATE_LIMITED: see Retry-After */
             429: {
                 headers: {
-                    /** @description Seconds to wait before retrying */
+                    /** @description Seconds to wait before retrying (on a 502, its replays only) */
                     "Retry-After"?: number;
                     [name: string]: unknown;
                 };
@@ -731,7 +733,7 @@ export interface operations {
             /** @description IDEMPOTENCY_STORE_UNAVAILABLE (Redis or PostgreSQL), DATABASE_UNAVAILABLE or NOT_READY: retry later with the same key (Retry-After) */
             503: {
                 headers: {
-                    /** @description Seconds to wait before retrying */
+                    /** @description Seconds to wait before retrying (on a 502, its replays only) */
                     "Retry-After"?: number;
                     [name: string]: unknown;
                 };
@@ -781,7 +783,7 @@ export interface operations {
             /** @description RATE_LIMITED: see Retry-After */
             429: {
                 headers: {
-                    /** @description Seconds to wait before retrying */
+                    /** @description Seconds to wait before retrying (on a 502, its replays only) */
                     "Retry-After"?: number;
                     [name: string]: unknown;
                 };
@@ -792,7 +794,7 @@ export interface operations {
             /** @description IDEMPOTENCY_STORE_UNAVAILABLE (Redis or PostgreSQL), DATABASE_UNAVAILABLE or NOT_READY: retry later with the same key (Retry-After) */
             503: {
                 headers: {
-                    /** @description Seconds to wait before retrying */
+                    /** @description Seconds to wait before retrying (on a 502, its replays only) */
                     "Retry-After"?: number;
                     [name: string]: unknown;
                 };
@@ -943,7 +945,7 @@ export interface operations {
             /** @description RATE_LIMITED: see Retry-After */
             429: {
                 headers: {
-                    /** @description Seconds to wait before retrying */
+                    /** @description Seconds to wait before retrying (on a 502, its replays only) */
                     "Retry-After"?: number;
                     [name: string]: unknown;
                 };
@@ -954,7 +956,7 @@ export interface operations {
             /** @description IDEMPOTENCY_STORE_UNAVAILABLE (Redis or PostgreSQL), DATABASE_UNAVAILABLE or NOT_READY: retry later with the same key (Retry-After) */
             503: {
                 headers: {
-                    /** @description Seconds to wait before retrying */
+                    /** @description Seconds to wait before retrying (on a 502, its replays only) */
                     "Retry-After"?: number;
                     [name: string]: unknown;
                 };
@@ -1004,7 +1006,7 @@ export interface operations {
             /** @description RATE_LIMITED: see Retry-After */
             429: {
                 headers: {
-                    /** @description Seconds to wait before retrying */
+                    /** @description Seconds to wait before retrying (on a 502, its replays only) */
                     "Retry-After"?: number;
                     [name: string]: unknown;
                 };
@@ -1015,7 +1017,7 @@ export interface operations {
             /** @description IDEMPOTENCY_STORE_UNAVAILABLE (Redis or PostgreSQL), DATABASE_UNAVAILABLE or NOT_READY: retry later with the same key (Retry-After) */
             503: {
                 headers: {
-                    /** @description Seconds to wait before retrying */
+                    /** @description Seconds to wait before retrying (on a 502, its replays only) */
                     "Retry-After"?: number;
                     [name: string]: unknown;
                 };
@@ -1088,7 +1090,7 @@ export interface operations {
             /** @description IDEMPOTENCY_STORE_UNAVAILABLE (Redis or PostgreSQL), DATABASE_UNAVAILABLE or NOT_READY: retry later with the same key (Retry-After) */
             503: {
                 headers: {
-                    /** @description Seconds to wait before retrying */
+                    /** @description Seconds to wait before retrying (on a 502, its replays only) */
                     "Retry-After"?: number;
                     [name: string]: unknown;
                 };
@@ -1127,7 +1129,7 @@ export interface operations {
             /** @description IDEMPOTENCY_STORE_UNAVAILABLE (Redis or PostgreSQL), DATABASE_UNAVAILABLE or NOT_READY: retry later with the same key (Retry-After) */
             503: {
                 headers: {
-                    /** @description Seconds to wait before retrying */
+                    /** @description Seconds to wait before retrying (on a 502, its replays only) */
                     "Retry-After"?: number;
                     [name: string]: unknown;
                 };
@@ -1212,7 +1214,7 @@ export interface operations {
             /** @description IDEMPOTENCY_STORE_UNAVAILABLE (Redis or PostgreSQL), DATABASE_UNAVAILABLE or NOT_READY: retry later with the same key (Retry-After) */
             503: {
                 headers: {
-                    /** @description Seconds to wait before retrying */
+                    /** @description Seconds to wait before retrying (on a 502, its replays only) */
                     "Retry-After"?: number;
                     [name: string]: unknown;
                 };
