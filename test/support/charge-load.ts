@@ -1,11 +1,12 @@
 import { expect } from '@jest/globals';
+import { PaymentError, PaymentsClient, type ChargeRequest, type ChargeResult } from '@idempotent-payments/client';
 import request from 'supertest';
 import type { ServiceProcess } from '../../tools/process/index.js';
-import { charge, newKey, validCharge } from './payments-client.js';
+import { newKey, validCharge } from './payments-client.js';
 import { expectProblem } from './problem.js';
 import { waitFor } from './wait-for.js';
 
-/** One HTTP answer to a charge, as a client keeps it. */
+/** One HTTP answer to a charge attempt, as the load's fetch saw it. */
 export interface ChargeAnswer {
   key: string;
   /** Which of the instances answered. */
@@ -16,24 +17,31 @@ export interface ChargeAnswer {
   answeredAt: number;
 }
 
-/** One idempotency key of a load: its body, and every answer it got, oldest first. */
+/** One idempotency key of a load: its body, and every answer a request with that body got, oldest first. */
 export interface LoadedKey {
   key: string;
-  body: ReturnType<typeof validCharge>;
+  body: ChargeRequest;
   answers: ChargeAnswer[];
 }
 
-/** A charge's answers the client may see during an outage: each is retried with the same key. */
-const RETRYABLE = new Set([409, 503]);
+/** The tests' outages last seconds: short waits between attempts, on top of the service's Retry-After. */
+const BACKOFF = { baseMs: 50, maxMs: 1000 };
 
 /**
- * Charges with distinct keys (and distinct bodies) spread round-robin over several instances, a
- * bounded number in flight; every answer is kept for the assertions. A request that gets no HTTP
- * answer at all (the instance died) fails the load.
+ * Charges with distinct keys (and distinct bodies) sent through the project's client, each attempt
+ * to the instance after the one its key's previous attempt went to (so a retry lands on another
+ * instance), a bounded number in flight; every raw answer is kept for the assertions. An attempt
+ * that gets no HTTP answer at all (an instance died, or hung past the client's attempt timeout)
+ * fails the load, although the client would retry it.
  */
 export class ChargeLoad {
   readonly keys: LoadedKey[];
+  private readonly keysByName: Map<string, LoadedKey>;
+  /** The instance each key's next attempt goes to. */
+  private readonly nextInstance = new Map<string, number>();
   private readonly everyAnswer: ChargeAnswer[] = [];
+  private readonly unanswered: string[] = [];
+  private readonly client: PaymentsClient;
   private running?: Promise<void>;
 
   constructor(
@@ -46,6 +54,9 @@ export class ChargeLoad {
       body: validCharge({ amount: 1000 + index, customerId: options.customerId }),
       answers: [],
     }));
+    this.keysByName = new Map(this.keys.map((loaded) => [loaded.key, loaded]));
+    this.keys.forEach((loaded, index) => this.nextInstance.set(loaded.key, index % services.length));
+    this.client = this.recordingClient((answer) => this.keysByName.get(answer.key)!.answers.push(answer));
   }
 
   /** Sends every key once, `concurrency` at a time; resolves once each has its first answer. */
@@ -53,11 +64,15 @@ export class ChargeLoad {
     let next = 0;
     const worker = async () => {
       while (next < this.keys.length) {
-        const index = next++;
-        await this.send(this.keys[index]!, index % this.services.length);
+        const loaded = this.keys[next++]!;
+        // One attempt per key, so the load moves on through an outage and many keys meet it; their
+        // answers are judged from the record, and retryUntilAcknowledged finishes them after.
+        await this.client.charge(loaded.body, { idempotencyKey: loaded.key, maxAttempts: 1 }).catch((error: unknown) => {
+          if (!(error instanceof PaymentError)) throw error;
+        });
       }
     };
-    this.running = Promise.all(Array.from({ length: concurrency }, worker)).then(() => undefined);
+    this.running = Promise.all(Array.from({ length: concurrency }, worker)).then(() => this.expectEveryAttemptAnswered());
     return this.running;
   }
 
@@ -79,56 +94,64 @@ export class ChargeLoad {
     await waitFor(description, async () => this.everyAnswer.some(matches), timeoutMs);
   }
 
-  /**
-   * Each key without a 2xx is retried with the same key and body, on another instance each time,
-   * until it gets one; anything but 409 and 503 on the way fails.
-   */
+  /** Each key without a 2xx is charged again by the client, with its key and body, until it settles or `timeoutMs` passes. */
   async retryUntilAcknowledged(timeoutMs = 30_000): Promise<void> {
     await this.running;
     const pending = this.keys.filter((loaded) => firstSuccess(loaded) === undefined);
-    await Promise.all(
-      pending.map(async (loaded, index) => {
-        const answer = await this.sendUntilSettled(loaded, index, loaded.body, timeoutMs);
-        if (answer.status >= 300) throw new Error(`${loaded.key}: a retry answered ${answer.status} ${answer.text}`);
-      }),
-    );
+    await Promise.all(pending.map((loaded) => this.chargeAgain(loaded, timeoutMs)));
+    this.expectEveryAttemptAnswered();
+  }
+
+  /** The key's payment asked of the client again: its result, and the raw answer that settled it. */
+  async chargeAgain(loaded: LoadedKey, deadlineMs = 30_000): Promise<{ result: ChargeResult; answer: ChargeAnswer }> {
+    const result = await this.client.charge(loaded.body, { idempotencyKey: loaded.key, deadlineMs });
+    return { result, answer: loaded.answers.at(-1)! };
   }
 
   /**
-   * The request as a client retries it: again, on the next instance each time, while the answer is
-   * one to retry later (409 in progress, 503 unavailable; each judged with the load's answers);
-   * the first other answer.
+   * The key sent with another body, as a second payment would be by mistake. A client of its own
+   * sends it: the load's client refuses, without sending, a key it sent with another body. Its
+   * answers are the load's, not the key's. Resolves with what the client settled on (a
+   * PaymentRejectedError, normally) and the raw answer that settled it.
    */
-  async sendUntilSettled(loaded: LoadedKey, firstInstance: number, body: unknown = loaded.body, timeoutMs = 30_000): Promise<ChargeAnswer> {
-    let attempt = firstInstance;
-    let settled: ChargeAnswer | undefined;
-    await waitFor(
-      `${loaded.key} gets an answer other than 409 or 503`,
-      async () => {
-        const answer = await this.send(loaded, attempt++ % this.services.length, body);
-        if (!RETRYABLE.has(answer.status)) settled = answer;
-        return settled !== undefined;
-      },
-      timeoutMs,
-    );
-    return settled!;
+  async reuseKey(loaded: LoadedKey, body: ChargeRequest): Promise<{ outcome: unknown; answer: ChargeAnswer }> {
+    const answers: ChargeAnswer[] = [];
+    const client = this.recordingClient((answer) => answers.push(answer));
+    const outcome = await client.charge(body, { idempotencyKey: loaded.key }).catch((error: unknown) => error);
+    return { outcome, answer: answers.at(-1)! };
   }
 
-  /** One request for the key to one instance, kept with its answer. */
-  async send(loaded: LoadedKey, instance: number, body: unknown = loaded.body): Promise<ChargeAnswer> {
-    const response = await charge(this.services[instance]!.baseUrl, loaded.key, body);
-    const answer: ChargeAnswer = {
-      key: loaded.key,
-      instance,
-      status: response.status,
-      text: response.text,
-      headers: response.headers as Record<string, string>,
-      answeredAt: Date.now(),
+  /** A client whose every attempt goes to its key's next instance, its answer kept in the load's record and given to `keep`. */
+  private recordingClient(keep: (answer: ChargeAnswer) => void): PaymentsClient {
+    const routeAndRecord = async (input: RequestInfo | URL, init?: RequestInit): Promise<Response> => {
+      const key = new Headers(init?.headers).get('idempotency-key')!;
+      const instance = this.nextInstance.get(key)!;
+      this.nextInstance.set(key, (instance + 1) % this.services.length);
+      const url = new URL(input instanceof Request ? input.url : input);
+      const target = new URL(url.pathname + url.search, this.services[instance]!.baseUrl);
+      try {
+        const response = await fetch(target, init);
+        const answer: ChargeAnswer = {
+          key,
+          instance,
+          status: response.status,
+          text: await response.clone().text(),
+          headers: Object.fromEntries(response.headers),
+          answeredAt: Date.now(),
+        };
+        this.everyAnswer.push(answer);
+        keep(answer);
+        return response;
+      } catch (error) {
+        this.unanswered.push(`${key} on instance ${instance}: ${String(error)}`);
+        throw error;
+      }
     };
-    // An answer to another body (a reuse of the key) is not one of the key's own.
-    if (body === loaded.body) loaded.answers.push(answer);
-    this.everyAnswer.push(answer);
-    return answer;
+    return new PaymentsClient({ baseUrl: this.services[0]!.baseUrl, fetch: routeAndRecord, backoff: BACKOFF });
+  }
+
+  private expectEveryAttemptAnswered(): void {
+    expect(this.unanswered).toEqual([]);
   }
 }
 
@@ -207,15 +230,16 @@ export async function ledger(baseUrl: string, filter: { idempotencyKey?: string 
  */
 export async function expectEveryChargeKeptOnce(load: ChargeLoad, services: ServiceProcess[]): Promise<void> {
   const instances = services.length;
-  for (const [index, loaded] of load.keys.entries()) {
+  for (const loaded of load.keys) {
     const first = firstSuccess(loaded);
     expect([loaded.key, first?.status]).toEqual([loaded.key, 201]);
-    // On another instance than the one that answered first.
-    const replay = await load.sendUntilSettled(loaded, first!.instance + 1 + (index % (instances - 1)));
-    expect([loaded.key, replay.status, replay.headers['idempotency-cached']]).toEqual([loaded.key, 201, 'true']);
+    const { result, answer: replay } = await load.chargeAgain(loaded);
+    expect([loaded.key, replay.status, replay.headers['idempotency-cached'], result.replayed]).toEqual([loaded.key, 201, 'true', true]);
+    expect(replay.instance).not.toBe(first!.instance);
     expect(replay.text).toBe(first!.text);
-    const reused = await load.sendUntilSettled(loaded, index, { ...loaded.body, amount: loaded.body.amount + 1 });
-    expectProblem(reused, 422, 'IDEMPOTENCY_KEY_REUSED');
+    const reuse = await load.reuseKey(loaded, { ...loaded.body, amount: loaded.body.amount + 1 });
+    expect(reuse.outcome).toMatchObject({ status: 422, code: 'IDEMPOTENCY_KEY_REUSED' });
+    expectProblem(reuse.answer, 422, 'IDEMPOTENCY_KEY_REUSED');
   }
 
   const acknowledged = new Map(load.keys.map((loaded) => [loaded.key, JSON.parse(firstSuccess(loaded)!.text) as { id: string; orderId: string }]));

@@ -1,10 +1,10 @@
 import { afterAll, afterEach, beforeAll, expect, it } from '@jest/globals';
 import request from 'supertest';
 import { PostgresServer, TestDatabase, type ServiceProcess } from '../../tools/process/index.js';
-import { ChargeLoad, expectEveryChargeKeptOnce, expectOnlyCleanOutageAnswers, firstSuccess, ledger } from './charge-load.js';
+import { ChargeLoad, expectEveryChargeKeptOnce, expectOnlyCleanOutageAnswers, firstSuccess, ledger, type LoadedKey } from './charge-load.js';
 import { fileDatabaseUrl, postgresUrl } from './database.js';
 import { startInstances } from './instances.js';
-import { charge, newKey, setBehavior } from './payments-client.js';
+import { setBehavior } from './payments-client.js';
 import { expectProblem } from './problem.js';
 import { describeWithRedisBinary } from './redis.js';
 import { startRedisTopology, type RedisTopology, type RedisTopologyKind } from './redis-topology.js';
@@ -50,22 +50,6 @@ async function waitUntilEveryInstanceSees(services: ServiceProcess[], dependency
       }),
     ),
   );
-}
-
-/** Retries one charge on the instances in turn until it is acknowledged; 409 and 503 (an outage's leftovers) are retried. */
-async function chargeUntilAcknowledged(services: ServiceProcess[], key: string): Promise<request.Response> {
-  let attempt = 0;
-  let acknowledged: request.Response | undefined;
-  await waitFor(
-    `${key} is acknowledged on a retry`,
-    async () => {
-      const response = await charge(services[attempt++ % services.length]!.baseUrl, key);
-      if (response.status !== 409 && response.status !== 503) acknowledged = response;
-      return acknowledged !== undefined;
-    },
-    RECOVERY_TIMEOUT_MS,
-  );
-  return acknowledged!;
 }
 
 /** A database for the instances, and what to do once they are stopped. */
@@ -189,26 +173,30 @@ export function describePostgresCrashMidLoad(kind: RedisTopologyKind): void {
       const GATEWAY_WINDOW_MS = 3000;
       const [caller, observer] = services;
       await setBehavior(caller!.baseUrl, { minDelayMs: GATEWAY_WINDOW_MS, maxDelayMs: GATEWAY_WINDOW_MS });
-      const key = newKey('postgres-after-gateway');
-      const pending = charge(caller!.baseUrl, key).then((response) => response);
-      await waitFor('the gateway has recorded the charge', async () => (await ledger(observer!.baseUrl, { idempotencyKey: key })).length === 1);
-      const [charged] = await ledger(observer!.baseUrl, { idempotencyKey: key });
+      // One key, whose first attempt goes to the caller.
+      const load = new ChargeLoad(services, 1, { prefix: 'postgres-after-gateway', customerId: `cus_${kind}` });
+      const [loaded] = load.keys as [LoadedKey];
+      const sending = load.start(1);
+      await waitFor('the gateway has recorded the charge', async () => (await ledger(observer!.baseUrl, { idempotencyKey: loaded.key })).length === 1);
+      const [charged] = await ledger(observer!.baseUrl, { idempotencyKey: loaded.key });
       await postgres!.crash();
 
-      const failed = await pending;
-      expect(DATABASE_OUTAGE_CODES).toContain(expectProblem(failed, 503).code);
-      expect(failed.headers['retry-after']).toMatch(/^\d+$/);
+      await sending;
+      const [failed] = loaded.answers;
+      expect(DATABASE_OUTAGE_CODES).toContain(expectProblem(failed!, 503).code);
+      expect(failed!.headers['retry-after']).toMatch(/^\d+$/);
 
       await postgres!.restart();
       await waitUntilEveryInstanceSees(services, 'database', 'up');
       await setBehavior(caller!.baseUrl, { minDelayMs: 0, maxDelayMs: 0 });
-      const retry = await chargeUntilAcknowledged(services, key);
+      await load.retryUntilAcknowledged(RECOVERY_TIMEOUT_MS);
+      const retry = firstSuccess(loaded)!;
       expect(retry.status).toBe(201);
-      expect(retry.body).toMatchObject({ id: charged!.id, orderId: charged!.orderId, status: 'succeeded' });
-      expect(await ledger(observer!.baseUrl, { idempotencyKey: key })).toHaveLength(1);
+      expect(JSON.parse(retry.text)).toMatchObject({ id: charged!.id, orderId: charged!.orderId, status: 'succeeded' });
+      expect(await ledger(observer!.baseUrl, { idempotencyKey: loaded.key })).toHaveLength(1);
       const order = await request(observer!.baseUrl).get(`/api/orders/${charged!.orderId}`).expect(200);
       expect(order.body).toMatchObject({ status: 'PAID', payment: { chargeId: charged!.id } });
-      const replay = await charge(services[2]!.baseUrl, key).expect(201);
+      const { answer: replay } = await load.chargeAgain(loaded);
       expect(replay.headers['idempotency-cached']).toBe('true');
       expect(replay.text).toBe(retry.text);
     });
