@@ -3,7 +3,7 @@ import type { GatewayCharge, GatewayChargeRequest } from './gateway-charge.js';
 /**
  * The payment gateway as the payments code sees it (the port; an abstract class so that it is its
  * own DI token). The mock gateway (MockGatewayService) is one implementation; a real one is
- * bound in GatewayModule instead (see the README, "Plugging in a real gateway").
+ * bound in GatewayModule instead (see docs/architecture.md, "Plugging in a real gateway").
  */
 export abstract class PaymentGateway {
   /**

@@ -15,7 +15,7 @@ const LATENCY_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5
  * The service's Prometheus metrics, in a registry of its own (no global state between apps). Its own
  * metrics share the prefix `payments_`; the generic HTTP and process metrics keep their usual names.
  * Counters only, no ratios: a ratio over the process's lifetime hides what happens now, so dashboards derive
- * them with rate() (README, Operating it).
+ * them with rate() (docs/operations.md, Metrics).
  */
 @Injectable()
 export class MetricsService implements OnApplicationShutdown {

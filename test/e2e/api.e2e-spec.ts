@@ -7,7 +7,7 @@ import { expectProblem } from '../support/problem.js';
 /**
  * Fastify parses bodies after NestJS middleware, so its body errors carry the header the
  * idempotency module's middleware sets; Express's body parser runs before any NestJS middleware
- * (a difference the README names).
+ * (a difference docs/architecture.md names).
  */
 const CACHED_ON_BODY_ERRORS = TEST_HTTP_ADAPTER === 'fastify' ? 'false' : undefined;
 

@@ -154,7 +154,7 @@ function transactions(statements: Statement[]): Array<{ labels: string[]; statem
 /**
  * What a charge costs in Redis and PostgreSQL, pinned so that it cannot grow unnoticed: a change
  * that adds a round trip or a statement to the business path fails here and has to say why in this
- * file (and in the README's "What a charge costs").
+ * file (and in docs/performance.md, "Round trips").
  */
 describe('the round trips of a charge', () => {
   // No webhooks (the gateway's own traffic) and no events worker (its outbox polling is measured below).

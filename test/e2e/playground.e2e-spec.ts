@@ -10,8 +10,8 @@ import { startRedis } from '../support/redis.js';
 import { startTestApp, type TestApp } from '../support/test-app.js';
 
 const CHROMIUM = '/usr/bin/chromium';
-/** The README's picture, rewritten only when asked (`npm run docs:screenshot`); other runs write a scratch file. */
-const README_SCREENSHOT = resolve(dirname(fileURLToPath(import.meta.url)), '../../docs/playground.png');
+/** The picture in docs/playground.md, rewritten only when asked (`npm run docs:screenshot`); other runs write a scratch file. */
+const DOCS_SCREENSHOT = resolve(dirname(fileURLToPath(import.meta.url)), '../../docs/playground.png');
 const LATENCY_MS = 300;
 
 const describeInBrowser = existsSync(CHROMIUM) ? describe : describe.skip;
@@ -176,7 +176,7 @@ describeInBrowser(`the checkout playground at / (needs ${CHROMIUM}: apt-get inst
 
   it('takes a screenshot of the final state (docs/playground.png with UPDATE_SCREENSHOTS=1)', async () => {
     const scratch = process.env.UPDATE_SCREENSHOTS ? undefined : mkdtempSync(join(tmpdir(), 'playground-'));
-    const screenshot = scratch ? join(scratch, 'playground.png') : README_SCREENSHOT;
+    const screenshot = scratch ? join(scratch, 'playground.png') : DOCS_SCREENSHOT;
     rmSync(screenshot, { force: true });
     await page.setViewportSize({ width: 1280, height: 900 });
     await page.evaluate(() => {
