@@ -11,3 +11,14 @@ export class CustomerAmount {
   @ApiProperty({ example: 'cus_42' })
   customerId: string;
 }
+
+/** The columns a CustomerAmount is stored in, as PostgreSQL returns them: a bigint amount arrives as text. */
+export interface CustomerAmountColumns {
+  amount: string;
+  currency: string;
+  customer_id: string;
+}
+
+export function customerAmountOf(row: CustomerAmountColumns): CustomerAmount {
+  return { amount: Number(row.amount), currency: row.currency, customerId: row.customer_id };
+}
