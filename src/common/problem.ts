@@ -1,27 +1,21 @@
 import { HttpException, HttpStatus, Logger } from '@nestjs/common';
+import { problemType, type ProblemDocument as IdempotencyProblemDocument } from '@idempotent-payments/nestjs-idempotency';
 import { STATUS_CODES } from 'node:http';
 
-export const PROBLEM_CONTENT_TYPE = 'application/problem+json; charset=utf-8';
+// The idempotency layer's answers and the service's own errors are one kind of document to clients: one media type, one type URI per code.
+export { PROBLEM_CONTENT_TYPE } from '@idempotent-payments/nestjs-idempotency';
 
 export interface FieldError {
   field: string;
   message: string;
 }
 
-/** An RFC 9457 problem document plus the stable `code` clients switch on. */
-export interface ProblemDocument {
-  type: string;
-  title: string;
-  status: number;
-  detail: string;
-  code: string;
+/** The idempotency layer's problem document (RFC 9457 plus `code`) with the service's extensions. */
+export interface ProblemDocument extends IdempotencyProblemDocument {
   errors?: FieldError[];
   /** RFC 9457 extension members, e.g. the failed checks of a readiness probe. */
   [extension: string]: unknown;
 }
-
-/** Where a client reads what a code means; one URI per code, stable across releases. */
-export const problemType = (code: string) => `urn:problem-type:${code.toLowerCase().replaceAll('_', '-')}`;
 
 /** An error the service raises on purpose: its code, detail and headers reach the client as they are. */
 export class ProblemException extends HttpException {

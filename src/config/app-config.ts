@@ -20,7 +20,21 @@ const toBool = ({ value }: { value: unknown }) => {
 /** An integer variable within bounds, converted from its text form. */
 const IntegerVariable = (min: number, max = Number.MAX_SAFE_INTEGER) => applyDecorators(Transform(toInt), IsInt(), Min(min), Max(max));
 
+/** `true` or `false`, in any case. */
+const BooleanVariable = () => applyDecorators(Transform(toBool), IsBoolean({ message: ({ property }) => `${property} must be true or false` }));
+
 const REDIS_URL_PATTERN = /^rediss?:\/\/\S+$/;
+
+/** A comma-separated list of Redis URLs. */
+const RedisUrlListVariable = () =>
+  applyDecorators(
+    Transform(toList),
+    Matches(REDIS_URL_PATTERN, { each: true, message: ({ property }) => `${property} must be a comma-separated list of redis:// URLs` }),
+  );
+
+/** An optional secret, long enough not to be guessed. */
+const SecretVariable = () =>
+  applyDecorators(IsOptional(), IsString(), MinLength(16, { message: ({ property }) => `${property} must be at least 16 characters` }));
 
 /**
  * Every environment variable the service reads, with its default. Validated once at start:
@@ -49,13 +63,11 @@ export class AppConfig {
   REDIS_URL = 'redis://127.0.0.1:6379';
 
   /** Independent Redis nodes for the Redlock quorum; empty means the lock lives on REDIS_URL. */
-  @Transform(toList)
-  @Matches(REDIS_URL_PATTERN, { each: true, message: 'REDIS_LOCK_URLS must be a comma-separated list of redis:// URLs' })
+  @RedisUrlListVariable()
   REDIS_LOCK_URLS: string[] = [];
 
   /** Startup nodes of a Redis Cluster; when set, the store is that cluster and REDIS_URL is not used. */
-  @Transform(toList)
-  @Matches(REDIS_URL_PATTERN, { each: true, message: 'REDIS_CLUSTER_NODES must be a comma-separated list of redis:// URLs' })
+  @RedisUrlListVariable()
   REDIS_CLUSTER_NODES: string[] = [];
 
   /**
@@ -74,8 +86,7 @@ export class AppConfig {
   DATABASE_STATEMENT_TIMEOUT_MS = 5000;
 
   /** Apply pending migrations at start (under an advisory lock); false leaves them to a deploy step (npm run migrate). */
-  @Transform(toBool)
-  @IsBoolean({ message: 'DATABASE_MIGRATE must be true or false' })
+  @BooleanVariable()
   DATABASE_MIGRATE = true;
 
   /** Bounds every Redis command so an unreachable store answers 503 quickly instead of hanging. */
@@ -100,9 +111,7 @@ export class AppConfig {
   IDEMPOTENCY_RETRY_AFTER_SECONDS = 1;
 
   /** Protects /api/admin; unset leaves the admin routes open (development only). */
-  @IsOptional()
-  @IsString()
-  @MinLength(16, { message: 'ADMIN_TOKEN must be at least 16 characters' })
+  @SecretVariable()
   ADMIN_TOKEN?: string = undefined;
 
   /**
@@ -152,8 +161,7 @@ export class AppConfig {
   GATEWAY_MAX_DELAY_MS = 300;
 
   /** Runs the payment-events consumer inside the service; `npm run worker` runs it as its own process. */
-  @Transform(toBool)
-  @IsBoolean({ message: 'EVENTS_WORKER must be true or false' })
+  @BooleanVariable()
   EVENTS_WORKER = true;
 
   /** The broker payment events are published to (RabbitMQ, AMQP 0-9-1); a vhost is the URL's path. */
@@ -208,23 +216,19 @@ export class AppConfig {
 
   /** The checkout playground at `/`; unset: on outside production, off in production. */
   @IsOptional()
-  @Transform(toBool)
-  @IsBoolean({ message: 'PLAYGROUND must be true or false' })
+  @BooleanVariable()
   PLAYGROUND?: boolean = undefined;
 
   /** Swagger UI at /docs and its document at /docs/openapi.json; unset: on outside production, off in production. */
   @IsOptional()
-  @Transform(toBool)
-  @IsBoolean({ message: 'API_DOCS must be true or false' })
+  @BooleanVariable()
   API_DOCS?: boolean = undefined;
 
   /**
    * HMAC-SHA256 key of the gateway's webhook signatures. Unset: a fixed development key outside
    * production; in production the webhook route is off (404) and the mock gateway sends none.
    */
-  @IsOptional()
-  @IsString()
-  @MinLength(16, { message: 'WEBHOOK_SECRET must be at least 16 characters' })
+  @SecretVariable()
   WEBHOOK_SECRET?: string = undefined;
 
   /** Where the mock gateway posts its webhooks; unset = this instance's own /api/webhooks/gateway. */
@@ -233,8 +237,7 @@ export class AppConfig {
   WEBHOOK_URL?: string = undefined;
 
   /** Whether the mock gateway delivers webhooks for its charges at all. */
-  @Transform(toBool)
-  @IsBoolean({ message: 'WEBHOOK_DELIVERY must be true or false' })
+  @BooleanVariable()
   WEBHOOK_DELIVERY = true;
 }
 

@@ -1,4 +1,5 @@
 import { Injectable } from '@nestjs/common';
+import { customerAmountOf, type CustomerAmountColumns } from '../common/customer-amount.js';
 import { Database, type Queryable, type Statement } from '../database/database.js';
 import type { PaymentEvent } from './payment-event.js';
 import type { CurrencyBalance, StoredReceipt } from './projections.js';
@@ -46,6 +47,14 @@ const BALANCES: Statement = {
   text: 'SELECT currency, amount, payments FROM balances WHERE owner = $1 AND customer_id = $2 ORDER BY currency',
 };
 
+interface ReceiptRow extends CustomerAmountColumns {
+  order_id: string;
+  owner: string;
+  charge_id: string;
+  paid_at: Date;
+  event_id: string;
+}
+
 /** applied: receipt and balance changed; duplicate: consumed before; no_effect: consumed now, nothing to change. */
 export type ProjectionResult = 'applied' | 'duplicate' | 'no_effect';
 
@@ -87,25 +96,12 @@ export class ProjectionsRepository {
   }
 
   async findReceipt(orderId: string): Promise<StoredReceipt | undefined> {
-    const [row] = (
-      await this.database.query<{
-        order_id: string;
-        owner: string;
-        charge_id: string;
-        customer_id: string;
-        amount: string;
-        currency: string;
-        paid_at: Date;
-        event_id: string;
-      }>(FIND_RECEIPT, [orderId])
-    ).rows;
+    const [row] = (await this.database.query<ReceiptRow>(FIND_RECEIPT, [orderId])).rows;
     return (
       row && {
         orderId: row.order_id,
         chargeId: row.charge_id,
-        customerId: row.customer_id,
-        amount: Number(row.amount),
-        currency: row.currency,
+        ...customerAmountOf(row),
         paidAt: row.paid_at.toISOString(),
         eventId: row.event_id,
         owner: row.owner,

@@ -1,21 +1,13 @@
 import { ApiProperty } from '@nestjs/swagger';
+import { CustomerAmount } from '../common/customer-amount.js';
 
 /** A paid order's receipt, written once by the events worker from its payment.succeeded event. */
-export class Receipt {
+export class Receipt extends CustomerAmount {
   @ApiProperty({ example: 'ord_678bbbeb7a3c96e7caf7266a' })
   orderId: string;
 
   @ApiProperty({ example: 'ch_4cd36e51aa1842c99bf6496b5fc1ad92' })
   chargeId: string;
-
-  @ApiProperty({ example: 'cus_42' })
-  customerId: string;
-
-  @ApiProperty({ description: 'Minor units', example: 1999 })
-  amount: number;
-
-  @ApiProperty({ example: 'EUR' })
-  currency: string;
 
   @ApiProperty({ format: 'date-time' })
   paidAt: string;

@@ -2,6 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ProblemException } from '../common/problem.js';
+import { customerAmountOf, type CustomerAmountColumns } from '../common/customer-amount.js';
 import { AppConfig } from '../config/index.js';
 import { gatewayCalls, type GatewayCallResult } from '../metrics/gateway-calls.channel.js';
 import { Database, type Statement } from '../database/database.js';
@@ -36,14 +37,11 @@ const SAVE_BEHAVIOR: Statement = {
   text: 'INSERT INTO gateway.behavior (settings) VALUES ($1) ON CONFLICT (singleton) DO UPDATE SET settings = excluded.settings',
 };
 
-interface ChargeRow {
+interface ChargeRow extends CustomerAmountColumns {
   id: string | null;
   downstream_key: string;
   idempotency_key: string;
   order_id: string;
-  amount: string;
-  currency: string;
-  customer_id: string;
   status: 'succeeded';
   created_at: Date;
 }
@@ -175,9 +173,7 @@ function toCharge(row: ChargeRow): GatewayCharge {
     downstreamKey: row.downstream_key,
     idempotencyKey: row.idempotency_key,
     orderId: row.order_id,
-    amount: Number(row.amount),
-    currency: row.currency,
-    customerId: row.customer_id,
+    ...customerAmountOf(row),
     status: row.status,
     createdAt: row.created_at.toISOString(),
   };

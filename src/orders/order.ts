@@ -1,4 +1,5 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { CustomerAmount } from '../common/customer-amount.js';
 
 export type OrderStatus = 'CREATED' | 'PAID' | 'PAYMENT_FAILED';
 
@@ -38,21 +39,12 @@ export class OrderFailure {
 }
 
 /** What clients see of an order. */
-export class OrderView {
+export class OrderView extends CustomerAmount {
   @ApiProperty({ example: 'ord_678bbbeb7a3c96e7caf7266a' })
   id: string;
 
   @ApiProperty({ description: 'The Idempotency-Key that created it' })
   idempotencyKey: string;
-
-  @ApiProperty({ description: 'Minor units', example: 1999 })
-  amount: number;
-
-  @ApiProperty({ example: 'EUR' })
-  currency: string;
-
-  @ApiProperty({ example: 'cus_42' })
-  customerId: string;
 
   @ApiPropertyOptional()
   description?: string;

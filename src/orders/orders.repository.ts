@@ -1,4 +1,5 @@
 import { Injectable } from '@nestjs/common';
+import { customerAmountOf, type CustomerAmountColumns } from '../common/customer-amount.js';
 import { Database, type Statement } from '../database/database.js';
 import type { PaymentEvent } from '../events/payment-event.js';
 import type { StoredPayment } from '../payments/payment.js';
@@ -96,15 +97,12 @@ const LIST_AFTER: Statement = {
   text: `SELECT ${ORDER_COLUMNS} FROM orders WHERE owner = $1 AND (created_at, id) < ($3::timestamptz, $4) ORDER BY created_at DESC, id DESC LIMIT $2`,
 };
 
-interface OrderRow {
+interface OrderRow extends CustomerAmountColumns {
   id: string;
   owner: string;
   idempotency_key: string;
   request_fingerprint: string;
   idempotency_record_id: string;
-  amount: string;
-  currency: string;
-  customer_id: string;
   description: string | null;
   metadata: Record<string, string> | null;
   status: OrderStatus;
@@ -243,9 +241,7 @@ function toOrder(row: OrderRow): Order {
     idempotencyKey: row.idempotency_key,
     requestFingerprint: row.request_fingerprint,
     idempotencyRecordId: row.idempotency_record_id,
-    amount: Number(row.amount),
-    currency: row.currency,
-    customerId: row.customer_id,
+    ...customerAmountOf(row),
     ...(row.description !== null && { description: row.description }),
     ...(row.metadata !== null && { metadata: row.metadata }),
     status: row.status,

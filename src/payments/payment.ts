@@ -1,21 +1,13 @@
 import { ApiProperty } from '@nestjs/swagger';
+import { CustomerAmount } from '../common/customer-amount.js';
 
 /** A charge as this service reports it (the response body of POST /api/payments/charge). */
-export class Payment {
+export class Payment extends CustomerAmount {
   @ApiProperty({ example: 'ch_4cd36e51aa1842c99bf6496b5fc1ad92' })
   id: string;
 
   @ApiProperty({ example: 'ord_678bbbeb7a3c96e7caf7266a' })
   orderId: string;
-
-  @ApiProperty({ description: 'Minor units', example: 1999 })
-  amount: number;
-
-  @ApiProperty({ example: 'EUR' })
-  currency: string;
-
-  @ApiProperty({ example: 'cus_42' })
-  customerId: string;
 
   @ApiProperty({ enum: ['succeeded'] })
   status: 'succeeded';

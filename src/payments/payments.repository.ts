@@ -1,4 +1,5 @@
 import { Injectable } from '@nestjs/common';
+import { customerAmountOf, type CustomerAmountColumns } from '../common/customer-amount.js';
 import { Database, type Statement } from '../database/database.js';
 import type { StoredPayment } from './payment.js';
 
@@ -7,13 +8,10 @@ const FIND: Statement = {
   text: 'SELECT id, order_id, owner, amount, currency, customer_id, status, created_at FROM payments WHERE id = $1',
 };
 
-interface PaymentRow {
+interface PaymentRow extends CustomerAmountColumns {
   id: string;
   order_id: string;
   owner: string;
-  amount: string;
-  currency: string;
-  customer_id: string;
   status: 'succeeded';
   created_at: Date;
 }
@@ -32,9 +30,7 @@ export class PaymentsRepository {
       row && {
         id: row.id,
         orderId: row.order_id,
-        amount: Number(row.amount),
-        currency: row.currency,
-        customerId: row.customer_id,
+        ...customerAmountOf(row),
         status: row.status,
         createdAt: row.created_at.toISOString(),
         owner: row.owner,

@@ -269,10 +269,6 @@ export interface components {
             };
         };
         Payment: {
-            /** @example ch_4cd36e51aa1842c99bf6496b5fc1ad92 */
-            id: string;
-            /** @example ord_678bbbeb7a3c96e7caf7266a */
-            orderId: string;
             /**
              * @description Minor units
              * @example 1999
@@ -282,6 +278,10 @@ export interface components {
             currency: string;
             /** @example cus_42 */
             customerId: string;
+            /** @example ch_4cd36e51aa1842c99bf6496b5fc1ad92 */
+            id: string;
+            /** @example ord_678bbbeb7a3c96e7caf7266a */
+            orderId: string;
             /** @enum {string} */
             status: "succeeded";
             /** Format: date-time */
@@ -308,10 +308,6 @@ export interface components {
             failedAt: string;
         };
         OrderView: {
-            /** @example ord_678bbbeb7a3c96e7caf7266a */
-            id: string;
-            /** @description The Idempotency-Key that created it */
-            idempotencyKey: string;
             /**
              * @description Minor units
              * @example 1999
@@ -321,6 +317,10 @@ export interface components {
             currency: string;
             /** @example cus_42 */
             customerId: string;
+            /** @example ord_678bbbeb7a3c96e7caf7266a */
+            id: string;
+            /** @description The Idempotency-Key that created it */
+            idempotencyKey: string;
             description?: string;
             metadata?: {
                 [key: string]: string;
@@ -408,12 +408,6 @@ export interface components {
             balances: components["schemas"]["CurrencyBalance"][];
         };
         Receipt: {
-            /** @example ord_678bbbeb7a3c96e7caf7266a */
-            orderId: string;
-            /** @example ch_4cd36e51aa1842c99bf6496b5fc1ad92 */
-            chargeId: string;
-            /** @example cus_42 */
-            customerId: string;
             /**
              * @description Minor units
              * @example 1999
@@ -421,6 +415,12 @@ export interface components {
             amount: number;
             /** @example EUR */
             currency: string;
+            /** @example cus_42 */
+            customerId: string;
+            /** @example ord_678bbbeb7a3c96e7caf7266a */
+            orderId: string;
+            /** @example ch_4cd36e51aa1842c99bf6496b5fc1ad92 */
+            chargeId: string;
             /** Format: date-time */
             paidAt: string;
             /**

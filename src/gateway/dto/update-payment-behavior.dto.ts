@@ -1,48 +1,33 @@
+import { applyDecorators } from '@nestjs/common';
 import { ApiPropertyOptional } from '@nestjs/swagger';
 import { IsBoolean, IsInt, IsNumber, IsOptional, Max, Min } from 'class-validator';
 
+// Last check first, the order a stack of decorators applies them in: it sets the order of the messages of a value that fails several.
+/** A share of calls, 0 to 1. */
+const OptionalRate = () =>
+  applyDecorators(Max(1), Min(0), IsNumber({ allowNaN: false, allowInfinity: false }), IsOptional(), ApiPropertyOptional({ minimum: 0, maximum: 1 }));
+
+/** Whole milliseconds, up to a minute. */
+const OptionalDelayMs = () => applyDecorators(Max(60_000), Min(0), IsInt(), IsOptional(), ApiPropertyOptional({ minimum: 0, maximum: 60_000 }));
+
 /** Any subset of the behaviour; fields left out keep their current value. */
 export class UpdatePaymentBehaviorDto {
-  @ApiPropertyOptional({ minimum: 0, maximum: 1 })
-  @IsOptional()
-  @IsNumber({ allowNaN: false, allowInfinity: false })
-  @Min(0)
-  @Max(1)
+  @OptionalRate()
   failureRate?: number;
 
-  @ApiPropertyOptional({ minimum: 0, maximum: 1 })
-  @IsOptional()
-  @IsNumber({ allowNaN: false, allowInfinity: false })
-  @Min(0)
-  @Max(1)
+  @OptionalRate()
   declineRate?: number;
 
-  @ApiPropertyOptional({ minimum: 0, maximum: 60_000 })
-  @IsOptional()
-  @IsInt()
-  @Min(0)
-  @Max(60_000)
+  @OptionalDelayMs()
   minDelayMs?: number;
 
-  @ApiPropertyOptional({ minimum: 0, maximum: 60_000 })
-  @IsOptional()
-  @IsInt()
-  @Min(0)
-  @Max(60_000)
+  @OptionalDelayMs()
   maxDelayMs?: number;
 
-  @ApiPropertyOptional({ minimum: 0, maximum: 60_000 })
-  @IsOptional()
-  @IsInt()
-  @Min(0)
-  @Max(60_000)
+  @OptionalDelayMs()
   preChargeDelayMs?: number;
 
-  @ApiPropertyOptional({ minimum: 0, maximum: 1 })
-  @IsOptional()
-  @IsNumber({ allowNaN: false, allowInfinity: false })
-  @Min(0)
-  @Max(1)
+  @OptionalRate()
   webhookDuplicateRate?: number;
 
   @ApiPropertyOptional()
