@@ -287,7 +287,6 @@ export interface components {
             /** Format: date-time */
             createdAt: string;
         };
-        Object: Record<string, never>;
         OrderPayment: {
             chargeId: string;
             /** @enum {string} */
@@ -681,7 +680,7 @@ export interface operations {
     listOrders: {
         parameters: {
             query?: {
-                limit?: components["schemas"]["Object"];
+                limit?: number;
                 /** @description The nextCursor of the previous page */
                 cursor?: string;
                 /** @description Only the order this Idempotency-Key created (the key as sent, without structured-field quotes) */
