@@ -10,7 +10,7 @@ import { useTestApp } from '../support/test-app.js';
 const API_KEY = 'sk_test_fail_closed_0123456789';
 const NOT_FOUND = { status: 404, code: 'NOT_FOUND' };
 
-/** CONTRACT §5: a deploy that forgets NODE_ENV runs as in production, never as the open demo. */
+/** docs/promises.md, "Defaults": a deploy that forgets NODE_ENV runs as in production, never as the open demo. */
 describe('the built service without NODE_ENV', () => {
   it('refuses to start without API_KEYS', async () => {
     const run = await runToExit(process.execPath, ['dist/main.js'], { timeoutMs: 15_000 });

@@ -10,7 +10,7 @@ import { startRedis } from '../support/redis.js';
 const startWith = (env: Record<string, string>) =>
   runToExit(process.execPath, ['dist/main.js'], { env: { PATH: process.env.PATH ?? '', ...env }, timeoutMs: 30_000 });
 
-/** CONTRACT §5: a wrong value stops the service with a clear message naming the variable. */
+/** docs/promises.md, "Defaults": a wrong value stops the service with a clear message naming the variable. */
 describe('start-up with a bad configuration', () => {
   it.each([
     ['PORT', 'eighty'],

@@ -10,7 +10,7 @@ interface Answer {
 }
 
 /**
- * A problem document as CONTRACT section 4 describes it: its content type, `type`, `title`,
+ * A problem document as docs/promises.md ("Errors") describes it: its content type, `type`, `title`,
  * `status` (the answer's), `detail` and an UPPER_SNAKE `code`, and nothing internal (no stack
  * trace, no source path). `status` and `code`, when given, must be exactly these. Returns the
  * document for further checks.
