@@ -15,7 +15,7 @@
  * the client must not retry), and reads the ledger through its typed API.
  */
 import { randomUUID } from 'node:crypto';
-import { PaymentsClient, type ChargeRequest } from '@idempotent-payments/client';
+import { createPaymentsApi, PaymentsClient, type ChargeRequest } from '@idempotent-payments/client';
 import { round } from '../tools/stats.js';
 import { UsageError, formatCounts, parseCli, positiveInt, runMain, valueOptions } from './lib/cli.js';
 import { describeError, recordingFetch, runPool, sendCharge, type Answer } from './lib/recorded-charges.js';
@@ -67,7 +67,7 @@ function normalizeUrl(raw: string): string {
   try {
     url = new URL(raw);
   } catch {
-    // Reported below with the other invalid URLs.
+    // Not a URL: refused below.
   }
   if (url?.protocol !== 'http:' && url?.protocol !== 'https:') throw new UsageError(`--url "${raw}" is not a valid http or https URL`);
   // Paths are appended to it, so "http://host:3000/" must not become "http://host:3000//api".
@@ -79,7 +79,7 @@ async function findUnreachable(options: Options): Promise<string[]> {
   const problems = await Promise.all(
     options.urls.map(async (url) => {
       try {
-        const { response } = await new PaymentsClient({ baseUrl: url }).api.GET('/health', {
+        const { response } = await createPaymentsApi(url).GET('/health', {
           parseAs: 'stream',
           signal: AbortSignal.timeout(options.timeoutMs),
         });
@@ -95,7 +95,7 @@ async function findUnreachable(options: Options): Promise<string[]> {
 /** Counts the charges the mock gateway really made for the key; null count when unreadable. */
 async function readLedger(key: string, options: Options): Promise<{ count: number | null; error?: string }> {
   try {
-    const { data, error, response } = await new PaymentsClient({ baseUrl: options.urls[0] }).api.GET('/api/admin/provider/charges', {
+    const { data, error, response } = await createPaymentsApi(options.urls[0]).GET('/api/admin/provider/charges', {
       params: { query: { idempotencyKey: key } },
       headers: options.adminToken ? { 'X-Admin-Token': options.adminToken } : {},
       signal: AbortSignal.timeout(options.timeoutMs),
@@ -108,7 +108,7 @@ async function readLedger(key: string, options: Options): Promise<{ count: numbe
   }
 }
 
-/** Progress on stderr (stdout stays clean for the table): every 10 %, or at most each second if slower. */
+/** Progress on stderr (stdout stays clean for the table): every 10 %, and after a second without a line. */
 function progress(label: string, total: number): () => void {
   const step = Math.max(1, Math.ceil(total / 10));
   let done = 0;
