@@ -33,7 +33,7 @@ export function printVerdict(failures: string[], passed: string, json: boolean, 
   if (failures.length === 0) console.log(`Verdict: PASS - ${passed}`);
   else console.log(`Verdict: FAIL - ${failures.length} failed check(s)`);
   for (const failure of failures.slice(0, PRINTED_FAILURES)) console.log(`  - ${failure}`);
-  if (failures.length > PRINTED_FAILURES) console.log(`  … and ${failures.length - PRINTED_FAILURES} more (--json lists all)`);
+  if (failures.length > PRINTED_FAILURES) console.log(`  … and ${failures.length - PRINTED_FAILURES} more (${json ? 'RESULT' : '--json'} lists all)`);
   if (json) console.log(`RESULT ${JSON.stringify({ ok: failures.length === 0, ...result })}`);
   return failures.length === 0 ? 0 : 1;
 }
