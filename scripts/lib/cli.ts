@@ -12,6 +12,11 @@ export function parseCli<T extends NonNullable<ParseArgsConfig['options']>>(argv
   }
 }
 
+/** Options that take a value, for parseCli: `...valueOptions('seconds', 'rate')`. */
+export function valueOptions<K extends string>(...names: K[]): Record<K, { type: 'string' }> {
+  return Object.fromEntries(names.map((name) => [name, { type: 'string' }])) as Record<K, { type: 'string' }>;
+}
+
 export function positiveInt(name: string, raw: string | undefined, fallback: number): number {
   if (raw === undefined) return fallback;
   if (!/^\d+$/.test(raw.trim()) || Number(raw) < 1 || !Number.isSafeInteger(Number(raw))) {
@@ -36,18 +41,25 @@ export function formatCounts(counts: Record<string, number>): string {
 }
 
 /**
- * The options of a script, or the exit code to end with: 0 after printing the usage for --help,
- * 2 after a usage error.
+ * Runs a script: prints the usage for --help (exit 0), runs it with its options and ends with the
+ * code it returns; a UsageError (bad arguments, a setup that cannot run) ends with 2, anything unexpected too.
  */
-export function readOptions<T>(parse: (argv: string[]) => T | 'help', usage: string): T | number {
-  try {
-    const parsed = parse(process.argv.slice(2));
-    if (parsed !== 'help') return parsed;
+export function runMain<T>(usage: string, parse: (argv: string[]) => T | 'help', run: (options: T) => Promise<number>): void {
+  let parsed = false;
+  const main = async () => {
+    const options = parse(process.argv.slice(2));
+    parsed = true;
+    if (options !== 'help') return run(options);
     console.log(usage);
     return 0;
-  } catch (error) {
-    if (!(error instanceof UsageError)) throw error;
-    console.error(`error: ${error.message}\nRun with --help to see the options.`);
-    return 2;
-  }
+  };
+  main().then(
+    // exitCode instead of process.exit() lets stdout flush when it is piped.
+    (code) => (process.exitCode = code),
+    (error: unknown) => {
+      if (error instanceof UsageError) console.error(`error: ${error.message}${parsed ? '' : '\nRun with --help to see the options.'}`);
+      else console.error('unexpected failure:', error);
+      process.exitCode = 2;
+    },
+  );
 }
