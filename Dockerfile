@@ -28,11 +28,14 @@ WORKDIR /app
 # package.json is needed at run time too: its "type": "module" makes node load dist/*.js as ESM.
 # --ignore-scripts: no production dependency has an install script, and it keeps the package's
 # own lifecycle scripts (e.g. a "prepare" hook that needs dev tools) from running here.
+# The client package's manifest too: the playground serves its dist/ and openapi-fetch to the browser.
 COPY package.json package-lock.json ./
 COPY packages/nestjs-idempotency/package.json ./packages/nestjs-idempotency/
+COPY packages/payments-client/package.json ./packages/payments-client/
 RUN npm ci --omit=dev --ignore-scripts && npm cache clean --force
 
 COPY --from=build /app/packages/nestjs-idempotency/dist ./packages/nestjs-idempotency/dist
+COPY --from=build /app/packages/payments-client/dist ./packages/payments-client/dist
 COPY --from=build /app/dist ./dist
 COPY public ./public
 # The SQL migrations: dist/database/migrations.js reads ../../migrations, applied at start (or by

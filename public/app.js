@@ -1,5 +1,8 @@
-// Checkout playground: a hand-written client of the payments API. No framework, no build step,
-// no request to anything but this service (the page runs under helmet's default CSP).
+// Checkout playground. The correct client is the project's client package, loaded as the modules it is
+// built to (the import map in index.html names them); the broken client is a hand-made fetch. No
+// framework, no build step, no request to anything but this service (the page runs under helmet's CSP).
+
+import { IdempotencyKeyReusedError, PaymentNotSettledError, PaymentRejectedError, PaymentsClient } from '@idempotent-payments/client';
 
 const CHARGE_PATH = '/api/payments/charge';
 const BEHAVIOR_PATH = '/api/admin/payment-behavior';
@@ -121,6 +124,11 @@ function adminHeaders() {
 
 // ---- the checkout ---------------------------------------------------------------------------
 
+/** One client for the page, as an application keeps one: it remembers which body each key was sent with. */
+function newPaymentsClient() {
+  return new PaymentsClient({ baseUrl: location.origin, apiKey: ui.apiKey.value.trim() || undefined, fetch: fetchLogged });
+}
+
 function chargeBody() {
   return {
     amount: Number(ui.amount.value),
@@ -170,45 +178,95 @@ function announce(text) {
   ui.lastResponse.textContent = text;
 }
 
-/** Sends one charge and logs it; never throws. */
-async function sendCharge(key, body) {
-  state.last = { key, body };
-  ui.retryLast.disabled = false;
-  state.inFlight += 1;
-  document.body.dataset.inFlight = String(state.inFlight);
-  const sentAt = new Date();
+/**
+ * Sends one request and adds it to the request log: the broken client's one request, or one attempt of
+ * the client package's (its fetch). Resolves with the log entry and the response, or the network error.
+ */
+async function sendLogged(url, init) {
+  const entry = { sentAt: new Date(), key: new Headers(init.headers).get('Idempotency-Key') ?? '', status: 0, cached: null, chargeId: '', code: '', error: '' };
   const started = performance.now();
-  const entry = { sentAt, key, status: 0, cached: null, chargeId: '', code: '', error: '' };
   try {
-    const response = await fetch(CHARGE_PATH, {
-      method: 'POST',
-      headers: { 'Content-Type': 'application/json', 'Idempotency-Key': key, ...merchantHeaders() },
-      body: JSON.stringify(body),
-      cache: 'no-store',
-    });
+    const response = await fetch(url, init);
     entry.status = response.status;
     entry.cached = response.headers.get('Idempotency-Cached');
-    const text = await response.text();
-    let json;
-    try {
-      json = JSON.parse(text);
-    } catch {
-      json = undefined;
-    }
+    // A copy of the body: the response goes back to its caller unread.
+    const json = await response
+      .clone()
+      .json()
+      .catch(() => undefined);
     if (json && typeof json === 'object') {
       if (response.ok && typeof json.id === 'string') entry.chargeId = json.id;
       if (typeof json.code === 'string') entry.code = json.code;
     }
+    return { entry, response };
   } catch (error) {
     entry.error = error instanceof Error ? error.message : String(error);
+    return { entry, error };
+  } finally {
+    entry.latencyMs = performance.now() - started;
+    entry.kind = kindOf(entry);
+    logEntry(entry);
   }
-  entry.latencyMs = performance.now() - started;
-  state.inFlight -= 1;
-  document.body.dataset.inFlight = String(state.inFlight);
-  entry.kind = kindOf(entry);
-  logEntry(entry);
-  return entry;
 }
+
+/** The client package's fetch: every attempt it makes, its retries included, is a row of the log. */
+async function fetchLogged(url, init) {
+  const { response, error } = await sendLogged(url, init);
+  if (!response) throw error;
+  return response;
+}
+
+/** The broken client: one hand-made request per click, no retry. Never throws. */
+async function payWithoutClient(key, body) {
+  const { entry } = await sendLogged(CHARGE_PATH, {
+    method: 'POST',
+    headers: { 'Content-Type': 'application/json', 'Idempotency-Key': key, ...merchantHeaders() },
+    body: JSON.stringify(body),
+    cache: 'no-store',
+  });
+  return { kind: entry.kind, text: describe(entry), entry };
+}
+
+/** The correct client: PaymentsClient.charge, which retries what a retry can change with the same key. Never throws. */
+async function payWithClient(key, body) {
+  try {
+    const { charge, attempts, replayed } = await paymentsClient.charge(body, { idempotencyKey: key });
+    const answer = replayed ? 'replayed (Idempotency-Cached: true)' : 'fresh (Idempotency-Cached: false)';
+    return {
+      kind: replayed ? 'cached' : 'fresh',
+      result: 'paid',
+      attempts,
+      replayed,
+      chargeId: charge.id,
+      text: `Paid in ${attemptsText(attempts)}: charge ${charge.id}, ${answer}`,
+    };
+  } catch (error) {
+    const failed = { kind: 'error', attempts: error.attempts ?? 0, replayed: false, chargeId: '' };
+    if (error instanceof PaymentRejectedError) {
+      const answer = [`${error.status} ${STATUS_TEXT[error.status] ?? ''}`.trim(), error.code].filter(Boolean).join(' · ');
+      return { ...failed, result: 'refused', text: `Refused in ${attemptsText(error.attempts)}: ${answer}; final, so the client does not retry it` };
+    }
+    if (error instanceof PaymentNotSettledError) {
+      const last = error.lastStatus === undefined ? 'no answer' : String(error.lastStatus);
+      const ended = error.reason === 'deadline' ? 'its deadline passed' : 'it ran out of attempts';
+      return {
+        ...failed,
+        result: 'not-settled',
+        text: `Not settled in ${attemptsText(error.attempts)} (${ended}; the last got ${last}): Retry last sends it again with the same key`,
+      };
+    }
+    if (error instanceof IdempotencyKeyReusedError) {
+      return {
+        ...failed,
+        result: 'not-sent',
+        text: "Not sent: the client already sent this checkout's key with another body; another payment needs a New checkout",
+      };
+    }
+    return { ...failed, result: 'not-sent', text: `Not sent: ${error instanceof Error ? error.message : String(error)}` };
+  }
+}
+
+const attemptsText = (count) => `${count} ${count === 1 ? 'attempt' : 'attempts'}`;
 
 function kindOf(entry) {
   if (entry.status === 0) return 'error';
@@ -244,36 +302,64 @@ function describe(entry) {
   return parts.join(' · ');
 }
 
-/** Runs requests together, then updates the summary, the "last response" line and the ledger once. */
+/** Pays once per key, all together, then updates the summary, the "last response" line and the ledger once. */
 async function runBatch(count) {
   if (!ui.form.reportValidity()) return;
   const body = chargeBody();
   const keys = Array.from({ length: count }, () => keyForRequest());
   renderKey();
-  const entries = await Promise.all(keys.map((key) => sendCharge(key, body)));
-  await finishBatch(entries);
+  await pay(keys, body);
 }
 
 async function retryLast() {
   if (!state.last) return;
-  const entry = await sendCharge(state.last.key, state.last.body);
-  await finishBatch([entry]);
+  await pay([state.last.key], state.last.body);
 }
 
-async function finishBatch(entries) {
-  const last = entries[entries.length - 1];
-  const summary = entries.length === 1 ? describe(last) : batchSummary(entries);
-  ui.lastResponse.dataset.kind = entries.length === 1 ? last.kind : '';
-  ui.lastResponse.textContent = entries.length === 1 ? `Last response: ${summary}` : `Last batch: ${summary}`;
+async function pay(keys, body) {
+  state.last = { key: keys[keys.length - 1], body };
+  ui.retryLast.disabled = false;
+  const viaClient = state.mode === 'checkout';
+  setInFlight(keys.length);
+  const outcomes = await Promise.all(keys.map((key) => (viaClient ? payWithClient(key, body) : payWithoutClient(key, body))));
+  setInFlight(-keys.length);
+  showOutcomes(outcomes, viaClient);
   renderSummary();
   await refreshLedger();
   state.batches += 1;
   document.body.dataset.batches = String(state.batches);
 }
 
-function batchSummary(entries) {
+function setInFlight(change) {
+  state.inFlight += change;
+  document.body.dataset.inFlight = String(state.inFlight);
+}
+
+function showOutcomes(outcomes, viaClient) {
+  const single = outcomes.length === 1 ? outcomes[0] : undefined;
+  ui.lastResponse.dataset.kind = single?.kind ?? '';
+  if (single) ui.lastResponse.textContent = viaClient ? `Last payment: ${single.text}` : `Last response: ${single.text}`;
+  else ui.lastResponse.textContent = `Last batch: ${viaClient ? paymentsSummary(outcomes) : requestsSummary(outcomes.map(({ entry }) => entry))}`;
+  // How the client package ended a single payment, for a reader of the page's markup (the tests).
+  const payment = viaClient ? single : undefined;
+  Object.assign(ui.lastResponse.dataset, {
+    result: payment?.result ?? '',
+    attempts: String(payment?.attempts ?? ''),
+    replayed: String(payment?.replayed ?? ''),
+    chargeId: payment?.chargeId ?? '',
+  });
+}
+
+function requestsSummary(entries) {
   const by = (kind) => entries.filter((entry) => entry.kind === kind).length;
   return `${entries.length} requests: ${by('fresh')} charged, ${by('cached')} replayed, ${by('in-progress')} in progress (409), ${by('error')} other`;
+}
+
+function paymentsSummary(outcomes) {
+  const by = (result) => outcomes.filter((outcome) => outcome.result === result).length;
+  const requests = outcomes.reduce((sum, outcome) => sum + outcome.attempts, 0);
+  const charges = new Set(outcomes.map((outcome) => outcome.chargeId).filter(Boolean)).size;
+  return `${outcomes.length} payments in ${requests} requests: ${by('paid')} paid with ${charges} ${charges === 1 ? 'charge' : 'charges'}, ${by('refused')} refused, ${by('not-settled') + by('not-sent')} not settled`;
 }
 
 // ---- the log --------------------------------------------------------------------------------
@@ -497,7 +583,7 @@ function setMode(mode) {
   document.body.dataset.mode = mode;
   startNewCheckout(
     mode === 'checkout'
-      ? 'One key per checkout: every click and retry of this checkout reuses the same key.'
+      ? "One key per checkout, through the client package: every click, and every retry it makes, reuses the checkout's key."
       : 'New key per click: every request gets a fresh key, so the service cannot recognise retries.',
   );
 }
@@ -537,7 +623,11 @@ for (const input of Object.values(ui.sliders)) {
 ui.apiKey.value = readStored(STORAGE.apiKey);
 ui.adminToken.value = readStored(STORAGE.adminToken);
 if (ui.apiKey.value || ui.adminToken.value) ui.credentials.open = true;
-ui.apiKey.addEventListener('input', () => store(STORAGE.apiKey, ui.apiKey.value.trim()));
+let paymentsClient = newPaymentsClient();
+ui.apiKey.addEventListener('input', () => {
+  store(STORAGE.apiKey, ui.apiKey.value.trim());
+  paymentsClient = newPaymentsClient();
+});
 ui.adminToken.addEventListener('input', () => store(STORAGE.adminToken, ui.adminToken.value.trim()));
 ui.adminToken.addEventListener('change', () => {
   void loadBehavior();

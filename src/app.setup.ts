@@ -6,6 +6,7 @@ import { initHttpApp } from './http/http-app.js';
 import { VALIDATION_PIPE_OPTIONS } from './common/validation.js';
 import type { AppConfig } from './config/index.js';
 import { MetricsService } from './metrics/metrics.service.js';
+import { playgroundScriptSources } from './playground/playground-csp.js';
 import { setUpOpenApi } from './openapi.js';
 
 const GLOBAL_PREFIX = 'api';
@@ -24,15 +25,16 @@ export function setGlobalPrefix(app: INestApplication): void {
 /**
  * Everything main.ts does to the app before it listens, shared with the tests so they exercise
  * the same stack: the service's middleware and settings, inside what every HTTP app of ours gets.
- * Security headers are helmet's defaults on both, from one helmet() made at start (on Fastify in an
- * onRequest hook: @fastify/helmet builds a new helmet per request). JSON body parsing is each
+ * Security headers are helmet's defaults on both (with the playground, its import map's hash in
+ * script-src), from one helmet() made at start (on Fastify in an onRequest hook: @fastify/helmet
+ * builds a new helmet per request). JSON body parsing is each
  * adapter's own (the body limit BODY_LIMIT on both; the app is created with rawBody: true, so
  * webhook signatures cover the exact bytes); the rest is the same code on both.
  */
 export function setUpApp<App extends INestApplication>(app: App, config: AppConfig): Promise<App> {
   return initHttpApp(app, async () => {
     app.use(app.get(MetricsService).recordRequests);
-    const securityHeaders = helmet();
+    const securityHeaders = helmet(config.PLAYGROUND ? { contentSecurityPolicy: { directives: { scriptSrc: playgroundScriptSources() } } } : {});
     if (app.getHttpAdapter().getType() === 'fastify') {
       const fastify = app as unknown as NestFastifyApplication;
       fastify

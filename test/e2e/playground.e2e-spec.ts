@@ -37,11 +37,41 @@ async function rowsAddedBy(page: Page, batch: () => Promise<void>): ReturnType<t
   return all.slice(0, all.length - before);
 }
 
-/** Clicks, then waits until the page has finished that batch (its requests and the ledger refresh). */
-async function clickAndSettle(page: Page, selector: string): Promise<void> {
-  const before = Number((await page.getAttribute('body', 'data-batches')) ?? '0');
-  await page.click(selector);
-  await page.waitForFunction((count) => Number(document.body.dataset.batches ?? '0') > count, before, { timeout: 20_000 });
+/** Clicks (twice for a double click), then waits until the page has finished each click's batch (its requests and the ledger refresh). */
+async function clickAndSettle(page: Page, selector: string, clickCount = 1): Promise<void> {
+  const settled = await batchesAfter(page, clickCount);
+  await page.click(selector, { clickCount });
+  await settled();
+}
+
+/** Waits, when called, until the page has finished `count` more batches than it has now. */
+async function batchesAfter(page: Page, count: number): Promise<() => Promise<void>> {
+  const target = Number((await page.getAttribute('body', 'data-batches')) ?? '0') + count;
+  return async () => {
+    await page.waitForFunction((batches) => Number(document.body.dataset.batches ?? '0') >= batches, target, { timeout: 30_000 });
+  };
+}
+
+/** How the client package ended the last single payment, as the page marks it. */
+async function lastPayment(page: Page): Promise<{ result: string; attempts: number; replayed: string; chargeId: string }> {
+  return page.$eval('#last-response', (line) => {
+    const data = (line as HTMLElement).dataset;
+    return { result: data.result ?? '', attempts: Number(data.attempts), replayed: data.replayed ?? '', chargeId: data.chargeId ?? '' };
+  });
+}
+
+/** Chooses the client behaviour and starts a new checkout; returns the key line (the checkout's key with one key per checkout). */
+async function startCheckout(page: Page, mode: 'checkout' | 'click'): Promise<string> {
+  await page.click(`label[for="mode-${mode}"]`);
+  await page.click('#new-checkout');
+  return (await page.textContent('#current-key'))!.trim();
+}
+
+/** Moves a gateway slider by keyboard (End: 100 %, Home: 0 %) and waits until the page has saved it. */
+async function setSlider(page: Page, selector: string, key: 'End' | 'Home', saved: RegExp): Promise<void> {
+  await page.focus(selector);
+  await page.keyboard.press(key);
+  await page.waitForFunction((pattern) => new RegExp(pattern).test(document.getElementById('gateway-status')?.textContent ?? ''), saved.source);
 }
 
 describeInBrowser(`the checkout playground at / (needs ${CHROMIUM}: apt-get install -y chromium)`, () => {
@@ -50,12 +80,13 @@ describeInBrowser(`the checkout playground at / (needs ${CHROMIUM}: apt-get inst
   let browser: Browser;
   let page: Page;
   const consoleErrors: string[] = [];
-  /** Chrome logs every non-2xx fetch as a console error; the 402s and 409s of a charge are the point of the page. */
-  const expectedFailure = /^Failed to load resource: the server responded with a status of (402|409) /;
+  /** Chrome logs every non-2xx fetch as a console error; the 402s, 409s and 502s of a charge are the point of the page. */
+  const expectedFailure = /^Failed to load resource: the server responded with a status of (402|409|502) /;
 
   beforeAll(async () => {
     redis = await startRedis();
-    service = await startTestApp(redis.url);
+    // A stored 502 expires after a second, so the client's retry runs the key again within the test.
+    service = await startTestApp(redis.url, { IDEMPOTENCY_ERROR_TTL_SECONDS: '1' });
     await setBehavior(service.baseUrl, { minDelayMs: LATENCY_MS, maxDelayMs: LATENCY_MS, failureRate: 0, declineRate: 0 });
     browser = await chromium.launch({
       executablePath: CHROMIUM,
@@ -93,15 +124,18 @@ describeInBrowser(`the checkout playground at / (needs ${CHROMIUM}: apt-get inst
   it('serves the page beside the API, whose routes answer as before', async () => {
     const home = await request(service.baseUrl).get('/').expect(200);
     expect(home.headers['content-type']).toMatch(/^text\/html/);
-    expect(home.headers['content-security-policy']).toContain("script-src 'self'");
+    // The import map is inline: allowed by its hash, with no 'unsafe-inline'.
+    expect(home.headers['content-security-policy']).toMatch(/script-src 'self' 'sha256-[A-Za-z0-9+/]+=*'(;|$)/);
     await request(service.baseUrl)
       .get('/index.html')
       .expect(200)
       .expect('Content-Type', /^text\/html/);
-    await request(service.baseUrl)
-      .get('/app.js')
-      .expect(200)
-      .expect('Content-Type', /javascript/);
+    for (const module of ['/app.js', '/vendor/payments-client/index.js', '/vendor/openapi-fetch/index.mjs']) {
+      await request(service.baseUrl)
+        .get(module)
+        .expect(200)
+        .expect('Content-Type', /javascript/);
+    }
     const health = await request(service.baseUrl).get('/health').expect(200);
     expect(health.body).toEqual(expect.objectContaining({ status: 'ok' }));
     const unknownApi = await request(service.baseUrl).get('/api/nothing-here').expect(404);
@@ -111,29 +145,68 @@ describeInBrowser(`the checkout playground at / (needs ${CHROMIUM}: apt-get inst
     expect(await page.inputValue('#min-delay')).toBe(String(LATENCY_MS));
   });
 
-  it('one key per checkout: ten concurrent clicks make exactly one charge', async () => {
-    await page.click('label[for="mode-checkout"]');
-    await page.click('#new-checkout');
-    const key = (await page.textContent('#current-key'))!.trim();
+  it('one key per checkout: ten concurrent clicks make exactly one charge, and the client brings each of them to it', async () => {
+    const key = await startCheckout(page, 'checkout');
     expect(key).toMatch(/^[0-9a-f-]{36}$/);
 
     const rows = await rowsAddedBy(page, () => clickAndSettle(page, '#pay-ten'));
-    expect(rows).toHaveLength(10);
+    expect(rows.length).toBeGreaterThanOrEqual(10);
     expect(rows.every((row) => row.key === key)).toBe(true);
     expect(rows.filter((row) => row.kind === 'fresh')).toHaveLength(1);
-    expect(rows.filter((row) => row.kind === 'cached' || row.kind === 'in-progress').length).toBeGreaterThanOrEqual(9);
-    expect(new Set(rows.map((row) => row.chargeId).filter(Boolean)).size).toBe(1);
+    // Each payment ends with a 201: the client retries a 409 until it gets the stored charge.
+    const charged = rows.filter((row) => row.status === '201');
+    expect(charged).toHaveLength(10);
+    expect(new Set(charged.map((row) => row.chargeId)).size).toBe(1);
+    expect(rows.filter((row) => row.status !== '201').every((row) => row.kind === 'in-progress')).toBe(true);
+    expect(await page.textContent('#last-response')).toContain(`10 payments in ${rows.length} requests: 10 paid with 1 charge, 0 refused, 0 not settled`);
     // Marked in words too, not by colour alone.
     const badges = (await page.$$eval('#log-body tr .badge', (marks) => marks.map((mark) => mark.textContent))).slice(0, rows.length);
-    expect(badges.filter((badge) => badge === 'replay' || badge === 'in progress').length).toBeGreaterThanOrEqual(9);
+    expect(badges.filter((badge) => badge === 'replay')).toHaveLength(9);
+    expect(await page.textContent('#ledger-count')).toBe('1');
+    expect(await ledgerCount(service.baseUrl, key)).toBe(1);
+  });
+
+  it('one key per checkout: a double click is one charge; the click refused as in progress (409) is retried with the same key', async () => {
+    const key = await startCheckout(page, 'checkout');
+
+    const rows = await rowsAddedBy(page, () => clickAndSettle(page, '#pay', 2));
+    expect(rows.every((row) => row.key === key)).toBe(true);
+    const fresh = rows.filter((row) => row.kind === 'fresh');
+    expect(fresh).toHaveLength(1);
+    expect(rows.filter((row) => row.status === '409').length).toBeGreaterThanOrEqual(1);
+    // The retried click ends last, with the charge the first one made, replayed.
+    expect(rows[0]).toEqual(expect.objectContaining({ status: '201', cached: 'true', chargeId: fresh[0]!.chargeId }));
+    const payment = await lastPayment(page);
+    expect(payment).toEqual({ result: 'paid', attempts: rows.length - 1, replayed: 'true', chargeId: fresh[0]!.chargeId });
+    expect(await page.textContent('#last-response')).toMatch(/^Last payment: Paid in \d+ attempts: charge ch_\w+, replayed/);
+    expect(await page.textContent('#ledger-count')).toBe('1');
+    expect(await ledgerCount(service.baseUrl, key)).toBe(1);
+  });
+
+  it('one key per checkout: a failed answer (502) is retried with the same key until the gateway charges, once', async () => {
+    const key = await startCheckout(page, 'checkout');
+    await setSlider(page, '#failure-rate', 'End', /^Saved:.*failure 100 %/);
+
+    const settled = await batchesAfter(page, 1);
+    await page.click('#pay');
+    await page.waitForSelector(`#log-body tr[data-key="${key}"][data-status="502"]`);
+    // The gateway recovers while the client waits to retry.
+    await setSlider(page, '#failure-rate', 'Home', /^Saved:.*failure 0 %/);
+    await settled();
+
+    const rows = (await logRows(page)).filter((row) => row.key === key).reverse();
+    expect(rows[0]).toEqual(expect.objectContaining({ status: '502', cached: 'false' }));
+    expect(rows.at(-1)).toEqual(expect.objectContaining({ status: '201', kind: 'fresh' }));
+    expect(rows.slice(0, -1).every((row) => row.status === '502')).toBe(true);
+    // Every attempt the client made is in the log, all with the checkout's key.
+    expect(await lastPayment(page)).toEqual({ result: 'paid', attempts: rows.length, replayed: 'false', chargeId: rows.at(-1)!.chargeId });
     expect(await page.textContent('#ledger-count')).toBe('1');
     expect(await ledgerCount(service.baseUrl, key)).toBe(1);
   });
 
   it('new key per click: ten concurrent clicks make ten charges', async () => {
-    await page.click('label[for="mode-click"]');
     // A checkout of its own: in this mode the ledger counts every key of the checkout so far.
-    await page.click('#new-checkout');
+    await startCheckout(page, 'click');
     const rows = await rowsAddedBy(page, () => clickAndSettle(page, '#pay-ten'));
     expect(rows).toHaveLength(10);
     const keys = new Set(rows.map((row) => row.key));
@@ -146,32 +219,27 @@ describeInBrowser(`the checkout playground at / (needs ${CHROMIUM}: apt-get inst
   });
 
   it('decline rate 100 %: the 402 is stored, and "Retry last" replays it without calling the gateway', async () => {
-    await page.click('label[for="mode-checkout"]');
-    await page.click('#new-checkout');
+    const key = await startCheckout(page, 'checkout');
     // The slider, by keyboard: End moves it to 100 % (Home back to 0 % at the end, for the other tests).
-    await page.focus('#decline-rate');
-    await page.keyboard.press('End');
-    await page.waitForFunction(() => /^Saved:.*decline 100 %/.test(document.getElementById('gateway-status')?.textContent ?? ''));
+    await setSlider(page, '#decline-rate', 'End', /^Saved:.*decline 100 %/);
     expect(await page.inputValue('#decline-rate')).toBe('100');
     const behavior = await request(service.baseUrl).get('/api/admin/payment-behavior').expect(200);
     expect(behavior.body).toEqual(expect.objectContaining({ declineRate: 1, failureRate: 0, minDelayMs: LATENCY_MS, maxDelayMs: LATENCY_MS }));
 
-    const key = (await page.textContent('#current-key'))!.trim();
     await clickAndSettle(page, '#pay');
     const [declined] = await logRows(page);
     expect(declined).toEqual(expect.objectContaining({ key, status: '402', cached: 'false', chargeId: '' }));
-    expect(await page.textContent('#last-response')).toContain('402');
+    // Final: the client does not retry a decline.
+    expect(await lastPayment(page)).toEqual(expect.objectContaining({ result: 'refused', attempts: 1 }));
+    expect(await page.textContent('#last-response')).toMatch(/Refused in 1 attempt: 402 Payment Required · CARD_DECLINED/);
 
-    await clickAndSettle(page, '#retry-last');
-    const [replayed] = await logRows(page);
-    expect(replayed).toEqual(expect.objectContaining({ key, status: '402', cached: 'true', kind: 'cached' }));
-    expect(await page.textContent('#last-response')).toMatch(/402.*CARD_DECLINED.*replayed/);
+    const rows = await rowsAddedBy(page, () => clickAndSettle(page, '#retry-last'));
+    expect(rows).toEqual([expect.objectContaining({ key, status: '402', cached: 'true', kind: 'cached' })]);
+    expect(await lastPayment(page)).toEqual(expect.objectContaining({ result: 'refused', attempts: 1 }));
 
     expect(await page.textContent('#ledger-count')).toBe('0');
     expect(await ledgerCount(service.baseUrl, key)).toBe(0);
-    await page.focus('#decline-rate');
-    await page.keyboard.press('Home');
-    await page.waitForFunction(() => /^Saved:.*decline 0 %/.test(document.getElementById('gateway-status')?.textContent ?? ''));
+    await setSlider(page, '#decline-rate', 'Home', /^Saved:.*decline 0 %/);
   });
 
   it('takes a screenshot of the final state (docs/playground.png with UPDATE_SCREENSHOTS=1)', async () => {

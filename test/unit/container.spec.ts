@@ -198,8 +198,20 @@ describe('container files', () => {
     const copiedFromBuild = runtimeStage
       .filter((instruction) => instruction.keyword === 'COPY' && instruction.flags.includes('--from=build'))
       .map((instruction) => instruction.args);
-    // The service and the idempotency package it imports (an npm workspace), both compiled.
-    expect(copiedFromBuild).toEqual(['/app/packages/nestjs-idempotency/dist ./packages/nestjs-idempotency/dist', '/app/dist ./dist']);
+    // The service, the idempotency package it imports and the client package the playground loads (npm workspaces), all compiled.
+    expect(copiedFromBuild).toEqual([
+      '/app/packages/nestjs-idempotency/dist ./packages/nestjs-idempotency/dist',
+      '/app/packages/payments-client/dist ./packages/payments-client/dist',
+      '/app/dist ./dist',
+    ]);
+    // Their manifests come before the install, which links the workspaces where node_modules finds them and installs their dependencies.
+    const install = runtimeStage.findIndex((instruction) => instruction.keyword === 'RUN');
+    for (const workspace of ['nestjs-idempotency', 'payments-client']) {
+      const manifest = runtimeStage.findIndex(
+        (instruction) => instruction.keyword === 'COPY' && instruction.args === `packages/${workspace}/package.json ./packages/${workspace}/`,
+      );
+      expect({ workspace, manifestBeforeInstall: manifest >= 0 && manifest < install }).toEqual({ workspace, manifestBeforeInstall: true });
+    }
     expect(runtimeStage.find((instruction) => instruction.keyword === 'COPY' && instruction.args.startsWith('public '))).toBeDefined();
     // dist/database/migrations.js applies ../../migrations at start.
     expect(runtimeStage.find((instruction) => instruction.keyword === 'COPY' && instruction.args === 'migrations ./migrations')).toBeDefined();
