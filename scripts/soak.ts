@@ -21,7 +21,7 @@ import { retentionFor } from '@idempotent-payments/nestjs-idempotency';
 import { UsageError, formatCounts, readOptions, fraction, parseCli, positiveInt } from './lib/cli.js';
 import { percentile } from '../tools/stats.js';
 import { runPool, sendCharge } from './lib/charge-client.js';
-import { answersOk, hasRedisServerBinary, RabbitMqVhost, RedisServer, ServiceProcess, TestDatabase, waitForReady } from '../tools/process/index.js';
+import { answersOk, hasRedisServerBinary, RabbitMqVhost, RedisServer, ServiceProcess, TestDatabase, waitFor } from '../tools/process/index.js';
 
 const USAGE = `Usage: npx tsx scripts/soak.ts [options]    (needs dist/: run \`npm run build\` first)
 
@@ -231,7 +231,7 @@ async function restartRedisAt(redis: RedisServer, atMs: number, run: Run, onDown
 async function waitUntilReady(services: ServiceProcess[], timeoutMs: number): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   for (const service of services) {
-    await waitForReady(`${service.baseUrl}/health/ready`, () => answersOk(`${service.baseUrl}/health/ready`, REQUEST_TIMEOUT_MS), {
+    await waitFor(`${service.baseUrl}/health/ready`, () => answersOk(`${service.baseUrl}/health/ready`, REQUEST_TIMEOUT_MS), {
       timeoutMs: Math.max(0, deadline - Date.now()),
       intervalMs: 100,
       process: service.process,

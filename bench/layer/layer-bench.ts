@@ -10,7 +10,7 @@ import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { freePort, ManagedProcess, TestDatabase, waitForReady } from '../../tools/process/index.js';
+import { freePort, ManagedProcess, TestDatabase, waitFor } from '../../tools/process/index.js';
 import { addedCpu, formatAdded, renderSides, runSides, type SideFigures, type SideSpec } from './run-sides.js';
 import { writeResult } from './write-result.js';
 
@@ -52,7 +52,7 @@ function layerServer(adapter: Adapter, { layer, store, handler }: Variant): Side
       },
     });
     const url = `http://127.0.0.1:${port}`;
-    await waitForReady(`the ${adapter} layer server`, () => fetch(url).then(() => true), { timeoutMs: 30_000, process: server });
+    await waitFor(`the ${adapter} layer server answers`, () => fetch(url).then(() => true), { timeoutMs: 30_000, process: server });
     return { url, pid: server.child.pid!, stop: async () => void (await server.crash()) };
   };
 }
