@@ -1,15 +1,13 @@
 /**
- * The benchmark's load generator, run by bench/bench.ts as its own process so that the client's
- * work is not done on the service's event loop:
+ * The load generator, run by bench/bench.ts as its own process so that the client's work is not
+ * done on the measured event loop: `node --import tsx bench/load.ts '<LoadOptions as JSON>'`.
+ * It prints `ready` once loaded, waits for a `go` line on stdin (the bench takes its "before"
+ * snapshots in between), drives the load with progress on stderr and prints its result as one JSON
+ * line: autocannon's for the throughput modes, its own for the contention burst. It sends raw
+ * requests rather than the client package's: the client's per-request work (Request objects, retry
+ * bookkeeping) would be measured as the service's latency and cap the load.
  *
- *   node --import tsx bench/load.ts '<LoadOptions as JSON>'
- *
- * It prints `ready` on stdout once loaded, waits for a `go` line on stdin (the bench takes its
- * "before" snapshots in between), drives the load, shows one progress line a second on stderr and
- * prints its result as one JSON line on stdout: autocannon's result for the throughput modes, its
- * own measurements for the contention burst.
- *
- * Modes, all POST /api/payments/charge with the same body:
+ * Modes, all POST `path` with the same body:
  *   unique      every request a new Idempotency-Key (baseline, fresh)
  *   sequence    keys <prefix>-0 … <prefix>-(amount-1), each exactly once (warming the replay set)
  *   cycle       keys <prefix>-0 … <prefix>-(keyCount-1) over and over (replay)
@@ -21,7 +19,6 @@ import autocannon from 'autocannon';
 import type { EventEmitter } from 'node:events';
 import { Agent, request as httpRequest } from 'node:http';
 import { createInterface } from 'node:readline';
-import { formatCounts } from '../scripts/lib/cli.js';
 import { percentile, round } from '../tools/stats.js';
 
 export type LoadMode = 'unique' | 'sequence' | 'cycle' | 'mixed' | 'contention';
@@ -30,6 +27,7 @@ export interface LoadOptions {
   mode: LoadMode;
   label: string;
   baseUrl: string;
+  path: string;
   apiKey: string;
   body: string;
   keyPrefix: string;
@@ -79,7 +77,6 @@ export interface LatencySummary {
   max: number | null;
 }
 
-const CHARGE_PATH = '/api/payments/charge';
 /** mixed: a duplicate repeats a key first sent at least this many new keys ago (long finished) … */
 const DUPLICATE_MIN_AGE = 100;
 /** … and at most this many ago. */
@@ -143,7 +140,7 @@ async function runAutocannon(options: LoadOptions): Promise<{ kind: 'autocannon'
   const nextKey = keySource(options);
   const perSecond: number[] = [];
   const started = Date.now();
-  const url = new URL(CHARGE_PATH, options.baseUrl).href;
+  const url = new URL(options.path, options.baseUrl).href;
   const total = options.amount === undefined ? `${options.seconds} s` : `${options.amount} requests`;
   return new Promise((resolve, reject) => {
     const instance = autocannon(
@@ -226,7 +223,7 @@ async function runContention(options: LoadOptions): Promise<ContentionResult> {
   const firstAt = performance.now();
   const pending = Array.from({ length: total }, () => {
     const startedAt = performance.now();
-    return send('POST', CHARGE_PATH, headers, options.body).then(
+    return send('POST', options.path, headers, options.body).then(
       (answer) => ({ ...answer, latencyMs: answer.endedAt - startedAt }),
       (error: unknown) => ({ status: -1, cached: undefined, endedAt: performance.now(), latencyMs: NaN, error: String((error as Error).message ?? error) }),
     );
@@ -263,7 +260,7 @@ async function runContention(options: LoadOptions): Promise<ContentionResult> {
       conflicts.length === 0 ? null : Math.round((1000 * conflicts.length) / (Math.max(...conflicts.map((answer) => answer.endedAt)) - firstAt)),
   };
   process.stderr.write(
-    `  [${options.label}] ${formatCounts(statuses)}; 409 p50 ${result.conflicts.p50} ms, p99 ${result.conflicts.p99} ms; ` +
+    `  [${options.label}] ${JSON.stringify(statuses)}; 409 p50 ${result.conflicts.p50} ms, p99 ${result.conflicts.p99} ms; ` +
       // The floor server answers no 201.
       `${result.freshAnsweredAtMs === null ? '' : `fresh 201 after ${result.freshAnsweredAtMs} ms; `}${result.conflictsPerSecond} 409s/s\n`,
   );
