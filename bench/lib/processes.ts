@@ -6,11 +6,10 @@ import { dirname, join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { pathToFileURL } from 'node:url';
 import { createPaymentsApi } from '@idempotent-payments/client';
-import type autocannon from 'autocannon';
 import { Redis } from 'ioredis';
 import pg from 'pg';
 import { freePort, ManagedProcess, RabbitMqVhost, RedisServer, runToExit, ServiceProcess, stopAll, TestDatabase, waitFor } from '../../tools/process/index.js';
-import type { ContentionResult, LoadOptions } from '../load.js';
+import type { AutocannonOutput, ContentionResult, LoadOptions } from '../load.js';
 import { DEFAULT_ADAPTER, type HttpAdapter, isLayerSide, layerVariant, type Scenario, type Side, sideName } from './sides.js';
 
 export const ROOT = join(import.meta.dirname, '..', '..');
@@ -322,8 +321,6 @@ export async function startFloor(): Promise<LoadTarget> {
   await waitFor(`the floor server listens on ${baseUrl}`, () => fetch(baseUrl).then(() => true), { timeoutMs: 10_000, process: floor });
   return { name: 'floor server', baseUrl };
 }
-
-export type AutocannonOutput = { kind: 'autocannon'; result: autocannon.Result; perSecond: number[] };
 
 export function loadOptions(mode: LoadOptions['mode'], label: string, target: LoadTarget, side: Side, extra: Partial<LoadOptions>): LoadOptions {
   return {

@@ -5,20 +5,9 @@
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import { round } from '../../tools/stats.js';
-import type { ContentionResult } from '../load.js';
+import type { AutocannonOutput, ContentionResult } from '../load.js';
 import { settledSnapshot, snapshot, storeFigures } from '../lib/measure.js';
-import {
-  type AutocannonOutput,
-  type Context,
-  emptyStore,
-  ledgerCount,
-  type LoadTarget,
-  loadOptions,
-  log,
-  runLoad,
-  setGatewayDelay,
-  storeOf,
-} from '../lib/processes.js';
+import { type Context, emptyStore, ledgerCount, type LoadTarget, loadOptions, log, runLoad, setGatewayDelay, storeOf } from '../lib/processes.js';
 import { DEFAULT_ADAPTER } from '../lib/sides.js';
 
 const BURST_GATEWAY_DELAY_MS = 200;

@@ -1,5 +1,6 @@
+import type { AutocannonOutput } from '../load.js';
 import { median, round, slope } from '../../tools/stats.js';
-import { type AutocannonOutput, type Context, emptyStore, loadOptions, log, runLoad, startSide, storeOf } from '../lib/processes.js';
+import { type Context, emptyStore, loadOptions, log, runLoad, startSide, storeOf } from '../lib/processes.js';
 import { DEFAULT_ADAPTER } from '../lib/sides.js';
 
 export const SOAK_FIRST_SECONDS = 10;

@@ -5,21 +5,9 @@ import type pg from 'pg';
 import { createPaymentsApi } from '@idempotent-payments/client';
 import { percentile, round } from '../../tools/stats.js';
 import { waitFor } from '../../tools/process/index.js';
-import type { LoadOptions } from '../load.js';
+import type { AutocannonOutput, LoadOptions } from '../load.js';
 import { processFigures, settledSnapshot, snapshot, storeFigures } from '../lib/measure.js';
-import {
-  API_KEY,
-  type AutocannonOutput,
-  type Context,
-  emptyStore,
-  loadOptions,
-  log,
-  type ProbedService,
-  requestOf,
-  runLoad,
-  startSide,
-  storeOf,
-} from '../lib/processes.js';
+import { API_KEY, type Context, emptyStore, loadOptions, log, type ProbedService, requestOf, runLoad, startSide, storeOf } from '../lib/processes.js';
 import { isLayerSide, rowLabel, type Side, sideName, type ThroughputScenario } from '../lib/sides.js';
 
 const REPLAY_KEYS = 1000;
