@@ -32,7 +32,7 @@ import { type ProfiledRun, runProfile } from './scenarios/profile.js';
 import { runSoak, SOAK_FIRST_SECONDS } from './scenarios/soak.js';
 import { runThroughput, sanityChecks, type ThroughputRun, warmUp } from './scenarios/throughput.js';
 
-const USAGE = `Usage: npm run bench -- [options]      (npm run bench:layer -- [options]: --scenarios layer --seconds 4 --connections 20)
+const USAGE = `Usage: npm run bench -- [options]      (npm run bench:layer: --scenarios layer --seconds 4 --connections 20 --warmup-seconds 1 --lead-in-seconds 0)
 
   --seconds <n>              length of each measured run (default 10)
   --connections <n>          autocannon connections (default 50)
