@@ -1,65 +1,134 @@
 #!/usr/bin/env -S npx tsx
 /**
- * What does idempotency cost, and what does the service cost against itself at an earlier commit? `npm run bench` (issues 7 and 14).
- *
- *   npm run bench                                   # everything, defaults below
- *   npm run bench -- --seconds 10 --rounds 2 --quick
- *   npm run bench -- --scenarios baseline,fresh --rounds 3
- *   npm run bench -- --quick --cpu-prof             # plus CPU profiles of fresh, replay and baseline
- *   npm run bench -- --ref 06c35d8                  # plus the service as it was at 06c35d8 (issue 14's targets)
- *
- * It builds the service and starts, each against a redis-server of its own on a free port (never
- * the shared 6379), its sides: the production build (`node dist/main.js`) on each adapter, the
- * baseline (bench/baseline-main.ts: the same build with the idempotency interceptor overridden by
- * a bypass) and, with --ref, the service of that ref, built in a temporary git worktree. Load comes
- * from autocannon in a separate process (bench/load.ts). The contention scenario also sends its
- * load to bench/floor-server.mjs (a bare node:http server answering a fixed 409): the floor the
- * machine and the client allow, measured in the same run. Scenarios and sides are interleaved
- * round by round, so drift of this shared 2-core machine hits all of them; ratios to the baseline
- * and to the ref come from the same round. Writes bench/results/<date>.json and .svg,
- * bench/chart.svg, and the table between the markers of bench/README.md. Progress goes to stderr,
- * the summary to stdout. Every process it started is stopped, and the worktree removed, at the end,
- * on error and on Ctrl-C.
- *
- * Exit codes: 0 measured (targets may still FAIL: they are printed), 1 the bench itself failed,
- * 2 bad arguments.
+ * The bench: what idempotency costs, on each adapter, against the service at an earlier commit
+ * (`--ref`), and the idempotency package alone against a peer package (`--scenarios layer`, or
+ * `npm run bench:layer`). See bench/README.md. Progress on stderr, the report on stdout.
+ * Exit codes: 0 measured (targets may still FAIL), 1 the bench failed, 2 bad arguments.
  */
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
-import { join, relative } from 'node:path';
-import { UsageError } from '../scripts/lib/cli.js';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
 import { hasRedisServerBinary, runToExit } from '../tools/process/index.js';
 import { round } from '../tools/stats.js';
-import { parseOptions, USAGE } from './lib/options.js';
-import { RESULTS_DIR, ROOT } from './lib/paths.js';
 import {
-  build,
+  type BenchOptions,
   buildRef,
   type Context,
   log,
-  resolveRef,
+  RESULTS_DIR,
+  ROOT,
+  runStep,
   servicesStarted,
   startFloor,
-  startDatabase,
   startSide,
   startStore,
   stopEverything,
-  stopRound,
 } from './lib/processes.js';
-import { attributeRoundTrips, evaluateTargets, printSummary, summarizeContention, summarizeScenarios, writeOutputs } from './lib/report.js';
-import { runsContention, sideName, sidesInRound, throughputRows } from './lib/sides.js';
-import { type BenchOptions, type BenchResult, type ContentionRun, DEFAULT_ADAPTER, type ProfiledRun, type ThroughputRun } from './lib/types.js';
-import { sanityChecks, warmUp } from './scenarios/checks.js';
-import { runContention } from './scenarios/contention.js';
-import { runProfile } from './scenarios/profile.js';
-import { runSoak } from './scenarios/soak.js';
-import { runThroughput } from './scenarios/throughput.js';
+import { type BenchResult, evaluateTargets, summarizeContention, summarizeScenarios, writeOutputs } from './lib/report.js';
+import { ALL_SCENARIOS, DEFAULT_ADAPTER, HTTP_ADAPTERS, isLayerSide, runsContention, sideName, sidesInRound, throughputRows } from './lib/sides.js';
+import { type ContentionRun, runContention } from './scenarios/contention.js';
+import { type ProfiledRun, runProfile } from './scenarios/profile.js';
+import { runSoak, SOAK_FIRST_SECONDS } from './scenarios/soak.js';
+import { runThroughput, sanityChecks, type ThroughputRun, warmUp } from './scenarios/throughput.js';
 
-async function gitInfo(refCommit: string | null): Promise<BenchResult['git']> {
-  const commit = await runToExit('git', ['rev-parse', 'HEAD'], { cwd: ROOT });
-  const status = await runToExit('git', ['status', '--porcelain'], { cwd: ROOT });
-  if (commit.code !== 0 || status.code !== 0) return { commit: null, dirtyFiles: null, refCommit };
-  return { commit: commit.stdout.trim(), dirtyFiles: status.stdout.split('\n').filter(Boolean).length, refCommit };
+const USAGE = `Usage: npm run bench -- [options]      (npm run bench:layer: --scenarios layer --seconds 4 --connections 20 --warmup-seconds 1 --lead-in-seconds 0)
+
+  --seconds <n>              length of each measured run (default 10)
+  --connections <n>          autocannon connections (default 50)
+  --scenarios <list>         comma list of ${ALL_SCENARIOS.join(',')} (default all but layer)
+  --adapters <list>          comma list of ${HTTP_ADAPTERS.join(',')} (default both): fresh and replay of the service,
+                             and the layer sides, on each; the baseline, mixed, contention, the soak and the
+                             profiles run on the default adapter, ${DEFAULT_ADAPTER}
+  --ref <git ref>            also measure the service as it was at this ref (fresh and replay), built in a
+                             temporary git worktree (removed at the end), with ratios to it from the same round
+  --rounds <n>               interleaved rounds: every scenario on every side, then again (default 3)
+  --soak-seconds <n>         memory check: RSS after ${SOAK_FIRST_SECONDS} s vs after n s of fresh keys (default 60)
+  --quick                    skip the soak
+  --cpu-prof                 also profile fresh and replay (default adapter) and the baseline with node --cpu-prof
+  --warmup-seconds <n>       unmeasured load on each new process (default 3)
+  --lead-in-seconds <n>      unmeasured load of the same scenario right before each measured run (default 2)
+  --contention-requests <n>  requests in the contention burst (default 1000); the same burst and steady load
+                             also go to bench/floor-server.mjs, the floor of this machine and client
+  --no-build                 use dist/ as it is instead of running \`npm run build\`
+  --report <results.json>    measure nothing: redraw the chart and the README table from a results file
+  --help                     show this help`;
+
+class UsageError extends Error {}
+
+function parseOptions(argv: string[]): BenchOptions | 'help' | { report: string } {
+  const text = { type: 'string' } as const;
+  const flag = { type: 'boolean' } as const;
+  let values;
+  try {
+    ({ values } = parseArgs({
+      args: argv,
+      strict: true,
+      options: {
+        seconds: text,
+        connections: text,
+        scenarios: text,
+        adapters: text,
+        ref: text,
+        rounds: text,
+        'soak-seconds': text,
+        quick: flag,
+        'cpu-prof': flag,
+        'warmup-seconds': text,
+        'lead-in-seconds': text,
+        'contention-requests': text,
+        'no-build': flag,
+        report: text,
+        help: flag,
+      },
+    }));
+  } catch (error) {
+    throw new UsageError((error as Error).message);
+  }
+  if (values.help) return 'help';
+  if (values.report !== undefined) return { report: values.report };
+  const integer = (name: keyof typeof values, fallback: number, min = 1) => {
+    const raw = values[name] as string | undefined;
+    if (raw === undefined) return fallback;
+    if (!/^\d+$/.test(raw.trim()) || Number(raw) < min) throw new UsageError(`--${name} must be an integer ≥ ${min}, got "${raw}"`);
+    return Number(raw);
+  };
+  const listOf = <T extends string>(name: 'scenarios' | 'adapters', choices: readonly T[], fallback: readonly T[]): T[] => {
+    const names =
+      values[name]
+        ?.split(',')
+        .map((entry) => entry.trim())
+        .filter(Boolean) ?? fallback;
+    const unknown = names.find((entry) => !(choices as readonly string[]).includes(entry));
+    if (unknown !== undefined || names.length === 0)
+      throw new UsageError(`--${name}: ${unknown ? `unknown "${unknown}"` : 'empty'}; choose from ${choices.join(', ')}`);
+    return choices.filter((choice) => names.includes(choice));
+  };
+  if (values.ref?.trim() === '') throw new UsageError('--ref is empty');
+  return {
+    seconds: integer('seconds', 10),
+    connections: integer('connections', 50),
+    scenarios: listOf(
+      'scenarios',
+      ALL_SCENARIOS,
+      ALL_SCENARIOS.filter((scenario) => scenario !== 'layer'),
+    ),
+    adapters: listOf('adapters', HTTP_ADAPTERS, HTTP_ADAPTERS),
+    ref: values.ref?.trim() ?? null,
+    rounds: integer('rounds', 3),
+    soakSeconds: integer('soak-seconds', 60, SOAK_FIRST_SECONDS + 1),
+    quick: values.quick ?? false,
+    cpuProf: values['cpu-prof'] ?? false,
+    warmupSeconds: integer('warmup-seconds', 3, 0),
+    leadInSeconds: integer('lead-in-seconds', 2, 0),
+    contentionRequests: integer('contention-requests', 1000),
+    build: !values['no-build'],
+  };
+}
+
+async function git(args: string[], cwd = ROOT): Promise<string | null> {
+  const { code, stdout } = await runToExit('git', args, { cwd });
+  return code === 0 ? stdout.trim() : null;
 }
 
 async function main(): Promise<number> {
@@ -71,9 +140,7 @@ async function main(): Promise<number> {
       return 0;
     }
     if ('report' in parsed) {
-      const result = JSON.parse(readFileSync(parsed.report, 'utf8')) as BenchResult;
-      writeOutputs(result, result.startedAt.replace(/:/g, '-'));
-      printSummary(result);
+      writeOutputs(JSON.parse(readFileSync(parsed.report, 'utf8')) as BenchResult);
       return 0;
     }
     options = parsed;
@@ -82,7 +149,7 @@ async function main(): Promise<number> {
     console.error(`error: ${error.message}\nRun with --help to see the options.`);
     return 2;
   }
-  const refCommit = options.ref === null ? null : await resolveRef(options.ref);
+  const refCommit = options.ref === null ? null : await git(['rev-parse', '--verify', '--quiet', `${options.ref}^{commit}`]);
   if (options.ref !== null && refCommit === null) {
     console.error(`error: --ref ${options.ref} names no commit of this repository`);
     return 2;
@@ -91,108 +158,83 @@ async function main(): Promise<number> {
     console.error('error: the bench starts its own redis-server and none is installed (apt-get install redis-server)');
     return 1;
   }
-
-  const startedAt = new Date();
-  const startedAtIso = startedAt.toISOString().replace(/\.\d+Z$/, 'Z');
-  const stamp = startedAtIso.replace(/:/g, '-');
   let interrupted = false;
   const interrupt = (signal: NodeJS.Signals) => {
-    // Ctrl-C can arrive twice (from the terminal, and relayed by tsx): the handler stays, so that
-    // Node (or tsx's own handler, once no other is left) does not end the process before the cleanup.
+    // Ctrl-C can arrive twice (from the terminal, and relayed by tsx): the handler stays, so the process does not end before the clean-up.
     if (interrupted) return;
     interrupted = true;
     log(`bench: ${signal}: stopping everything it started`);
-    void stopEverything()
-      .catch((error: unknown) => log(`bench: stopping failed: ${error instanceof Error ? error.message : String(error)}`))
-      .finally(() => process.exit(signal === 'SIGINT' ? 130 : 143));
+    void stopEverything().finally(() => process.exit(signal === 'SIGINT' ? 130 : 143));
   };
   process.on('SIGINT', interrupt);
   process.on('SIGTERM', interrupt);
   mkdirSync(RESULTS_DIR, { recursive: true });
 
-  const machine: BenchResult['machine'] = {
+  const startedAt = new Date().toISOString().replace(/\.\d+Z$/, 'Z');
+  const machine = {
     node: process.versions.node,
     cpus: cpus().length,
     cpuModel: cpus()[0]?.model ?? 'unknown',
     loadAverageAtStart: loadavg().map((value) => round(value, 2)),
-    redis: (await runToExit('redis-server', ['--version'])).stdout.match(/v=(\S+)/)?.[0].replace('v=', 'Redis ') ?? 'Redis',
+    redis: `Redis ${/v=(\S+)/.exec((await runToExit('redis-server', ['--version'])).stdout)?.[1] ?? '?'}`,
   };
-  log(`bench: ${JSON.stringify(options)}`);
-  log(`bench: Node ${machine.node}, ${machine.cpus} CPUs, load average ${machine.loadAverageAtStart.join(' ')}`);
-
+  log(`bench: ${JSON.stringify(options)}; Node ${machine.node}, ${machine.cpus} CPUs, load average ${machine.loadAverageAtStart.join(' ')}`);
   try {
-    if (options.build) await build();
-    if (!existsSync(join(ROOT, 'dist', 'main.js'))) throw new Error('dist/main.js is missing: run without --no-build');
     const sides = sidesInRound(options);
     const rows = throughputRows(options);
+    const servesService = sides.length > 0 || runsContention(options);
+    if (options.build && servesService) await runStep('npm', ['run', 'build']);
+    if (servesService && !existsSync(join(ROOT, 'dist', 'main.js'))) throw new Error('dist/main.js is missing: run without --no-build');
     const context: Context = {
       options,
       stores: {},
-      databases: {},
       processes: {},
-      workers: {},
       refCheckout: options.ref !== null && sides.includes('ref') ? await buildRef(options.ref) : undefined,
       floor: runsContention(options) ? await startFloor() : undefined,
     };
-    for (const side of sides) {
-      context.stores[side] = await startStore(`${sideName(side, options.ref)} side`);
-      if (side !== 'ref') context.databases[side] = await startDatabase(`${sideName(side, options.ref)} side`);
-    }
+    for (const side of sides) context.stores[side] = await startStore(`${sideName(side, options.ref)} side`, side !== 'ref');
+    if (rows.some((row) => isLayerSide(row.side))) context.stores.layer = await startStore('layer sides', true);
+
     let checks: string[] = [];
     const runs: ThroughputRun[] = [];
     const contention: ContentionRun[] = [];
     for (let round_ = 1; round_ <= options.rounds; round_++) {
       log(`bench: ---- round ${round_} of ${options.rounds} ----`);
-      // New processes every round: one that comes out slower for its whole life (JIT decisions, heap
-      // layout, where the scheduler puts it: up to 25 % here) then weighs one round of the median.
+      // New processes every round: one that comes out slower for its whole life (JIT, heap layout,
+      // where the scheduler puts it: up to 25 % here) then weighs one round of the median.
       for (const side of sides) context.processes[side] = await startSide(context, side, `r${round_}`);
       if (round_ === 1) checks = await sanityChecks(context);
-      await warmUp(context);
-      for (const { scenario, side } of rows) {
-        const run = await runThroughput(context, scenario, side, round_);
-        log(
-          `bench: ${run.label} r${round_}: ${run.reqPerSec} req/s, p99 ${run.latencyMs.p99} ms, ${run.redis.roundTripsPerRequest} round trips/req, ` +
-            `${run.redis.commandsPerRequest} commands/req, ELU ${run.elu}, CPU ${run.cpuUsPerRequest} µs/req, RSS ${run.rssMB} MB, load average ${run.loadAverage1m}`,
-        );
-        runs.push(run);
-      }
+      for (const side of sides) await warmUp(context, side, context.processes[side]!);
+      for (const { scenario, side } of rows) runs.push(await runThroughput(context, scenario, side, round_));
       if (runsContention(options)) contention.push(await runContention(context, round_));
-      await stopRound(context);
+      for (const service of [...Object.values(context.processes), context.worker]) await service?.stop();
+      context.processes = {};
+      context.worker = undefined;
     }
-    attributeRoundTrips(runs);
 
-    // The soak and the profiles use processes of their own on the same stores.
+    // The soak and the profiles run on processes of their own.
     const onDefaultAdapter = (scenario: 'fresh' | 'replay') => rows.some((row) => row.scenario === scenario && row.side === DEFAULT_ADAPTER);
     const soak = options.quick || !onDefaultAdapter('fresh') ? null : await runSoak(context);
     const profiles: ProfiledRun[] = [];
     if (options.cpuProf) {
-      for (const scenario of ['fresh', 'replay'] as const) if (onDefaultAdapter(scenario)) profiles.push(await runProfile(context, stamp, scenario));
-      if (options.scenarios.includes('baseline')) profiles.push(await runProfile(context, stamp, 'baseline'));
+      for (const scenario of ['fresh', 'replay'] as const)
+        if (onDefaultAdapter(scenario)) profiles.push(await runProfile(context, startedAt.replace(/:/g, '-'), scenario));
+      if (options.scenarios.includes('baseline')) profiles.push(await runProfile(context, startedAt.replace(/:/g, '-'), 'baseline'));
     }
-
-    const partial = {
-      options,
-      soak,
-      summary: { scenarios: summarizeScenarios(runs), contention: summarizeContention(contention) },
-    };
-    const result: BenchResult = {
-      startedAt: startedAtIso,
-      finishedAt: new Date().toISOString().replace(/\.\d+Z$/, 'Z'),
+    const measured = { options, soak, summary: { scenarios: summarizeScenarios(runs), contention: summarizeContention(contention) } };
+    const dirty = await git(['status', '--porcelain']);
+    writeOutputs({
+      startedAt,
       machine,
-      git: await gitInfo(refCommit),
+      git: { commit: await git(['rev-parse', 'HEAD']), dirtyFiles: dirty === null ? null : dirty.split('\n').filter(Boolean).length, refCommit },
       checks,
       runs,
       contention,
       profiles,
-      ...partial,
-      targets: evaluateTargets(partial),
-    };
-
-    const jsonFile = join(RESULTS_DIR, `${stamp}.json`);
-    writeFileSync(jsonFile, `${JSON.stringify(result, null, 2)}\n`);
-    writeOutputs(result, stamp);
-    log(`bench: wrote ${relative(ROOT, jsonFile)}, ${relative(ROOT, join(RESULTS_DIR, `${stamp}.svg`))}, bench/chart.svg and the table in bench/README.md`);
-    printSummary(result);
+      ...measured,
+      targets: evaluateTargets(measured),
+    });
+    log(`bench: wrote bench/results/${startedAt.replace(/:/g, '-')}.json and .svg, and the table in bench/README.md`);
     return 0;
   } finally {
     await stopEverything();
@@ -205,7 +247,6 @@ main().then(
   },
   async (error: unknown) => {
     console.error('bench failed:', error instanceof Error ? error.message : error);
-    if (error instanceof Error && error.cause) console.error('  cause:', error.cause);
     for (const service of servicesStarted) {
       const tail = service.logs.trim().split('\n').slice(-15).join('\n    ');
       if (tail) console.error(`  last lines of ${service.name}:\n    ${tail}`);

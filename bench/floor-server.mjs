@@ -1,17 +1,9 @@
 /**
- * The floor of the contention scenario: a bare `node:http` server that answers every request, on
- * any path and method, with the service's 409 REQUEST_IN_PROGRESS problem: the same status,
- * headers and body, and no work at all (no framework, no Redis, no hashing).
- *
- *   PORT=4000 node bench/floor-server.mjs
- *
- * bench/bench.ts starts it once and sends it the same contention burst and the same steady load
- * as the service, with the same client (bench/load.ts): whatever latency this server shows is what
- * the machine and the client cost, and the service's 409 latency can be read against it.
- *
- * Listens on 127.0.0.1:$PORT and prints `floor-server listening on http://127.0.0.1:<port>` on
- * stdout once it does. Exits on SIGTERM or SIGINT, and, when started with an IPC channel (as the
- * bench starts it), as soon as that channel closes, i.e. when its parent dies.
+ * The floor of the contention scenario: `PORT=4000 node bench/floor-server.mjs`, a bare node:http
+ * server answering every request, on any path, with the service's 409 REQUEST_IN_PROGRESS (same
+ * status, headers and body) and doing nothing else. The bench sends it the service's contention
+ * loads with the same client: its latency is what this machine and client cost. It exits on
+ * SIGTERM or SIGINT, and when its IPC channel (the bench) closes.
  */
 import { createServer } from 'node:http';
 
@@ -47,9 +39,7 @@ const server = createServer((request, response) => {
   });
 });
 
-server.listen(port, '127.0.0.1', () => {
-  process.stdout.write(`floor-server listening on http://127.0.0.1:${port}\n`);
-});
+server.listen(port, '127.0.0.1');
 server.on('error', (error) => {
   process.stderr.write(`floor-server: ${error.message}\n`);
   process.exit(1);

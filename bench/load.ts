@@ -1,15 +1,13 @@
 /**
- * The benchmark's load generator, run by bench/bench.ts as its own process so that the client's
- * work is not done on the service's event loop:
+ * The load generator, run by bench/bench.ts as its own process so that the client's work is not
+ * done on the measured event loop: `node --import tsx bench/load.ts '<LoadOptions as JSON>'`.
+ * It prints `ready` once loaded, waits for a `go` line on stdin (the bench takes its "before"
+ * snapshots in between), drives the load with progress on stderr and prints its result as one JSON
+ * line: autocannon's for the throughput modes, its own for the contention burst. It sends raw
+ * requests rather than the client package's: the client's per-request work (Request objects, retry
+ * bookkeeping) would be measured as the service's latency and cap the load.
  *
- *   node --import tsx bench/load.ts '<LoadOptions as JSON>'
- *
- * It prints `ready` on stdout once loaded, waits for a `go` line on stdin (the bench takes its
- * "before" snapshots in between), drives the load, shows one progress line a second on stderr and
- * prints its result as one JSON line on stdout: autocannon's result for the throughput modes, its
- * own measurements for the contention burst.
- *
- * Modes, all POST /api/payments/charge with the same body:
+ * Modes, all POST `path` with the same body:
  *   unique      every request a new Idempotency-Key (baseline, fresh)
  *   sequence    keys <prefix>-0 … <prefix>-(amount-1), each exactly once (warming the replay set)
  *   cycle       keys <prefix>-0 … <prefix>-(keyCount-1) over and over (replay)
@@ -21,7 +19,6 @@ import autocannon from 'autocannon';
 import type { EventEmitter } from 'node:events';
 import { Agent, request as httpRequest } from 'node:http';
 import { createInterface } from 'node:readline';
-import { formatCounts } from '../scripts/lib/cli.js';
 import { percentile, round } from '../tools/stats.js';
 
 export type LoadMode = 'unique' | 'sequence' | 'cycle' | 'mixed' | 'contention';
@@ -30,6 +27,7 @@ export interface LoadOptions {
   mode: LoadMode;
   label: string;
   baseUrl: string;
+  path: string;
   apiKey: string;
   body: string;
   keyPrefix: string;
@@ -47,39 +45,6 @@ export interface LoadOptions {
   requests?: number;
 }
 
-export interface ContentionResult {
-  kind: 'contention';
-  requests: number;
-  statuses: Record<string, number>;
-  /** 201 with Idempotency-Cached: false, i.e. the one execution's answer. */
-  fresh: number;
-  /** 201 with Idempotency-Cached: true: arrived after the outcome was stored. */
-  replays: number;
-  errors: number;
-  errorSamples: string[];
-  /** Time to push every request into the sockets, from the first. */
-  dispatchMs: number;
-  /** When the fresh 201 ended, from the first request; null if none. */
-  freshAnsweredAtMs: number | null;
-  freshLatencyMs: number | null;
-  conflicts: LatencySummary;
-  /** The 409s that ended before the fresh 201: answered while the execution was still running. */
-  conflictsWhileRunning: LatencySummary;
-  /** Wall time from the first request to the last answer. */
-  wallMs: number;
-  /** 409s answered per second over the burst (first request to last 409): the service's pace on the conflict path. */
-  conflictsPerSecond: number | null;
-}
-
-export interface LatencySummary {
-  count: number;
-  p50: number | null;
-  p97_5: number | null;
-  p99: number | null;
-  max: number | null;
-}
-
-const CHARGE_PATH = '/api/payments/charge';
 /** mixed: a duplicate repeats a key first sent at least this many new keys ago (long finished) … */
 const DUPLICATE_MIN_AGE = 100;
 /** … and at most this many ago. */
@@ -139,11 +104,13 @@ function keySource(options: LoadOptions): () => string {
   }
 }
 
-async function runAutocannon(options: LoadOptions): Promise<{ kind: 'autocannon'; result: autocannon.Result; perSecond: number[] }> {
+export type AutocannonOutput = { result: autocannon.Result; perSecond: number[] };
+
+async function runAutocannon(options: LoadOptions): Promise<AutocannonOutput> {
   const nextKey = keySource(options);
   const perSecond: number[] = [];
   const started = Date.now();
-  const url = new URL(CHARGE_PATH, options.baseUrl).href;
+  const url = new URL(options.path, options.baseUrl).href;
   const total = options.amount === undefined ? `${options.seconds} s` : `${options.amount} requests`;
   return new Promise((resolve, reject) => {
     const instance = autocannon(
@@ -166,7 +133,7 @@ async function runAutocannon(options: LoadOptions): Promise<{ kind: 'autocannon'
       },
       (error, result) => {
         if (error) reject(error);
-        else resolve({ kind: 'autocannon', result, perSecond });
+        else resolve({ result, perSecond });
       },
     );
     // 'tick' (once a second) is emitted by autocannon but missing from its type definitions.
@@ -184,7 +151,7 @@ async function runAutocannon(options: LoadOptions): Promise<{ kind: 'autocannon'
  * One key, `requests` requests at once. Every socket is opened (and proven with GET /health)
  * before the burst, so the burst measures the service answering, not TCP handshakes.
  */
-async function runContention(options: LoadOptions): Promise<ContentionResult> {
+async function runContention(options: LoadOptions) {
   const total = options.requests ?? 1000;
   const base = new URL(options.baseUrl);
   const agent = new Agent({ keepAlive: true, maxSockets: total, maxFreeSockets: total, keepAliveMsecs: 10_000 });
@@ -226,54 +193,40 @@ async function runContention(options: LoadOptions): Promise<ContentionResult> {
   const firstAt = performance.now();
   const pending = Array.from({ length: total }, () => {
     const startedAt = performance.now();
-    return send('POST', CHARGE_PATH, headers, options.body).then(
+    return send('POST', options.path, headers, options.body).then(
       (answer) => ({ ...answer, latencyMs: answer.endedAt - startedAt }),
-      (error: unknown) => ({ status: -1, cached: undefined, endedAt: performance.now(), latencyMs: NaN, error: String((error as Error).message ?? error) }),
+      () => ({ status: -1, cached: undefined, endedAt: performance.now(), latencyMs: NaN }),
     );
   });
-  const dispatchMs = performance.now() - firstAt;
   const answers = await Promise.all(pending);
-  const wallMs = Math.max(...answers.map((answer) => answer.endedAt)) - firstAt;
   agent.destroy();
 
   const statuses: Record<string, number> = {};
-  for (const answer of answers) {
-    const status = answer.status === -1 ? 'error' : String(answer.status);
-    statuses[status] = (statuses[status] ?? 0) + 1;
-  }
-  const freshAnswer = answers.find((answer) => answer.status === 201 && answer.cached === 'false');
+  for (const { status } of answers) statuses[status === -1 ? 'error' : status] = (statuses[status === -1 ? 'error' : status] ?? 0) + 1;
+  const fresh = answers.find((answer) => answer.status === 201 && answer.cached === 'false');
   const conflicts = answers.filter((answer) => answer.status === 409);
-  const whileRunning = freshAnswer ? conflicts.filter((answer) => answer.endedAt <= freshAnswer.endedAt) : conflicts;
-  const errorSamples = [...new Set(answers.flatMap((answer) => ('error' in answer && answer.error ? [answer.error] : [])))].slice(0, 3);
-  const result: ContentionResult = {
-    kind: 'contention',
+  // The 409s answered while the one execution still ran (the floor server answers no 201: all of them).
+  const whileRunning = fresh ? conflicts.filter((answer) => answer.endedAt <= fresh.endedAt) : conflicts;
+  const summarize = (latencies: number[]) => ({ count: latencies.length, p50: percentile(latencies, 50, 2), p99: percentile(latencies, 99, 2) });
+  const result = {
     requests: total,
     statuses,
-    fresh: answers.filter((answer) => answer.status === 201 && answer.cached === 'false').length,
     replays: answers.filter((answer) => answer.status === 201 && answer.cached === 'true').length,
-    errors: statuses.error ?? 0,
-    errorSamples,
-    dispatchMs: round(dispatchMs),
-    freshAnsweredAtMs: freshAnswer ? round(freshAnswer.endedAt - firstAt) : null,
-    freshLatencyMs: freshAnswer ? round(freshAnswer.latencyMs) : null,
+    freshLatencyMs: fresh ? round(fresh.latencyMs) : null,
     conflicts: summarize(conflicts.map((answer) => answer.latencyMs)),
     conflictsWhileRunning: summarize(whileRunning.map((answer) => answer.latencyMs)),
-    wallMs: round(wallMs),
+    wallMs: round(Math.max(...answers.map((answer) => answer.endedAt)) - firstAt),
+    /** 409s answered per second, first request to last 409: the pace of the conflict path. */
     conflictsPerSecond:
       conflicts.length === 0 ? null : Math.round((1000 * conflicts.length) / (Math.max(...conflicts.map((answer) => answer.endedAt)) - firstAt)),
   };
   process.stderr.write(
-    `  [${options.label}] ${formatCounts(statuses)}; 409 p50 ${result.conflicts.p50} ms, p99 ${result.conflicts.p99} ms; ` +
-      // The floor server answers no 201.
-      `${result.freshAnsweredAtMs === null ? '' : `fresh 201 after ${result.freshAnsweredAtMs} ms; `}${result.conflictsPerSecond} 409s/s\n`,
+    `  [${options.label}] ${JSON.stringify(statuses)}; 409 p50 ${result.conflicts.p50} ms, p99 ${result.conflicts.p99} ms; ${result.conflictsPerSecond} 409s/s\n`,
   );
   return result;
 }
 
-function summarize(latencies: number[]): LatencySummary {
-  const at = (p: number) => percentile(latencies, p, 2);
-  return { count: latencies.filter((value) => Number.isFinite(value)).length, p50: at(50), p97_5: at(97.5), p99: at(99), max: at(100) };
-}
+export type ContentionResult = Awaited<ReturnType<typeof runContention>>;
 
 /** A small seeded PRNG, so a mixed run repeats the same key sequence. */
 function mulberry32(seed: number): () => number {

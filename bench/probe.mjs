@@ -1,31 +1,20 @@
 /**
- * Preloaded into a benchmarked service process (`node --import ./bench/probe.mjs dist/main.js`,
- * spawned with an 'ipc' stdio channel). It changes nothing the service does; it only answers the
- * benchmark's IPC messages:
+ * Preloaded into a measured process (`node --import ./bench/probe.mjs …`, spawned with an IPC
+ * channel): the bench's one way of counting store round trips. It changes nothing the process
+ * does; it answers the bench's IPC messages:
  *
- *   { id, type: 'sample' } → { id, type: 'sample', elu, cpuUs, rss, heapUsed, redis, redisTransactions, redisWrites, monotonicUs }
- *       elu:   performance.eventLoopUtilization() so far (idle/active ms, cumulative; the bench diffs)
- *       rss:   process.memoryUsage().rss in bytes
- *       redis: round trips this process made to Redis so far, by command name (cumulative): a
- *              command on its own or auto-pipelined counts one, a MULTI/EXEC block one ("multi")
- *       redisTransactions: the commands inside those MULTI/EXEC blocks, by name
- *       redisWrites: socket writes (flushes) to Redis: a command on its own, or a pipeline flush
- *       postgres: statements this process sent to PostgreSQL so far, by label (cumulative): a named
- *              (prepared) statement by its name, BEGIN/COMMIT/ROLLBACK as such, other text as
- *              `text`; `pg` sends one statement per round trip, so these are round trips too
+ *   { id, type: 'sample' } → cumulative figures (the bench diffs two): ELU, CPU µs (all threads),
+ *       Redis round trips by command, socket writes to Redis, PostgreSQL statements by label, and
+ *       CLOCK_MONOTONIC in µs (the clock of V8's CPU profiles, to cut a profile to the load window)
  *   { id, type: 'exit' }   → process.exit(0): a normal exit, so `--cpu-prof` writes its profile
- *                            (the SIGTERM shutdown hook re-raises the signal, which would not).
  *
- * Redis round trips are counted on the client side by wrapping ioredis' `Redis.prototype.sendCommand`:
- * what a request waits for, one reply each: a command (a script call, EVALSHA, is one, labelled with
- * the name a script was defined under, e.g. `evalsha:acquireLock` for Redlock's, or for the
- * service's own scripts, which are plain EVALSHA commands, by the families of their keys and
- * their hash, e.g. `evalsha:idempotency:{}:response,idempotency:{}:lock#9a1f0c2b`), or a whole MULTI/EXEC block. With auto-pipelining, commands of concurrent requests share socket writes;
- * those are counted apart ("writes"). Redis' own INFO commandstats also counts the commands a
- * script or a transaction runs inside Redis: that is the bench's "commands" figure. The wrapper
- * is a few property increments per command; the baseline and the real service both carry it.
- *
- * When the benchmark goes away (the IPC channel closes), the process exits: nothing is left behind.
+ * Redis round trips are what a request waits for, counted by wrapping ioredis'
+ * `Redis.prototype.sendCommand`: one per command (a script call, EVALSHA, labelled with the name it
+ * was defined under, e.g. `evalsha:acquireLock`, or by the families of its keys and its hash), one
+ * per MULTI/EXEC block ("multi"). Auto-pipelined commands of concurrent requests share socket
+ * writes, counted apart. PostgreSQL statements are counted by wrapping `pg`'s `Client.prototype.query`:
+ * `pg` sends one per round trip. Both wrappers are a few increments per command, on every side.
+ * When the bench goes away (the channel closes), the process exits.
  */
 import { createHash } from 'node:crypto';
 import { createRequire } from 'node:module';
@@ -33,7 +22,6 @@ import { performance } from 'node:perf_hooks';
 import { join } from 'node:path';
 
 const roundTrips = Object.create(null);
-const transactionCommands = Object.create(null);
 let writes = 0;
 /** Per-flush stream object of a pipeline → whether it is a MULTI/EXEC transaction. */
 const flushes = new WeakMap();
@@ -97,8 +85,7 @@ try {
         writes++;
         if (transaction) roundTrips.multi = (roundTrips.multi ?? 0) + 1;
       }
-      if (transaction) transactionCommands[name] = (transactionCommands[name] ?? 0) + 1;
-      else roundTrips[name] = (roundTrips[name] ?? 0) + 1;
+      if (!transaction) roundTrips[name] = (roundTrips[name] ?? 0) + 1;
     } else {
       writes++;
       roundTrips[name] = (roundTrips[name] ?? 0) + 1;
@@ -140,7 +127,6 @@ if (process.send) {
       return;
     }
     if (message.type === 'sample') {
-      const memory = process.memoryUsage();
       const elu = performance.eventLoopUtilization();
       const cpu = process.cpuUsage();
       process.send({
@@ -150,13 +136,9 @@ if (process.send) {
         // CPU time of the whole process (all threads: GC helpers, libuv pool), µs: unlike ELU, not
         // inflated when other processes take the core away from a busy event loop.
         cpuUs: cpu.user + cpu.system,
-        rss: memory.rss,
-        heapUsed: memory.heapUsed,
         redis: { ...roundTrips },
-        redisTransactions: { ...transactionCommands },
         redisWrites: writes,
         postgres: { ...postgresStatements },
-        // CLOCK_MONOTONIC in µs, as V8 stamps CPU profile samples: lets the bench cut a profile to a window.
         monotonicUs: Number(process.hrtime.bigint() / 1000n),
       });
     }

@@ -19,7 +19,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { createPaymentsApi, PaymentsClient, type ChargeRequest, type PaymentsApi } from '@idempotent-payments/client';
 import { retentionFor } from '@idempotent-payments/nestjs-idempotency';
-import { answersOk, hasRedisServerBinary, RabbitMqVhost, RedisServer, ServiceProcess, TestDatabase, waitForReady } from '../tools/process/index.js';
+import { answersOk, hasRedisServerBinary, RabbitMqVhost, RedisServer, ServiceProcess, TestDatabase, waitFor } from '../tools/process/index.js';
 import { UsageError, formatCounts, fraction, parseCli, positiveInt, runMain, valueOptions } from './lib/cli.js';
 import { recordingFetch, runPool, sendCharge, type Answer } from './lib/recorded-charges.js';
 import { countBy, latencyOf, ms, printTable, printVerdict } from './lib/report.js';
@@ -168,7 +168,7 @@ async function restartRedisAt(redis: RedisServer, atMs: number, run: Run, onDown
 /** The service reconnects by itself; the checks need it reading Redis again before they start. */
 async function waitUntilReady(services: ServiceProcess[], timeoutMs: number): Promise<void> {
   const ready = ({ baseUrl, process }: ServiceProcess) =>
-    waitForReady(`${baseUrl}/health/ready`, () => answersOk(`${baseUrl}/health/ready`, REQUEST_TIMEOUT_MS), { timeoutMs, intervalMs: 100, process });
+    waitFor(`${baseUrl}/health/ready`, () => answersOk(`${baseUrl}/health/ready`, REQUEST_TIMEOUT_MS), { timeoutMs, intervalMs: 100, process });
   await Promise.all(services.map(ready)).catch((error: Error) => {
     throw new UsageError(error.message);
   });

@@ -16,7 +16,7 @@ interface CpuProfile {
   timeDeltas: number[];
 }
 
-export interface ProfileEntry {
+interface ProfileEntry {
   function: string;
   /** url relative to the project (dist/…, node_modules/…), node:… for Node's own code. */
   location: string;
@@ -27,29 +27,12 @@ export interface ProfileEntry {
   selfPercent: number;
 }
 
-export interface ProfileSummary {
-  file: string;
-  /** Whether the samples were cut to the measured window (else: the whole process life). */
-  windowed: boolean;
-  /** The window, µs on the profile's clock, to repeat an analysis on the file. */
-  window: { startUs: number; endUs: number } | null;
-  windowMs: number;
-  samples: number;
-  busyMs: number;
-  idleMs: number;
-  /** Busy share of the window: the profiler's view of event-loop utilisation plus GC and native work. */
-  busyPercent: number;
-  top: ProfileEntry[];
-  /** Self time by where the code lives: a package, the service's dist/ folders, Node, V8. */
-  byOrigin: Array<{ origin: string; selfMs: number; selfPercent: number }>;
-}
-
 /**
  * Self time per function (name + file), from the samples of a .cpuprofile, optionally only those
  * inside [startUs, endUs] (the load window, without start-up and warm-up). A sample's duration is
  * the gap to the next sample, as Chrome DevTools counts it.
  */
-export function summarizeCpuProfile(file: string, options: { root: string; window?: { startUs: number; endUs: number }; top?: number }): ProfileSummary {
+export function summarizeCpuProfile(file: string, options: { root: string; window?: { startUs: number; endUs: number }; top?: number }) {
   const profile = JSON.parse(readFileSync(file, 'utf8')) as CpuProfile;
   const nodes = new Map(profile.nodes.map((node) => [node.id, node]));
   const timestamps: number[] = [];
@@ -65,7 +48,6 @@ export function summarizeCpuProfile(file: string, options: { root: string; windo
   const originUs = new Map<string, number>();
   let idleUs = 0;
   let busyUs = 0;
-  let counted = 0;
   for (let index = 0; index < profile.samples.length; index++) {
     const t = timestamps[index]!;
     if (!inWindow(t)) continue;
@@ -73,7 +55,6 @@ export function summarizeCpuProfile(file: string, options: { root: string; windo
     const duration = Math.max(0, next - t);
     const node = nodes.get(profile.samples[index]!);
     if (!node) continue;
-    counted++;
     const name = node.callFrame.functionName || '(anonymous)';
     if (name === '(idle)') {
       idleUs += duration;
@@ -95,13 +76,8 @@ export function summarizeCpuProfile(file: string, options: { root: string; windo
   const windowUs = window ? window.endUs - window.startUs : profile.endTime - profile.startTime;
   const percentOfBusy = (us: number) => round((100 * us) / Math.max(busyUs, 1));
   return {
-    file,
-    windowed: window !== undefined,
-    window: window ?? null,
     windowMs: round(windowUs / 1000),
-    samples: counted,
     busyMs: round(busyUs / 1000),
-    idleMs: round(idleUs / 1000),
     busyPercent: round((100 * busyUs) / Math.max(busyUs + idleUs, 1)),
     top: [...selfUs.values()]
       .sort((a, b) => b.us - a.us)

@@ -1,88 +1,81 @@
-/** Redis and process figures of a measured window, from INFO commandstats and the probe. */
-import { setTimeout as sleep } from 'node:timers/promises';
+/** Redis, PostgreSQL and process figures of a measured window, from Redis' INFO commandstats and the probe. */
 import type { Redis } from 'ioredis';
 import { round } from '../../tools/stats.js';
-import type { ProbeSample } from './probed-service.js';
-import type { PostgresFigures, RedisFigures } from './types.js';
+import { waitFor } from '../../tools/process/index.js';
+import type { ProbedService, ProbeSample } from './processes.js';
 
-/** Commands the bench's own Redis client and the services' connection set-up send: not request work. */
+/** Commands the bench's own client and the services' connection set-up send: not request work. */
 const NOT_REQUEST_WORK = /^(info|flushall|flushdb|config\|.*|client\|.*|hello|select|ping|quit)$/;
 /**
- * The idempotency layer's own round trips, as the probe labels them: the store's begin/complete
- * scripts (the package's RedisIdempotencyStore; the scripts that touch a record's lock,
- * `idempotency:{…}:lock`: the events worker's consumed markers share the record namespace but
- * take no lock) and Redlock's lock scripts (@sesamecare-oss/redlock). With REDIS_LOCK_URLS (not
- * benchmarked) it would also GET records.
+ * The idempotency layer's own round trips as the probe labels them: the store's scripts on a
+ * record's lock (`idempotency:{…}:lock`; the events worker's consumed markers share the namespace
+ * but take no lock) and Redlock's lock scripts.
  */
 const IDEMPOTENCY_ROUND_TRIP = /^(evalsha|eval):([^#]*idempotency:\{\}:lock|acquireLock$|extendLock$|releaseLock$)/;
 
-export async function commandStats(client: Redis): Promise<Record<string, number>> {
-  const info = await client.info('commandstats');
+async function commandStats(client: Redis): Promise<Record<string, number>> {
   const calls: Record<string, number> = {};
-  for (const match of info.matchAll(/^cmdstat_([^:]+):calls=(\d+)/gm)) {
-    if (!NOT_REQUEST_WORK.test(match[1]!)) calls[match[1]!] = Number(match[2]);
-  }
+  for (const [, name, count] of (await client.info('commandstats')).matchAll(/^cmdstat_([^:]+):calls=(\d+)/gm)) calls[name!] = Number(count);
   return calls;
 }
 
-export function delta(after: Record<string, number>, before: Record<string, number>): Record<string, number> {
+function delta(after: Record<string, number>, before: Record<string, number>): Record<string, number> {
   const result: Record<string, number> = {};
   for (const [name, count] of Object.entries(after)) {
-    const difference = count - (before[name] ?? 0);
-    if (difference > 0 && !NOT_REQUEST_WORK.test(name)) result[name] = difference;
+    if (count > (before[name] ?? 0) && !NOT_REQUEST_WORK.test(name)) result[name] = count - (before[name] ?? 0);
   }
   return result;
 }
 
-const total = (counts: Record<string, number>) => Object.values(counts).reduce((sum, count) => sum + count, 0);
+export const sum = (values: number[]) => values.reduce((total, value) => total + value, 0);
 const sumWhere = (counts: Record<string, number>, test: (name: string) => boolean) =>
-  Object.entries(counts).reduce((sum, [name, count]) => (test(name) ? sum + count : sum), 0);
+  sum(Object.entries(counts).map(([name, count]) => (test(name) ? count : 0)));
 
-/** Waits until Redis stops receiving commands (requests still in flight when the load stopped). */
-export async function quiesce(client: Redis): Promise<Record<string, number>> {
-  let last = await commandStats(client);
-  for (let attempt = 0; attempt < 30; attempt++) {
-    await sleep(100);
-    const now = await commandStats(client);
-    if (total(now) === total(last)) return now;
-    last = now;
-  }
-  return last;
+export interface Snapshot {
+  commands: Record<string, number>;
+  probe: ProbeSample;
 }
 
-export function redisFigures(commands: Record<string, number>, before: ProbeSample, after: ProbeSample, requests: number): RedisFigures {
-  const roundTrips = delta(after.redis, before.redis);
-  const writes = after.redisWrites - before.redisWrites;
-  const idempotencyRoundTrips = sumWhere(roundTrips, (name) => IDEMPOTENCY_ROUND_TRIP.test(name));
+export async function snapshot(client: Redis, service: ProbedService): Promise<Snapshot> {
+  return { commands: await commandStats(client), probe: await service.sample() };
+}
+
+/** After the load: once Redis stops receiving commands (requests still in flight when the load stopped). */
+export async function settledSnapshot(client: Redis, service: ProbedService): Promise<Snapshot> {
+  let last = -1;
+  await waitFor('Redis receives no more commands', async () => last === (last = sum(Object.values(await commandStats(client)))), {
+    timeoutMs: 3000,
+    intervalMs: 100,
+  }).catch(() => undefined);
+  return snapshot(client, service);
+}
+
+/** What the service did in Redis and PostgreSQL between two snapshots, in all and per request. */
+export function storeFigures(before: Snapshot, after: Snapshot, requests: number) {
+  const commands = delta(after.commands, before.commands);
+  const roundTrips = delta(after.probe.redis, before.probe.redis);
+  const statements = delta(after.probe.postgres, before.probe.postgres);
   const perRequest = (value: number) => (requests === 0 ? 0 : round(value / requests, 3));
-  // The gateway ledger's charge: in PostgreSQL its INSERT (gateway-record-charge); in a build with
-  // the ledger in Redis the HSETNX the service sends itself (Redis' count also has the order's key
-  // index, an HSETNX inside the order's create script).
-  const executions = (roundTrips.hsetnx ?? 0) + (delta(after.postgres ?? {}, before.postgres ?? {})['gateway-record-charge'] ?? 0);
+  // The gateway ledger's charge: its INSERT in PostgreSQL; in a build with the ledger in Redis, the HSETNX the service sends.
+  const executions = (roundTrips.hsetnx ?? 0) + (statements['gateway-record-charge'] ?? 0);
   return {
     commands,
     roundTrips,
-    transactionCommands: delta(after.redisTransactions, before.redisTransactions),
-    writes,
-    writesPerRequest: perRequest(writes),
-    commandsPerRequest: perRequest(total(commands)),
-    roundTripsPerRequest: perRequest(total(roundTrips)),
+    statements,
+    commandsPerRequest: perRequest(sum(Object.values(commands))),
+    roundTripsPerRequest: perRequest(sum(Object.values(roundTrips))),
+    writesPerRequest: perRequest(after.probe.redisWrites - before.probe.redisWrites),
     scriptCallsPerRequest: perRequest(sumWhere(roundTrips, (name) => /^(evalsha|eval)(:|$)/.test(name))),
-    idempotencyRoundTrips,
-    idempotencyRoundTripsPerRequest: perRequest(idempotencyRoundTrips),
+    idempotencyRoundTripsPerRequest: perRequest(sumWhere(roundTrips, (name) => IDEMPOTENCY_ROUND_TRIP.test(name))),
+    postgresStatementsPerRequest: perRequest(sum(Object.values(statements))),
     executions,
     executionsPerRequest: perRequest(executions),
   };
 }
 
-export function eluBetween(before: ProbeSample, after: ProbeSample): number {
+/** Event-loop utilisation and CPU time (all threads) per request of the service between two samples. */
+export function processFigures(before: ProbeSample, after: ProbeSample, requests: number) {
   const active = after.elu.active - before.elu.active;
   const idle = after.elu.idle - before.elu.idle;
-  return active + idle === 0 ? 0 : round(active / (active + idle), 3);
-}
-
-/** PostgreSQL statements of a measured window, by label, as the probe counts them at the driver. */
-export function postgresFigures(before: ProbeSample, after: ProbeSample, requests: number): PostgresFigures {
-  const statements = delta(after.postgres ?? {}, before.postgres ?? {});
-  return { statements, statementsPerRequest: requests === 0 ? 0 : round(total(statements) / requests, 3) };
+  return { elu: active + idle === 0 ? 0 : round(active / (active + idle), 3), cpuUsPerRequest: round((after.cpuUs - before.cpuUs) / Math.max(requests, 1), 0) };
 }

@@ -1,170 +1,275 @@
-/**
- * The processes of a bench run (builds, the `--ref` worktree, Redis stores, services, floor server,
- * load) and the requests every scenario sends.
- */
+/** The processes of a run (builds, the `--ref` worktree, Redis servers, databases, sides, the floor server, load) and their clean-up. */
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { createInterface } from 'node:readline';
-import type autocannon from 'autocannon';
+import { pathToFileURL } from 'node:url';
+import { createPaymentsApi } from '@idempotent-payments/client';
 import { Redis } from 'ioredis';
 import pg from 'pg';
-import { freePort, ManagedProcess, RabbitMqVhost, RedisServer, runToExit, stopAll, TestDatabase } from '../../tools/process/index.js';
-import type { ContentionResult, LoadOptions } from '../load.js';
-import { ROOT } from './paths.js';
-import { ProbedService } from './probed-service.js';
-import { sideName } from './sides.js';
-import { type BenchOptions, DEFAULT_ADAPTER, type Side } from './types.js';
+import { freePort, ManagedProcess, RabbitMqVhost, RedisServer, runToExit, ServiceProcess, stopAll, TestDatabase, waitFor } from '../../tools/process/index.js';
+import type { AutocannonOutput, ContentionResult, LoadOptions } from '../load.js';
+import { DEFAULT_ADAPTER, type HttpAdapter, isLayerSide, layerVariant, type Scenario, type Side, sideName } from './sides.js';
 
+export const ROOT = join(import.meta.dirname, '..', '..');
+/** Generated, not in git: each run's JSON, chart and CPU profiles. */
+export const RESULTS_DIR = join(ROOT, 'bench', 'results');
 export const API_KEY = 'sk_bench_0123456789abcdef';
-export const ADMIN_TOKEN = `bench_admin_${randomBytes(12).toString('hex')}`;
-export const BODY = JSON.stringify({ amount: 1999, currency: 'EUR', customerId: 'cus_bench' });
+const ADMIN_TOKEN = `bench_admin_${randomBytes(12).toString('hex')}`;
+/** What the load sends: the service's charge, or the layer server's trivial route. */
+const CHARGE = { path: '/api/payments/charge', body: JSON.stringify({ amount: 1999, currency: 'EUR', customerId: 'cus_bench' }) };
+const LAYER_ITEM = { path: '/items', body: JSON.stringify({ name: 'widget', quantity: 3, tags: ['a', 'b'] }) };
 
-/**
- * A redis-server of the bench's own, and the bench's client of it (INFO, FLUSHALL). Every side gets
- * one: each runs the payment-events consumer in process, and on a shared Redis an idle one would
- * consume (do the work of) the events the measured one produces.
- */
-export interface Store {
-  name: string;
-  server: RedisServer;
-  client: Redis;
-}
-
-const stores = new Set<Store>();
-
-/**
- * A database of the bench's own on the shared PostgreSQL server (127.0.0.1:5432, or $POSTGRES_URL)
- * for a side of the current build, created by the run and dropped at its end; the service migrates
- * it at start. The `--ref` side (053e3c3: records in Redis) needs none.
- */
-export interface SideDatabase {
-  database: TestDatabase;
-  url: string;
-  /** A broker vhost of its own for the side's events, deleted with the database. */
-  vhost: RabbitMqVhost;
-  /** The bench's own connection to it (emptying it between runs). */
-  client: pg.Client;
-}
-
-const databases = new Set<SideDatabase>();
-
-export async function startDatabase(name: string): Promise<SideDatabase> {
-  const [database, vhost] = await Promise.all([TestDatabase.create(), RabbitMqVhost.create()]);
-  const { host, port, user, database: dbName } = database.connection;
-  const side: SideDatabase = {
-    database,
-    vhost,
-    url: `postgres://${encodeURIComponent(user)}@${host}:${port}/${dbName}`,
-    client: new pg.Client(database.connection),
-  };
-  databases.add(side);
-  await side.client.connect();
-  log(`bench: database ${dbName} for the ${name} on ${host}:${port}`);
-  return side;
-}
-
-/**
- * Empties every table of the service's schema (the gateway's ledger and behaviour included, the
- * migrations' record kept): like FLUSHALL on its Redis, every run starts from the same empty
- * tables. Before the first migration there is nothing to empty.
- */
-export async function emptyDatabase(side: SideDatabase): Promise<void> {
-  const { rows } = await side.client.query<{ name: string }>(
-    `SELECT format('%I.%I', schemaname, tablename) AS name FROM pg_tables WHERE schemaname IN ('public', 'gateway') AND tablename <> 'schema_migrations'`,
-  );
-  if (rows.length > 0) await side.client.query(`TRUNCATE ${rows.map((row) => row.name).join(', ')}`);
-}
-/** Every service process started, for their logs when the bench fails. */
-export const servicesStarted: ProbedService[] = [];
-/** The `--ref` worktree, until it is removed. */
-let refCheckout: string | undefined;
-
-export async function startStore(name: string): Promise<Store> {
-  const server = await RedisServer.start();
-  const store: Store = { name, server, client: new Redis(server.url, { lazyConnect: true, maxRetriesPerRequest: 1 }) };
-  stores.add(store);
-  await store.client.connect();
-  log(`bench: redis-server for the ${name} on ${server.url}`);
-  return store;
-}
-
-let stopping: Promise<void> | undefined;
-
-/**
- * Stops what the bench started and removes the `--ref` worktree; at the end, on an error and on
- * Ctrl-C. Once: a Ctrl-C during a build also fails the build, whose error path calls it again, and
- * a second cleanup must not stop the first one's `git worktree remove`.
- */
-export function stopEverything(): Promise<void> {
-  stopping ??= (async () => {
-    for (const store of stores) store.client.disconnect();
-    stores.clear();
-    // The services with their shutdown hooks, redis-servers, the builds, load processes, the floor server.
-    await stopAll();
-    // Then the databases (the services are gone): the bench's connection closed, each dropped.
-    for (const side of databases) {
-      await side.client.end().catch(() => undefined);
-      await side.database.drop().catch((error: unknown) => log(`bench: dropping ${side.database.name} failed: ${String(error)}`));
-      await side.vhost.delete().catch((error: unknown) => log(`bench: deleting the vhost ${side.vhost.name} failed: ${String(error)}`));
-      log(`bench: dropped the database ${side.database.name}`);
-    }
-    databases.clear();
-    await removeRefCheckout();
-  })();
-  return stopping;
+export interface BenchOptions {
+  seconds: number;
+  connections: number;
+  scenarios: Scenario[];
+  adapters: HttpAdapter[];
+  ref: string | null;
+  rounds: number;
+  soakSeconds: number;
+  quick: boolean;
+  cpuProf: boolean;
+  warmupSeconds: number;
+  leadInSeconds: number;
+  contentionRequests: number;
+  build: boolean;
 }
 
 export function log(message: string): void {
   process.stderr.write(`${message}\n`);
 }
 
-/** A build step, its output on stderr with the bench's progress. */
-async function runStep(command: string, args: string[], cwd: string): Promise<void> {
+/** By URL: the `--ref` side runs this checkout's probe too; it instruments the ioredis and pg of the process's cwd. */
+const PROBE = pathToFileURL(join(ROOT, 'bench', 'probe.mjs')).href;
+
+/** What bench/probe.mjs answers: cumulative figures of the process; a run diffs two. */
+export interface ProbeSample {
+  elu: { idle: number; active: number };
+  /** process.cpuUsage() user + system, µs, all threads. */
+  cpuUs: number;
+  /** Round trips to Redis so far, by command (a script by name); a MULTI/EXEC block is one ("multi"). */
+  redis: Record<string, number>;
+  /** Socket writes to Redis: a command alone, or a (auto-)pipeline flush. */
+  redisWrites: number;
+  /** Statements sent to PostgreSQL so far, by prepared name (BEGIN/COMMIT/ROLLBACK, else `text`). */
+  postgres: Record<string, number>;
+  /** CLOCK_MONOTONIC in µs, the clock of V8's CPU profiles. */
+  monotonicUs: number;
+}
+
+/** A process of the harness with bench/probe.mjs preloaded and an IPC channel to it. */
+export class ProbedService {
+  private nextId = 1;
+  private readonly waiting = new Map<number, (message: ProbeSample) => void>();
+
+  private constructor(private readonly service: ServiceProcess) {
+    service.process?.child.on('message', (message: ProbeSample & { id: number }) => {
+      this.waiting.get(message.id)?.(message);
+      this.waiting.delete(message.id);
+    });
+  }
+
+  static async start(
+    name: string,
+    env: Record<string, string>,
+    options: { cwd?: string; entry?: string; nodeArgs?: string[]; isReady?: (url: string) => Promise<boolean> } = {},
+  ) {
+    const { cwd = ROOT, entry = 'dist/main.js', nodeArgs = [], isReady } = options;
+    log(
+      `bench: starting ${name} (${env.HTTP_ADAPTER ? `HTTP_ADAPTER=${env.HTTP_ADAPTER} ` : ''}node ${[...nodeArgs, entry].join(' ')}${cwd === ROOT ? '' : ` in ${cwd}`})`,
+    );
+    const service = await ServiceProcess.start(env, {
+      name,
+      cwd,
+      entry,
+      nodeArgs: [...nodeArgs, '--import', PROBE],
+      ipc: true,
+      ...(isReady && { isReady: (started: ServiceProcess) => isReady(started.baseUrl) }),
+    });
+    const probed = new ProbedService(service);
+    servicesStarted.push(probed);
+    return probed;
+  }
+
+  get name(): string {
+    return this.service.name;
+  }
+
+  get baseUrl(): string {
+    return this.service.baseUrl;
+  }
+
+  get logs(): string {
+    return this.service.logs;
+  }
+
+  /** VmRSS from /proc, bytes. */
+  rss(): number | undefined {
+    const match = this.service.pid && /^VmRSS:\s+(\d+)\s+kB/m.exec(readFileSync(`/proc/${this.service.pid}/status`, 'utf8'));
+    return match ? Number(match[1]) * 1024 : undefined;
+  }
+
+  sample(): Promise<ProbeSample> {
+    return this.ask('sample');
+  }
+
+  /** A normal exit (the probe calls process.exit(0)), which --cpu-prof needs to write its file; SIGTERM, SIGKILL if it does not come. */
+  async exitNormally(): Promise<void> {
+    const running = this.service.process;
+    if (!running) return;
+    await this.ask('exit').catch(() => undefined);
+    if (!(await running.waitForExit(15_000))) await running.stop();
+  }
+
+  stop(): Promise<void> {
+    return this.service.stop();
+  }
+
+  private ask<T>(type: string, timeoutMs = 15_000): Promise<T> {
+    const child = this.service.process?.child;
+    if (!child?.connected) return Promise.reject(new Error(`${this.name} is not running`));
+    const id = this.nextId++;
+    return new Promise<T>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`${this.name} did not answer the probe's "${type}" within ${timeoutMs} ms`)), timeoutMs);
+      this.waiting.set(id, (message) => {
+        clearTimeout(timer);
+        resolve(message as T);
+      });
+      child.send({ id, type });
+    });
+  }
+}
+
+/** Every process a side ran, for their logs when the bench fails. */
+export const servicesStarted: ProbedService[] = [];
+
+/**
+ * A side's storage: a redis-server of its own (each service runs the events consumer in process,
+ * and on a shared Redis an idle one would consume the events the measured one produces), and for
+ * the current build a database and a broker vhost of its own on the shared servers, dropped at the end.
+ */
+export interface Store {
+  server: RedisServer;
+  client: Redis;
+  database?: { database: TestDatabase; vhost: RabbitMqVhost; client: pg.Client };
+}
+
+const stores: Store[] = [];
+let refCheckout: string | undefined;
+
+export async function startStore(name: string, withDatabase: boolean): Promise<Store> {
+  const server = await RedisServer.start();
+  const store: Store = { server, client: new Redis(server.url, { maxRetriesPerRequest: 1 }) };
+  stores.push(store);
+  if (withDatabase) {
+    const [database, vhost] = await Promise.all([TestDatabase.create(), RabbitMqVhost.create()]);
+    store.database = { database, vhost, client: new pg.Client(database.connection) };
+    await store.database.client.connect();
+  }
+  log(`bench: redis-server ${server.url}${store.database ? `, database ${store.database.database.name}` : ''} for the ${name}`);
+  return store;
+}
+
+/** Every run starts from an empty Redis and empty tables (the migrations' record kept): the same key space for every scenario and round. */
+export async function emptyStore(store: Store): Promise<void> {
+  await store.client.flushall();
+  if (!store.database) return;
+  const { rows } = await store.database.client.query<{ name: string }>(
+    `SELECT format('%I.%I', schemaname, tablename) AS name FROM pg_tables WHERE schemaname IN ('public', 'gateway') AND tablename <> 'schema_migrations'`,
+  );
+  if (rows.length > 0) await store.database.client.query(`TRUNCATE ${rows.map((row) => row.name).join(', ')}`);
+}
+
+let stopping: Promise<void> | undefined;
+
+/** Stops what the bench started, drops its databases and removes the `--ref` worktree: at the end, on an error and on Ctrl-C; once. */
+export function stopEverything(): Promise<void> {
+  stopping ??= (async () => {
+    for (const store of stores) store.client.disconnect();
+    await stopAll();
+    for (const { database } of stores) {
+      if (!database) continue;
+      await database.client.end().catch(() => undefined);
+      await database.database.drop().catch((error: unknown) => log(`bench: dropping ${database.database.name} failed: ${String(error)}`));
+      await database.vhost.delete().catch((error: unknown) => log(`bench: deleting the vhost ${database.vhost.name} failed: ${String(error)}`));
+    }
+    if (refCheckout) {
+      log(`bench: removing the worktree ${refCheckout}`);
+      await runToExit('git', ['worktree', 'remove', '--force', refCheckout], { cwd: ROOT });
+      // Retried: an interrupted `npm ci` may leave a child writing there for a moment.
+      rmSync(dirname(refCheckout), { recursive: true, force: true, maxRetries: 5 });
+      // A worktree interrupted while it was being added is unknown to `remove` but registered.
+      await runToExit('git', ['worktree', 'prune'], { cwd: ROOT });
+    }
+  })();
+  return stopping;
+}
+
+export async function runStep(command: string, args: string[], cwd = ROOT): Promise<void> {
   log(`bench: ${command} ${args.join(' ')}${cwd === ROOT ? '' : ` (in ${cwd})`}`);
   const { code } = await ManagedProcess.spawn(command, args, { cwd, env: process.env, stdout: 'stderr', stderr: 'stderr' }).exited;
   if (code !== 0) throw new Error(`${command} ${args.join(' ')} failed (exit ${code})`);
 }
 
-export function build(): Promise<void> {
-  return runStep('npm', ['run', 'build'], ROOT);
-}
-
-/** The full commit a git ref names, or null if it names none. */
-export async function resolveRef(ref: string): Promise<string | null> {
-  const { code, stdout } = await runToExit('git', ['rev-parse', '--verify', '--quiet', `${ref}^{commit}`], { cwd: ROOT });
-  return code === 0 ? stdout.trim() : null;
-}
-
-/** The service as it was at a git ref: a detached worktree in a temporary folder, built there; returns the worktree. */
+/** The service as it was at a git ref: a detached worktree in a temporary folder, built there. */
 export async function buildRef(ref: string): Promise<string> {
   refCheckout = join(mkdtempSync(join(tmpdir(), 'bench-ref-')), 'checkout');
-  await runStep('git', ['worktree', 'add', '--detach', refCheckout, ref], ROOT);
+  await runStep('git', ['worktree', 'add', '--detach', refCheckout, ref]);
   await runStep('npm', ['ci', '--no-audit', '--no-fund'], refCheckout);
   await runStep('npm', ['run', 'build'], refCheckout);
   return refCheckout;
 }
 
-async function removeRefCheckout(): Promise<void> {
-  const dir = refCheckout;
-  if (!dir) return;
-  refCheckout = undefined;
-  log(`bench: removing the worktree ${dir}`);
-  await runToExit('git', ['worktree', 'remove', '--force', dir], { cwd: ROOT });
-  // Retried: an interrupted `npm ci` may leave a child writing there for a moment.
-  rmSync(dirname(dir), { recursive: true, force: true, maxRetries: 5 });
-  // A worktree interrupted while it was being added is unknown to `remove` but registered.
-  await runToExit('git', ['worktree', 'prune'], { cwd: ROOT });
+/** What scenarios run against: the options, each side's store and (during a round) process, the floor server. */
+export interface Context {
+  options: BenchOptions;
+  stores: Partial<Record<Side | 'layer', Store>>;
+  processes: Partial<Record<Side, ProbedService>>;
+  /** The `worker` side's events worker of this round. */
+  worker?: ProbedService;
+  floor?: LoadTarget;
+  refCheckout?: string;
+}
+
+/** The layer sides share one store, the others have one each. */
+export function storeOf(context: Context, side: Side): Store {
+  const store = context.stores[isLayerSide(side) ? 'layer' : side];
+  if (!store) throw new Error(`no Redis was started for the ${side} side`);
+  return store;
+}
+
+export function requestOf(side: Side): typeof CHARGE {
+  return isLayerSide(side) ? LAYER_ITEM : CHARGE;
 }
 
 /**
- * The same for every service side (the ref's too: variables a build does not know are ignored by
- * its config validation); only HTTP_ADAPTER tells the adapters apart.
+ * A new process of a side, named `<side> <suffix>`; `nodeArgs` go before the entry (--cpu-prof).
+ * Every service side gets the same environment (a build ignores the variables it does not know);
+ * HTTP_ADAPTER tells the adapters apart.
  */
-function serviceEnv(redisUrl: string, side: SideDatabase | undefined): Record<string, string> {
-  return {
-    ...(side && { DATABASE_URL: side.url, BROKER_URL: side.vhost.url }),
+export async function startSide(context: Context, side: Side, suffix: string, nodeArgs: string[] = []): Promise<ProbedService> {
+  const store = storeOf(context, side);
+  const database = store.database && { DATABASE_URL: store.database.database.url, BROKER_URL: store.database.vhost.url };
+  const name = `${sideName(side, context.options.ref)} ${suffix}`;
+  if (isLayerSide(side)) {
+    const { adapter, variant } = layerVariant(side);
+    const [layerStore, handler = 'returning'] = variant === 'bare' ? ['none'] : variant === 'peer' ? ['redis'] : variant.split(' ');
+    const layer = { ADAPTER: adapter, LAYER: variant === 'peer' ? 'peer' : 'ours', STORE: layerStore!, HANDLER: handler };
+    // tsx's ESM loader only: its CommonJS hook would give the peer's require('@nestjs/core') a copy of NestJS of its own.
+    return ProbedService.start(
+      name,
+      { ...layer, REDIS_URL: store.server.url, ...database },
+      {
+        entry: 'bench/layer-server.ts',
+        nodeArgs: [...nodeArgs, '--import', 'tsx/esm'],
+        isReady: (url) => fetch(url).then(() => true),
+      },
+    );
+  }
+  const env = {
+    ...database,
     NODE_ENV: 'production',
     // Stopped between rounds: no drain to wait for.
     SHUTDOWN_DRAIN_MS: '0',
@@ -174,67 +279,63 @@ function serviceEnv(redisUrl: string, side: SideDatabase | undefined): Record<st
     RATE_LIMIT_MAX: '0',
     GATEWAY_MIN_DELAY_MS: '0',
     GATEWAY_MAX_DELAY_MS: '0',
-    REDIS_URL: redisUrl,
+    REDIS_URL: store.server.url,
+  };
+  if (side === 'baseline')
+    return ProbedService.start(name, { ...env, HTTP_ADAPTER: DEFAULT_ADAPTER }, { entry: 'bench/baseline.ts', nodeArgs: [...nodeArgs, '--import', 'tsx'] });
+  if (side === 'ref') return ProbedService.start(name, env, { cwd: context.refCheckout, nodeArgs });
+  if (side !== 'worker') return ProbedService.start(name, { ...env, HTTP_ADAPTER: side }, { nodeArgs });
+  // The service without the event path (it still writes each charge's outbox row), and the events
+  // worker beside it on the same Redis, database and vhost: its CPU is what the events cost. The service first (it migrates).
+  const service = await ProbedService.start(name, { ...env, HTTP_ADAPTER: DEFAULT_ADAPTER, EVENTS_WORKER: 'false' }, { nodeArgs });
+  context.worker = await ProbedService.start(`${name} (events worker)`, env, { entry: 'dist/worker.js' });
+  return service;
+}
+
+/** The typed API of the client package, as the bench's admin. */
+export function adminApi(service: LoadTarget) {
+  return createPaymentsApi(service.baseUrl, { headers: { 'X-Admin-Token': ADMIN_TOKEN, Authorization: `Bearer ${API_KEY}` } });
+}
+
+export async function setGatewayDelay(service: LoadTarget, delayMs: number): Promise<void> {
+  const { response } = await adminApi(service).PUT('/api/admin/payment-behavior', { body: { minDelayMs: delayMs, maxDelayMs: delayMs } });
+  if (!response.ok) throw new Error(`PUT /api/admin/payment-behavior answered ${response.status}`);
+}
+
+/** Charges in the gateway's ledger for a key. */
+export async function ledgerCount(service: LoadTarget, idempotencyKey: string): Promise<number | null> {
+  const { data } = await adminApi(service).GET('/api/admin/provider/charges', { params: { query: { idempotencyKey } } });
+  const charges = Array.isArray(data) ? data : (data as { charges?: unknown[] } | undefined)?.charges;
+  return Array.isArray(charges) ? charges.length : null;
+}
+
+/** What load is sent to: a side's process, or the floor server. */
+export type LoadTarget = Pick<ProbedService, 'name' | 'baseUrl'>;
+
+/** bench/floor-server.mjs on a free port, once it listens: node:http answering every request with the service's 409. */
+export async function startFloor(): Promise<LoadTarget> {
+  const port = await freePort();
+  log(`bench: starting the floor server (node bench/floor-server.mjs on port ${port})`);
+  const floor = ManagedProcess.spawn(process.execPath, ['bench/floor-server.mjs'], { name: 'floor server', cwd: ROOT, env: { PORT: String(port) }, ipc: true });
+  const baseUrl = `http://127.0.0.1:${port}`;
+  await waitFor(`the floor server listens on ${baseUrl}`, () => fetch(baseUrl).then(() => true), { timeoutMs: 10_000, process: floor });
+  return { name: 'floor server', baseUrl };
+}
+
+export function loadOptions(mode: LoadOptions['mode'], label: string, target: LoadTarget, side: Side, extra: Partial<LoadOptions>): LoadOptions {
+  return {
+    mode,
+    label,
+    baseUrl: target.baseUrl,
+    apiKey: API_KEY,
+    ...requestOf(side),
+    keyPrefix: `${label.replace(/\s+/g, '-')}-${randomBytes(4).toString('hex')}`,
+    connections: 50,
+    ...extra,
   };
 }
 
-async function startService(name: string, env: Record<string, string>, cwd: string, nodeArgs: string[]): Promise<ProbedService> {
-  const where = cwd === ROOT ? '' : ` in ${cwd}`;
-  log(`bench: starting ${name} (${env.HTTP_ADAPTER ? `HTTP_ADAPTER=${env.HTTP_ADAPTER} ` : ''}node ${[...nodeArgs, 'dist/main.js'].join(' ')}${where})`);
-  const service = await ProbedService.start({ name, env, cwd, nodeArgs });
-  servicesStarted.push(service);
-  return service;
-}
-
-async function startBaseline(name: string, env: Record<string, string>, nodeArgs: string[]): Promise<ProbedService> {
-  log(
-    `bench: starting ${name} (HTTP_ADAPTER=${env.HTTP_ADAPTER} node ${[...nodeArgs, '--import', 'tsx', 'bench/baseline-main.ts'].join(' ')}: ` +
-      'dist/ with the idempotency interceptor bypassed)',
-  );
-  const service = await ProbedService.start({ name, env, cwd: ROOT, entry: 'bench/baseline-main.ts', nodeArgs: [...nodeArgs, '--import', 'tsx'] });
-  servicesStarted.push(service);
-  return service;
-}
-
-/** What load is sent to: a service, or the floor server. */
-export type LoadTarget = Pick<ProbedService, 'name' | 'baseUrl'>;
-
-/**
- * bench/floor-server.mjs on a free port, once it listens: a bare node:http server answering every
- * request with the service's 409 problem. It has an IPC channel, so it exits if the bench dies;
- * stopEverything stops it with the other processes.
- */
-export async function startFloor(): Promise<LoadTarget> {
-  const port = await freePort();
-  log(`bench: starting the floor server (node bench/floor-server.mjs on port ${port}: node:http answering a fixed 409)`);
-  const { child } = ManagedProcess.spawn(process.execPath, ['bench/floor-server.mjs'], {
-    name: 'floor server',
-    cwd: ROOT,
-    env: { PATH: process.env.PATH ?? '', PORT: String(port) },
-    stderr: 'stderr',
-    ipc: true,
-  });
-  await new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error('the floor server did not listen within 10 s')), 10_000);
-    // Its one line on stdout says it listens.
-    createInterface({ input: child.stdout! }).once('line', () => {
-      clearTimeout(timer);
-      resolve();
-    });
-    child.once('exit', (code, signal) => {
-      clearTimeout(timer);
-      reject(new Error(`the floor server exited before it listened (${signal ?? `exit code ${code}`})`));
-    });
-  });
-  return { name: 'floor server', baseUrl: `http://127.0.0.1:${port}` };
-}
-
-export type AutocannonOutput = { kind: 'autocannon'; result: autocannon.Result; perSecond: number[] };
-
-/**
- * Runs bench/load.ts in its own process; `beforeGo` runs once it is loaded and before it sends
- * anything (the "before" snapshots), so start-up time is outside the measurement.
- */
+/** bench/load.ts in a process of its own; `beforeGo` runs once it is loaded and before it sends anything, so its start-up is not measured. */
 export async function runLoad<T extends AutocannonOutput | ContentionResult>(options: LoadOptions, beforeGo?: () => Promise<void>): Promise<T> {
   const load = ManagedProcess.spawn(process.execPath, ['--import', 'tsx', 'bench/load.ts', JSON.stringify(options)], {
     name: `load ${options.label}`,
@@ -243,17 +344,13 @@ export async function runLoad<T extends AutocannonOutput | ContentionResult>(opt
     stdin: 'pipe',
     stderr: 'stderr',
   });
-  const { child } = load;
   try {
     let output: string | undefined;
-    const lines = createInterface({ input: child.stdout! });
-    for await (const line of lines) {
+    for await (const line of createInterface({ input: load.child.stdout! })) {
       if (line === 'ready') {
         await beforeGo?.();
-        child.stdin!.end('go\n');
-      } else if (line.startsWith('{')) {
-        output = line;
-      }
+        load.child.stdin!.end('go\n');
+      } else if (line.startsWith('{')) output = line;
     }
     const { code } = await load.exited;
     if (code !== 0 || output === undefined) throw new Error(`the load process (${options.label}) failed with exit code ${code}`);
@@ -261,114 +358,4 @@ export async function runLoad<T extends AutocannonOutput | ContentionResult>(opt
   } finally {
     await load.crash();
   }
-}
-
-export function loadOptions(mode: LoadOptions['mode'], label: string, target: LoadTarget, extra: Partial<LoadOptions>): LoadOptions {
-  return {
-    mode,
-    label,
-    baseUrl: target.baseUrl,
-    apiKey: API_KEY,
-    body: BODY,
-    keyPrefix: `${label.replace(/\s+/g, '-')}-${randomBytes(4).toString('hex')}`,
-    connections: 50,
-    ...extra,
-  };
-}
-
-/** What scenarios run against: the options, each side's store and (during a round) process, the floor server. */
-export interface Context {
-  options: BenchOptions;
-  stores: Partial<Record<Side, Store>>;
-  /** Each side of the current build's database (the `--ref` side has none). */
-  databases: Partial<Record<Side, SideDatabase>>;
-  processes: Partial<Record<Side, ProbedService>>;
-  /** The `worker` side's events worker (dist/worker.js) of this round, beside its service. */
-  workers: Partial<Record<Side, ProbedService>>;
-  /** bench/floor-server.mjs, when the contention scenario runs. */
-  floor?: LoadTarget;
-  /** The worktree the `--ref` side runs from. */
-  refCheckout?: string;
-}
-
-/** The store of a side of the run. */
-export function storeOf(context: Context, side: Side): Store {
-  const store = context.stores[side];
-  if (!store) throw new Error(`no Redis was started for the ${side} side`);
-  return store;
-}
-
-/** The processes of this round, by side. */
-export function runningSides(context: Context): Array<[Side, ProbedService]> {
-  return Object.entries(context.processes) as Array<[Side, ProbedService]>;
-}
-
-/** Stops the processes of this round (services and events workers). */
-export async function stopRound(context: Context): Promise<void> {
-  for (const [, measured] of runningSides(context)) await measured.stop();
-  for (const worker of Object.values(context.workers)) await worker.stop();
-  context.processes = {};
-  context.workers = {};
-}
-
-/** The running process of a side in this round. */
-export function processOf(context: Context, side: Side): ProbedService {
-  const service = context.processes[side];
-  if (!service) throw new Error(`no ${side} process runs in this round`);
-  return service;
-}
-
-/**
- * A new process of one side on its store, named `<side> <suffix>`; `nodeArgs` go before the entry
- * (e.g. --cpu-prof). The baseline and the service's default side run on the default adapter.
- */
-export function startSide(context: Context, side: Side, suffix: string, nodeArgs: string[] = []): Promise<ProbedService> {
-  const env = serviceEnv(storeOf(context, side).server.url, context.databases[side]);
-  const name = `${sideName(side, context.options.ref)} ${suffix}`;
-  if (side === 'baseline') return startBaseline(name, { ...env, HTTP_ADAPTER: DEFAULT_ADAPTER }, nodeArgs);
-  if (side === 'ref') {
-    if (!context.refCheckout) throw new Error('the --ref side has no build');
-    return startService(name, env, context.refCheckout, nodeArgs);
-  }
-  if (side === 'worker') return startServiceAndWorker(context, name, env, nodeArgs);
-  return startService(name, { ...env, HTTP_ADAPTER: side }, ROOT, nodeArgs);
-}
-
-/**
- * The `worker` side: the service on the default adapter with EVENTS_WORKER=false (it writes each
- * charge's outbox row and nothing more of the event path), and `node dist/worker.js` (the relay,
- * the projections consumer, the reconciler) on the same Redis, database and vhost, with the probe
- * too: its CPU is what relaying and consuming the events cost. The service first (it migrates).
- */
-async function startServiceAndWorker(context: Context, name: string, env: Record<string, string>, nodeArgs: string[]): Promise<ProbedService> {
-  const service = await startService(name, { ...env, HTTP_ADAPTER: DEFAULT_ADAPTER, EVENTS_WORKER: 'false' }, ROOT, nodeArgs);
-  const workerName = `${name} (events worker)`;
-  log(`bench: starting ${workerName} (node dist/worker.js)`);
-  const worker = await ProbedService.start({ name: workerName, env: { ...env, HTTP_ADAPTER: DEFAULT_ADAPTER }, cwd: ROOT, entry: 'dist/worker.js' });
-  servicesStarted.push(worker);
-  context.workers.worker = worker;
-  return service;
-}
-
-export async function admin(service: ProbedService, method: string, path: string, body?: unknown): Promise<unknown> {
-  const response = await fetch(`${service.baseUrl}${path}`, {
-    method,
-    headers: { 'X-Admin-Token': ADMIN_TOKEN, ...(body === undefined ? {} : { 'Content-Type': 'application/json' }) },
-    body: body === undefined ? undefined : JSON.stringify(body),
-    signal: AbortSignal.timeout(15_000),
-  });
-  const text = await response.text();
-  if (!response.ok) throw new Error(`${method} ${path} answered ${response.status}: ${text.slice(0, 300)}`);
-  return JSON.parse(text) as unknown;
-}
-
-export async function charge(service: ProbedService, key: string): Promise<{ status: number; cached: string | null; location: string | null; id?: string }> {
-  const response = await fetch(`${service.baseUrl}/api/payments/charge`, {
-    method: 'POST',
-    headers: { Authorization: `Bearer ${API_KEY}`, 'Content-Type': 'application/json', 'Idempotency-Key': key },
-    body: BODY,
-    signal: AbortSignal.timeout(15_000),
-  });
-  const payload = (await response.json()) as { id?: string };
-  return { status: response.status, cached: response.headers.get('idempotency-cached'), location: response.headers.get('location'), id: payload.id };
 }

@@ -1,65 +1,53 @@
+import type { AutocannonOutput } from '../load.js';
 import { median, round, slope } from '../../tools/stats.js';
-import { type AutocannonOutput, type Context, emptyDatabase, loadOptions, log, runLoad, startSide, storeOf } from '../lib/processes.js';
-import { DEFAULT_ADAPTER, type SoakResult } from '../lib/types.js';
+import { type Context, emptyStore, loadOptions, log, runLoad, startSide, storeOf } from '../lib/processes.js';
+import { DEFAULT_ADAPTER } from '../lib/sides.js';
 
 export const SOAK_FIRST_SECONDS = 10;
 
-/** RSS after 10 s of fresh keys vs after the whole soak, on a service (default adapter) started for it. */
-export async function runSoak(context: Context): Promise<SoakResult> {
-  const { options } = context;
-  const { client } = storeOf(context, DEFAULT_ADAPTER);
+/**
+ * The memory check: RSS after 10 s of fresh keys against RSS at the end of the soak, on a service
+ * started for it and warmed up like the others (a new process grows its heap to its working size
+ * over its first seconds under load: start-up, not growth). RSS saws with every GC, so both are
+ * medians of 5-second windows of a per-second series.
+ */
+export async function runSoak(context: Context) {
+  const { warmupSeconds, soakSeconds, connections } = context.options;
   const service = await startSide(context, DEFAULT_ADAPTER, 'soak');
   const series: Array<[number, number]> = [];
-  // Seconds count from the moment the load starts; before that (warm-up, the load process starting) nothing is sampled.
   let startedAt: number | undefined;
   const timer = setInterval(() => {
-    const rss = service.rssFromProc();
+    const rss = service.rss();
     if (rss !== undefined && startedAt !== undefined) series.push([Math.round((Date.now() - startedAt) / 1000), round(rss / 2 ** 20, 1)]);
   }, 1000);
   try {
-    // The same warm-up as the measured services: a new process grows its heap to its working size
-    // over its first seconds under load, which is start-up, not growth.
-    if (options.warmupSeconds > 0) {
-      log(`bench: soak: warming up for ${options.warmupSeconds} s (not measured)`);
-      await runLoad(loadOptions('unique', 'soak warm-up', service, { seconds: options.warmupSeconds, connections: options.connections }));
-    }
-    await client.flushall();
-    if (context.databases[DEFAULT_ADAPTER]) await emptyDatabase(context.databases[DEFAULT_ADAPTER]!);
-    log(`bench: soak: fresh keys for ${SOAK_FIRST_SECONDS} s, then ${options.soakSeconds - SOAK_FIRST_SECONDS} s more`);
-    const first = await runLoad<AutocannonOutput>(
-      loadOptions('unique', 'soak 0-10 s', service, { seconds: SOAK_FIRST_SECONDS, connections: options.connections }),
-      async () => {
-        startedAt = Date.now();
-      },
-    );
-    const at10 = await service.sample();
-    const rest = await runLoad<AutocannonOutput>(
-      loadOptions('unique', `soak 10-${options.soakSeconds} s`, service, {
-        seconds: options.soakSeconds - SOAK_FIRST_SECONDS,
-        connections: options.connections,
-      }),
-    );
-    const atEnd = await service.sample();
+    const load = (label: string, seconds: number, beforeGo?: () => Promise<void>) =>
+      runLoad<AutocannonOutput>(loadOptions('unique', label, service, DEFAULT_ADAPTER, { seconds, connections }), beforeGo);
+    if (warmupSeconds > 0) await load('soak warm-up', warmupSeconds);
+    await emptyStore(storeOf(context, DEFAULT_ADAPTER));
+    log(`bench: soak: fresh keys for ${SOAK_FIRST_SECONDS} s, then ${soakSeconds - SOAK_FIRST_SECONDS} s more`);
+    const first = await load(`soak 0-${SOAK_FIRST_SECONDS} s`, SOAK_FIRST_SECONDS, async () => {
+      startedAt = Date.now();
+    });
+    const rest = await load(`soak ${SOAK_FIRST_SECONDS}-${soakSeconds} s`, soakSeconds - SOAK_FIRST_SECONDS);
     clearInterval(timer);
-    const windowMedian = (from: number, to: number) => median(series.filter(([t]) => t > from && t <= to).map(([, mb]) => mb));
-    const end = series.at(-1)?.[0] ?? options.soakSeconds;
-    const rss10 = windowMedian(SOAK_FIRST_SECONDS - 5, SOAK_FIRST_SECONDS);
-    const rssEnd = windowMedian(end - 5, end);
+    const windowMedian = (end: number) => round(median(series.filter(([t]) => t > end - 5 && t <= end).map(([, mb]) => mb)), 1);
+    const rssAfter10sMB = windowMedian(SOAK_FIRST_SECONDS);
+    const rssAfterSoakMB = windowMedian(series.at(-1)?.[0] ?? soakSeconds);
     return {
-      seconds: options.soakSeconds,
-      reqPerSecFirst10s: round(first.result.requests.total / first.result.duration, 1),
-      reqPerSecRest: round(rest.result.requests.total / rest.result.duration, 1),
-      rssAfter10sMB: round(rss10, 1),
-      rssAfterSoakMB: round(rssEnd, 1),
+      seconds: soakSeconds,
+      reqPerSec: [first, rest].map(({ result }) => round(result.requests.total / result.duration, 1)),
+      rssAfter10sMB,
+      rssAfterSoakMB,
+      ratio: round(rssAfterSoakMB / rssAfter10sMB, 3),
+      /** RSS growth after the first 10 s, MB per minute (least squares). */
       rssSlopeMBPerMinute: round(60 * slope(series.filter(([t]) => t > SOAK_FIRST_SECONDS)), 2),
-      heapAfter10sMB: round(at10.heapUsed / 2 ** 20, 1),
-      heapAfterSoakMB: round(atEnd.heapUsed / 2 ** 20, 1),
-      ratio: round(rssEnd / rss10, 3),
       series,
     };
   } finally {
     clearInterval(timer);
     await service.stop();
-    await client.flushall();
   }
 }
+
+export type SoakResult = Awaited<ReturnType<typeof runSoak>>;

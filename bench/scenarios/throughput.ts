@@ -1,121 +1,227 @@
+/** The throughput scenarios (baseline, fresh, replay, mixed, on every side), the checks before them, and the event path of fresh runs. */
+import { randomBytes } from 'node:crypto';
 import { loadavg } from 'node:os';
-import { round } from '../../tools/stats.js';
-import type { LoadOptions } from '../load.js';
-import { commandStats, delta, eluBetween, postgresFigures, quiesce, redisFigures } from '../lib/measure.js';
-import type { ProbeSample, ProbedService } from '../lib/probed-service.js';
-import { type AutocannonOutput, type Context, emptyDatabase, loadOptions, log, processOf, runLoad, storeOf } from '../lib/processes.js';
-import { rowLabel } from '../lib/sides.js';
-import type { Side, ThroughputRun, ThroughputScenario } from '../lib/types.js';
-import { EventPathProbe } from './event-path.js';
+import type pg from 'pg';
+import { createPaymentsApi } from '@idempotent-payments/client';
+import { percentile, round } from '../../tools/stats.js';
+import { waitFor } from '../../tools/process/index.js';
+import type { AutocannonOutput, LoadOptions } from '../load.js';
+import { processFigures, settledSnapshot, snapshot, storeFigures } from '../lib/measure.js';
+import { API_KEY, type Context, emptyStore, loadOptions, log, type ProbedService, requestOf, runLoad, startSide, storeOf } from '../lib/processes.js';
+import { isLayerSide, rowLabel, type Side, sideName, type ThroughputScenario } from '../lib/sides.js';
 
 const REPLAY_KEYS = 1000;
 const MIXED_DUPLICATE_SHARE = 0.1;
 
-/** The measured load of a scenario; it may first send load that is not measured (warming keys). */
-type ScenarioLoad = (label: string, target: ProbedService, base: Pick<LoadOptions, 'seconds' | 'connections'>, round: number) => Promise<LoadOptions>;
+/** The measured load of a scenario; replay first warms its keys (not measured). */
+export async function scenarioLoad(
+  scenario: ThroughputScenario,
+  label: string,
+  target: ProbedService,
+  side: Side,
+  base: Pick<LoadOptions, 'seconds' | 'connections'>,
+  round_: number,
+) {
+  if (scenario === 'mixed') return loadOptions('mixed', label, target, side, { ...base, duplicateShare: MIXED_DUPLICATE_SHARE, seed: round_ });
+  if (scenario !== 'replay') return loadOptions('unique', label, target, side, base);
+  const warm = loadOptions('sequence', `${label} warm`, target, side, { amount: REPLAY_KEYS, connections: base.connections });
+  log(`bench: ${label}: warming ${REPLAY_KEYS} keys (one request each, not measured)`);
+  const { result } = await runLoad<AutocannonOutput>(warm);
+  if (result['2xx'] !== REPLAY_KEYS) throw new Error(`warming the replay keys: ${result['2xx']} of ${REPLAY_KEYS} answered 2xx`);
+  return { ...warm, ...base, mode: 'cycle' as const, label, keyCount: REPLAY_KEYS, amount: undefined };
+}
 
-const uniqueKeys: ScenarioLoad = async (label, target, base) => loadOptions('unique', label, target, base);
+/** Before measuring: the baseline really has no idempotency layer, every service side really has one. */
+export async function sanityChecks(context: Context): Promise<string[]> {
+  const checks: string[] = [];
+  for (const [side, service] of Object.entries(context.processes) as Array<[Side, ProbedService]>) {
+    const name = sideName(side, context.options.ref);
+    const api = createPaymentsApi(service.baseUrl, { headers: { Authorization: `Bearer ${API_KEY}` } });
+    const key = `sanity-${name.replace(/\s+/g, '-')}-${randomBytes(4).toString('hex')}`;
+    const charge = async () => {
+      const { data, response } = await api.POST('/api/payments/charge', {
+        params: { header: { 'Idempotency-Key': key } },
+        body: JSON.parse(requestOf(side).body),
+      });
+      return { status: response.status, cached: response.headers.get('idempotency-cached'), location: response.headers.get('location'), id: data?.id };
+    };
+    const [first, second] = [await charge(), await charge()];
+    const check =
+      side === 'baseline'
+        ? // Its middleware marks the route's answers Idempotency-Cached: false; only the interceptor replays.
+          first.status === 201 && second.status === 201 && first.location === `/api/payments/${first.id}` && second.cached !== 'true'
+          ? 'baseline: 201 with Location twice with one key, the second not a replay (the interceptor is bypassed)'
+          : undefined
+        : first.status === 201 && first.cached === 'false' && second.status === 201 && second.cached === 'true' && first.id === second.id
+          ? `service (${name}): 201 Idempotency-Cached: false, then 201 Idempotency-Cached: true with the same charge id`
+          : undefined;
+    if (!check) throw new Error(`sanity check of ${name} failed: ${JSON.stringify([first, second])}`);
+    log(`bench: check ok: ${check}`);
+    checks.push(check);
+  }
+  return checks;
+}
+
+/** Unmeasured load on a new process (JIT, connection pools), then its store emptied. */
+export async function warmUp(context: Context, side: Side, service: ProbedService): Promise<void> {
+  const { warmupSeconds: seconds, connections } = context.options;
+  if (seconds === 0) return;
+  log(`bench: warming up ${service.name} for ${seconds} s (not measured)`);
+  await runLoad(loadOptions('unique', `warm-up ${service.name}`, service, side, { seconds, connections }));
+  await emptyStore(storeOf(context, side));
+}
+
+/** One measured run of a scenario on a side: its round's process, or for a layer side a process started for the run. */
+export async function runThroughput(context: Context, scenario: ThroughputScenario, side: Side, round_: number) {
+  const { options } = context;
+  const store = storeOf(context, side);
+  const target = context.processes[side] ?? (await startSide(context, side, `r${round_}`));
+  try {
+    if (isLayerSide(side)) await warmUp(context, side, target);
+    const row = rowLabel(scenario, side, options.ref);
+    const label = `${row} r${round_}`;
+    log(`bench: ${label}: ${options.seconds} s, ${options.connections} connections against ${target.name}`);
+    await emptyStore(store);
+    const load = await scenarioLoad(scenario, label, target, side, { seconds: options.seconds, connections: options.connections }, round_);
+    if (options.leadInSeconds > 0) {
+      // A process that sat idle while the others ran is slower for its first seconds: a transient,
+      // not what a request costs. New keys get a prefix of their own, so the measured ones are still new.
+      const keyPrefix = load.mode === 'cycle' ? load.keyPrefix : `${load.keyPrefix}-lead-in`;
+      await runLoad({ ...load, label: `${label} lead-in`, keyPrefix, seconds: options.leadInSeconds });
+    }
+    const events =
+      scenario === 'fresh' && store.database && !isLayerSide(side)
+        ? new EventPath(store.database.client, side === 'worker' ? context.worker : undefined)
+        : undefined;
+    let before: Awaited<ReturnType<typeof snapshot>> | undefined;
+    const { result, perSecond } = await runLoad<AutocannonOutput>(load, async () => {
+      await events?.prepare();
+      before = await snapshot(store.client, target);
+      events?.startSampling();
+    });
+    await events?.stopSampling();
+    const atEnd = await target.sample();
+    const rssMB = round((target.rss() ?? 0) / 2 ** 20, 1);
+    const settled = await settledSnapshot(store.client, target);
+    const requests = result.requests.sent;
+    const figures = processFigures(before!.probe, atEnd, requests);
+    const eventFigures = await events?.figures(figures.cpuUsPerRequest);
+    const run = {
+      scenario,
+      side,
+      label: row,
+      round: round_,
+      requests,
+      reqPerSec: round(result.requests.total / result.duration, 1),
+      latencyMs: { p50: result.latency.p50, p97_5: result.latency.p97_5, p99: result.latency.p99 },
+      statusCounts: Object.fromEntries(Object.entries(result.statusCodeStats ?? {}).map(([status, value]) => [status, value?.count ?? 0])),
+      errors: result.errors,
+      timeouts: result.timeouts,
+      perSecond,
+      store: storeFigures(before!, settled, requests),
+      ...figures,
+      rssMB,
+      ...(eventFigures && { events: eventFigures }),
+      loadAverage1m: round(loadavg()[0]!, 2),
+    };
+    log(
+      `bench: ${label}: ${run.reqPerSec} req/s, p99 ${run.latencyMs.p99} ms, ${run.store.roundTripsPerRequest} round trips/req, ${run.store.commandsPerRequest} commands/req, ` +
+        `ELU ${run.elu}, CPU ${run.cpuUsPerRequest} µs/req, RSS ${rssMB} MB, load average ${run.loadAverage1m}` +
+        (eventFigures ? `; outbox lag p99 ${eventFigures.lagP99S} s, ${eventFigures.published} events, drained after ${eventFigures.drainMs ?? 'not'} ms` : ''),
+    );
+    return run;
+  } finally {
+    if (isLayerSide(side)) await target.stop();
+  }
+}
+
+export type ThroughputRun = Awaited<ReturnType<typeof runThroughput>>;
+
+/** How often the outbox lag is sampled. */
+const LAG_SAMPLE_MS = 100;
+/** The age of the oldest event still waiting in the outbox, 0 when none waits: what readiness and payments_outbox_lag_seconds report. */
+const LAG = `SELECT coalesce(extract(epoch FROM clock_timestamp() - min(occurred_at)), 0)::float8 AS lag FROM payment_events WHERE published_at IS NULL`;
+/** Events published, those still waiting in the outbox, successes and those still waiting for their receipt. */
+const COUNTS = `SELECT
+  (SELECT count(*) FROM payment_events WHERE published_at IS NOT NULL)::int AS published,
+  (SELECT count(*) FROM payment_events WHERE published_at IS NULL)::int AS unpublished,
+  (SELECT count(*) FROM payment_events WHERE type = 'payment.succeeded')::int AS succeeded,
+  (SELECT count(*) FROM payment_events e WHERE e.type = 'payment.succeeded' AND NOT EXISTS (SELECT 1 FROM receipts r WHERE r.event_id = e.id))::int AS unconsumed`;
+type Counts = Record<'published' | 'unpublished' | 'succeeded' | 'unconsumed', number>;
 
 /**
- * The throughput scenarios: `--connections` clients for `--seconds`, every request to the charge
- * route. Which side runs which is bench/lib/sides.ts.
+ * The event path of a fresh run, read by the bench's own connection to the side's database: the
+ * outbox lag sampled during the window (independently of the relay, whose gauge it refreshes
+ * itself), and with the events worker apart, its CPU until the window's events are relayed and consumed.
  */
-export const SCENARIO_LOADS: Record<ThroughputScenario, ScenarioLoad> = {
-  /** A new key per request on the build without the idempotency layer. */
-  baseline: uniqueKeys,
-  /** A new key per request: lock, execution, stored outcome. */
-  fresh: uniqueKeys,
-  /** REPLAY_KEYS keys answered once (not measured), then requested over and over: stored outcomes. */
-  async replay(label, target, base) {
-    const warm = loadOptions('sequence', `${label} warm`, target, { amount: REPLAY_KEYS, connections: base.connections });
-    log(`bench: ${label}: warming ${REPLAY_KEYS} keys (one request each, not measured)`);
-    const warmed = await runLoad<AutocannonOutput>(warm);
-    if (warmed.result['2xx'] !== REPLAY_KEYS) throw new Error(`warming the replay keys: ${warmed.result['2xx']} of ${REPLAY_KEYS} answered 2xx`);
-    return { ...warm, ...base, mode: 'cycle', label, keyCount: REPLAY_KEYS, amount: undefined };
-  },
-  /** New keys, and a share of repeats of recent ones (replays). */
-  mixed: async (label, target, base, round_) => loadOptions('mixed', label, target, { ...base, duplicateShare: MIXED_DUPLICATE_SHARE, seed: round_ }),
-};
+class EventPath {
+  private readonly samples: number[] = [];
+  private sampling?: Promise<void>;
+  private stopped = false;
+  private before?: { counts: Counts; workerCpuUs: number | null };
 
-/** One measured run of a throughput scenario on the side's process of this round. */
-export async function runThroughput(context: Context, scenario: ThroughputScenario, side: Side, round_: number): Promise<ThroughputRun> {
-  const { options } = context;
-  const target = processOf(context, side);
-  const { client } = storeOf(context, side);
-  const row = rowLabel(scenario, side, options.ref);
-  const label = `${row} r${round_}`;
-  log(`bench: ${label}: ${options.seconds} s, ${options.connections} connections against ${target.name}`);
-  // Every run starts from an empty Redis and empty tables: the same key space size for all scenarios and rounds.
-  await client.flushall();
-  const database = context.databases[side];
-  if (database) await emptyDatabase(database);
-  const load = await SCENARIO_LOADS[scenario](label, target, { seconds: options.seconds, connections: options.connections }, round_);
-  if (options.leadInSeconds > 0) {
-    // A process that sat idle while the other scenarios ran is slower for its first seconds (heap
-    // grown back, the events consumer catching up): a transient, not what a request costs. New keys
-    // get a prefix of their own, so the measured run's keys are still new.
-    const keyPrefix = load.mode === 'cycle' ? load.keyPrefix : `${load.keyPrefix}-lead-in`;
-    await runLoad({ ...load, label: `${label} lead-in`, keyPrefix, seconds: options.leadInSeconds });
+  constructor(
+    private readonly client: pg.Client,
+    private readonly worker: ProbedService | undefined,
+  ) {}
+
+  /** With the worker apart, the lead-in's events are drained first, so its CPU from here on is the window's events. */
+  async prepare(): Promise<void> {
+    const counts = this.worker ? (await this.drain()).counts : await this.counts();
+    this.before = { counts, workerCpuUs: this.worker ? (await this.worker.sample()).cpuUs : null };
   }
 
-  // Issue 24: the outbox lag of fresh charges, and on the `worker` side the worker's CPU for their events.
-  const events = scenario === 'fresh' && database ? new EventPathProbe(database.client, context.workers[side]) : undefined;
-  let before: { stats: Record<string, number>; probe: ProbeSample } | undefined;
-  const output = await runLoad<AutocannonOutput>(load, async () => {
-    await events?.prepare();
-    before = { stats: await commandStats(client), probe: await target.sample() };
-    events?.startSampling();
-  });
-  await events?.loadEnded();
-  const atEnd = await target.sample();
-  const rss = target.rssFromProc() ?? atEnd.rss;
-  const stats = await quiesce(client);
-  const settled = await target.sample();
+  startSampling(): void {
+    this.sampling = (async () => {
+      while (!this.stopped) {
+        const { rows } = await this.client.query<{ lag: number }>(LAG);
+        this.samples.push(rows[0]?.lag ?? 0);
+        await new Promise((resolve) => setTimeout(resolve, LAG_SAMPLE_MS));
+      }
+    })();
+  }
 
-  const result = output.result;
-  const statusCounts: Record<string, number> = {};
-  for (const [status, value] of Object.entries(result.statusCodeStats ?? {})) statusCounts[status] = value?.count ?? 0;
-  const requestsSent = result.requests.sent;
-  const elu = eluBetween(before!.probe, atEnd);
-  const loopUsPerRequest = round((1000 * (atEnd.elu.active - before!.probe.elu.active)) / Math.max(requestsSent, 1), 0);
-  const cpuUsPerRequest = round((atEnd.cpuUs - before!.probe.cpuUs) / Math.max(requestsSent, 1), 0);
-  const eventFigures = await events?.figures((atEnd.cpuUs - before!.probe.cpuUs) / Math.max(requestsSent, 1));
-  if (eventFigures) {
-    log(
-      `bench: ${label}: outbox lag p99 ${eventFigures.lagP99S} s (max ${eventFigures.lagMaxS} s), ${eventFigures.published} events published, ` +
-        `${eventFigures.consumed} consumed, drained ${eventFigures.drainMs ?? 'not'} ms after the load` +
-        (eventFigures.workerCpuUsPerEvent === null
-          ? ''
-          : `; events worker ${eventFigures.workerCpuUsPerEvent} µs/event = ${round(100 * eventFigures.shareOfCharge!, 1)} % of a charge`),
+  async stopSampling(): Promise<void> {
+    this.stopped = true;
+    await this.sampling;
+  }
+
+  /** Once the outbox is empty and every success has its receipt. */
+  async figures(serviceCpuUsPerRequest: number) {
+    const { counts, drainMs } = await this.drain();
+    const before = this.before!;
+    const published = counts.published - before.counts.published;
+    const workerCpuUs = this.worker && before.workerCpuUs !== null ? (await this.worker.sample()).cpuUs - before.workerCpuUs : null;
+    const perEvent = workerCpuUs !== null && published > 0 ? workerCpuUs / published : null;
+    return {
+      lagSamplesS: this.samples.map((lag) => round(lag, 3)),
+      lagP99S: percentile(this.samples, 99, 3),
+      published,
+      consumed: counts.succeeded - counts.unconsumed - (before.counts.succeeded - before.counts.unconsumed),
+      drainMs,
+      workerCpuUsPerEvent: perEvent === null ? null : round(perEvent, 0),
+      shareOfCharge: perEvent === null || serviceCpuUsPerRequest <= 0 ? null : round(perEvent / serviceCpuUsPerRequest, 4),
+    };
+  }
+
+  private async counts(): Promise<Counts> {
+    return (await this.client.query<Counts>(COUNTS)).rows[0]!;
+  }
+
+  private async drain(): Promise<{ counts: Counts; drainMs: number | null }> {
+    const started = Date.now();
+    let counts = await this.counts();
+    const drained = await waitFor(
+      'the outbox is empty and every success has its receipt',
+      async () => {
+        counts = await this.counts();
+        return counts.unpublished === 0 && counts.unconsumed === 0;
+      },
+      { timeoutMs: 60_000, intervalMs: 50 },
+    ).then(
+      () => true,
+      () => false,
     );
+    return { counts, drainMs: drained ? Date.now() - started : null };
   }
-  return {
-    scenario,
-    side,
-    label: row,
-    round: round_,
-    durationS: result.duration,
-    connections: options.connections,
-    requestsSent,
-    responses: result.requests.total,
-    reqPerSec: round(result.requests.total / result.duration, 1),
-    latencyMs: { p50: result.latency.p50, p97_5: result.latency.p97_5, p99: result.latency.p99, mean: result.latency.average, max: result.latency.max },
-    statusCounts,
-    non2xx: result.non2xx,
-    errors: result.errors,
-    timeouts: result.timeouts,
-    perSecond: output.perSecond,
-    redis: redisFigures(delta(stats, before!.stats), before!.probe, settled, requestsSent),
-    postgres: postgresFigures(before!.probe, settled, requestsSent),
-    ...(eventFigures && { events: eventFigures }),
-    idempotencyRoundTripsPerRequest: null,
-    idempotencyRoundTripsByBaselinePerRequest: null,
-    roundTripsVsBaselinePerRequest: null,
-    elu,
-    loopUsPerRequest,
-    cpuUsPerRequest,
-    rssMB: round(rss / 2 ** 20, 1),
-    heapUsedMB: round(atEnd.heapUsed / 2 ** 20, 1),
-    loadAverage1m: round(loadavg()[0]!, 2),
-  };
 }

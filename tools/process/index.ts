@@ -13,4 +13,4 @@ export { RabbitMqVhost } from './rabbitmq-vhost.js';
 export { RedisCluster } from './redis-cluster.js';
 export { hasRedisServerBinary, RedisServer, type RedisServerOptions } from './redis-server.js';
 export { ServiceProcess, type ServiceProcessOptions } from './service-process.js';
-export { answersOk, waitForReady, type ReadyOptions } from './wait-for-ready.js';
+export { answersOk, waitFor, type WaitOptions } from './wait-for.js';

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { Client } from 'pg';
 import { freePort } from './free-port.js';
 import { ManagedProcess, runToSuccess } from './managed-process.js';
-import { waitForReady } from './wait-for-ready.js';
+import { waitFor } from './wait-for.js';
 
 const READY_TIMEOUT_MS = 30_000;
 
@@ -90,7 +90,11 @@ export class PostgresServer {
     const settings = { listen_addresses: '127.0.0.1', unix_socket_directories: '', fsync: 'off', full_page_writes: 'off' };
     const args = ['-D', this.dir, '-p', String(this.port), ...Object.entries(settings).flatMap(([name, value]) => ['-c', `${name}=${value}`])];
     this.process = ManagedProcess.spawn(binary('postgres'), args, { name: `postgres :${this.port}`, user: this.user, processGroup: true });
-    await waitForReady(`postgres on port ${this.port}`, () => answers(this.connection), { timeoutMs: READY_TIMEOUT_MS, intervalMs: 50, process: this.process });
+    await waitFor(`postgres on port ${this.port} answers a query`, () => answers(this.connection), {
+      timeoutMs: READY_TIMEOUT_MS,
+      intervalMs: 50,
+      process: this.process,
+    });
   }
 
   /**
@@ -99,7 +103,7 @@ export class PostgresServer {
    */
   async crash(): Promise<void> {
     await this.process?.crash();
-    await waitForReady(`the killed postgres on port ${this.port} releasing its shared memory`, async () => this.sharedMemoryReleased(), {
+    await waitFor(`the killed postgres on port ${this.port} released its shared memory`, () => this.sharedMemoryReleased(), {
       timeoutMs: READY_TIMEOUT_MS,
       intervalMs: 10,
     });

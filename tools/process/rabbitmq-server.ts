@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { freePort } from './free-port.js';
 import { runToExit, runToSuccess } from './managed-process.js';
-import { waitForReady } from './wait-for-ready.js';
+import { waitFor } from './wait-for.js';
 
 /**
  * The scripts themselves: the /usr/sbin wrappers switch to the rabbitmq user (and its cookie, and
@@ -87,8 +87,8 @@ export class RabbitMqServer {
     rmSync(join(this.dir, 'pid'), { force: true });
     await runToSuccess(command('rabbitmq-server'), ['-detached'], { name: 'rabbitmq-server -detached', env: this.env, timeoutMs: 30_000 });
     started.add(this);
-    await waitForReady(
-      `rabbitmq node ${this.nodeName}`,
+    await waitFor(
+      `rabbitmq node ${this.nodeName} accepts work`,
       async () => {
         // Its pid, to stop it by: the node writes the file early in its start.
         this.pid ??= readPid(join(this.dir, 'pid'));

@@ -1,7 +1,7 @@
-import { setTimeout as sleep } from 'node:timers/promises';
 import { freePort } from './free-port.js';
 import { runToSuccess } from './managed-process.js';
 import { RedisServer } from './redis-server.js';
+import { waitFor } from './wait-for.js';
 
 /** The fewest masters `redis-cli --cluster create` accepts. */
 const MASTERS = 3;
@@ -62,12 +62,15 @@ export class RedisCluster {
 
   /** `--cluster create` returns once the slots are assigned; each node says ok once it sees them all. */
   private async waitUntilEveryNodeIsOk(): Promise<void> {
-    const deadline = Date.now() + READY_TIMEOUT_MS;
     for (const node of this.nodes) {
-      while (!(await clusterInfo(node.port)).includes('cluster_state:ok')) {
-        if (Date.now() > deadline) throw new Error(`the Redis Cluster node on port ${node.port} did not reach cluster_state:ok`);
-        await sleep(50);
-      }
+      await waitFor(
+        `the Redis Cluster node on port ${node.port} reports cluster_state:ok`,
+        async () => (await clusterInfo(node.port)).includes('cluster_state:ok'),
+        {
+          timeoutMs: READY_TIMEOUT_MS,
+          intervalMs: 50,
+        },
+      );
     }
   }
 }

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { freePort } from './free-port.js';
 import { ManagedProcess } from './managed-process.js';
-import { waitForReady } from './wait-for-ready.js';
+import { waitFor } from './wait-for.js';
 
 /** Whether tests and scripts can start (and kill) Redis processes of their own. */
 export const hasRedisServerBinary = spawnSync('redis-server', ['--version']).status === 0;
@@ -54,7 +54,7 @@ export class RedisServer {
     if (this.process?.isRunning) throw new Error('redis-server is already running');
     const args = ['--port', String(this.port), '--bind', '127.0.0.1', '--save', '', '--dir', this.dir, ...this.extraArgs];
     this.process = ManagedProcess.spawn('redis-server', args, { name: `redis-server :${this.port}` });
-    await waitForReady(`redis-server on port ${this.port}`, () => pingRedis(this.port), { timeoutMs: READY_TIMEOUT_MS, intervalMs: 25, process: this.process });
+    await waitFor(`redis-server on port ${this.port} answers PING`, () => pingRedis(this.port), { timeoutMs: READY_TIMEOUT_MS, process: this.process });
   }
 
   /** SIGKILL, like a crash; waits until the process is gone. The data directory stays for restart(). */

@@ -1,6 +1,6 @@
 import { freePort } from './free-port.js';
 import { DEFAULT_GRACE_MS, ManagedProcess } from './managed-process.js';
-import { answersOk, waitForReady } from './wait-for-ready.js';
+import { answersOk, waitFor } from './wait-for.js';
 
 export interface ServiceProcessOptions {
   /** The built entry to run; `dist/worker.js` runs the events worker, which serves only /health and /metrics. */
@@ -88,7 +88,7 @@ export class ServiceProcess {
     this.current = started;
     const isReady = this.options.isReady ?? (() => answersOk(`${this.baseUrl}/health`));
     // A process that never became ready is not left running (it would keep the caller alive).
-    await waitForReady(this.name, () => isReady(this), { timeoutMs: this.options.readyTimeoutMs ?? READY_TIMEOUT_MS, process: started }).catch(
+    await waitFor(`${this.name} is ready`, () => isReady(this), { timeoutMs: this.options.readyTimeoutMs ?? READY_TIMEOUT_MS, process: started }).catch(
       async (error: unknown) => {
         await started.crash();
         throw error;

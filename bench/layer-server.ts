@@ -1,5 +1,5 @@
 /**
- * The server `npm run bench:layer` measures: one trivial POST route, bare or behind an
+ * The server of the bench's layer scenario (`npm run bench:layer`): one trivial POST route, bare or behind an
  * idempotency layer, on the adapter, store and handler shape named by the environment:
  *
  *   ADAPTER=express|fastify  LAYER=ours|peer  STORE=none|memory|redis|postgres|tiered  HANDLER=returning|passthrough
@@ -8,8 +8,7 @@
  * STORE=tiered is the Redis store over the PostgreSQL store.
  * LAYER=ours is this repository's package; LAYER=peer is `@node-idempotency/nestjs`, configured as
  * its README says, with its Redis adapter (STORE=redis only; HANDLER does not apply).
- * It prints `listening` once it accepts requests. Nothing else runs in it: what it costs per
- * request is the framework's and the layer's.
+ * Nothing else runs in it: what it costs per request is the framework's and the layer's.
  */
 import 'reflect-metadata';
 import { Body, Controller, Post, Res, type DynamicModule } from '@nestjs/common';
@@ -100,6 +99,3 @@ function appModule(): DynamicModule {
 const adapter = ADAPTER === 'fastify' ? new FastifyAdapter() : new ExpressAdapter();
 const app = await NestFactory.create(appModule(), adapter, { logger: false });
 await app.listen(Number(PORT), '127.0.0.1');
-process.stdout.write('listening\n');
-// A normal exit, so --cpu-prof writes its profile.
-process.once('SIGINT', () => process.exit(0));
