@@ -11,6 +11,21 @@ export interface Hold {
   release: () => void;
 }
 
+/** Work a test holds: `run` says it started, then waits to be released before it returns `value`. */
+export function heldWork<T>(value: T): Hold & { run: () => Promise<T> } {
+  const started = gate();
+  const release = gate();
+  return {
+    started: started.opened,
+    release: release.open,
+    run: async () => {
+      started.open();
+      await release.opened;
+      return value;
+    },
+  };
+}
+
 /** Runs a test holds by key: the next run of a held key waits, once begun, until the test releases it. */
 export class Holds {
   private readonly held = new Map<string, { started: ReturnType<typeof gate>; release: ReturnType<typeof gate> }>();
