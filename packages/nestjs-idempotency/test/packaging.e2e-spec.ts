@@ -44,7 +44,7 @@ function installSettings(): { compilerOptions: Record<string, unknown>; packageJ
 function copyCompositionFixture(app: string): void {
   const testDir = import.meta.dirname;
   mkdirSync(join(app, 'fixture'), { recursive: true });
-  for (const file of ['fixture/fixture.controller.ts', 'fixture/fixture-app.ts', 'fixture/twin-routes.ts', 'http-client.ts']) {
+  for (const file of ['fixture/fixture.controller.ts', 'fixture/fixture-app.ts', 'fixture/twin-routes.ts', 'http-client.ts', 'gate.ts']) {
     const source = readFileSync(join(testDir, file), 'utf8')
       .replaceAll("'../../src/index.js'", "'@idempotent-payments/nestjs-idempotency'")
       .replaceAll("'../../src/storage/redis.index.js'", "'@idempotent-payments/nestjs-idempotency/redis'")
