@@ -3,6 +3,7 @@ import request from 'supertest';
 import { charge, newKey, validCharge } from '../support/payments-client.js';
 import { TEST_HTTP_ADAPTER, useTestApp } from '../support/test-app.js';
 import { expectProblem } from '../support/problem.js';
+import { waitFor } from '../support/wait-for.js';
 
 /**
  * Fastify parses bodies after NestJS middleware, so its body errors carry the header the
@@ -110,8 +111,10 @@ describe('the HTTP API around charges', () => {
     it('lists orders newest first, page by page with an opaque cursor', async () => {
       const created: string[] = [];
       for (let index = 0; index < 5; index++) {
-        created.push((await charge(service.baseUrl, newKey('list')).expect(201)).body.orderId);
-        await new Promise((resolve) => setTimeout(resolve, 2));
+        const charged = await charge(service.baseUrl, newKey('list')).expect(201);
+        created.push(charged.body.orderId);
+        // Creation times are in milliseconds: the next order is created in a later one, so "newest first" is one order.
+        await waitFor('the clock has moved past the charge', () => Promise.resolve(Date.now() > Date.parse(charged.body.createdAt)));
       }
       const seen: string[] = [];
       let cursor: string | undefined;

@@ -1,15 +1,13 @@
 import { afterEach, beforeAll, describe, expect, it } from '@jest/globals';
 import type { Redis } from 'ioredis';
-import { setTimeout as sleep } from 'node:timers/promises';
 import type { Pool, PoolClient } from 'pg';
 import { DATABASE_POOL } from '../../src/database/database.constants.js';
 import { newPaymentEvent } from '../../src/events/payment-event.js';
 import { REDIS_CLIENT } from '../../src/redis/index.js';
 import { outboxEntries, waitUntilAllConsumed } from '../support/events-client.js';
 import { charge, ledgerCount, newKey } from '../support/payments-client.js';
-import { monitorRedis } from '../support/redis.js';
+import { watchRedis } from '../support/redis.js';
 import { useTestApp, type TestApp } from '../support/test-app.js';
-import { waitFor } from '../support/wait-for.js';
 
 interface RedisCost {
   /** Socket writes of the service's store connection: each a round trip it waits for (auto-pipelined commands share one). */
@@ -26,29 +24,25 @@ interface Statement {
   values: unknown[];
 }
 
-const SENTINEL_KEY = 'charge-cost:sentinel';
-
 /**
  * Watches the service's Redis store connection from both sides, its socket writes and (through
- * MONITOR) the commands Redis ran for it. Before it counts, the watcher proves it sees: a sentinel
- * command sent on the very connection must come back through MONITOR, so an empty list later means
- * "nothing was sent", not "nothing was seen".
+ * MONITOR) the commands Redis ran for it. The watcher proves it sees with a sentinel sent on the
+ * very connection, before it counts and again at the end, so that an empty list means "nothing was
+ * sent", not "nothing was seen (yet)".
  */
-async function watchRedis(service: TestApp, stopOnFailure: (stop: () => void) => void): Promise<() => Promise<RedisCost>> {
+async function watchStoreConnection(service: TestApp, stopOnFailure: (stop: () => void) => void): Promise<() => Promise<RedisCost>> {
   const store = service.app.get<Redis>(REDIS_CLIENT);
   const address = `${store.stream.localAddress}:${store.stream.localPort}`;
-  const monitor = await monitorRedis(service.redis);
   const commands: string[] = [];
-  let sentinelSeen = false;
-  monitor.on('monitor', (_time: string, args: string[], source: string) => {
-    // Commands a script runs are reported with the source "lua", right after the script's own line.
-    if (source.endsWith(address)) {
-      if (args[1] === SENTINEL_KEY) sentinelSeen = true;
-      else commands.push(args[0]!.toLowerCase());
-    } else if (source === 'lua' && commands.length > 0) commands.push(`lua:${args[0]!.toLowerCase()}`);
-  });
-  await store.exists(SENTINEL_KEY);
-  await waitFor('MONITOR to report the sentinel command of the store connection', () => Promise.resolve(sentinelSeen), 5_000);
+  const watch = await watchRedis(
+    service.redis,
+    (args, source) => {
+      // Commands a script runs are reported with the source "lua", right after the script's own line.
+      if (source.endsWith(address)) commands.push(args[0]!.toLowerCase());
+      else if (source === 'lua' && commands.length > 0) commands.push(`lua:${args[0]!.toLowerCase()}`);
+    },
+    store,
+  );
   commands.length = 0;
   let roundTrips = 0;
   // Counts the socket writes of the service's store connection (see RedisCost.roundTrips).
@@ -60,13 +54,13 @@ async function watchRedis(service: TestApp, stopOnFailure: (stop: () => void) =>
   } as typeof write;
   const stop = () => {
     store.stream.write = write;
-    monitor.disconnect();
+    watch.stop();
   };
   stopOnFailure(stop);
   return async () => {
     const counted = roundTrips;
     store.stream.write = write;
-    await sleep(100); // for MONITOR to deliver the last commands
+    await watch.caughtUp();
     stop();
     return { roundTrips: counted, commands };
   };
@@ -175,7 +169,7 @@ describe('the round trips of a charge', () => {
 
   it('makes 2 Redis round trips and 6 PostgreSQL statements for a fresh charge', async () => {
     const key = newKey('fresh');
-    const cost = await watchRedis(service, (stop) => (stopWatching = stop));
+    const cost = await watchStoreConnection(service, (stop) => (stopWatching = stop));
     await statements.start();
     await charge(service.baseUrl, key).expect(201);
     const ran = statements.stop();
@@ -212,7 +206,7 @@ describe('the round trips of a charge', () => {
   it('makes 1 Redis round trip and no PostgreSQL statement for a replay', async () => {
     const key = newKey('replay');
     await charge(service.baseUrl, key).expect(201);
-    const cost = await watchRedis(service, (stop) => (stopWatching = stop));
+    const cost = await watchStoreConnection(service, (stop) => (stopWatching = stop));
     await statements.start();
     const replay = await charge(service.baseUrl, key).expect(201);
     const ran = statements.stop();

@@ -2,14 +2,13 @@ import { describe, expect, it } from '@jest/globals';
 import { Idempotent, fingerprintOf, toIdempotencyContext } from '@idempotent-payments/nestjs-idempotency';
 import { recordKeys } from '@idempotent-payments/nestjs-idempotency/redis';
 import { Controller, Post, Body } from '@nestjs/common';
-import { setTimeout as sleep } from 'node:timers/promises';
 import request from 'supertest';
 import { orderIdFor } from '../../src/orders/orders.service.js';
-import { CHARGE_PATH, charge, ledgerCount, newKey, setBehavior, validCharge } from '../support/payments-client.js';
+import { CHARGE_PATH, charge, chargeRecordId, ledgerCount, newKey, setBehavior, validCharge } from '../support/payments-client.js';
 import { useTestApp } from '../support/test-app.js';
 import { waitFor } from '../support/wait-for.js';
 import { expectProblem } from '../support/problem.js';
-import { monitorRedis } from '../support/redis.js';
+import { watchRedis, type RedisWatch } from '../support/redis.js';
 
 const responseKey = (recordId: string) => recordKeys(recordId).response;
 const lockKey = (recordId: string) => recordKeys(recordId).lock;
@@ -150,14 +149,13 @@ describe('POST /api/payments/charge idempotency', () => {
   });
 
   /** The commands that touch a record's keys from now on, as Redis' MONITOR reports them. */
-  async function watchRecord(key: string): Promise<{ recordId: string; commands: string[][]; stop: () => void }> {
-    const { recordId } = toIdempotencyContext({ principal: 'anonymous', method: 'POST', route: CHARGE_PATH, key }, '');
-    const monitor = await monitorRedis(service.redis);
+  async function watchRecord(key: string): Promise<{ recordId: string; commands: string[][] } & RedisWatch> {
+    const recordId = chargeRecordId(key);
     const commands: string[][] = [];
-    monitor.on('monitor', (_time: string, args: string[]) => {
+    const watch = await watchRedis(service.redis, (args) => {
       if (args.some((arg) => arg.includes(recordId))) commands.push(args);
     });
-    return { recordId, commands, stop: () => monitor.disconnect() };
+    return { recordId, commands, ...watch };
   }
 
   it('answers duplicates of a charge it is running itself with 409 without asking Redis', async () => {
@@ -167,7 +165,7 @@ describe('POST /api/payments/charge idempotency', () => {
     try {
       const first = charge(service.baseUrl, key).then((response) => response); // supertest sends on then()
       await waitFor('the first request to hold the lock', async () => (await service.redis.exists(lockKey(watch.recordId))) === 1);
-      await sleep(100); // for MONITOR to deliver what Redis ran so far
+      await watch.caughtUp();
       const before = watch.commands.length;
       const duplicates = await Promise.all(Array.from({ length: 20 }, () => charge(service.baseUrl, key)));
       for (const duplicate of duplicates) {
@@ -182,7 +180,7 @@ describe('POST /api/payments/charge idempotency', () => {
           code: 'REQUEST_IN_PROGRESS',
         });
       }
-      await sleep(100);
+      await watch.caughtUp();
       // Nothing for the 20 duplicates (EXISTS is this test's own probe).
       expect(watch.commands.slice(before).filter(([name]) => name !== 'exists')).toEqual([]);
       expect((await first).status).toBe(201);
@@ -206,8 +204,8 @@ describe('POST /api/payments/charge idempotency', () => {
       const responses = await Promise.all(Array.from({ length: 30 }, () => charge(service.baseUrl, key)));
       expect(responses.filter((response) => response.status === 201)).toHaveLength(1);
       expect(responses.filter((response) => response.status === 409)).toHaveLength(29);
-      await waitFor('MONITOR to deliver the complete script', async () => scriptsOnRecord().length >= 2);
-      await sleep(100);
+      await waitFor('the lock is released', async () => (await service.redis.exists(lockKey(watch.recordId))) === 0);
+      await watch.caughtUp();
       expect(scriptsOnRecord()).toEqual(['evalsha', 'evalsha']);
       expect(await ledgerCount(service.baseUrl, key)).toBe(1);
     } finally {
@@ -253,7 +251,8 @@ describe('POST /api/payments/charge idempotency', () => {
       expect(withinTtl.status).toBe(502);
       expect(withinTtl.headers['idempotency-cached']).toBe('true');
 
-      await sleep(ERROR_TTL_SECONDS * 1000 + 100);
+      // Its copy in PostgreSQL, written first, expires before the one in Redis.
+      await waitFor('the stored error has expired', async () => (await service.redis.exists(responseKey(recordId))) === 0, ERROR_TTL_SECONDS * 1000 + 5000);
       const afterTtl = await charge(service.baseUrl, key);
       expect(afterTtl.status).toBe(201);
       expect(afterTtl.headers['idempotency-cached']).toBe('false');

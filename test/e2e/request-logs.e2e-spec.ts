@@ -1,10 +1,9 @@
-import { afterAll, beforeAll, expect, it } from '@jest/globals';
+import { expect, it } from '@jest/globals';
 import request from 'supertest';
-import { RedisServer, ServiceProcess } from '../../tools/process/index.js';
 import { describeWithRedisBinary } from '../support/redis.js';
 import { charge, newKey, validCharge } from '../support/payments-client.js';
-import { fileDatabaseUrl } from '../support/database.js';
-import { fileBrokerUrl } from '../support/broker.js';
+import { useServiceProcess } from '../support/service-process.js';
+import { waitFor } from '../support/wait-for.js';
 
 interface RequestLine {
   msg: string;
@@ -17,34 +16,27 @@ interface RequestLine {
 
 /** The built service logs one JSON line per request; the test reads them from its output. */
 describeWithRedisBinary('request logs (nestjs-pino)', () => {
-  let redis: RedisServer;
-  let service: ServiceProcess;
-
-  beforeAll(async () => {
-    redis = await RedisServer.start();
-    service = await ServiceProcess.start({ REDIS_URL: redis.url, DATABASE_URL: await fileDatabaseUrl(), BROKER_URL: await fileBrokerUrl(), LOG_LEVEL: 'log' });
-  });
-
-  afterAll(async () => {
-    await service?.crash();
-    await redis?.stop();
-  });
+  const running = useServiceProcess({ LOG_LEVEL: 'log' });
 
   const lineFor = (requestId: string): RequestLine | undefined =>
-    service.logs
+    running.service.logs
       .split('\n')
       .filter((line) => line.startsWith('{'))
       .map((line) => JSON.parse(line) as RequestLine)
       .find((line) => line.msg === 'request completed' && line.req?.id === requestId);
+  /** The lines are written as the responses go out, and read from the process's output as it arrives. */
+  const linesLogged = (requestIds: string[]) =>
+    waitFor('the request lines are logged', () => Promise.resolve(requestIds.every((requestId) => lineFor(requestId) !== undefined)));
 
   it('writes one JSON line per request with method, route, status, duration, request id and idempotency outcome', async () => {
+    const { service } = running;
     const key = newKey('logged');
     const first = await charge(service.baseUrl, key, validCharge(), { 'X-Request-Id': 'checkout-42.first' });
     const replay = await charge(service.baseUrl, key, validCharge(), { 'X-Request-Id': 'checkout-42.retry' });
     const mismatch = await charge(service.baseUrl, key, validCharge({ amount: 1 }), { 'X-Request-Id': 'checkout-42.other' });
     expect(first.headers['x-request-id']).toBe('checkout-42.first');
     expect(replay.headers['x-request-id']).toBe('checkout-42.retry');
-    await new Promise((resolve) => setTimeout(resolve, 200));
+    await linesLogged(['checkout-42.first', 'checkout-42.retry', mismatch.headers['x-request-id']!]);
 
     expect(lineFor('checkout-42.first')).toMatchObject({
       req: { method: 'POST' },
@@ -58,12 +50,14 @@ describeWithRedisBinary('request logs (nestjs-pino)', () => {
   });
 
   it('generates a request id when none (or an unusable one) is sent, and echoes it', async () => {
+    const { service } = running;
     const generated = await request(service.baseUrl).get('/api/orders');
     const replaced = await request(service.baseUrl).get('/api/orders').set('X-Request-Id', 'has spaces and "quotes"');
     for (const response of [generated, replaced]) {
       expect(response.headers['x-request-id']).toMatch(/^[0-9a-f-]{36}$/);
     }
-    await new Promise((resolve) => setTimeout(resolve, 200));
+    // The replaced request's line is written: it must not carry the unusable id.
+    await linesLogged([generated.headers['x-request-id']!, replaced.headers['x-request-id']!]);
     expect(lineFor(generated.headers['x-request-id']!)).toMatchObject({ route: '/api/orders', res: { status: 200 } });
     expect(service.logs).not.toContain('has spaces');
   });

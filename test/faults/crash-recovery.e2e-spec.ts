@@ -1,14 +1,14 @@
 import { afterAll, afterEach, beforeAll, expect, it } from '@jest/globals';
+import { recordKeys } from '@idempotent-payments/nestjs-idempotency/redis';
+import { Redis } from 'ioredis';
 import request from 'supertest';
-import { RedisServer, ServiceProcess } from '../../tools/process/index.js';
-import { fileDatabaseUrl } from '../support/database.js';
-import { fileBrokerUrl } from '../support/broker.js';
 import { describeWithRedisBinary } from '../support/redis.js';
-import { charge, ledgerCount, newKey, setBehavior } from '../support/payments-client.js';
+import { charge, chargeRecordId, ledgerCount, newKey, setBehavior } from '../support/payments-client.js';
+import { useServiceProcess } from '../support/service-process.js';
 import { waitFor } from '../support/wait-for.js';
 
-// Long enough to outlast a restart of the service, so the test can see the dead holder's lock still blocking.
-const LOCK_TTL_MS = 8000;
+// Short, so that the dead holder's lock soon expires; the tests wait for it to be gone, whatever the restart took.
+const LOCK_TTL_MS = 3000;
 
 interface LedgerCharge {
   id: string;
@@ -25,48 +25,54 @@ async function ordersFor(baseUrl: string, key: string): Promise<Array<{ id: stri
   return response.body.data as Array<{ id: string; status: string }>;
 }
 
-/** Retries as a client does while the dead holder's lock blocks the key (409), and returns the first other answer. */
-async function retryUntilUnlocked(baseUrl: string, key: string): Promise<request.Response> {
-  let response: request.Response | undefined;
-  await waitFor(
-    "the dead holder's lock has expired",
-    async () => {
-      response = await charge(baseUrl, key);
-      return response.status !== 409;
-    },
-    LOCK_TTL_MS + 5000,
-  );
-  return response!;
-}
-
 /**
  * The service process is killed with SIGKILL mid-charge, restarted, and the client retries with
- * the same key after the lock TTL: the retry must finish the same order with the same charge.
+ * the same key once the dead holder's lock has expired: the retry must finish the same order with
+ * the same charge.
  */
 describeWithRedisBinary('a service crash in the middle of a charge', () => {
-  let redis: RedisServer;
-  let service: ServiceProcess;
+  const running = useServiceProcess({ IDEMPOTENCY_LOCK_TTL_MS: String(LOCK_TTL_MS) });
+  let redis: Redis;
 
-  beforeAll(async () => {
-    redis = await RedisServer.start();
-    service = await ServiceProcess.start({
-      REDIS_URL: redis.url,
-      DATABASE_URL: await fileDatabaseUrl(),
-      BROKER_URL: await fileBrokerUrl(),
-      IDEMPOTENCY_LOCK_TTL_MS: String(LOCK_TTL_MS),
-    });
+  beforeAll(() => {
+    redis = new Redis(running.redis.url);
   });
 
   afterEach(async () => {
-    await setBehavior(service.baseUrl, { minDelayMs: 0, maxDelayMs: 0, preChargeDelayMs: 0 });
+    await setBehavior(running.service.baseUrl, { minDelayMs: 0, maxDelayMs: 0, preChargeDelayMs: 0 });
   });
 
-  afterAll(async () => {
-    await service?.crash();
-    await redis?.stop();
+  afterAll(() => {
+    redis?.disconnect();
   });
+
+  /** Kills the service mid-charge and starts it again; the dead holder's lock stays in Redis with its TTL running. */
+  async function crashAndRestart(key: string, lost: Promise<string>): Promise<void> {
+    await running.service.crash();
+    expect(await lost).toBe('connection lost');
+    const ttl = await redis.pttl(recordKeys(chargeRecordId(key)).lock);
+    expect(ttl).toBeGreaterThan(0);
+    expect(ttl).toBeLessThanOrEqual(LOCK_TTL_MS);
+    await running.service.restart();
+  }
+
+  /**
+   * The client's retry once the dead holder's lock has expired in Redis: retried while it answers 409,
+   * for the lock's copy in PostgreSQL, taken a moment after the one in Redis, expires a moment later.
+   */
+  async function retryAfterTheLockExpired(key: string): Promise<request.Response> {
+    const lock = recordKeys(chargeRecordId(key)).lock;
+    await waitFor("the dead holder's lock has expired in Redis", async () => (await redis.exists(lock)) === 0, LOCK_TTL_MS + 5000);
+    let response: request.Response | undefined;
+    await waitFor('the retry gets an answer other than 409', async () => {
+      response = await charge(running.service.baseUrl, key);
+      return response.status !== 409;
+    });
+    return response!;
+  }
 
   it('after the gateway charged but before the outcome was stored: the retry answers the original charge', async () => {
+    const { service } = running;
     // The gateway records the charge, then waits out its latency: the response is "lost".
     await setBehavior(service.baseUrl, { minDelayMs: 5000, maxDelayMs: 5000 });
     const key = newKey('crash-after-charge');
@@ -75,14 +81,10 @@ describeWithRedisBinary('a service crash in the middle of a charge', () => {
       () => 'connection lost',
     );
     await waitFor('the gateway has recorded the charge', async () => (await ledgerCount(service.baseUrl, key)) === 1);
-    await service.crash();
-    expect(await lost).toBe('connection lost');
+    await crashAndRestart(key, lost);
 
-    await service.restart();
     await setBehavior(service.baseUrl, { minDelayMs: 0, maxDelayMs: 0 });
-    // The dead holder's lock still blocks the key until its TTL runs out.
-    expect((await charge(service.baseUrl, key)).status).toBe(409);
-    const retry = await retryUntilUnlocked(service.baseUrl, key);
+    const retry = await retryAfterTheLockExpired(key);
     const [original] = await ledger(service.baseUrl, key);
     expect(retry.status).toBe(201);
     expect(retry.headers['idempotency-cached']).toBe('false');
@@ -98,6 +100,7 @@ describeWithRedisBinary('a service crash in the middle of a charge', () => {
   });
 
   it('after the order was created but before the gateway was called: the retry completes the same order once', async () => {
+    const { service } = running;
     await setBehavior(service.baseUrl, { preChargeDelayMs: 5000 });
     const key = newKey('crash-before-charge');
     const lost = charge(service.baseUrl, key).then(
@@ -106,15 +109,12 @@ describeWithRedisBinary('a service crash in the middle of a charge', () => {
     );
     await waitFor('the order exists', async () => (await ordersFor(service.baseUrl, key)).length === 1);
     const [created] = await ordersFor(service.baseUrl, key);
-    await service.crash();
-    expect(await lost).toBe('connection lost');
+    await crashAndRestart(key, lost);
 
-    await service.restart();
     await setBehavior(service.baseUrl, { preChargeDelayMs: 0 });
     expect(await ledgerCount(service.baseUrl, key)).toBe(0);
     expect(created!.status).toBe('CREATED');
-    expect((await charge(service.baseUrl, key)).status).toBe(409);
-    const retry = await retryUntilUnlocked(service.baseUrl, key);
+    const retry = await retryAfterTheLockExpired(key);
     expect(retry.status).toBe(201);
     expect(retry.body.orderId).toBe(created!.id);
     const orders = await ordersFor(service.baseUrl, key);

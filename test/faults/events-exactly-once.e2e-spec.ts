@@ -65,6 +65,7 @@ describeWithRedisBinary('300 charges over two instances, one killed and restarte
           return;
         }
         if (response && !RETRYABLE.has(response.status)) throw new Error(`${key}: ${response.status} ${response.text}`);
+        // A client's pause between retries, so that retries during an outage do not spin.
         await new Promise((resolve) => setTimeout(resolve, 50));
       }
     };

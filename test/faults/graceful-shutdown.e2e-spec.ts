@@ -1,41 +1,28 @@
 import { afterAll, beforeAll, expect, it } from '@jest/globals';
 import { Redis } from 'ioredis';
 import request from 'supertest';
-import { RedisServer, ServiceProcess } from '../../tools/process/index.js';
-import { fileDatabaseUrl } from '../support/database.js';
-import { fileBrokerUrl } from '../support/broker.js';
 import { describeWithRedisBinary } from '../support/redis.js';
 import { charge, ledgerCount, newKey, setBehavior } from '../support/payments-client.js';
+import { useServiceProcess } from '../support/service-process.js';
 import { waitFor } from '../support/wait-for.js';
 
 const SLOW_CHARGE_MS = 2000;
 const DRAIN_MS = 3000;
 
 describeWithRedisBinary('graceful shutdown on SIGTERM: the close, without a drain', () => {
-  let redis: RedisServer;
-  let service: ServiceProcess;
+  const running = useServiceProcess({ SHUTDOWN_DRAIN_MS: '0', SHUTDOWN_TIMEOUT_MS: '10000', LOG_LEVEL: 'log' });
   let client: Redis;
 
-  beforeAll(async () => {
-    redis = await RedisServer.start();
-    client = new Redis(redis.url);
-    service = await ServiceProcess.start({
-      REDIS_URL: redis.url,
-      DATABASE_URL: await fileDatabaseUrl(),
-      BROKER_URL: await fileBrokerUrl(),
-      SHUTDOWN_DRAIN_MS: '0',
-      SHUTDOWN_TIMEOUT_MS: '10000',
-      LOG_LEVEL: 'log',
-    });
+  beforeAll(() => {
+    client = new Redis(running.redis.url);
   });
 
-  afterAll(async () => {
-    await service?.crash();
-    await client?.quit();
-    await redis?.stop();
+  afterAll(() => {
+    client?.disconnect();
   });
 
   it('finishes the charge in flight, stores its outcome, releases its lock and refuses new requests', async () => {
+    const { service } = running;
     await setBehavior(service.baseUrl, { minDelayMs: SLOW_CHARGE_MS, maxDelayMs: SLOW_CHARGE_MS });
     const key = newKey('in-flight');
     const inFlight = charge(service.baseUrl, key).then((response) => response);
@@ -74,26 +61,10 @@ describeWithRedisBinary('graceful shutdown on SIGTERM: the close, without a drai
 });
 
 describeWithRedisBinary('graceful shutdown on SIGTERM: the drain before the close', () => {
-  let redis: RedisServer;
-  let service: ServiceProcess;
-
-  beforeAll(async () => {
-    redis = await RedisServer.start();
-    service = await ServiceProcess.start({
-      REDIS_URL: redis.url,
-      DATABASE_URL: await fileDatabaseUrl(),
-      BROKER_URL: await fileBrokerUrl(),
-      SHUTDOWN_DRAIN_MS: String(DRAIN_MS),
-      LOG_LEVEL: 'log',
-    });
-  });
-
-  afterAll(async () => {
-    await service?.crash();
-    await redis?.stop();
-  });
+  const running = useServiceProcess({ SHUTDOWN_DRAIN_MS: String(DRAIN_MS), LOG_LEVEL: 'log' });
 
   it('answers readiness 503 at once, serves new requests for SHUTDOWN_DRAIN_MS, then refuses them', async () => {
+    const { service } = running;
     const readiness = () => request(service.baseUrl).get('/health/ready');
     expect((await readiness()).status).toBe(200);
 

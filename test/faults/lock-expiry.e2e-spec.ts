@@ -1,7 +1,6 @@
 import { afterAll, beforeAll, beforeEach, expect, it } from '@jest/globals';
 import { fingerprintOf, toIdempotencyContext } from '@idempotent-payments/nestjs-idempotency';
 import { recordKeys } from '@idempotent-payments/nestjs-idempotency/redis';
-import { setTimeout as sleep } from 'node:timers/promises';
 import request from 'supertest';
 import { RedisServer } from '../../tools/process/index.js';
 import { describeWithRedisBinary } from '../support/redis.js';
@@ -37,18 +36,24 @@ describeWithRedisBinary('an operation that outlives the lock TTL', () => {
     const key = newKey('long');
     // Supertest sends on then(): start each request now, not when it is awaited.
     const first = charge(service.baseUrl, key).then((response) => response);
+    await waitFor('the first request holds the lock', async () => (await service.redis.exists(lockOf(key))) === 1);
     const duplicates: Array<Promise<request.Response>> = [];
     const lockTtls: number[] = [];
-    const started = Date.now();
-    while (Date.now() - started < OPERATION_MS - 200) {
-      await sleep(100);
-      duplicates.push(charge(service.baseUrl, key).then((response) => response));
-      lockTtls.push(await service.redis.pttl(lockOf(key)));
-    }
+    // A duplicate after each extension (its remaining TTL went up), until four: the lock, extended every third of its TTL, has outlived it.
+    let extensions = 0;
+    await waitFor('the lock was extended four times', async () => {
+      const ttl = await service.redis.pttl(lockOf(key));
+      if (lockTtls.length > 0 && ttl > lockTtls.at(-1)!) {
+        extensions++;
+        duplicates.push(charge(service.baseUrl, key).then((response) => response));
+      }
+      lockTtls.push(ttl);
+      return extensions >= 4;
+    });
     const [firstResponse, ...duplicateResponses] = await Promise.all([first, ...duplicates]);
     expect(firstResponse!.status).toBe(201);
-    expect(duplicateResponses.map((response) => response.status)).toEqual(duplicateResponses.map(() => 409));
-    // Well past its TTL, the lock was still there: it was extended, not re-acquired by a duplicate.
+    expect(duplicateResponses.map((response) => response.status)).toEqual([409, 409, 409, 409]);
+    // Past its TTL, the lock was there all along: it was extended, not re-acquired by a duplicate.
     expect(lockTtls.filter((ttl) => ttl <= 0)).toEqual([]);
     expect(await ledgerCount(service.baseUrl, key)).toBe(1);
     // Released once the outcome was stored.

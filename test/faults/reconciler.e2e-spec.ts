@@ -196,6 +196,7 @@ describeWithRedisBinary('the reconciler settles attempts nobody retried', () => 
     const key = newKey('reconcile-live');
     // then() sends the request now (supertest sends on the first then).
     const pending = charge(service.baseUrl, key).then((response) => response);
+    // A clock: nothing marks a reconciler pass that leaves an order alone, so the test lets the age and five passes go by.
     await sleep(RECONCILE_AFTER_SECONDS * 1000 + 5 * RECONCILE_INTERVAL_MS);
     expect(await orderOf(service.baseUrl, key)).toMatchObject({ status: 'CREATED' });
     expect(await oldestOpenOrderAge(service.baseUrl)).toBeGreaterThanOrEqual(RECONCILE_AFTER_SECONDS);
@@ -240,6 +241,7 @@ describeWithRedisBinary('webhooks and the reconciler on one order', () => {
     // Before: the order is still CREATED.
     expect(await deliver('charge.pending')).toBe('applied');
     expect(await deliver('charge.succeeded')).toBe('applied');
+    // A clock: the reconcile age runs from the attempt's start, which the API does not show; the worker started next must find the order due.
     await sleep(RECONCILE_AFTER_SECONDS * 1000);
     expect((await orderOf(receiver!.baseUrl, key))?.status).toBe('CREATED');
     // During: the reconciler (a standalone worker) starts; a delivery (each a new event) after another until the order is PAID.

@@ -1,3 +1,4 @@
+import { toIdempotencyContext } from '@idempotent-payments/nestjs-idempotency';
 import { randomUUID } from 'node:crypto';
 import request from 'supertest';
 import type { PaymentBehavior } from '../../src/gateway/payment-behavior.js';
@@ -13,6 +14,9 @@ export const validCharge = (overrides: Record<string, unknown> = {}) => ({
 });
 
 export const newKey = (prefix = 'test') => `${prefix}-${randomUUID()}`;
+
+/** The idempotency record of an anonymous charge with this key, as the service's stores name it. */
+export const chargeRecordId = (key: string) => toIdempotencyContext({ principal: 'anonymous', method: 'POST', route: CHARGE_PATH, key }, '').recordId;
 
 export function charge(baseUrl: string, key: string | undefined, body: unknown = validCharge(), headers: Record<string, string> = {}) {
   const call = request(baseUrl).post(CHARGE_PATH).set(headers);

@@ -2,7 +2,6 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { Test } from '@nestjs/testing';
 import type { Redis } from 'ioredis';
 import type { Pool } from 'pg';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { RedisServer, TestDatabase } from '../../../tools/process/index.js';
 import {
   IdempotencyConflictError,
@@ -16,6 +15,7 @@ import {
 import { PostgresIdempotencyStore } from '../src/storage/postgres.index.js';
 import { RedisIdempotencyStore } from '../src/storage/redis.index.js';
 import { recommendedPool, recommendedRedis, reconnected, type StoreKind } from './fixture/fixture-app.js';
+import { heldWork } from './gate.js';
 import { newKey } from './http-client.js';
 
 /** The function-level API: work that is not an HTTP request, once per (scope, key). */
@@ -67,10 +67,12 @@ describe.each<StoreKind>(['memory', 'redis', 'postgres'])('IdempotencyService.ru
 
   it('refuses a call while the same work runs, and the same key with another payload', async () => {
     const work = { scope: 'jobs', key: newKey(), payload: 1 };
-    const running = service.run(work, () => sleep(200).then(() => 'done'));
-    await sleep(20);
+    const held = heldWork('done');
+    const running = service.run(work, held.run);
+    await held.started;
     await expect(service.run(work, async () => 'again')).rejects.toBeInstanceOf(IdempotencyConflictError);
     expect(await service.isLocked(service.recordIdOf(work))).toBe(true);
+    held.release();
     await running;
     expect(await service.isLocked(service.recordIdOf(work))).toBe(false);
     await expect(service.run({ ...work, payload: 2 }, async () => 'other')).rejects.toBeInstanceOf(IdempotencyKeyReusedError);

@@ -3,7 +3,7 @@ import { Redis } from 'ioredis';
 import { resolve } from 'node:path';
 import { ManagedProcess, PostgresServer, RedisServer, TestDatabase } from '../../../tools/process/index.js';
 import { waitFor } from '../../../test/support/wait-for.js';
-import { toIdempotencyContext } from '../src/index.js';
+import { toIdempotencyContext, type IdempotencyStore } from '../src/index.js';
 import { recordKeys } from '../src/storage/redis.index.js';
 import { INTERNAL_MESSAGE, PASSWORD_HASH } from './fixture/fixture.controller.js';
 import { askTwins, TWIN_ROUTES } from './fixture/twin-routes.js';
@@ -39,6 +39,23 @@ async function storedRecord(fixture: FixtureApp, route: string, key: string): Pr
   const begun = await fixture.store.begin(recordId, { lockTtlMs: 1000, maxHoldMs: Infinity });
   if (begun.state !== 'stored') throw new Error(`expected a stored outcome for ${route}, found ${begun.state}`);
   return JSON.stringify(begun.stored);
+}
+
+/** Counts the store's `in_progress` answers for a record (requests that found it running) until restored. */
+function countInProgress(store: IdempotencyStore, recordId: string): { readonly count: number; restore: () => void } {
+  let count = 0;
+  const begin = store.begin.bind(store);
+  const spy = jest.spyOn(store, 'begin').mockImplementation(async (id, lock) => {
+    const begun = await begin(id, lock);
+    if (id === recordId && begun.state === 'in_progress') count++;
+    return begun;
+  });
+  return {
+    get count() {
+      return count;
+    },
+    restore: () => spy.mockRestore(),
+  };
 }
 
 /** The postgres store's database, on the shared server, for this file. */
@@ -158,13 +175,13 @@ describe.each(ADAPTERS)('on %s', (adapterName, adapter) => {
 
     it('answers 409 with Retry-After while the first request runs, then replays its outcome', async () => {
       const key = newKey();
-      fixture.jobs.slowMs = 400;
-      const started = fixture.jobs.nextStart();
+      const held = fixture.jobs.hold(key);
       const first = send(fixture.url, '/jobs/slow', { key });
-      await started;
+      await held.started;
       const duplicate = await send(fixture.url, '/jobs/slow', { key });
       expectProblem(duplicate, 409, 'REQUEST_IN_PROGRESS');
       expect(duplicate.headers['retry-after']).toBe('1');
+      held.release();
       const firstAnswer = await first;
       expect(firstAnswer.status).toBe(201);
       const replay = await send(fixture.url, '/jobs/slow', { key });
@@ -174,11 +191,10 @@ describe.each(ADAPTERS)('on %s', (adapterName, adapter) => {
 
     it("frees the key when the client leaves while the handler's Observable runs (NestJS then sends nothing)", async () => {
       const key = newKey();
-      fixture.jobs.slowMs = 300;
-      const started = fixture.jobs.nextStart();
+      const held = fixture.jobs.hold(key);
       const client = new AbortController();
       const abandoned = send(fixture.url, '/jobs/stream', { key, signal: client.signal }).catch(() => 'aborted');
-      await started;
+      await held.started;
       client.abort();
       expect(await abandoned).toBe('aborted');
       const recordId = recordIdOf('/jobs/stream', key);
@@ -261,30 +277,45 @@ describe.each(ADAPTERS)('on %s', (adapterName, adapter) => {
 
     describe('in wait mode', () => {
       let waiting: FixtureApp;
+      /** Another instance on the very same store object, where a duplicate meets the first request's lock in the store. */
+      let sharing: FixtureApp;
       beforeAll(async () => {
         waiting = await startFixtureApp(adapter, storeOf(), { waitTimeoutMs: 1000 });
+        // The kind builds nothing: the store is the first instance's.
+        sharing = await startFixtureApp(adapter, { kind: 'memory' }, { waitTimeoutMs: 1000, idempotencyStore: waiting.store });
       });
-      afterAll(() => waiting?.close());
+      afterAll(async () => {
+        await sharing?.close();
+        await waiting?.close();
+      });
 
       it('gives a duplicate the outcome once the first finishes within the bound, as a replay', async () => {
         const key = newKey();
-        waiting.jobs.slowMs = 300;
-        const started = waiting.jobs.nextStart();
+        const held = waiting.jobs.hold(key);
         const first = send(waiting.url, '/jobs/slow', { key });
-        await started;
-        const duplicate = await send(waiting.url, '/jobs/slow', { key });
-        expect(duplicate.status).toBe(201);
-        expect(duplicate.headers['idempotency-cached']).toBe('true');
-        expect(duplicate.text).toBe((await first).text);
+        await held.started;
+        const toldInProgress = countInProgress(waiting.store, recordIdOf('/jobs/slow', key));
+        try {
+          const duplicate = send(sharing.url, '/jobs/slow', { key });
+          await waitFor('the duplicate finds the first running', () => Promise.resolve(toldInProgress.count > 0));
+          held.release();
+          const answer = await duplicate;
+          expect(answer.status).toBe(201);
+          expect(answer.headers['idempotency-cached']).toBe('true');
+          expect(answer.text).toBe((await first).text);
+          expect(sharing.jobs.executions).toBe(0);
+        } finally {
+          toldInProgress.restore();
+        }
       });
 
       it('answers 409 when the first runs past the bound', async () => {
         const key = newKey();
-        waiting.jobs.slowMs = 2500;
-        const started = waiting.jobs.nextStart();
+        const held = waiting.jobs.hold(key);
         const first = send(waiting.url, '/jobs/slow', { key });
-        await started;
+        await held.started;
         expectProblem(await send(waiting.url, '/jobs/slow', { key }), 409, 'REQUEST_IN_PROGRESS');
+        held.release();
         expect((await first).status).toBe(201);
       });
     });
@@ -301,14 +332,14 @@ describe.each(ADAPTERS)('on %s', (adapterName, adapter) => {
         expect([missing.status, missing.headers['content-type'], missing.json.error.code]).toEqual([400, APP_ERROR_CONTENT_TYPE, 'IDEMPOTENCY_KEY_MISSING']);
 
         const key = newKey();
-        ownFormat.jobs.slowMs = 300;
-        const started = ownFormat.jobs.nextStart();
+        const held = ownFormat.jobs.hold(key);
         const first = send(ownFormat.url, '/jobs/slow', { key });
-        await started;
+        await held.started;
         const conflict = await send(ownFormat.url, '/jobs/slow', { key });
         expect([conflict.status, conflict.headers['content-type'], conflict.json.error.code]).toEqual([409, APP_ERROR_CONTENT_TYPE, 'REQUEST_IN_PROGRESS']);
         expect(conflict.headers['retry-after']).toBe('1');
         expect(conflict.headers['idempotency-cached']).toBe('false');
+        held.release();
         await first;
 
         const reused = await send(ownFormat.url, '/jobs/slow', { key, body: { other: true } });
@@ -358,11 +389,10 @@ describe.each(ADAPTERS)('on %s', (adapterName, adapter) => {
           await waitFor('the instance to be killed listens', async () => (url = crashing.logs.match(/http:\/\/\S+/)?.[0] ?? '') !== '', 30_000);
           const key = newKey();
           void send(url, '/jobs/slow', { key }).catch(() => undefined);
-          await waitFor('its request holds the lock', () => other.store.isLocked(recordIdOf('/jobs/slow', key)));
+          await waitFor('its request runs', () => Promise.resolve(crashing.logs.includes('handler started')));
           expectProblem(await send(other.url, '/jobs/slow', { key }), 409, 'REQUEST_IN_PROGRESS');
           await crashing.crash();
           await waitFor('the lock expired', async () => !(await other.store.isLocked(recordIdOf('/jobs/slow', key))));
-          other.jobs.slowMs = 0;
           const rerun = await send(other.url, '/jobs/slow', { key });
           expect([rerun.status, rerun.headers['idempotency-cached']]).toEqual([201, 'false']);
           const replay = await send(other.url, '/jobs/slow', { key });
@@ -393,12 +423,11 @@ describe.each(ADAPTERS)('on %s', (adapterName, adapter) => {
         const lockTtlMs = 300;
         const [first, second] = await Promise.all([startFixtureApp(adapter, storeOf(), { lockTtlMs }), startFixtureApp(adapter, storeOf(), { lockTtlMs })]);
         try {
-          first.jobs.slowMs = 1500;
           const key = newKey();
           const lockKey = recordKeys(recordIdOf('/jobs/slow', key)).lock;
-          const started = first.jobs.nextStart();
+          const held = first.jobs.hold(key);
           const running = send(first.url, '/jobs/slow', { key });
-          await started;
+          await held.started;
           // Two extensions seen (its remaining TTL went up twice): the lock has outlived its TTL.
           let lastTtl = Infinity;
           let extensions = 0;
@@ -409,6 +438,7 @@ describe.each(ADAPTERS)('on %s', (adapterName, adapter) => {
             return extensions >= 2;
           });
           expectProblem(await send(second.url, '/jobs/slow', { key }), 409, 'REQUEST_IN_PROGRESS');
+          held.release();
           expect((await running).status).toBe(201);
           expect(first.jobs.lockLostSeen).toBe(false);
           expect(second.jobs.executions).toBe(0);
@@ -422,17 +452,16 @@ describe.each(ADAPTERS)('on %s', (adapterName, adapter) => {
         const options = { lockTtlMs: 300, maxLockHoldMs: 300 };
         const [hung, other] = await Promise.all([startFixtureApp(adapter, storeOf(), options), startFixtureApp(adapter, storeOf(), options)]);
         try {
-          hung.jobs.slowMs = 3000;
           const key = newKey();
-          const started = hung.jobs.nextStart();
+          const held = hung.jobs.hold(key);
           const running = send(hung.url, '/jobs/slow', { key });
-          await started;
+          await held.started;
           // As the store sees it: with the tiered store, in Redis and in PostgreSQL.
           await waitFor('the hung operation let its lock expire', async () => !(await hung.store.isLocked(recordIdOf('/jobs/slow', key))));
-          other.jobs.slowMs = 0;
           const rerun = await send(other.url, '/jobs/slow', { key });
           expect(rerun.status).toBe(201);
           expect(other.jobs.executions).toBe(1);
+          held.release();
           await running;
           expect(hung.jobs.lockLostSeen).toBe(true);
         } finally {

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, posix, resolve } from 'node:path';
-import { freePort, ManagedProcess, runToSuccess, TestDatabase } from '../../../tools/process/index.js';
+import { freePort, ManagedProcess, runToSuccess, TestDatabase, waitForReady } from '../../../tools/process/index.js';
 import { send, type Answer } from './http-client.js';
 import { TWIN_ROUTES, type TwinAnswers } from './fixture/twin-routes.js';
 
@@ -44,7 +44,7 @@ function installSettings(): { compilerOptions: Record<string, unknown>; packageJ
 function copyCompositionFixture(app: string): void {
   const testDir = import.meta.dirname;
   mkdirSync(join(app, 'fixture'), { recursive: true });
-  for (const file of ['fixture/fixture.controller.ts', 'fixture/fixture-app.ts', 'fixture/twin-routes.ts', 'http-client.ts']) {
+  for (const file of ['fixture/fixture.controller.ts', 'fixture/fixture-app.ts', 'fixture/twin-routes.ts', 'http-client.ts', 'gate.ts']) {
     const source = readFileSync(join(testDir, file), 'utf8')
       .replaceAll("'../../src/index.js'", "'@idempotent-payments/nestjs-idempotency'")
       .replaceAll("'../../src/storage/redis.index.js'", "'@idempotent-payments/nestjs-idempotency/redis'")
@@ -268,12 +268,9 @@ describe('the packed package', () => {
       const url = `http://127.0.0.1:${port}`;
       // One key per run: the PostgreSQL runs share a database.
       const key = `k-${adapter}-${store}`;
-      let first = await send(url, '/payments', { key, body: { amount: 5 } }).catch(() => undefined);
-      for (let tries = 0; !first && tries < 100; tries++) {
-        await new Promise((done) => setTimeout(done, 100));
-        first = await send(url, '/payments', { key, body: { amount: 5 } }).catch(() => undefined);
-      }
-      if (!first) throw new Error(`the quick start did not answer:\n${child.logs}`);
+      // Any answer (a 404 here) means it listens; a connection refused is not ready yet.
+      await waitForReady('the quick start listens', () => send(url, '/', { method: 'GET' }).then(() => true), { timeoutMs: 10_000, process: child });
+      const first = await send(url, '/payments', { key, body: { amount: 5 } });
       expect(first.status).toBe(201);
       expect(first.headers['idempotency-cached']).toBe('false');
       const replay = await send(url, '/payments', { key, body: { amount: 5 } });

@@ -16,7 +16,7 @@ import {
 } from '../src/index.js';
 import { PostgresIdempotencyStore } from '../src/storage/postgres.index.js';
 import { recommendedPool } from './fixture/fixture-app.js';
-import { gate } from './gate.js';
+import { heldWork } from './gate.js';
 import { newKey } from './http-client.js';
 
 const HELD: LockOptions = { lockTtlMs: 30_000, maxHoldMs: Infinity };
@@ -300,16 +300,11 @@ describe('PostgresIdempotencyStore when its server is killed', () => {
 
   it('answers 503 for an operation whose outcome cannot be stored when the server died under it; its key runs again once the lock expires', async () => {
     const work = { scope: 'jobs', key: newKey() };
-    const started = gate();
-    const finish = gate();
-    const first = service.run(work, async () => {
-      started.open();
-      await finish.opened;
-      return 'first';
-    });
-    await started.opened;
+    const held = heldWork('first');
+    const first = service.run(work, held.run);
+    await held.started;
     await server.crash();
-    finish.open();
+    held.release();
     try {
       await expect(first).rejects.toBeInstanceOf(IdempotencyStoreUnavailableError);
     } finally {

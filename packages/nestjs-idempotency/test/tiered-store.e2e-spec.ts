@@ -67,13 +67,13 @@ describe.each(ADAPTERS)('the tiered store on %s', (_adapterName, adapter) => {
 
   it('answers 409 for a request the durable store knows is running, after the hot store was emptied', async () => {
     const key = newKey();
-    fixture.jobs.slowMs = 500;
-    const started = fixture.jobs.nextStart();
+    const held = fixture.jobs.hold(key);
     const running = send(fixture.url, '/jobs/slow', { key });
-    await started;
+    await held.started;
     await hot.flushall();
     const duplicate = await send(fixture.url, '/jobs/slow', { key });
     expect([duplicate.status, duplicate.json.code]).toEqual([409, 'REQUEST_IN_PROGRESS']);
+    held.release();
     expect((await running).status).toBe(201);
   });
 
