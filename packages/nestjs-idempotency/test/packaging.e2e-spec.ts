@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, posix, resolve } from 'node:path';
-import { freePort, ManagedProcess, runToSuccess, TestDatabase, waitForReady } from '../../../tools/process/index.js';
+import { freePort, ManagedProcess, runToSuccess, TestDatabase, waitFor } from '../../../tools/process/index.js';
 import { send, type Answer } from './http-client.js';
 import { TWIN_ROUTES, type TwinAnswers } from './fixture/twin-routes.js';
 
@@ -269,7 +269,7 @@ describe('the packed package', () => {
       // One key per run: the PostgreSQL runs share a database.
       const key = `k-${adapter}-${store}`;
       // Any answer (a 404 here) means it listens; a connection refused is not ready yet.
-      await waitForReady('the quick start listens', () => send(url, '/', { method: 'GET' }).then(() => true), { timeoutMs: 10_000, process: child });
+      await waitFor('the quick start listens', () => send(url, '/', { method: 'GET' }).then(() => true), { timeoutMs: 10_000, process: child });
       const first = await send(url, '/payments', { key, body: { amount: 5 } });
       expect(first.status).toBe(201);
       expect(first.headers['idempotency-cached']).toBe('false');
