@@ -9,8 +9,8 @@ import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { hasRedisServerBinary, runToExit } from '../tools/process/index.js';
-import { round } from '../tools/stats.js';
+import { hasRedisServerBinary, runToExit } from '../test/harness/index.js';
+import { round } from '../scripts/lib/stats.js';
 import {
   type BenchOptions,
   buildRef,

@@ -19,7 +19,7 @@ import autocannon from 'autocannon';
 import type { EventEmitter } from 'node:events';
 import { Agent, request as httpRequest } from 'node:http';
 import { createInterface } from 'node:readline';
-import { percentile, round } from '../tools/stats.js';
+import { percentile, round } from '../scripts/lib/stats.js';
 
 export type LoadMode = 'unique' | 'sequence' | 'cycle' | 'mixed' | 'contention';
 

@@ -16,7 +16,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { createPaymentsApi, PaymentsClient, type ChargeRequest } from '@idempotent-payments/client';
-import { round } from '../tools/stats.js';
+import { round } from './lib/stats.js';
 import { UsageError, formatCounts, parseCli, positiveInt, runMain, valueOptions } from './lib/cli.js';
 import { describeError, recordingFetch, runPool, sendCharge, type Answer } from './lib/recorded-charges.js';
 import { countBy, latencyOf, ms, printTable, printVerdict } from './lib/report.js';

@@ -5,7 +5,7 @@
  * while either is behind the code.
  */
 import { writeFileSync } from 'node:fs';
-import { runToSuccess } from '../tools/process/index.js';
+import { runToSuccess } from '../test/harness/index.js';
 import { CLIENT_SCHEMA, OPENAPI_JSON, renderClientSchema } from './lib/openapi-artifacts.js';
 
 const openApiJson = await runToSuccess(process.execPath, ['dist/openapi-document.js'], { env: process.env });

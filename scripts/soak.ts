@@ -19,7 +19,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { createPaymentsApi, PaymentsClient, type ChargeRequest, type PaymentsApi } from '@idempotent-payments/client';
 import { retentionFor } from '@idempotent-payments/nestjs-idempotency';
-import { answersOk, hasRedisServerBinary, RabbitMqVhost, RedisServer, ServiceProcess, TestDatabase, waitFor } from '../tools/process/index.js';
+import { answersOk, hasRedisServerBinary, RabbitMqVhost, RedisServer, ServiceProcess, TestDatabase, waitFor } from '../test/harness/index.js';
 import { UsageError, formatCounts, fraction, parseCli, positiveInt, runMain, valueOptions } from './lib/cli.js';
 import { recordingFetch, runPool, sendCharge, type Answer } from './lib/recorded-charges.js';
 import { countBy, latencyOf, ms, printTable, printVerdict } from './lib/report.js';

@@ -1,4 +1,4 @@
-import { median } from '../../tools/stats.js';
+import { median } from '../../scripts/lib/stats.js';
 import type { ThroughputRun } from '../scenarios/throughput.js';
 import type { BenchResult, ScenarioSummary } from './report.js';
 import type { ThroughputScenario } from './sides.js';

@@ -1,7 +1,7 @@
 /** Redis, PostgreSQL and process figures of a measured window, from Redis' INFO commandstats and the probe. */
 import type { Redis } from 'ioredis';
-import { round } from '../../tools/stats.js';
-import { waitFor } from '../../tools/process/index.js';
+import { round } from '../../scripts/lib/stats.js';
+import { waitFor } from '../../test/harness/index.js';
 import type { ProbedService, ProbeSample } from './processes.js';
 
 /** Commands the bench's own client and the services' connection set-up send: not request work. */

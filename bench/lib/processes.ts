@@ -8,7 +8,7 @@ import { pathToFileURL } from 'node:url';
 import { createPaymentsApi } from '@idempotent-payments/client';
 import { Redis } from 'ioredis';
 import pg from 'pg';
-import { freePort, ManagedProcess, RabbitMqVhost, RedisServer, runToExit, ServiceProcess, stopAll, TestDatabase, waitFor } from '../../tools/process/index.js';
+import { freePort, ManagedProcess, RabbitMqVhost, RedisServer, runToExit, ServiceProcess, stopAll, TestDatabase, waitFor } from '../../test/harness/index.js';
 import type { AutocannonOutput, ContentionResult, LoadOptions } from '../load.js';
 import { DEFAULT_ADAPTER, type HttpAdapter, isLayerSide, layerVariant, type Scenario, type Side, sideName } from './sides.js';
 

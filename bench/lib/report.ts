@@ -1,7 +1,7 @@
 /** What a run reports: summaries over rounds, the targets, the tables (README block and stdout), the chart and JSON files. */
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { median, percentile, round } from '../../tools/stats.js';
+import { median, percentile, round } from '../../scripts/lib/stats.js';
 import type { ContentionRun } from '../scenarios/contention.js';
 import type { ProfiledRun } from '../scenarios/profile.js';
 import type { SoakResult } from '../scenarios/soak.js';

@@ -4,7 +4,7 @@
  * allow, since the service cannot answer faster than a server that does nothing else.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
-import { round } from '../../tools/stats.js';
+import { round } from '../../scripts/lib/stats.js';
 import type { AutocannonOutput, ContentionResult } from '../load.js';
 import { settledSnapshot, snapshot, storeFigures } from '../lib/measure.js';
 import { type Context, emptyStore, ledgerCount, type LoadTarget, loadOptions, log, runLoad, setGatewayDelay, storeOf } from '../lib/processes.js';

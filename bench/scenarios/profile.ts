@@ -1,7 +1,7 @@
 import type { AutocannonOutput } from '../load.js';
 import { existsSync, readdirSync, renameSync, rmSync } from 'node:fs';
 import { join, relative } from 'node:path';
-import { round } from '../../tools/stats.js';
+import { round } from '../../scripts/lib/stats.js';
 import { summarizeCpuProfile } from '../lib/cpu-profile.js';
 import { type Context, emptyStore, RESULTS_DIR, ROOT, runLoad, startSide, storeOf } from '../lib/processes.js';
 import { DEFAULT_ADAPTER } from '../lib/sides.js';

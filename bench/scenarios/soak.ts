@@ -1,5 +1,5 @@
 import type { AutocannonOutput } from '../load.js';
-import { median, round, slope } from '../../tools/stats.js';
+import { median, round, slope } from '../../scripts/lib/stats.js';
 import { type Context, emptyStore, loadOptions, log, runLoad, startSide, storeOf } from '../lib/processes.js';
 import { DEFAULT_ADAPTER } from '../lib/sides.js';
 

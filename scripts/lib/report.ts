@@ -1,5 +1,5 @@
 /** What the scripts print: tables, latencies, the verdict and the RESULT line. */
-import { percentile } from '../../tools/stats.js';
+import { percentile } from './stats.js';
 import type { Answer } from './recorded-charges.js';
 
 /** Violations printed in full; a systematic bug would bury the report otherwise (RESULT has all). */

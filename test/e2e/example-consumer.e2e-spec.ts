@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import amqplib, { type ChannelModel, type ConfirmChannel } from 'amqplib';
 import { randomBytes } from 'node:crypto';
-import { answersOk, RabbitMqVhost, runToSuccess, ServiceProcess, TestDatabase } from '../../tools/process/index.js';
+import { answersOk, RabbitMqVhost, runToSuccess, ServiceProcess, TestDatabase } from '../harness/index.js';
 import { waitFor } from '../support/wait-for.js';
 
 const EXAMPLE = 'examples/ledger-consumer';

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import request from 'supertest';
-import { RedisServer, runToExit, ServiceProcess } from '../../tools/process/index.js';
+import { RedisServer, runToExit, ServiceProcess } from '../harness/index.js';
 import { describeWithRedisBinary } from '../support/redis.js';
 import { charge, newKey } from '../support/payments-client.js';
 import { fileDatabaseUrl } from '../support/database.js';

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { freePort, runToSuccess, ServiceProcess } from '../../tools/process/index.js';
+import { freePort, runToSuccess, ServiceProcess } from '../harness/index.js';
 import { fileBrokerUrl } from '../support/broker.js';
 import { fileDatabaseUrl } from '../support/database.js';
 import { startRedis } from '../support/redis.js';

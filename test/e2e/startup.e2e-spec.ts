@@ -1,7 +1,7 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/globals';
 import { readdirSync } from 'node:fs';
 import pg from 'pg';
-import { runToExit, ServiceProcess, TestDatabase } from '../../tools/process/index.js';
+import { runToExit, ServiceProcess, TestDatabase } from '../harness/index.js';
 import { fileBrokerUrl } from '../support/broker.js';
 import { charge, newKey } from '../support/payments-client.js';
 import { startRedis } from '../support/redis.js';

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, expect, it } from '@jest/globals';
 import pg from 'pg';
 import request from 'supertest';
 import type { GatewayCharge } from '../../src/gateway/gateway-charge.js';
-import { RabbitMqServer, RedisServer, ServiceProcess } from '../../tools/process/index.js';
+import { RabbitMqServer, RedisServer, ServiceProcess } from '../harness/index.js';
 import { ownBrokerServiceEnv } from '../support/broker.js';
 import { fileDatabaseUrl } from '../support/database.js';
 import { balanceOf, waitUntilAllConsumed } from '../support/events-client.js';

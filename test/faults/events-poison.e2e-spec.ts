@@ -2,7 +2,7 @@ import { afterAll, beforeAll, expect, it } from '@jest/globals';
 import amqplib from 'amqplib';
 import pg from 'pg';
 import { PROJECTIONS_DEAD_LETTER_QUEUE } from '../../src/events/payment-events.topology.js';
-import { RedisServer, ServiceProcess } from '../../tools/process/index.js';
+import { RedisServer, ServiceProcess } from '../harness/index.js';
 import { fileBrokerUrl, publishByHand } from '../support/broker.js';
 import { fileDatabaseUrl } from '../support/database.js';
 import { balanceOf, waitUntilAllConsumed } from '../support/events-client.js';

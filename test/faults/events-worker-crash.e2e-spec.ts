@@ -1,7 +1,7 @@
 import { afterAll, afterEach, beforeAll, expect, it } from '@jest/globals';
 import type { PoolClient } from 'pg';
 import request from 'supertest';
-import { RedisServer, runToSuccess, ServiceProcess } from '../../tools/process/index.js';
+import { RedisServer, runToSuccess, ServiceProcess } from '../harness/index.js';
 import { describeWithRedisBinary } from '../support/redis.js';
 import { fileDatabaseUrl } from '../support/database.js';
 import { fileBrokerUrl } from '../support/broker.js';

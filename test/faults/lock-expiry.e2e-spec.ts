@@ -2,7 +2,7 @@ import { afterAll, beforeAll, beforeEach, expect, it } from '@jest/globals';
 import { fingerprintOf, toIdempotencyContext } from '@idempotent-payments/nestjs-idempotency';
 import { recordKeys } from '@idempotent-payments/nestjs-idempotency/redis';
 import request from 'supertest';
-import { RedisServer } from '../../tools/process/index.js';
+import { RedisServer } from '../harness/index.js';
 import { describeWithRedisBinary } from '../support/redis.js';
 import { CHARGE_PATH, charge, ledgerCount, newKey, setBehavior, validCharge } from '../support/payments-client.js';
 import { startTestApp, type TestApp } from '../support/test-app.js';

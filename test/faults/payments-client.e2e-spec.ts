@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { randomUUID } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import { IdempotencyKeyReusedError, PaymentNotSettledError, PaymentRejectedError, PaymentsClient, type ChargeResult } from '@idempotent-payments/client';
-import { RedisServer, ServiceProcess } from '../../tools/process/index.js';
+import { RedisServer, ServiceProcess } from '../harness/index.js';
 import { fileBrokerUrl } from '../support/broker.js';
 import { ledger } from '../support/charge-load.js';
 import { fileDatabaseUrl } from '../support/database.js';

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, expect, it } from '@jest/globals';
 import pg from 'pg';
 import request from 'supertest';
-import type { ServiceProcess } from '../../tools/process/index.js';
+import type { ServiceProcess } from '../harness/index.js';
 import { ledger } from '../support/charge-load.js';
 import { fileDatabaseUrl } from '../support/database.js';
 import { balanceOf, outboxEntries, waitUntilAllConsumed } from '../support/events-client.js';

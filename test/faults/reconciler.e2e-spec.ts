@@ -2,7 +2,7 @@ import { afterAll, afterEach, beforeAll, expect, it } from '@jest/globals';
 import { setTimeout as sleep } from 'node:timers/promises';
 import pg from 'pg';
 import request from 'supertest';
-import { RedisServer, ServiceProcess, RabbitMqVhost, TestDatabase } from '../../tools/process/index.js';
+import { RedisServer, ServiceProcess, RabbitMqVhost, TestDatabase } from '../harness/index.js';
 import { describeWithRedisBinary } from '../support/redis.js';
 import type { PaymentEvent } from '../../src/events/payment-event.js';
 import { gatewayWebhookFor } from '../../src/gateway/gateway-webhook.js';

@@ -3,7 +3,7 @@ import { toIdempotencyContext } from '@idempotent-payments/nestjs-idempotency';
 import { recordKeys } from '@idempotent-payments/nestjs-idempotency/redis';
 import { Cluster } from 'ioredis';
 import request from 'supertest';
-import { RedisCluster, ServiceProcess } from '../../tools/process/index.js';
+import { RedisCluster, ServiceProcess } from '../harness/index.js';
 import { describeWithRedisBinary } from '../support/redis.js';
 import { REDIS_CLIENT, REDIS_LOCK_CLIENTS } from '../../src/redis/index.js';
 import { gatewayWebhookFor } from '../../src/gateway/gateway-webhook.js';

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, expect, it } from '@jest/globals';
 import request from 'supertest';
-import { RedisServer } from '../../tools/process/index.js';
+import { RedisServer } from '../harness/index.js';
 import { ledger } from '../support/charge-load.js';
 import { describeWithRedisBinary } from '../support/redis.js';
 import { charge, ledgerCount, newKey } from '../support/payments-client.js';

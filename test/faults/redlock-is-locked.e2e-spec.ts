@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, expect, it } from '@jest/globals';
 import { randomUUID } from 'node:crypto';
-import { RedisServer } from '../../tools/process/index.js';
+import { RedisServer } from '../harness/index.js';
 import { describeWithRedisBinary } from '../support/redis.js';
 import { IDEMPOTENCY_STORE, IdempotencyStoreUnavailableError, type IdempotencyStore } from '@idempotent-payments/nestjs-idempotency';
 import { startTestApp, type TestApp } from '../support/test-app.js';

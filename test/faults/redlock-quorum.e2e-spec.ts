@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, beforeEach, expect, it } from '@jest/globals';
 import request from 'supertest';
-import { RedisServer } from '../../tools/process/index.js';
+import { RedisServer } from '../harness/index.js';
 import { describeWithRedisBinary } from '../support/redis.js';
 import { charge, ledgerCount, newKey, setBehavior } from '../support/payments-client.js';
 import { startTestApp, type TestApp } from '../support/test-app.js';

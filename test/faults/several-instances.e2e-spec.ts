@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, expect, it } from '@jest/globals';
-import { RedisServer, ServiceProcess } from '../../tools/process/index.js';
+import { RedisServer, ServiceProcess } from '../harness/index.js';
 import { fileDatabaseUrl } from '../support/database.js';
 import { fileBrokerUrl } from '../support/broker.js';
 import { describeWithRedisBinary } from '../support/redis.js';

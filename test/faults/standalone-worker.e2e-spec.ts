@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, expect, it } from '@jest/globals';
 import request from 'supertest';
-import { RedisCluster, RedisServer, ServiceProcess } from '../../tools/process/index.js';
+import { RedisCluster, RedisServer, ServiceProcess } from '../harness/index.js';
 import { fileDatabaseUrl } from '../support/database.js';
 import { fileBrokerUrl } from '../support/broker.js';
 import { balanceOf, waitUntilAllConsumed } from '../support/events-client.js';

@@ -1,6 +1,6 @@
 import amqplib from 'amqplib';
 import { PAYMENT_EVENTS_EXCHANGE } from '../../src/events/payment-events.topology.js';
-import { RabbitMqVhost } from '../../tools/process/index.js';
+import { RabbitMqVhost } from '../harness/index.js';
 
 let fileVhost: Promise<RabbitMqVhost> | undefined;
 

@@ -5,7 +5,7 @@
  */
 import { tsImport } from 'tsx/esm/api';
 
-const { runToSuccess } = await tsImport('../../tools/process/index.ts', import.meta.url);
+const { runToSuccess } = await tsImport('../harness/index.ts', import.meta.url);
 
 export default async function buildOnce() {
   await runToSuccess(process.execPath, ['node_modules/typescript/bin/tsc', '-p', 'tsconfig.build.json'], { name: 'tsc (building dist/ for the tests)' });

@@ -1,7 +1,7 @@
 import { expect } from '@jest/globals';
 import { PaymentError, PaymentsClient, type ChargeRequest, type ChargeResult } from '@idempotent-payments/client';
 import request from 'supertest';
-import type { ServiceProcess } from '../../tools/process/index.js';
+import type { ServiceProcess } from '../harness/index.js';
 import { newKey, validCharge } from './payments-client.js';
 import { expectProblem } from './problem.js';
 import { waitFor } from './wait-for.js';

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll } from '@jest/globals';
-import { TestDatabase, type PostgresConnection } from '../../tools/process/index.js';
+import { TestDatabase, type PostgresConnection } from '../harness/index.js';
 
 export function postgresUrl({ host, port, user, database }: PostgresConnection): string {
   return `postgres://${encodeURIComponent(user)}@${host}:${port}/${database}`;

@@ -1,6 +1,6 @@
 import { afterAll, afterEach, beforeAll, expect, it } from '@jest/globals';
 import request from 'supertest';
-import { PostgresServer, TestDatabase, type ServiceProcess } from '../../tools/process/index.js';
+import { PostgresServer, TestDatabase, type ServiceProcess } from '../harness/index.js';
 import { ChargeLoad, expectEveryChargeKeptOnce, expectOnlyCleanOutageAnswers, firstSuccess, ledger, type LoadedKey } from './charge-load.js';
 import { fileDatabaseUrl, postgresUrl } from './database.js';
 import { startInstances } from './instances.js';

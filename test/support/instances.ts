@@ -1,4 +1,4 @@
-import { ServiceProcess } from '../../tools/process/index.js';
+import { ServiceProcess } from '../harness/index.js';
 import { fileBrokerUrl } from './broker.js';
 
 /** How many instances of the service the fault tests of issue 23 run side by side. */

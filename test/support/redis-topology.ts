@@ -1,7 +1,7 @@
 import { toIdempotencyContext } from '@idempotent-payments/nestjs-idempotency';
 import { recordKeys } from '@idempotent-payments/nestjs-idempotency/redis';
 import { Cluster, Redis } from 'ioredis';
-import { RedisCluster, RedisServer } from '../../tools/process/index.js';
+import { RedisCluster, RedisServer } from '../harness/index.js';
 import { CHARGE_PATH } from './payments-client.js';
 
 export type RedisTopologyKind = 'standalone' | 'cluster';

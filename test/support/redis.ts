@@ -1,7 +1,7 @@
 import { describe } from '@jest/globals';
 import type { Redis } from 'ioredis';
 import { randomUUID } from 'node:crypto';
-import { hasRedisServerBinary, RedisServer } from '../../tools/process/index.js';
+import { hasRedisServerBinary, RedisServer } from '../harness/index.js';
 import { waitFor } from './wait-for.js';
 
 /** For tests that start, crash or scan Redis processes of their own: skipped where no redis-server binary exists. */

@@ -1,4 +1,4 @@
-import { runToExit } from '../../tools/process/index.js';
+import { runToExit } from '../harness/index.js';
 
 export interface ScriptRun {
   code: number | null;

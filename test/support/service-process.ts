@@ -1,5 +1,5 @@
 import { afterAll, beforeAll } from '@jest/globals';
-import { RedisServer, ServiceProcess } from '../../tools/process/index.js';
+import { RedisServer, ServiceProcess } from '../harness/index.js';
 import { fileBrokerUrl } from './broker.js';
 import { fileDatabaseUrl } from './database.js';
 

@@ -1,5 +1,5 @@
 import { afterAll } from '@jest/globals';
-import { stopAll } from '../../tools/process/index.js';
+import { stopAll } from '../harness/index.js';
 import { deleteFileVhost } from './broker.js';
 import { dropFileDatabase } from './database.js';
 

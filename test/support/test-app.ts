@@ -8,7 +8,7 @@ import { setUpApp } from '../../src/app.setup.js';
 import { startEventConsumers } from '../../src/events/event-consumers.js';
 import { HTTP_APP_OPTIONS, httpAdapterFor } from '../../src/http/http-app.js';
 import { AppConfig, loadAppConfig } from '../../src/config/index.js';
-import { RabbitMqVhost, TestDatabase } from '../../tools/process/index.js';
+import { RabbitMqVhost, TestDatabase } from '../harness/index.js';
 import { fileBrokerUrl } from './broker.js';
 import { fileDatabaseUrl, postgresUrl } from './database.js';
 import { startRedis } from './redis.js';

@@ -1,1 +1,1 @@
-export { waitFor } from '../../tools/process/index.js';
+export { waitFor } from '../harness/index.js';

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { Test } from '@nestjs/testing';
 import type { Redis } from 'ioredis';
 import type { Pool } from 'pg';
-import { RedisServer, TestDatabase } from '../../../tools/process/index.js';
+import { RedisServer, TestDatabase } from '../../../test/harness/index.js';
 import {
   IdempotencyConflictError,
   IdempotencyKeyReusedError,

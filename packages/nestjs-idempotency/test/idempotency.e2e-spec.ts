@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it, jest } from '@jest/globals';
 import { Redis } from 'ioredis';
 import { resolve } from 'node:path';
-import { ManagedProcess, PostgresServer, RedisServer, TestDatabase } from '../../../tools/process/index.js';
+import { ManagedProcess, PostgresServer, RedisServer, TestDatabase } from '../../../test/harness/index.js';
 import { waitFor } from '../../../test/support/wait-for.js';
 import { toIdempotencyContext, type IdempotencyStore } from '../src/index.js';
 import { recordKeys } from '../src/storage/redis.index.js';

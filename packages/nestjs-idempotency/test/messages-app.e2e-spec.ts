@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import type { INestApplication } from '@nestjs/common';
 import type { Pool } from 'pg';
-import { TestDatabase } from '../../../tools/process/index.js';
+import { TestDatabase } from '../../../test/harness/index.js';
 import { waitFor } from '../../../test/support/wait-for.js';
 import type { IdempotencyReport } from '../src/index.js';
 import { PostgresIdempotencyStore } from '../src/storage/postgres.index.js';

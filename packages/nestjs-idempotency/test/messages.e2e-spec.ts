@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import type { Redis } from 'ioredis';
 import type { Pool } from 'pg';
-import { RedisServer, TestDatabase } from '../../../tools/process/index.js';
+import { RedisServer, TestDatabase } from '../../../test/harness/index.js';
 import { waitFor } from '../../../test/support/wait-for.js';
 import { MemoryIdempotencyStore, type IdempotencyReport, type IdempotencyStore } from '../src/index.js';
 import { PostgresIdempotencyStore } from '../src/storage/postgres.index.js';

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, posix, resolve } from 'node:path';
-import { freePort, ManagedProcess, runToSuccess, TestDatabase, waitFor } from '../../../tools/process/index.js';
+import { freePort, ManagedProcess, runToSuccess, TestDatabase, waitFor } from '../../../test/harness/index.js';
 import { send, type Answer } from './http-client.js';
 import { TWIN_ROUTES, type TwinAnswers } from './fixture/twin-routes.js';
 

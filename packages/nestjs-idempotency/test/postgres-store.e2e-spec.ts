@@ -4,7 +4,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Pool } from 'pg';
 import { waitFor } from '../../../test/support/wait-for.js';
-import { PostgresServer, TestDatabase } from '../../../tools/process/index.js';
+import { PostgresServer, TestDatabase } from '../../../test/harness/index.js';
 import {
   IdempotencyModule,
   IdempotencyService,

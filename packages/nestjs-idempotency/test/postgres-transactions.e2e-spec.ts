@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { Test } from '@nestjs/testing';
 import type { Pool, PoolClient } from 'pg';
 import { waitFor } from '../../../test/support/wait-for.js';
-import { TestDatabase } from '../../../tools/process/index.js';
+import { TestDatabase } from '../../../test/harness/index.js';
 import {
   IdempotencyModule,
   IdempotencyService,

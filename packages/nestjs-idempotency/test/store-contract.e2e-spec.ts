@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, it } from '@jest/globals';
 import { Cluster, Redis, type RedisOptions } from 'ioredis';
 import type { Pool, PoolConfig } from 'pg';
-import { freePort, RedisCluster, RedisServer, TestDatabase } from '../../../tools/process/index.js';
+import { freePort, RedisCluster, RedisServer, TestDatabase } from '../../../test/harness/index.js';
 import { MemoryIdempotencyStore, TieredIdempotencyStore } from '../src/index.js';
 import { PostgresIdempotencyStore } from '../src/storage/postgres.index.js';
 import { RedisIdempotencyStore } from '../src/storage/redis.index.js';

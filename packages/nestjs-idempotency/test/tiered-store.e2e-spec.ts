@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import type { Redis } from 'ioredis';
-import { RedisServer } from '../../../tools/process/index.js';
+import { RedisServer } from '../../../test/harness/index.js';
 import { TieredIdempotencyStore } from '../src/index.js';
 import { RedisIdempotencyStore } from '../src/storage/redis.index.js';
 import { ADAPTERS, recommendedRedis, reconnected, startFixtureApp, type FixtureApp } from './fixture/fixture-app.js';
