@@ -1,4 +1,5 @@
 import { Inject, Injectable } from '@nestjs/common';
+import { inTransaction } from '@idempotent-payments/nestjs-idempotency/postgres';
 import type { Pool, PoolClient, QueryResult, QueryResultRow } from 'pg';
 import { databaseError } from './database-unavailable.js';
 import { DATABASE_POOL } from './database.constants.js';
@@ -28,41 +29,12 @@ export class Database {
     }
   }
 
-  /** `work` inside BEGIN … COMMIT on one client, rolled back if it throws. */
+  /** `work` inside BEGIN … COMMIT on one client, rolled back if it throws (see inTransaction). */
   async transaction<T>(work: (client: PoolClient) => Promise<T>): Promise<T> {
-    const { client, connection } = await this.checkOut().catch((error: unknown) => {
-      throw databaseError(error);
-    });
     try {
-      await client.query('BEGIN');
-      const result = await work(client);
-      await client.query('COMMIT');
-      return result;
+      return await inTransaction(this.pool, work);
     } catch (error) {
-      await client.query('ROLLBACK').catch(connection.failed);
       throw databaseError(error);
-    } finally {
-      client.off('error', connection.failed);
-      // A client whose connection broke is discarded rather than returned to the pool.
-      client.release(connection.error);
     }
-  }
-
-  /**
-   * A client with an 'error' listener of ours. A checked-out client has none of the pool's, so the
-   * server going away between two statements would be an unhandled 'error' event, which ends the
-   * process; instead the next statement fails and the client is discarded. The listener is attached
-   * in the pool's callback, not after an await: a new connection's first chunk can carry both its
-   * ReadyForQuery and the server's FATAL, and the error is emitted before any promise continuation runs.
-   */
-  private checkOut(): Promise<{ client: PoolClient; connection: { error?: Error; failed: (error: Error) => void } }> {
-    return new Promise((resolve, reject) => {
-      this.pool.connect((error, client) => {
-        if (error || !client) return reject(error instanceof Error ? error : new Error('the pool gave no client'));
-        const connection: { error?: Error; failed: (error: Error) => void } = { failed: (failure) => (connection.error = failure) };
-        client.on('error', connection.failed);
-        resolve({ client, connection });
-      });
-    });
   }
 }

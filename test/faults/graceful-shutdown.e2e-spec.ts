@@ -2,7 +2,7 @@ import { afterAll, beforeAll, expect, it } from '@jest/globals';
 import { Redis } from 'ioredis';
 import request from 'supertest';
 import { describeWithRedisBinary } from '../support/redis.js';
-import { charge, ledgerCount, newKey, setBehavior } from '../support/payments-client.js';
+import { charge, expectReplayOf, ledgerCount, newKey, setBehavior } from '../support/payments-client.js';
 import { useServiceProcess } from '../support/service-process.js';
 import { waitFor } from '../support/wait-for.js';
 
@@ -52,11 +52,7 @@ describeWithRedisBinary('graceful shutdown on SIGTERM: the close, without a drai
 
     await service.restart();
     await setBehavior(service.baseUrl, { minDelayMs: 0, maxDelayMs: 0 });
-    const replay = await charge(service.baseUrl, key);
-    expect(replay.status).toBe(201);
-    expect(replay.headers['idempotency-cached']).toBe('true');
-    expect(replay.text).toBe(answered.text);
-    expect(await ledgerCount(service.baseUrl, key)).toBe(1);
+    await expectReplayOf(service.baseUrl, key, answered);
   });
 });
 
@@ -97,9 +93,6 @@ describeWithRedisBinary('graceful shutdown on SIGTERM: the drain before the clos
     expect(service.logs).toContain(`still serving for ${DRAIN_MS} ms (drain)`);
 
     await service.restart();
-    const replay = await charge(service.baseUrl, key);
-    expect(replay.headers['idempotency-cached']).toBe('true');
-    expect(replay.text).toBe(duringDrain.text);
-    expect(await ledgerCount(service.baseUrl, key)).toBe(1);
+    await expectReplayOf(service.baseUrl, key, duringDrain);
   });
 });

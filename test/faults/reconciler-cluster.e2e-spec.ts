@@ -2,7 +2,7 @@ import { afterAll, beforeAll, expect, it } from '@jest/globals';
 import pg from 'pg';
 import request from 'supertest';
 import type { ServiceProcess } from '../harness/index.js';
-import { ledger } from '../support/charge-load.js';
+import { ledger, orderOf } from '../support/charge-load.js';
 import { fileDatabaseUrl } from '../support/database.js';
 import { balanceOf, outboxEntries, waitUntilAllConsumed } from '../support/events-client.js';
 import { startInstances } from '../support/instances.js';
@@ -16,19 +16,6 @@ const RECONCILE_AFTER_SECONDS = 1;
 const RECONCILE_INTERVAL_MS = 200;
 /** The reconcile age, the dead holder's lock TTL (2 s, see instances.ts) and a few sweeps; the rest is slack for a busy machine. */
 const SETTLED_WITHIN_MS = 15_000;
-
-interface OrderBody {
-  id: string;
-  status: string;
-  createdAt: string;
-  payment?: { chargeId: string };
-  failure?: { code: string; retryable: boolean };
-}
-
-async function orderOf(baseUrl: string, key: string): Promise<OrderBody | undefined> {
-  const response = await request(baseUrl).get('/api/orders').query({ idempotencyKey: key }).expect(200);
-  return (response.body.data as OrderBody[])[0];
-}
 
 /** How many orders the instances' reconcilers settled so far, with this result. */
 async function reconciledBy(services: ServiceProcess[], result: 'paid' | 'abandoned'): Promise<number> {

@@ -6,7 +6,7 @@ import { RedisServer, ServiceProcess, RabbitMqVhost, TestDatabase } from '../har
 import { describeWithRedisBinary } from '../support/redis.js';
 import type { PaymentEvent } from '../../src/events/payment-event.js';
 import { gatewayWebhookFor } from '../../src/gateway/gateway-webhook.js';
-import { allOrders, ledger, type OrderBody } from '../support/charge-load.js';
+import { allOrders, ledger, orderOf } from '../support/charge-load.js';
 import { postgresUrl } from '../support/database.js';
 import { TEST_WEBHOOK_SECRET, balanceOf, outboxEntries, postWebhook, waitUntilAllConsumed } from '../support/events-client.js';
 import { sample } from '../support/metrics.js';
@@ -32,11 +32,6 @@ const serviceEnv = ({ url, databaseUrl, brokerUrl }: Backends): Record<string, s
   // The tests poll the orders often.
   RATE_LIMIT_MAX: '0',
 });
-
-async function orderOf(baseUrl: string, key: string): Promise<OrderBody | undefined> {
-  const response = await request(baseUrl).get('/api/orders').query({ idempotencyKey: key }).expect(200);
-  return (response.body.data as OrderBody[])[0];
-}
 
 /** The payment events of the outbox about one order, oldest first. */
 async function eventsOf(database: pg.Pool, orderId: string): Promise<PaymentEvent[]> {

@@ -188,9 +188,16 @@ export interface OrderBody {
   idempotencyKey: string;
   status: string;
   amount: number;
+  createdAt: string;
   payment?: { chargeId: string };
   failure?: { code: string; retryable: boolean };
   gatewayStatus?: string;
+}
+
+/** The order a key created, as the caller's lookup by key shows it. */
+export async function orderOf(baseUrl: string, key: string): Promise<OrderBody | undefined> {
+  const response = await request(baseUrl).get('/api/orders').query({ idempotencyKey: key }).expect(200);
+  return (response.body.data as OrderBody[])[0];
 }
 
 /** A charge of the gateway's ledger, the fields tests look at. */

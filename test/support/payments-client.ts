@@ -1,3 +1,4 @@
+import { expect } from '@jest/globals';
 import { toIdempotencyContext } from '@idempotent-payments/nestjs-idempotency';
 import { randomUUID } from 'node:crypto';
 import request from 'supertest';
@@ -32,4 +33,12 @@ export async function ledgerCount(baseUrl: string, key: string): Promise<number>
 
 export async function setBehavior(baseUrl: string, behavior: Partial<PaymentBehavior>): Promise<void> {
   await request(baseUrl).put('/api/admin/payment-behavior').send(behavior).expect(200);
+}
+
+/** A retry with `key` replays `first` to the byte (Idempotency-Cached: true), and the gateway charged the key once. */
+export async function expectReplayOf(baseUrl: string, key: string, first: { status: number; text: string }): Promise<void> {
+  const replay = await charge(baseUrl, key);
+  expect([replay.status, replay.headers['idempotency-cached']]).toEqual([first.status, 'true']);
+  expect(replay.text).toBe(first.text);
+  expect(await ledgerCount(baseUrl, key)).toBe(1);
 }

@@ -1,5 +1,5 @@
 import { Inject, Injectable, Logger, type OnApplicationShutdown } from '@nestjs/common';
-import pg, { type Pool, type PoolClient } from 'pg';
+import pg, { type Pool } from 'pg';
 
 export const PG_POOL = Symbol('LEDGER:PG_POOL');
 
@@ -30,35 +30,6 @@ export async function openPool(databaseUrl: string, createDatabase: boolean): Pr
     throw error;
   }
   return pool;
-}
-
-/** Runs `work` between BEGIN and COMMIT on one client; a throw rolls everything back. */
-export async function inTransaction<T>(pool: Pool, work: (client: PoolClient) => Promise<T>): Promise<T> {
-  // A checked-out client's connection lost between two statements emits 'error' (fatal without a
-  // listener); the next statement fails instead, and the client is discarded, not pooled again. The
-  // listener goes on in the pool's callback: after an await, an error that came in the same chunk as
-  // a new connection's ReadyForQuery would already have been emitted.
-  let broken: Error | undefined;
-  const onError = (error: Error) => (broken = error);
-  const client = await new Promise<PoolClient>((resolve, reject) =>
-    pool.connect((error, connected) => {
-      if (error || !connected) return reject(error ?? new Error('no client'));
-      connected.on('error', onError);
-      resolve(connected);
-    }),
-  );
-  try {
-    await client.query('BEGIN');
-    const result = await work(client);
-    await client.query('COMMIT');
-    return result;
-  } catch (error) {
-    await client.query('ROLLBACK').catch(onError);
-    throw error;
-  } finally {
-    client.off('error', onError);
-    client.release(broken);
-  }
 }
 
 async function createDatabaseIfMissing(databaseUrl: string): Promise<void> {

@@ -2,7 +2,8 @@ import { Controller, Inject, Logger } from '@nestjs/common';
 import { EventPattern, Payload } from '@nestjs/microservices';
 import { Idempotent, IdempotentMessage, type IdempotentMessageContext } from '@idempotent-payments/nestjs-idempotency';
 import type { Pool } from 'pg';
-import { inTransaction, PG_POOL } from './database.js';
+import { inTransaction } from '@idempotent-payments/nestjs-idempotency/postgres';
+import { PG_POOL } from './database.js';
 import { LedgerRepository } from './ledger.repository.js';
 import { parsePaymentSucceeded, PAYMENT_SUCCEEDED } from './payment-event.js';
 

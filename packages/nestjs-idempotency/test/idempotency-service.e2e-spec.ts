@@ -1,52 +1,25 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { Test } from '@nestjs/testing';
-import type { Redis } from 'ioredis';
-import type { Pool } from 'pg';
-import { RedisServer, TestDatabase } from '../../../test/harness/index.js';
-import {
-  IdempotencyConflictError,
-  IdempotencyKeyReusedError,
-  IdempotencyModule,
-  IdempotencyService,
-  IdempotencyStoreUnavailableError,
-  MemoryIdempotencyStore,
-  type IdempotencyStore,
-} from '../src/index.js';
-import { PostgresIdempotencyStore } from '../src/storage/postgres.index.js';
-import { RedisIdempotencyStore } from '../src/storage/redis.index.js';
-import { recommendedPool, recommendedRedis, reconnected, type StoreKind } from './fixture/fixture-app.js';
+import { IdempotencyConflictError, IdempotencyKeyReusedError, IdempotencyModule, IdempotencyService, IdempotencyStoreUnavailableError } from '../src/index.js';
+import { reconnected } from './fixture/fixture-app.js';
 import { heldWork } from './gate.js';
 import { newKey } from './http-client.js';
+import { startStore, type StartedStore, type StoreKindOfItsOwn } from './stores.js';
 
 /** The function-level API: work that is not an HTTP request, once per (scope, key). */
-describe.each<StoreKind>(['memory', 'redis', 'postgres'])('IdempotencyService.run with the %s store', (storeKind) => {
-  let redisServer: RedisServer | undefined;
-  let redis: Redis | undefined;
-  let database: TestDatabase | undefined;
-  let pool: Pool | undefined;
+describe.each<StoreKindOfItsOwn>(['memory', 'redis', 'postgres'])('IdempotencyService.run with the %s store', (storeKind) => {
+  let started: StartedStore | undefined;
   let service: IdempotencyService;
 
   beforeAll(async () => {
-    let store: IdempotencyStore = new MemoryIdempotencyStore();
-    if (storeKind === 'redis') {
-      redisServer = await RedisServer.start();
-      redis = await recommendedRedis(redisServer.url);
-      store = new RedisIdempotencyStore(redis);
-    }
-    if (storeKind === 'postgres') {
-      database = await TestDatabase.create();
-      pool = recommendedPool(database.connection);
-      store = new PostgresIdempotencyStore(pool);
-    }
+    started = await startStore(storeKind);
+    const { store } = started;
     const moduleRef = await Test.createTestingModule({ imports: [IdempotencyModule.forRoot({ store })] }).compile();
     service = moduleRef.get(IdempotencyService);
   });
 
   afterAll(async () => {
-    redis?.disconnect();
-    await redisServer?.stop();
-    await pool?.end();
-    await database?.drop();
+    await started?.close();
   });
 
   it('runs the work once and gives later calls its stored result', async () => {
@@ -86,14 +59,14 @@ describe.each<StoreKind>(['memory', 'redis', 'postgres'])('IdempotencyService.ru
 
   if (storeKind === 'redis') {
     it('runs nothing while the store is unreachable', async () => {
-      await redisServer!.crash();
+      await started!.redisServer!.crash();
       let runs = 0;
       try {
         await expect(service.run({ scope: 'jobs', key: newKey() }, async () => ++runs)).rejects.toBeInstanceOf(IdempotencyStoreUnavailableError);
         expect(runs).toBe(0);
       } finally {
-        await redisServer!.restart();
-        await reconnected(redis!);
+        await started!.redisServer!.restart();
+        await reconnected(started!.redis!);
       }
     });
   }

@@ -1,28 +1,19 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import type { Redis } from 'ioredis';
-import type { Pool } from 'pg';
-import { RedisServer, TestDatabase } from '../../../test/harness/index.js';
 import { waitFor } from '../../../test/support/wait-for.js';
-import { MemoryIdempotencyStore, type IdempotencyReport, type IdempotencyStore } from '../src/index.js';
-import { PostgresIdempotencyStore } from '../src/storage/postgres.index.js';
-import { RedisIdempotencyStore } from '../src/storage/redis.index.js';
-import { recommendedPool, recommendedRedis, type StoreKind } from './fixture/fixture-app.js';
+import type { IdempotencyReport } from '../src/index.js';
 import { ChargeClient, DEAD_LETTERS, Ledger, QUEUE, startMessageApp, type MessageApp } from './fixture/message-handlers.js';
 import { RabbitVhost, RawPublisher } from './fixture/rabbitmq.js';
 import { newKey } from './http-client.js';
+import { startStore, type StartedStore, type StoreKindOfItsOwn } from './stores.js';
 
 /**
  * `@Idempotent()` on @EventPattern / @MessagePattern handlers over RabbitMQ (a vhost of this file's
  * own on the machine's broker), on each store; the server runs with noAck: false and the layer
  * settles deliveries (`ack: 'manual'`). Two instances consume the queue and share the store.
  */
-describe.each<StoreKind>(['memory', 'redis', 'postgres'])('message handlers on RabbitMQ with the %s store', (storeKind) => {
+describe.each<StoreKindOfItsOwn>(['memory', 'redis', 'postgres'])('message handlers on RabbitMQ with the %s store', (storeKind) => {
   let vhost: RabbitVhost;
-  let redisServer: RedisServer | undefined;
-  let redis: Redis | undefined;
-  let database: TestDatabase | undefined;
-  let pool: Pool | undefined;
-  let store: IdempotencyStore;
+  let started: StartedStore | undefined;
   const ledger = new Ledger();
   const reports: IdempotencyReport['outcome'][] = [];
   const instances: MessageApp[] = [];
@@ -31,17 +22,8 @@ describe.each<StoreKind>(['memory', 'redis', 'postgres'])('message handlers on R
 
   beforeAll(async () => {
     vhost = await RabbitVhost.create();
-    store = new MemoryIdempotencyStore();
-    if (storeKind === 'redis') {
-      redisServer = await RedisServer.start();
-      redis = await recommendedRedis(redisServer.url);
-      store = new RedisIdempotencyStore(redis);
-    }
-    if (storeKind === 'postgres') {
-      database = await TestDatabase.create();
-      pool = recommendedPool(database.connection);
-      store = new PostgresIdempotencyStore(pool);
-    }
+    started = await startStore(storeKind);
+    const { store } = started;
     publisher = await RawPublisher.open(vhost.url, [DEAD_LETTERS]);
     const module = { store, messages: { ack: 'manual' as const }, onOutcome: (report: IdempotencyReport) => void reports.push(report.outcome) };
     // Two instances on one queue and one store, as two replicas of a consumer are.
@@ -53,10 +35,7 @@ describe.each<StoreKind>(['memory', 'redis', 'postgres'])('message handlers on R
     await client?.close();
     await publisher?.close();
     for (const instance of instances) await instance.close();
-    redis?.disconnect();
-    await redisServer?.stop();
-    await pool?.end();
-    await database?.drop();
+    await started?.close();
     await vhost?.delete();
   });
 

@@ -11,7 +11,7 @@ import {
   type IdempotencyStore,
   type IdempotentResult,
 } from '../src/index.js';
-import { PostgresIdempotencyStore } from '../src/storage/postgres.index.js';
+import { inTransaction, PostgresIdempotencyStore } from '../src/storage/postgres.index.js';
 import { recommendedPool } from './fixture/fixture-app.js';
 import { gate } from './gate.js';
 import { newKey } from './http-client.js';
@@ -22,8 +22,8 @@ async function serviceWith(store: IdempotencyStore): Promise<IdempotencyService>
   return moduleRef.get(IdempotencyService);
 }
 
-/** A transaction of the caller's: BEGIN, `body` with the client, then COMMIT (or ROLLBACK when told, or when `body` throws). */
-async function inTransaction<T>(pool: Pool, body: (client: PoolClient) => Promise<T>, end: 'COMMIT' | 'ROLLBACK' = 'COMMIT', begin = 'BEGIN'): Promise<T> {
+/** A transaction of the caller's that ends as the test says: `begin`, `body` with the client, then `end` (ROLLBACK when `body` throws). */
+async function transactionEndingWith<T>(end: 'COMMIT' | 'ROLLBACK', pool: Pool, body: (client: PoolClient) => Promise<T>, begin = 'BEGIN'): Promise<T> {
   const client = await pool.connect();
   try {
     await client.query(begin);
@@ -70,20 +70,17 @@ describe('IdempotencyService.run in the caller’s transaction, with the postgre
     const ran = gate();
     const finish = gate();
     let settled = false;
-    const result = inTransaction(
-      pools[0],
-      (client) =>
-        services[0].run(
-          work(key),
-          async () => {
-            const value = await charge(client, key, 'first')();
-            ran.open();
-            await finish.opened;
-            return value;
-          },
-          { transaction: client },
-        ),
-      end,
+    const result = transactionEndingWith(end, pools[0], (client) =>
+      services[0].run(
+        work(key),
+        async () => {
+          const value = await charge(client, key, 'first')();
+          ran.open();
+          await finish.opened;
+          return value;
+        },
+        { transaction: client },
+      ),
     ).finally(() => (settled = true));
     await ran.opened;
     return { result, finish: finish.open, settled: () => settled };
@@ -113,10 +110,8 @@ describe('IdempotencyService.run in the caller’s transaction, with the postgre
 
   it('keeps neither on rollback: a later run runs', async () => {
     const key = newKey();
-    const rolledBack = await inTransaction(
-      pools[0],
-      (client) => services[0].run(work(key), charge(client, key, 'rolled back'), { transaction: client }),
-      'ROLLBACK',
+    const rolledBack = await transactionEndingWith('ROLLBACK', pools[0], (client) =>
+      services[0].run(work(key), charge(client, key, 'rolled back'), { transaction: client }),
     );
     expect(rolledBack.replayed).toBe(false);
     expect(await effects(key)).toEqual([]);
@@ -187,14 +182,14 @@ describe('IdempotencyService.run in the caller’s transaction, with the postgre
     const key = newKey();
     const first = await firstHeldOpen(key);
     const repeatableRead = (client: PoolClient) => services[1].run(work(key), charge(client, key, 'duplicate'), { transaction: client });
-    const duplicate = inTransaction(pools[1], repeatableRead, 'COMMIT', 'BEGIN ISOLATION LEVEL REPEATABLE READ').catch((error: unknown) => error);
+    const duplicate = transactionEndingWith('COMMIT', pools[1], repeatableRead, 'BEGIN ISOLATION LEVEL REPEATABLE READ').catch((error: unknown) => error);
     await waitFor('the duplicate waits on the record row', waitingOnRowLock);
     first.finish();
     await first.result;
     const refused = await duplicate;
     expect(refused).toBeInstanceOf(IdempotencyStoreUnavailableError);
     expect((refused as Error).cause).toMatchObject({ code: '40001' });
-    expect(await inTransaction(pools[1], repeatableRead, 'COMMIT', 'BEGIN ISOLATION LEVEL REPEATABLE READ')).toEqual({
+    expect(await transactionEndingWith('COMMIT', pools[1], repeatableRead, 'BEGIN ISOLATION LEVEL REPEATABLE READ')).toEqual({
       value: { chargedBy: 'first' },
       replayed: true,
     });
