@@ -142,13 +142,13 @@ async function readLedger(admin: PaymentsApi): Promise<Ledger> {
  * real clients would send them. Due requests beyond --max-in-flight are skipped and counted, so a
  * stalled service shows up as skips instead of an unbounded pile of sockets. Returns the skips.
  */
-async function driveLoad(options: Options, startedAt: number, sendNext: () => Promise<void>, status: () => string): Promise<number> {
+async function driveLoad(options: Options, startedAt: number, sendNext: () => Promise<void>, progressNote: () => string): Promise<number> {
   const total = options.seconds * options.rate;
   const inFlight = new Set<Promise<void>>();
   let [due, skipped] = [0, 0];
   const progress = setInterval(() => {
     const elapsed = Math.floor((performance.now() - startedAt) / 1000);
-    process.stderr.write(`[soak ${elapsed}s/${options.seconds}s] sent ${due - skipped}  in flight ${inFlight.size}  ${status()}\n`);
+    process.stderr.write(`[soak ${elapsed}s/${options.seconds}s] sent ${due - skipped}  in flight ${inFlight.size}  ${progressNote()}\n`);
   }, 1000);
   while (due < total) {
     const dueNow = Math.min(total, Math.floor(((performance.now() - startedAt) / 1000) * options.rate) + 1);
@@ -178,20 +178,19 @@ function keysLeftOpen(answers: Answer[]): string[] {
 function findViolations(load: Answer[], retries: Answer[], ledgerBefore: Ledger, ledger: Ledger): string[] {
   // In sending order, so violations read as a timeline (answers arrive out of order).
   const all = [...load, ...retries].sort((a, b) => a.id - b.id);
-  const history = (key: string) =>
-    `; requests: ${all
-      .filter((answer) => answer.key === key)
-      .map(describe)
-      .join(', ')}`;
+  const history = (key: string) => `; requests: ${all.flatMap((answer) => (answer.key === key ? [describe(answer)] : [])).join(', ')}`;
   const charged = (key: string) => ledger.get(key) ?? [];
   return [
+    // At most one charge per key.
     ...[...ledger].filter(([, ids]) => ids.length > 1).map(([key, ids]) => `${ids.length} ledger charges for key ${key}: ${ids.join(', ')}${history(key)}`),
-    // Keys with several ledger charges are reported once, above.
+    // Every 201 carries its key's ledger charge (keys with several are reported once, above).
     ...all
       .filter((answer) => answer.status === 201 && charged(answer.key).length <= 1 && answer.chargeId !== charged(answer.key)[0])
       .map(
-        (answer) => `${label(answer)} answered 201 with ${answer.chargeId}, but the ledger has ${charged(answer.key)[0] ?? 'no charge'}${history(answer.key)}`,
+        (answer) =>
+          `${label(answer)} answered 201 with ${answer.chargeId ?? '(no id)'}, but the ledger has ${charged(answer.key)[0] ?? 'no charge'}${history(answer.key)}`,
       ),
+    // Only what the service may answer a well-formed charge.
     ...all
       .filter((answer) => answer.status === 'error' || !ALLOWED_STATUSES.has(answer.status))
       .map((answer) => `${label(answer)} ${answer.status === 'error' ? 'got no answer:' : `answered ${answer.status}:`} ${snippet(answer.text)}`),
