@@ -15,7 +15,8 @@
  * the client must not retry), and reads the ledger through its typed API.
  */
 import { randomUUID } from 'node:crypto';
-import { createPaymentsApi, PaymentsClient, type ChargeRequest } from '@idempotent-payments/client';
+import { createPaymentsApi, PaymentsClient } from '@idempotent-payments/client';
+import { answersOk } from '../test/harness/index.js';
 import { round } from './lib/stats.js';
 import { UsageError, formatCounts, parseCli, positiveInt, runMain, valueOptions } from './lib/cli.js';
 import { describeError, recordingFetch, runPool, sendCharge, type Answer } from './lib/recorded-charges.js';
@@ -49,7 +50,7 @@ function parseOptions(argv: string[]) {
   if (values.help) return 'help';
   const requests = positiveInt('--requests', values.requests, 100);
   return {
-    urls: (values.url ?? ['http://127.0.0.1:3000']).map(normalizeUrl),
+    urls: (values.url ?? ['http://127.0.0.1:3000']).map(baseUrl),
     requests,
     // More workers than requests would only sit idle.
     concurrency: Math.min(positiveInt('--concurrency', values.concurrency, requests), requests),
@@ -62,34 +63,11 @@ function parseOptions(argv: string[]) {
   };
 }
 
-function normalizeUrl(raw: string): string {
-  let url: URL | undefined;
-  try {
-    url = new URL(raw);
-  } catch {
-    // Not a URL: refused below.
-  }
+function baseUrl(raw: string): string {
+  const url = URL.canParse(raw) ? new URL(raw) : undefined;
   if (url?.protocol !== 'http:' && url?.protocol !== 'https:') throw new UsageError(`--url "${raw}" is not a valid http or https URL`);
   // Paths are appended to it, so "http://host:3000/" must not become "http://host:3000//api".
   return url.href.replace(/\/+$/, '');
-}
-
-/** Any HTTP answer (even 404) proves an instance listens: a stopped service exits 2 with one clear message instead of a table of errors. */
-async function findUnreachable(options: Options): Promise<string[]> {
-  const problems = await Promise.all(
-    options.urls.map(async (url) => {
-      try {
-        const { response } = await createPaymentsApi(url).GET('/health', {
-          parseAs: 'stream',
-          signal: AbortSignal.timeout(options.timeoutMs),
-        });
-        await response.body?.cancel();
-      } catch (error) {
-        return `${url}: ${describeError(error)}`;
-      }
-    }),
-  );
-  return problems.filter((problem) => problem !== undefined);
 }
 
 /** Counts the charges the mock gateway really made for the key; null count when unreadable. */
@@ -108,21 +86,7 @@ async function readLedger(key: string, options: Options): Promise<{ count: numbe
   }
 }
 
-/** Progress on stderr (stdout stays clean for the table): every 10 %, and after a second without a line. */
-function progress(label: string, total: number): () => void {
-  const step = Math.max(1, Math.ceil(total / 10));
-  let done = 0;
-  let printedAt = performance.now();
-  return () => {
-    done++;
-    if (done !== total && done % step !== 0 && performance.now() - printedAt < 1000) return;
-    printedAt = performance.now();
-    process.stderr.write(`[${label}] ${done}/${total} done\n`);
-  };
-}
-
 async function runPhase(label: string, key: string, options: Options): Promise<PhaseSummary> {
-  const body: ChargeRequest = { amount: options.amount, currency: 'EUR', customerId: 'cus_concurrency', description: 'concurrent-requests script' };
   const answers: Answer[] = [];
   const client = new PaymentsClient({
     baseUrl: options.urls[0],
@@ -132,7 +96,11 @@ async function runPhase(label: string, key: string, options: Options): Promise<P
     attemptTimeoutMs: options.timeoutMs,
     deadlineMs: options.timeoutMs,
   });
-  const tick = progress(label, options.requests);
+  const body = { amount: options.amount, currency: 'EUR', customerId: 'cus_concurrency', description: 'concurrent-requests script' };
+  // Progress on stderr (stdout stays clean for the table), every 10 %.
+  const step = Math.ceil(options.requests / 10);
+  let done = 0;
+  const tick = () => (++done % step === 0 || done === options.requests ? process.stderr.write(`[${label}] ${done}/${options.requests} done\n`) : undefined);
   const started = performance.now();
   await runPool(options.requests, options.concurrency, () => sendCharge(client, body, key).finally(tick));
   return summarize(answers, performance.now() - started);
@@ -140,8 +108,6 @@ async function runPhase(label: string, key: string, options: Options): Promise<P
 
 function summarize(answers: Answer[], wallMs: number) {
   const created = answers.filter((answer) => answer.status === 201);
-  const errors = answers.filter((answer) => answer.status === 'error');
-  const others = answers.filter((answer) => answer.status !== 201 && answer.status !== 409 && answer.status !== 'error');
   return {
     requests: answers.length,
     /** 201 that ran the charge now; a missing Idempotency-Cached counts here: no proven replay, so the storm check fails on it. */
@@ -150,16 +116,15 @@ function summarize(answers: Answer[], wallMs: number) {
     /** 409: a duplicate arrived while the first request was still running. */
     conflicts: answers.filter((answer) => answer.status === 409).length,
     /** No HTTP response: connection failure or timeout. */
-    errors: errors.length,
-    /** Any other status, keyed "502" or "502 PROVIDER_UNAVAILABLE" when the body names a code. */
-    otherStatuses: countBy(others, (answer) => (answer.code ? `${answer.status} ${answer.code}` : String(answer.status))),
-    statuses: countBy(answers, (answer) => String(answer.status)),
+    errors: answers.filter((answer) => answer.status === 'error').length,
+    /** Every answer by status, "502 PROVIDER_UNAVAILABLE" when the body names a code. */
+    statuses: countBy(answers, (answer) => (answer.code ? `${answer.status} ${answer.code}` : String(answer.status))),
     /** Distinct charge ids among the 201 responses, in order of first appearance. */
     chargeIds: [...new Set(created.flatMap((answer) => answer.chargeId ?? []))],
     latencyMs: latencyOf(answers),
     wallMs: round(wallMs, 1),
     /** A few distinct network errors, enough to diagnose without flooding the output. */
-    errorSamples: [...new Set(errors.map((answer) => answer.text))].slice(0, 3),
+    errorSamples: [...new Set(answers.filter((answer) => answer.status === 'error').map((answer) => answer.text))].slice(0, 3),
   };
 }
 
@@ -192,15 +157,16 @@ function listIds(ids: string[]): string {
 function printPhases(concurrent: PhaseSummary, storm: PhaseSummary): void {
   const row = (label: string, value: (phase: PhaseSummary) => string | number) => [label, String(value(concurrent)), String(value(storm))];
   // One row per other status seen in either phase, so 402/502/503 stand out by code.
-  const otherKeys = [...new Set([...Object.keys(concurrent.otherStatuses), ...Object.keys(storm.otherStatuses)])].sort();
+  const others = [...new Set([...Object.keys(concurrent.statuses), ...Object.keys(storm.statuses)])].filter((status) => !/^(201|409|error)$/.test(status));
   printTable([
     ['', 'concurrent', 'retry storm'],
     row('requests', (phase) => phase.requests),
     row('201 fresh (cached: false)', (phase) => phase.fresh),
     row('201 replays (cached: true)', (phase) => phase.replays),
     row('409 in progress', (phase) => phase.conflicts),
-    ...otherKeys.map((key) => row(`other: ${key}`, (phase) => phase.otherStatuses[key] ?? 0)),
-    ...(otherKeys.length === 0 ? [row('other statuses', () => 0)] : []),
+    ...(others.length === 0
+      ? [row('other statuses', () => 0)]
+      : others.sort().map((status) => row(`other: ${status}`, (phase) => phase.statuses[status] ?? 0))),
     row('errors (no response)', (phase) => phase.errors),
     row('distinct charge ids', (phase) => phase.chargeIds.length),
     row('latency p50 (ms)', (phase) => ms(phase.latencyMs.p50)),
@@ -210,10 +176,18 @@ function printPhases(concurrent: PhaseSummary, storm: PhaseSummary): void {
 }
 
 async function main(options: Options): Promise<number> {
-  const unreachable = await findUnreachable(options);
-  if (unreachable.length > 0) {
+  // A stopped service exits 2 with one clear message instead of a table of errors.
+  const unreachable = await Promise.all(
+    options.urls.map((url) =>
+      answersOk(`${url}/health`, options.timeoutMs).then(
+        (ok) => (ok ? [] : [`${url}: /health did not answer 2xx`]),
+        (error: unknown) => [`${url}: ${describeError(error)}`],
+      ),
+    ),
+  );
+  if (unreachable.flat().length > 0) {
     throw new UsageError(
-      `cannot reach the service:\n  ${unreachable.join('\n  ')}\nIs it running? Start it (e.g. \`docker compose up\`) or pass the right --url.`,
+      `cannot reach the service:\n  ${unreachable.flat().join('\n  ')}\nIs it running? Start it (e.g. \`docker compose up\`) or pass the right --url.`,
     );
   }
   // A fresh key per run: a key reused from an earlier run would make every request a replay.

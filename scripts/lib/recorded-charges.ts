@@ -4,22 +4,21 @@
  */
 import { PaymentNotSettledError, PaymentRejectedError, type ChargeRequest, type PaymentsClient } from '@idempotent-payments/client';
 
-/** One charge request as it went out and what came back. */
+/** One charge request as it went out and what came back; times in ms since the recording started. */
 export interface Answer {
   /** 1-based, in sending order, so a report can name the request. */
   id: number;
   key: string;
   /** Which of the base URLs it was sent to. */
   instance: number;
-  /** Milliseconds since the recording started. */
   sentAtMs: number;
-  /** Once its body was read (what a client waits for); undefined without an answer: it may still have run on the server. */
+  /** Once its body was read; undefined without an answer (it may still have run on the server). */
   answeredAtMs?: number;
   /** 'error': no HTTP answer at all. */
   status: number | 'error';
   /** The Idempotency-Cached header; null when the answer had none. */
   cached: boolean | null;
-  /** The body as sent, or for 'error' what went wrong. */
+  /** The body, or for 'error' what went wrong. */
   text: string;
   /** The charge id of a 201. */
   chargeId?: string;
@@ -43,14 +42,16 @@ export function recordingFetch(baseUrls: string[], record: (answer: Answer) => v
       const text = await response.clone().text();
       const payload = parseJson(text);
       const cached = response.headers.get('idempotency-cached');
+      const status = response.status;
+      const chargeId = status === 201 ? payload.id : undefined;
       record({
         ...request,
         answeredAtMs: performance.now() - startedAt,
-        status: response.status,
-        cached: cached === null ? null : cached.trim().toLowerCase() === 'true',
+        status,
+        cached: cached === null ? null : cached.trim() === 'true',
         text,
-        chargeId: response.status === 201 ? payload?.id : undefined,
-        code: payload?.code,
+        chargeId,
+        code: payload.code,
       });
       return response;
     } catch (error) {
@@ -78,10 +79,7 @@ export function describeError(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
 }
 
-/**
- * A fixed number of workers pull the next index until none is left, so at most `concurrency`
- * tasks are in flight and a slow one never blocks the others.
- */
+/** `concurrency` workers pull the next index until none is left, so a slow task never blocks the others. */
 export async function runPool(total: number, concurrency: number, task: (index: number) => Promise<unknown>): Promise<void> {
   let next = 0;
   const worker = async () => {
@@ -90,11 +88,10 @@ export async function runPool(total: number, concurrency: number, task: (index: 
   await Promise.all(Array.from({ length: Math.min(concurrency, total) }, worker));
 }
 
-function parseJson(text: string): { id?: string; code?: string } | undefined {
+function parseJson(text: string): { id?: string; code?: string } {
   try {
-    const payload: unknown = JSON.parse(text);
-    return typeof payload === 'object' && payload !== null ? payload : undefined;
+    return (JSON.parse(text) as { id?: string; code?: string } | null) ?? {};
   } catch {
-    return undefined;
+    return {};
   }
 }
