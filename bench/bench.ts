@@ -2,7 +2,7 @@
 /**
  * The bench: what idempotency costs, on each adapter, against the service at an earlier commit
  * (`--ref`), and the idempotency package alone against a peer package (`--scenarios layer`, or
- * `npm run bench:layer`). See bench/README.md. Progress on stderr, the report on stdout.
+ * `npm run bench:layer`). See docs/performance.md. Progress on stderr, the report on stdout.
  * Exit codes: 0 measured (targets may still FAIL), 1 the bench failed, 2 bad arguments.
  */
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
@@ -51,7 +51,7 @@ const USAGE = `Usage: npm run bench -- [options]      (npm run bench:layer: --sc
   --contention-requests <n>  requests in the contention burst (default 1000); the same burst and steady load
                              also go to bench/floor-server.mjs, the floor of this machine and client
   --no-build                 use dist/ as it is instead of running \`npm run build\`
-  --report <results.json>    measure nothing: redraw the chart and the README table from a results file
+  --report <results.json>    measure nothing: the tables again from a results file
   --help                     show this help`;
 
 class UsageError extends Error {}
@@ -234,7 +234,7 @@ async function main(): Promise<number> {
       ...measured,
       targets: evaluateTargets(measured),
     });
-    log(`bench: wrote bench/results/${startedAt.replace(/:/g, '-')}.json and .svg, and the table in bench/README.md`);
+    log(`bench: wrote bench/results/${startedAt.replace(/:/g, '-')}.json and the tables in docs/performance.md`);
     return 0;
   } finally {
     await stopEverything();

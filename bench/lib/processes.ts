@@ -13,7 +13,7 @@ import type { AutocannonOutput, ContentionResult, LoadOptions } from '../load.js
 import { DEFAULT_ADAPTER, type HttpAdapter, isLayerSide, layerVariant, type Scenario, type Side, sideName } from './sides.js';
 
 export const ROOT = join(import.meta.dirname, '..', '..');
-/** Generated, not in git: each run's JSON, chart and CPU profiles. */
+/** Generated, not in git: each run's JSON and CPU profiles. */
 export const RESULTS_DIR = join(ROOT, 'bench', 'results');
 export const API_KEY = 'sk_bench_0123456789abcdef';
 const ADMIN_TOKEN = `bench_admin_${randomBytes(12).toString('hex')}`;

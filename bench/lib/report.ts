@@ -1,4 +1,4 @@
-/** What a run reports: summaries over rounds, the targets, the tables (README block and stdout), the chart and JSON files. */
+/** What a run reports: summaries over rounds, the targets, the tables (stdout and docs/performance.md) and the JSON file. */
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { median, percentile, round } from '../../scripts/lib/stats.js';
@@ -6,7 +6,6 @@ import type { ContentionRun } from '../scenarios/contention.js';
 import type { ProfiledRun } from '../scenarios/profile.js';
 import type { SoakResult } from '../scenarios/soak.js';
 import type { ThroughputRun } from '../scenarios/throughput.js';
-import { renderChart } from './chart.js';
 import { sum } from './measure.js';
 import { type BenchOptions, RESULTS_DIR, ROOT } from './processes.js';
 import { DEFAULT_ADAPTER, isLayerSide, rowLabel, sideName, type ThroughputScenario } from './sides.js';
@@ -25,7 +24,7 @@ export interface BenchResult {
   targets: Target[];
 }
 
-const README = join(ROOT, 'bench', 'README.md');
+const RESULTS_DOCUMENT = join(ROOT, 'docs', 'performance.md');
 const MARKERS = ['<!-- results:start -->', '<!-- results:end -->'] as const;
 
 function medianOf(values: Array<number | null | undefined>, digits = 3): number | null {
@@ -383,7 +382,7 @@ function versusPeer(rows: ScenarioSummary[]): string[] {
   ];
 }
 
-/** The report: the generated block of bench/README.md, also printed on stdout. */
+/** The report: the generated block of docs/performance.md, also printed on stdout. */
 export function renderMarkdown(result: BenchResult): string {
   const { options, machine, git } = result;
   const stamp = result.startedAt.replace(/:/g, '-');
@@ -394,7 +393,7 @@ export function renderMarkdown(result: BenchResult): string {
       `${options.seconds} s per run, ${options.connections} connections, ${options.rounds} interleaved round(s)${options.quick ? ', `--quick` (no soak)' : ''}; ` +
       `adapters ${options.adapters.join(' and ')}${options.ref ? `, \`--ref ${options.ref}\` (${git.refCommit?.slice(0, 8)})` : ''}; ` +
       `Node ${machine.node}, ${machine.cpus} CPUs (load average at start ${machine.loadAverageAtStart.join(' / ')}), ${machine.redis}. ` +
-      `Full data and chart: \`bench/results/${stamp}.json\` and \`.svg\` on the machine that ran it (not in git).`,
+      `Full data: \`bench/results/${stamp}.json\` on the machine that ran it (not in git).`,
   ];
   if (service.length > 0)
     lines.push('', ...table(SERVICE_COLUMNS, service), '', 'Medians over rounds; ratios are medians of per-round ratios. The columns are explained above.');
@@ -474,14 +473,13 @@ function renderProfiles(profiles: ProfiledRun[]): string[] {
   return lines;
 }
 
-/** The JSON, the chart (bench/results/) and the README block, from a result; the report on stdout. */
+/** The JSON (bench/results/) and the block of docs/performance.md, from a result; the report on stdout. */
 export function writeOutputs(result: BenchResult): void {
   const stamp = result.startedAt.replace(/:/g, '-');
   writeFileSync(join(RESULTS_DIR, `${stamp}.json`), `${JSON.stringify(result, null, 2)}\n`);
-  writeFileSync(join(RESULTS_DIR, `${stamp}.svg`), renderChart(result));
   const markdown = renderMarkdown(result);
-  const current = readFileSync(README, 'utf8');
+  const current = readFileSync(RESULTS_DOCUMENT, 'utf8');
   const [start, end] = [current.indexOf(MARKERS[0]), current.indexOf(MARKERS[1])];
-  if (start !== -1 && end > start) writeFileSync(README, `${current.slice(0, start)}${MARKERS[0]}\n${markdown}\n${current.slice(end)}`);
+  if (start !== -1 && end > start) writeFileSync(RESULTS_DOCUMENT, `${current.slice(0, start)}${MARKERS[0]}\n${markdown}\n${current.slice(end)}`);
   console.log(`\n${markdown}`);
 }
