@@ -1,5 +1,6 @@
 /** The processes of a run (builds, the `--ref` worktree, Redis servers, databases, sides, the floor server, load) and their clean-up. */
 import { randomBytes } from 'node:crypto';
+import { once } from 'node:events';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -8,7 +9,16 @@ import { pathToFileURL } from 'node:url';
 import { createPaymentsApi } from '@idempotent-payments/client';
 import { Redis } from 'ioredis';
 import pg from 'pg';
-import { freePort, ManagedProcess, RabbitMqVhost, RedisServer, runToExit, ServiceProcess, stopAll, TestDatabase, waitFor } from '../../test/harness/index.js';
+import {
+  ManagedProcess,
+  RabbitMqVhost,
+  RedisServer,
+  runToExit,
+  ServiceProcess,
+  type ServiceProcessOptions,
+  stopAll,
+  TestDatabase,
+} from '../../test/harness/index.js';
 import type { AutocannonOutput, ContentionResult, LoadOptions } from '../load.js';
 import { DEFAULT_ADAPTER, type HttpAdapter, isLayerSide, layerVariant, type Scenario, type Side, sideName } from './sides.js';
 
@@ -59,91 +69,38 @@ export interface ProbeSample {
   monotonicUs: number;
 }
 
-/** A process of the harness with bench/probe.mjs preloaded and an IPC channel to it. */
-export class ProbedService {
-  private nextId = 1;
-  private readonly waiting = new Map<number, (message: ProbeSample) => void>();
+/** Every process a side ran, for their logs when the bench fails. */
+export const servicesStarted: ServiceProcess[] = [];
 
-  private constructor(private readonly service: ServiceProcess) {
-    service.process?.child.on('message', (message: ProbeSample & { id: number }) => {
-      this.waiting.get(message.id)?.(message);
-      this.waiting.delete(message.id);
-    });
-  }
-
-  static async start(
-    name: string,
-    env: Record<string, string>,
-    options: { cwd?: string; entry?: string; nodeArgs?: string[]; isReady?: (url: string) => Promise<boolean> } = {},
-  ) {
-    const { cwd = ROOT, entry = 'dist/main.js', nodeArgs = [], isReady } = options;
-    log(
-      `bench: starting ${name} (${env.HTTP_ADAPTER ? `HTTP_ADAPTER=${env.HTTP_ADAPTER} ` : ''}node ${[...nodeArgs, entry].join(' ')}${cwd === ROOT ? '' : ` in ${cwd}`})`,
-    );
-    const service = await ServiceProcess.start(env, {
-      name,
-      cwd,
-      entry,
-      nodeArgs: [...nodeArgs, '--import', PROBE],
-      ipc: true,
-      ...(isReady && { isReady: (started: ServiceProcess) => isReady(started.baseUrl) }),
-    });
-    const probed = new ProbedService(service);
-    servicesStarted.push(probed);
-    return probed;
-  }
-
-  get name(): string {
-    return this.service.name;
-  }
-
-  get baseUrl(): string {
-    return this.service.baseUrl;
-  }
-
-  get logs(): string {
-    return this.service.logs;
-  }
-
-  /** VmRSS from /proc, bytes. */
-  rss(): number | undefined {
-    const match = this.service.pid && /^VmRSS:\s+(\d+)\s+kB/m.exec(readFileSync(`/proc/${this.service.pid}/status`, 'utf8'));
-    return match ? Number(match[1]) * 1024 : undefined;
-  }
-
-  sample(): Promise<ProbeSample> {
-    return this.ask('sample');
-  }
-
-  /** A normal exit (the probe calls process.exit(0)), which --cpu-prof needs to write its file; SIGTERM, SIGKILL if it does not come. */
-  async exitNormally(): Promise<void> {
-    const running = this.service.process;
-    if (!running) return;
-    await this.ask('exit').catch(() => undefined);
-    if (!(await running.waitForExit(15_000))) await running.stop();
-  }
-
-  stop(): Promise<void> {
-    return this.service.stop();
-  }
-
-  private ask<T>(type: string, timeoutMs = 15_000): Promise<T> {
-    const child = this.service.process?.child;
-    if (!child?.connected) return Promise.reject(new Error(`${this.name} is not running`));
-    const id = this.nextId++;
-    return new Promise<T>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`${this.name} did not answer the probe's "${type}" within ${timeoutMs} ms`)), timeoutMs);
-      this.waiting.set(id, (message) => {
-        clearTimeout(timer);
-        resolve(message as T);
-      });
-      child.send({ id, type });
-    });
-  }
+/** A process of the harness with bench/probe.mjs preloaded, and the bench's questions to the probe. */
+async function startProbed(name: string, env: Record<string, string>, options: Pick<ServiceProcessOptions, 'cwd' | 'entry' | 'nodeArgs' | 'isReady'> = {}) {
+  const { entry = 'dist/main.js', nodeArgs = [] } = options;
+  log(
+    `bench: starting ${name} (${env.HTTP_ADAPTER ? `HTTP_ADAPTER=${env.HTTP_ADAPTER} ` : ''}node ${[...nodeArgs, entry].join(' ')} in ${options.cwd ?? ROOT})`,
+  );
+  const service = await ServiceProcess.start(env, { ...options, name, nodeArgs: [...nodeArgs, '--import', PROBE], ipc: true });
+  servicesStarted.push(service);
+  // One question at a time per process: the next message is the answer.
+  const ask = async (type: 'sample' | 'exit') => {
+    const child = service.process?.child;
+    if (!child?.connected) throw new Error(`${name} is not running`);
+    child.send({ type });
+    return (await once(child, 'message', { signal: AbortSignal.timeout(15_000) }))[0] as ProbeSample;
+  };
+  return Object.assign(service, {
+    sample: () => ask('sample'),
+    /** VmRSS from /proc, bytes. */
+    rss: () => Number(/^VmRSS:\s+(\d+)\s+kB/m.exec(readFileSync(`/proc/${service.pid}/status`, 'utf8'))?.[1] ?? 0) * 1024,
+    /** A normal exit, which --cpu-prof needs to write its file; SIGTERM, SIGKILL if it does not come. */
+    async exitNormally() {
+      const running = service.process;
+      await ask('exit').catch(() => undefined);
+      if (running && !(await running.waitForExit(15_000))) await running.stop();
+    },
+  });
 }
 
-/** Every process a side ran, for their logs when the bench fails. */
-export const servicesStarted: ProbedService[] = [];
+export type ProbedService = Awaited<ReturnType<typeof startProbed>>;
 
 /**
  * A side's storage: a redis-server of its own (each service runs the events consumer in process,
@@ -258,15 +215,8 @@ export async function startSide(context: Context, side: Side, suffix: string, no
     const [layerStore, handler = 'returning'] = variant === 'bare' ? ['none'] : variant === 'peer' ? ['redis'] : variant.split(' ');
     const layer = { ADAPTER: adapter, LAYER: variant === 'peer' ? 'peer' : 'ours', STORE: layerStore!, HANDLER: handler };
     // tsx's ESM loader only: its CommonJS hook would give the peer's require('@nestjs/core') a copy of NestJS of its own.
-    return ProbedService.start(
-      name,
-      { ...layer, REDIS_URL: store.server.url, ...database },
-      {
-        entry: 'bench/layer-server.ts',
-        nodeArgs: [...nodeArgs, '--import', 'tsx/esm'],
-        isReady: (url) => fetch(url).then(() => true),
-      },
-    );
+    const options = { entry: 'bench/layer-server.ts', nodeArgs: [...nodeArgs, '--import', 'tsx/esm'], isReady: listens };
+    return startProbed(name, { ...layer, REDIS_URL: store.server.url, ...database }, options);
   }
   const env = {
     ...database,
@@ -282,13 +232,13 @@ export async function startSide(context: Context, side: Side, suffix: string, no
     REDIS_URL: store.server.url,
   };
   if (side === 'baseline')
-    return ProbedService.start(name, { ...env, HTTP_ADAPTER: DEFAULT_ADAPTER }, { entry: 'bench/baseline.ts', nodeArgs: [...nodeArgs, '--import', 'tsx'] });
-  if (side === 'ref') return ProbedService.start(name, env, { cwd: context.refCheckout, nodeArgs });
-  if (side !== 'worker') return ProbedService.start(name, { ...env, HTTP_ADAPTER: side }, { nodeArgs });
+    return startProbed(name, { ...env, HTTP_ADAPTER: DEFAULT_ADAPTER }, { entry: 'bench/baseline.ts', nodeArgs: [...nodeArgs, '--import', 'tsx'] });
+  if (side === 'ref') return startProbed(name, env, { cwd: context.refCheckout, nodeArgs });
+  if (side !== 'worker') return startProbed(name, { ...env, HTTP_ADAPTER: side }, { nodeArgs });
   // The service without the event path (it still writes each charge's outbox row), and the events
   // worker beside it on the same Redis, database and vhost: its CPU is what the events cost. The service first (it migrates).
-  const service = await ProbedService.start(name, { ...env, HTTP_ADAPTER: DEFAULT_ADAPTER, EVENTS_WORKER: 'false' }, { nodeArgs });
-  context.worker = await ProbedService.start(`${name} (events worker)`, env, { entry: 'dist/worker.js' });
+  const service = await startProbed(name, { ...env, HTTP_ADAPTER: DEFAULT_ADAPTER, EVENTS_WORKER: 'false' }, { nodeArgs });
+  context.worker = await startProbed(`${name} (events worker)`, env, { entry: 'dist/worker.js' });
   return service;
 }
 
@@ -309,17 +259,19 @@ export async function ledgerCount(service: LoadTarget, idempotencyKey: string): 
   return Array.isArray(charges) ? charges.length : null;
 }
 
-/** What load is sent to: a side's process, or the floor server. */
-export type LoadTarget = Pick<ProbedService, 'name' | 'baseUrl'>;
+/** Ready once it answers anything: the layer and floor servers have no /health. */
+const listens = (server: ServiceProcess) => fetch(server.baseUrl).then(() => true);
 
-/** bench/floor-server.mjs on a free port, once it listens: node:http answering every request with the service's 409. */
+/** What load is sent to: a side's process, or the floor server. */
+export type LoadTarget = Pick<ServiceProcess, 'name' | 'baseUrl'>;
+
+/** bench/floor-server.mjs, once it listens: node:http answering every request with the service's 409. */
 export async function startFloor(): Promise<LoadTarget> {
-  const port = await freePort();
-  log(`bench: starting the floor server (node bench/floor-server.mjs on port ${port})`);
-  const floor = ManagedProcess.spawn(process.execPath, ['bench/floor-server.mjs'], { name: 'floor server', cwd: ROOT, env: { PORT: String(port) }, ipc: true });
-  const baseUrl = `http://127.0.0.1:${port}`;
-  await waitFor(`the floor server listens on ${baseUrl}`, () => fetch(baseUrl).then(() => true), { timeoutMs: 10_000, process: floor });
-  return { name: 'floor server', baseUrl };
+  log('bench: starting the floor server (node bench/floor-server.mjs)');
+  return ServiceProcess.start(
+    {},
+    { name: 'floor server', entry: 'bench/floor-server.mjs', ipc: true, isReady: (floor) => fetch(floor.baseUrl).then(() => true) },
+  );
 }
 
 export function loadOptions(mode: LoadOptions['mode'], label: string, target: LoadTarget, side: Side, extra: Partial<LoadOptions>): LoadOptions {

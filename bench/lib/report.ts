@@ -27,7 +27,7 @@ export interface BenchResult {
 const RESULTS_DOCUMENT = join(ROOT, 'docs', 'performance.md');
 const MARKERS = ['<!-- results:start -->', '<!-- results:end -->'] as const;
 
-function medianOf(values: Array<number | null | undefined>, digits = 3): number | null {
+function medianOf(digits: number, values: Array<number | null | undefined>): number | null {
   const present = values.filter((value): value is number => typeof value === 'number' && Number.isFinite(value));
   return present.length === 0 ? null : round(median(present), digits);
 }
@@ -42,7 +42,7 @@ export function summarizeScenarios(runs: ThroughputRun[]) {
   return labels.map((label) => {
     const own = runs.filter((run) => run.label === label);
     const { scenario, side } = own[0]!;
-    const pick = (figure: (run: ThroughputRun) => number | null | undefined, digits = 3) => medianOf(own.map(figure), digits);
+    const pick = (figure: (run: ThroughputRun) => number | null | undefined, digits = 3) => medianOf(digits, own.map(figure));
     const sameRound = (run: ThroughputRun, test: (other: ThroughputRun) => boolean) => runs.find((other) => other.round === run.round && test(other));
     const ratio = (test: (other: ThroughputRun) => boolean, figure: (run: ThroughputRun) => number) =>
       pick((run) => {
@@ -59,8 +59,6 @@ export function summarizeScenarios(runs: ThroughputRun[]) {
         if (!status.startsWith('2') && count > 0) non2xx[status] = (non2xx[status] ?? 0) + count;
       }
     }
-    const withEvents = own.filter((run) => run.events);
-    const lagSamples = withEvents.flatMap((run) => run.events!.lagSamplesS);
     return {
       scenario,
       side,
@@ -96,42 +94,47 @@ export function summarizeScenarios(runs: ThroughputRun[]) {
             reqPerSec: ratio(isBare, (run) => run.reqPerSec),
           }
         : null,
-      events:
-        withEvents.length === 0
-          ? null
-          : {
-              lagP99S: percentile(lagSamples, 99, 3),
-              lagMaxS: lagSamples.length === 0 ? null : Math.max(...lagSamples),
-              eventCpuUs: medianOf(
-                withEvents.map((run) => run.events!.workerCpuUsPerEvent),
-                0,
-              ),
-              shareOfCharge: medianOf(
-                withEvents.map((run) => run.events!.shareOfCharge),
-                4,
-              ),
-              /** Cross-check on the default adapter's row: its CPU per request over the `worker` row's service CPU, same round, minus 1. */
-              inProcessShare:
-                side === DEFAULT_ADAPTER
-                  ? medianOf(
-                      own.map((run) => run.cpuUsPerRequest / (sameRound(run, (other) => other.side === 'worker')?.cpuUsPerRequest ?? NaN) - 1),
-                      4,
-                    )
-                  : null,
-            },
+      events: own.some((run) => run.events) ? eventSummary(own, (run) => sameRound(run, (other) => other.side === 'worker')) : null,
     };
   });
+}
+
+/** The event path of a row's fresh runs; the cross-check on the default adapter's row against the `worker` row's service CPU of the same round. */
+function eventSummary(own: ThroughputRun[], workerRun: (run: ThroughputRun) => ThroughputRun | undefined) {
+  const events = own.flatMap((run) => (run.events ? [run.events] : []));
+  const lagSamples = events.flatMap((figures) => figures.lagSamplesS);
+  return {
+    lagP99S: percentile(lagSamples, 99, 3),
+    lagMaxS: lagSamples.length === 0 ? null : Math.max(...lagSamples),
+    eventCpuUs: medianOf(
+      0,
+      events.map((figures) => figures.workerCpuUsPerEvent),
+    ),
+    shareOfCharge: medianOf(
+      4,
+      events.map((figures) => figures.shareOfCharge),
+    ),
+    /** This row's CPU per request over the service's without the event path, minus 1. */
+    inProcessShare:
+      own[0]!.side === DEFAULT_ADAPTER
+        ? medianOf(
+            4,
+            own.map((run) => run.cpuUsPerRequest / (workerRun(run)?.cpuUsPerRequest ?? NaN) - 1),
+          )
+        : null,
+  };
 }
 
 export type ScenarioSummary = ReturnType<typeof summarizeScenarios>[number];
 
 export function summarizeContention(runs: ContentionRun[]) {
   if (runs.length === 0) return null;
-  const pick = (figure: (run: ContentionRun) => number | null) => medianOf(runs.map(figure), 2);
-  const perRoundRatio = (service: (run: ContentionRun) => number | null, floor: (run: ContentionRun) => number | null) =>
+  const pick = (figure: (run: ContentionRun) => number | null) => medianOf(2, runs.map(figure));
+  /** The service's 409 p99 ÷ the floor's, same round. */
+  const vsFloor = (figures: (run: ContentionRun) => Array<number | null>) =>
     pick((run) => {
-      const [ours, theirs] = [service(run), floor(run)];
-      return ours === null || theirs === null || theirs <= 0 ? null : ours / theirs;
+      const [service, floor] = figures(run);
+      return (service ?? NaN) / (floor || NaN);
     });
   return {
     rounds: runs.length,
@@ -151,17 +154,10 @@ export function summarizeContention(runs: ContentionRun[]) {
       burstP50Ms: pick((run) => run.floor.burst.conflicts.p50),
       burstP99Ms: pick((run) => run.floor.burst.conflicts.p99),
       burstConflictsPerSecond: pick((run) => run.floor.burst.conflictsPerSecond),
-      /** The service's 409 p99 while the execution runs ÷ the floor's 409 p99, same round. */
-      burstP99Ratio: perRoundRatio(
-        (run) => run.burst.conflictsWhileRunning.p99,
-        (run) => run.floor.burst.conflicts.p99,
-      ),
+      burstP99Ratio: vsFloor((run) => [run.burst.conflictsWhileRunning.p99, run.floor.burst.conflicts.p99]),
       steadyP50Ms: pick((run) => run.floor.steady.p50),
       steadyP99Ms: pick((run) => run.floor.steady.p99),
-      steadyP99Ratio: perRoundRatio(
-        (run) => run.steady.p99,
-        (run) => run.floor.steady.p99,
-      ),
+      steadyP99Ratio: vsFloor((run) => [run.steady.p99, run.floor.steady.p99]),
     },
   };
 }
@@ -209,94 +205,69 @@ export function evaluateTargets(result: Pick<BenchResult, 'summary' | 'soak' | '
   const times = (of: string) => (value: number) => `${value.toFixed(2)} × ${of}`;
   const ms = (value: number) => `${value.toFixed(1)} ms`;
   const percent = (value: number) => `${(100 * value).toFixed(1)} %`;
-  const onePerRound = (name: string, executions: Array<number | null> | undefined) =>
+  const fixed2 = (value: number) => value.toFixed(2);
+  const onePerRound = (name: string, executions: Array<number | null> = []) => {
+    const measured = executions.length > 0 && executions.every((count) => count !== null);
     check(
       name,
-      executions?.every((count) => count !== null) ? Math.max(...(executions as number[])) : null,
-      () => executions!.every((count) => count === 1),
+      measured ? Math.max(...(executions as number[])) : null,
+      () => executions.every((count) => count === 1),
       '1 in every round',
-      () => executions!.join(', '),
+      () => executions.join(', '),
     );
-  const floorInfo = (name: string, floorP99: number | null | undefined, ratio: number | null | undefined) =>
-    info(
-      `${name}: floor on this machine (bare node:http answering a fixed 409, same client)`,
-      floorP99 == null ? null : `409 p99 ${floorP99.toFixed(1)} ms; service ÷ floor ${format(ratio)}×`,
-    );
+  };
+  const floorInfo = (name: string, floorP99: number | null | undefined, ratio: number | null | undefined) => {
+    const value = floorP99 == null ? null : `409 p99 ${floorP99.toFixed(1)} ms; service ÷ floor ${format(ratio)}×`;
+    info(`${name}: floor on this machine (bare node:http answering a fixed 409, same client)`, value);
+  };
 
-  check(
-    `${name('replay')}: idempotency round trips per request`,
-    row('replay')?.idempotencyRoundTripsPerRequest,
-    (v) => Math.abs(v - 1) <= 0.01,
-    '= 1',
-    (v) => v.toFixed(2),
-  );
-  check(
-    `${name('fresh')}: idempotency round trips per request`,
-    row('fresh')?.idempotencyRoundTripsPerRequest,
-    (v) => v > 0 && v <= 3.01,
-    '≤ 3',
-    (v) => v.toFixed(2),
-  );
-  check(`${name('fresh')}: requests/s`, row('fresh')?.vsBaseline.reqPerSec, (v) => v >= 0.85, '≥ 0.85 × baseline', times('baseline'));
-  check(`${name('fresh')}: p99 latency`, row('fresh')?.vsBaseline.p99, (v) => v <= 1.25, '≤ 1.25 × baseline', times('baseline'));
-  check(`${name('replay')}: requests/s`, row('replay')?.vsBaseline.reqPerSec, (v) => v >= 1.3, '≥ 1.3 × baseline', times('baseline'));
+  const [fresh, replay] = [row('fresh'), row('replay')];
+  check(`${name('replay')}: idempotency round trips per request`, replay?.idempotencyRoundTripsPerRequest, (v) => Math.abs(v - 1) <= 0.01, '= 1', fixed2);
+  check(`${name('fresh')}: idempotency round trips per request`, fresh?.idempotencyRoundTripsPerRequest, (v) => v > 0 && v <= 3.01, '≤ 3', fixed2);
+  check(`${name('fresh')}: requests/s`, fresh?.vsBaseline.reqPerSec, (v) => v >= 0.85, '≥ 0.85 × baseline', times('baseline'));
+  check(`${name('fresh')}: p99 latency`, fresh?.vsBaseline.p99, (v) => v <= 1.25, '≤ 1.25 × baseline', times('baseline'));
+  check(`${name('replay')}: requests/s`, replay?.vsBaseline.reqPerSec, (v) => v >= 1.3, '≥ 1.3 × baseline', times('baseline'));
   const refName = ref ? sideName('ref', ref) : 'ref';
   for (const scenario of ['fresh', 'replay'] as const) {
-    const bound = REF_CPU_TARGET[scenario];
-    check(
-      `${name(scenario)}: CPU per request`,
-      row(scenario)?.vsRef.cpuUs,
-      (v) => v <= bound,
-      `≤ ${bound.toFixed(2)} × ${refName}`,
-      times(refName),
-      ref ? 'not measured' : 'not measured (run with --ref 053e3c3)',
-    );
+    const [bound, missing] = [REF_CPU_TARGET[scenario], ref ? 'not measured' : 'not measured (run with --ref 053e3c3)'];
+    check(`${name(scenario)}: CPU per request`, row(scenario)?.vsRef.cpuUs, (v) => v <= bound, `≤ ${bound.toFixed(2)} × ${refName}`, times(refName), missing);
   }
   const contention = result.summary.contention;
+  const conflictTarget = `≤ ${CONFLICT_P99_TARGET_MS} ms`;
   onePerRound('contention: executions per burst', contention?.executionsPerRound);
-  check(
-    'contention: 409 p99 while the execution runs',
-    contention?.whileRunningP99Ms,
-    (v) => v <= CONFLICT_P99_TARGET_MS,
-    `≤ ${CONFLICT_P99_TARGET_MS} ms`,
-    ms,
-  );
+  check('contention: 409 p99 while the execution runs', contention?.whileRunningP99Ms, (v) => v <= CONFLICT_P99_TARGET_MS, conflictTarget, ms);
   floorInfo('contention', contention?.floor.burstP99Ms, contention?.floor.burstP99Ratio);
   check('contention: 409 p99 while the execution runs, against the floor', contention?.floor.burstP99Ratio, (v) => v <= 2, '≤ 2 × floor', times('floor'));
   const steady = 'contention (steady, one key at --connections)';
   onePerRound(`${steady}: executions`, contention?.steadyExecutionsPerRound);
-  check(`${steady}: 409 p99`, contention?.steadyP99Ms, (v) => v <= CONFLICT_P99_TARGET_MS, `≤ ${CONFLICT_P99_TARGET_MS} ms`, ms);
+  check(`${steady}: 409 p99`, contention?.steadyP99Ms, (v) => v <= CONFLICT_P99_TARGET_MS, conflictTarget, ms);
   floorInfo(steady, contention?.floor.steadyP99Ms, contention?.floor.steadyP99Ratio);
-  const events = row('fresh')?.events;
+  const events = fresh?.events;
+  const lag = (v: number) => `${(1000 * v).toFixed(0)} ms (max ${(1000 * (events?.lagMaxS ?? 0)).toFixed(0)} ms)`;
   check(
     `${name('fresh')}: outbox lag (oldest unpublished event) p99`,
     events?.lagP99S,
     (v) => v < OUTBOX_LAG_P99_TARGET_S,
     `< ${OUTBOX_LAG_P99_TARGET_S} s`,
-    (v) => `${(1000 * v).toFixed(0)} ms (max ${(1000 * (events?.lagMaxS ?? 0)).toFixed(0)} ms)`,
+    lag,
   );
   const worker = row('fresh', 'worker');
+  const share = (v: number) => `${percent(v)} (${format(worker?.events?.eventCpuUs, 0)} µs per event, ${format(worker?.cpuUsPerRequest, 0)} µs per charge)`;
   check(
     `${worker?.label ?? 'fresh (events worker apart)'}: relaying and consuming an event, CPU of the events worker per event ÷ the service's CPU per charge`,
     worker?.events?.shareOfCharge,
     (v) => v <= EVENT_CPU_SHARE_TARGET,
     `≤ ${percent(EVENT_CPU_SHARE_TARGET)} of a charge`,
-    (v) => `${percent(v)} (${format(worker?.events?.eventCpuUs, 0)} µs per event, ${format(worker?.cpuUsPerRequest, 0)} µs per charge)`,
+    share,
   );
-  const inProcess = events?.inProcessShare;
   info(
     `${name('fresh')}: cross-check, the service's CPU per request with the event path in process over ${worker?.label}'s service without it, minus 1`,
-    inProcess == null ? null : percent(inProcess),
+    events?.inProcessShare == null ? null : percent(events.inProcessShare),
   );
   const soak = result.soak;
-  check(
-    'fresh soak: RSS growth',
-    soak?.ratio,
-    (v) => v <= SOAK_RSS_TARGET,
-    `≤ ${SOAK_RSS_TARGET.toFixed(2)} × RSS after 10 s`,
-    (v) => `${v.toFixed(3)} × (${soak!.rssAfter10sMB} → ${soak!.rssAfterSoakMB} MB after ${soak!.seconds} s)`,
-    quick ? 'skipped (--quick)' : 'not measured',
-  );
+  const growth = (v: number) => `${v.toFixed(3)} × (${soak!.rssAfter10sMB} → ${soak!.rssAfterSoakMB} MB after ${soak!.seconds} s)`;
+  const soakMissing = quick ? 'skipped (--quick)' : 'not measured';
+  check('fresh soak: RSS growth', soak?.ratio, (v) => v <= SOAK_RSS_TARGET, `≤ ${SOAK_RSS_TARGET.toFixed(2)} × RSS after 10 s`, growth, soakMissing);
   return targets;
 }
 
@@ -355,10 +326,7 @@ function signed(value: number | null | undefined): string {
 function table(columns: Column[], rows: ScenarioSummary[]): string[] {
   return [
     `| ${columns.map(([header]) => header).join(' | ')} |`,
-    `|---|${columns
-      .slice(1)
-      .map(() => '---:')
-      .join('|')}|`,
+    `|---|${'---:|'.repeat(columns.length - 1)}`,
     ...rows.map((row) => `| ${columns.map(([, cell]) => cell(row)).join(' | ')} |`),
   ];
 }
@@ -464,7 +432,7 @@ function renderProfiles(profiles: ProfiledRun[]): string[] {
     `Self time by origin, µs of CPU per request${added ? ' (fresh − baseline: what the idempotency path adds)' : ''}:`,
     '',
     `| origin | ${profiles.map((profile) => `${profile.scenario} µs/req`).join(' | ')} |${added ? ' fresh − baseline |' : ''}`,
-    `|---|${profiles.map(() => '---:').join('|')}|${added ? '---:|' : ''}`,
+    `|---|${'---:|'.repeat(profiles.length + (added ? 1 : 0))}`,
     ...origins.map(
       (origin) =>
         `| ${origin} | ${profiles.map((profile) => format(perRequest(profile, origin), 0)).join(' | ')} |${added ? ` ${signed(perRequest(fresh, origin) - perRequest(baseline, origin))} |` : ''}`,

@@ -24,7 +24,7 @@ export async function scenarioLoad(
 ) {
   if (scenario === 'mixed') return loadOptions('mixed', label, target, side, { ...base, duplicateShare: MIXED_DUPLICATE_SHARE, seed: round_ });
   if (scenario !== 'replay') return loadOptions('unique', label, target, side, base);
-  const warm = loadOptions('sequence', `${label} warm`, target, side, { amount: REPLAY_KEYS, connections: base.connections });
+  const warm = loadOptions('unique', `${label} warm`, target, side, { amount: REPLAY_KEYS, connections: base.connections });
   log(`bench: ${label}: warming ${REPLAY_KEYS} keys (one request each, not measured)`);
   const { result } = await runLoad<AutocannonOutput>(warm);
   if (result['2xx'] !== REPLAY_KEYS) throw new Error(`warming the replay keys: ${result['2xx']} of ${REPLAY_KEYS} answered 2xx`);
