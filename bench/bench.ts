@@ -32,70 +32,65 @@ import { type ProfiledRun, runProfile } from './scenarios/profile.js';
 import { runSoak, SOAK_FIRST_SECONDS } from './scenarios/soak.js';
 import { runThroughput, sanityChecks, type ThroughputRun, warmUp } from './scenarios/throughput.js';
 
-const USAGE = `Usage: npm run bench -- [options]      (npm run bench:layer: --scenarios layer --seconds 4 --connections 20 --warmup-seconds 1 --lead-in-seconds 0)
+/** Every option: its default (a number: an integer option `<n>`, at least `min`; false: a flag; else a text option named `value`) and its help. */
+const OPTIONS: Record<string, { default: number | boolean | string | null; min?: number; value?: string; help: string }> = {
+  seconds: { default: 10, help: 'length of each measured run' },
+  connections: { default: 50, help: 'autocannon connections' },
+  scenarios: { default: null, value: '<list>', help: `comma list of ${ALL_SCENARIOS.join(',')} (default all but layer)` },
+  adapters: {
+    default: HTTP_ADAPTERS.join(','),
+    value: '<list>',
+    help: `comma list of ${HTTP_ADAPTERS.join(',')}: fresh and replay of the service, and the layer sides, on each; the baseline,
+mixed, contention, the soak and the profiles run on the default adapter, ${DEFAULT_ADAPTER}`,
+  },
+  ref: { default: null, value: '<git ref>', help: 'also measure the service at this git ref (fresh and replay), built in a temporary worktree' },
+  rounds: { default: 3, help: 'interleaved rounds: every scenario on every side, then again' },
+  'soak-seconds': { default: 60, min: SOAK_FIRST_SECONDS + 1, help: `memory check: RSS after ${SOAK_FIRST_SECONDS} s vs after n s of fresh keys` },
+  quick: { default: false, help: 'skip the soak' },
+  'cpu-prof': { default: false, help: 'also profile fresh and replay (default adapter) and the baseline with node --cpu-prof' },
+  'warmup-seconds': { default: 3, min: 0, help: 'unmeasured load on each new process' },
+  'lead-in-seconds': { default: 2, min: 0, help: 'unmeasured load of the same scenario right before each measured run' },
+  'contention-requests': { default: 1000, help: 'requests in the contention burst (and to bench/floor-server.mjs, the floor)' },
+  'no-build': { default: false, help: 'use dist/ as it is instead of running `npm run build`' },
+  report: { default: null, value: '<results.json>', help: 'measure nothing: the tables again from a results JSON file' },
+  help: { default: false, help: 'show this help' },
+};
 
-  --seconds <n>              length of each measured run (default 10)
-  --connections <n>          autocannon connections (default 50)
-  --scenarios <list>         comma list of ${ALL_SCENARIOS.join(',')} (default all but layer)
-  --adapters <list>          comma list of ${HTTP_ADAPTERS.join(',')} (default both): fresh and replay of the service,
-                             and the layer sides, on each; the baseline, mixed, contention, the soak and the
-                             profiles run on the default adapter, ${DEFAULT_ADAPTER}
-  --ref <git ref>            also measure the service as it was at this ref (fresh and replay), built in a
-                             temporary git worktree (removed at the end), with ratios to it from the same round
-  --rounds <n>               interleaved rounds: every scenario on every side, then again (default 3)
-  --soak-seconds <n>         memory check: RSS after ${SOAK_FIRST_SECONDS} s vs after n s of fresh keys (default 60)
-  --quick                    skip the soak
-  --cpu-prof                 also profile fresh and replay (default adapter) and the baseline with node --cpu-prof
-  --warmup-seconds <n>       unmeasured load on each new process (default 3)
-  --lead-in-seconds <n>      unmeasured load of the same scenario right before each measured run (default 2)
-  --contention-requests <n>  requests in the contention burst (default 1000); the same burst and steady load
-                             also go to bench/floor-server.mjs, the floor of this machine and client
-  --no-build                 use dist/ as it is instead of running \`npm run build\`
-  --report <results.json>    measure nothing: the tables again from a results file
-  --help                     show this help`;
+const USAGE = [
+  'Usage: npm run bench -- [options]   (npm run bench:layer: --scenarios layer --seconds 4 --connections 20 --warmup-seconds 1 --lead-in-seconds 0)',
+  '',
+  ...Object.entries(OPTIONS).map(([name, option]) => {
+    const head = `  --${name} ${typeof option.default === 'number' ? '<n>' : (option.value ?? '')}`.padEnd(32);
+    const shown = option.default === false || option.default === null ? '' : ` (default ${option.default})`;
+    return `${head}${option.help.replace(/\n/g, `\n${' '.repeat(32)}`)}${shown}`;
+  }),
+].join('\n');
 
 class UsageError extends Error {}
 
+const SERVICE_SCENARIOS = ALL_SCENARIOS.filter((scenario) => scenario !== 'layer');
+
 function parseOptions(argv: string[]): BenchOptions | 'help' | { report: string } {
-  const text = { type: 'string' } as const;
-  const flag = { type: 'boolean' } as const;
-  let values;
+  let values: Record<string, string | boolean | undefined>;
   try {
-    ({ values } = parseArgs({
-      args: argv,
-      strict: true,
-      options: {
-        seconds: text,
-        connections: text,
-        scenarios: text,
-        adapters: text,
-        ref: text,
-        rounds: text,
-        'soak-seconds': text,
-        quick: flag,
-        'cpu-prof': flag,
-        'warmup-seconds': text,
-        'lead-in-seconds': text,
-        'contention-requests': text,
-        'no-build': flag,
-        report: text,
-        help: flag,
-      },
-    }));
+    const spec = Object.fromEntries(
+      Object.entries(OPTIONS).map(([name, option]) => [name, { type: option.default === false ? 'boolean' : 'string' }] as const),
+    );
+    ({ values } = parseArgs({ args: argv, strict: true, options: spec }));
   } catch (error) {
     throw new UsageError((error as Error).message);
   }
   if (values.help) return 'help';
-  if (values.report !== undefined) return { report: values.report };
-  const integer = (name: keyof typeof values, fallback: number, min = 1) => {
-    const raw = values[name] as string | undefined;
-    if (raw === undefined) return fallback;
+  if (typeof values.report === 'string') return { report: values.report };
+  const integer = (name: string) => {
+    const [raw, { default: fallback, min = 1 }] = [values[name] as string | undefined, OPTIONS[name]!];
+    if (raw === undefined) return fallback as number;
     if (!/^\d+$/.test(raw.trim()) || Number(raw) < min) throw new UsageError(`--${name} must be an integer ≥ ${min}, got "${raw}"`);
     return Number(raw);
   };
   const listOf = <T extends string>(name: 'scenarios' | 'adapters', choices: readonly T[], fallback: readonly T[]): T[] => {
     const names =
-      values[name]
+      (values[name] as string | undefined)
         ?.split(',')
         .map((entry) => entry.trim())
         .filter(Boolean) ?? fallback;
@@ -104,25 +99,22 @@ function parseOptions(argv: string[]): BenchOptions | 'help' | { report: string 
       throw new UsageError(`--${name}: ${unknown ? `unknown "${unknown}"` : 'empty'}; choose from ${choices.join(', ')}`);
     return choices.filter((choice) => names.includes(choice));
   };
-  if (values.ref?.trim() === '') throw new UsageError('--ref is empty');
+  const ref = (values.ref as string | undefined)?.trim() ?? null;
+  if (ref === '') throw new UsageError('--ref is empty');
   return {
-    seconds: integer('seconds', 10),
-    connections: integer('connections', 50),
-    scenarios: listOf(
-      'scenarios',
-      ALL_SCENARIOS,
-      ALL_SCENARIOS.filter((scenario) => scenario !== 'layer'),
-    ),
+    seconds: integer('seconds'),
+    connections: integer('connections'),
+    scenarios: listOf('scenarios', ALL_SCENARIOS, SERVICE_SCENARIOS),
     adapters: listOf('adapters', HTTP_ADAPTERS, HTTP_ADAPTERS),
-    ref: values.ref?.trim() ?? null,
-    rounds: integer('rounds', 3),
-    soakSeconds: integer('soak-seconds', 60, SOAK_FIRST_SECONDS + 1),
-    quick: values.quick ?? false,
-    cpuProf: values['cpu-prof'] ?? false,
-    warmupSeconds: integer('warmup-seconds', 3, 0),
-    leadInSeconds: integer('lead-in-seconds', 2, 0),
-    contentionRequests: integer('contention-requests', 1000),
-    build: !values['no-build'],
+    ref,
+    rounds: integer('rounds'),
+    soakSeconds: integer('soak-seconds'),
+    quick: values.quick === true,
+    cpuProf: values['cpu-prof'] === true,
+    warmupSeconds: integer('warmup-seconds'),
+    leadInSeconds: integer('lead-in-seconds'),
+    contentionRequests: integer('contention-requests'),
+    build: values['no-build'] !== true,
   };
 }
 
@@ -171,6 +163,7 @@ async function main(): Promise<number> {
   mkdirSync(RESULTS_DIR, { recursive: true });
 
   const startedAt = new Date().toISOString().replace(/\.\d+Z$/, 'Z');
+  const stamp = startedAt.replace(/:/g, '-');
   const machine = {
     node: process.versions.node,
     cpus: cpus().length,
@@ -217,9 +210,8 @@ async function main(): Promise<number> {
     const soak = options.quick || !onDefaultAdapter('fresh') ? null : await runSoak(context);
     const profiles: ProfiledRun[] = [];
     if (options.cpuProf) {
-      for (const scenario of ['fresh', 'replay'] as const)
-        if (onDefaultAdapter(scenario)) profiles.push(await runProfile(context, startedAt.replace(/:/g, '-'), scenario));
-      if (options.scenarios.includes('baseline')) profiles.push(await runProfile(context, startedAt.replace(/:/g, '-'), 'baseline'));
+      for (const scenario of ['fresh', 'replay'] as const) if (onDefaultAdapter(scenario)) profiles.push(await runProfile(context, stamp, scenario));
+      if (options.scenarios.includes('baseline')) profiles.push(await runProfile(context, stamp, 'baseline'));
     }
     const measured = { options, soak, summary: { scenarios: summarizeScenarios(runs), contention: summarizeContention(contention) } };
     const dirty = await git(['status', '--porcelain']);
@@ -234,7 +226,7 @@ async function main(): Promise<number> {
       ...measured,
       targets: evaluateTargets(measured),
     });
-    log(`bench: wrote bench/results/${startedAt.replace(/:/g, '-')}.json and the tables in docs/performance.md`);
+    log(`bench: wrote bench/results/${stamp}.json and the tables in docs/performance.md`);
     return 0;
   } finally {
     await stopEverything();
@@ -242,9 +234,7 @@ async function main(): Promise<number> {
 }
 
 main().then(
-  (code) => {
-    process.exitCode = code;
-  },
+  (code) => (process.exitCode = code),
   async (error: unknown) => {
     console.error('bench failed:', error instanceof Error ? error.message : error);
     for (const service of servicesStarted) {

@@ -23,8 +23,7 @@ export async function runProfile(context: Context, stamp: string, scenario: (typ
   try {
     await emptyStore(storeOf(context, side));
     await warmUp(context, side, service);
-    const { seconds, connections } = context.options;
-    const load = await scenarioLoad(scenario, `${scenario} (profiled)`, service, side, { seconds, connections }, 1);
+    const load = await scenarioLoad(context, scenario, `${scenario} (profiled)`, service, side, 1);
     let startUs = 0;
     const { result } = await runLoad<AutocannonOutput>(load, async () => {
       startUs = (await service.sample()).monotonicUs;
@@ -34,7 +33,7 @@ export async function runProfile(context: Context, stamp: string, scenario: (typ
     const mainThread = existsSync(scratch) ? readdirSync(scratch).find((entry) => /^CPU\.\d+\.\d+\.\d+\.0\.\d+\.cpuprofile$/.test(entry)) : undefined;
     if (!mainThread) throw new Error(`--cpu-prof wrote no main-thread profile into ${relative(ROOT, scratch)}`);
     renameSync(join(scratch, mainThread), file);
-    const summary = summarizeCpuProfile(file, { root: ROOT, window: { startUs, endUs } });
+    const summary = summarizeCpuProfile(file, ROOT, { startUs, endUs });
     return {
       ...summary,
       file: relative(ROOT, file),
