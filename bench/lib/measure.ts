@@ -14,17 +14,14 @@ const NOT_REQUEST_WORK = /^(info|flushall|flushdb|config\|.*|client\|.*|hello|se
 const IDEMPOTENCY_ROUND_TRIP = /^(evalsha|eval):([^#]*idempotency:\{\}:lock|acquireLock$|extendLock$|releaseLock$)/;
 
 async function commandStats(client: Redis): Promise<Record<string, number>> {
-  const calls: Record<string, number> = {};
-  for (const [, name, count] of (await client.info('commandstats')).matchAll(/^cmdstat_([^:]+):calls=(\d+)/gm)) calls[name!] = Number(count);
-  return calls;
+  return Object.fromEntries(
+    [...(await client.info('commandstats')).matchAll(/^cmdstat_([^:]+):calls=(\d+)/gm)].map(([, name, count]) => [name, Number(count)]),
+  );
 }
 
 function delta(after: Record<string, number>, before: Record<string, number>): Record<string, number> {
-  const result: Record<string, number> = {};
-  for (const [name, count] of Object.entries(after)) {
-    if (count > (before[name] ?? 0) && !NOT_REQUEST_WORK.test(name)) result[name] = count - (before[name] ?? 0);
-  }
-  return result;
+  const grown = Object.entries(after).map(([name, count]) => [name, count - (before[name] ?? 0)] as const);
+  return Object.fromEntries(grown.filter(([name, count]) => count > 0 && !NOT_REQUEST_WORK.test(name)));
 }
 
 export const sum = (values: number[]) => values.reduce((total, value) => total + value, 0);

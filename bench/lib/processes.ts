@@ -9,16 +9,7 @@ import { pathToFileURL } from 'node:url';
 import { createPaymentsApi } from '@idempotent-payments/client';
 import { Redis } from 'ioredis';
 import pg from 'pg';
-import {
-  ManagedProcess,
-  RabbitMqVhost,
-  RedisServer,
-  runToExit,
-  ServiceProcess,
-  type ServiceProcessOptions,
-  stopAll,
-  TestDatabase,
-} from '../../test/harness/index.js';
+import { ManagedProcess, RabbitMqVhost, RedisServer, runToExit, ServiceProcess, stopAll, TestDatabase } from '../../test/harness/index.js';
 import type { AutocannonOutput, ContentionResult, LoadOptions } from '../load.js';
 import { DEFAULT_ADAPTER, type HttpAdapter, isLayerSide, layerVariant, type Scenario, type Side, sideName } from './sides.js';
 
@@ -73,7 +64,11 @@ export interface ProbeSample {
 export const servicesStarted: ServiceProcess[] = [];
 
 /** A process of the harness with bench/probe.mjs preloaded, and the bench's questions to the probe. */
-async function startProbed(name: string, env: Record<string, string>, options: Pick<ServiceProcessOptions, 'cwd' | 'entry' | 'nodeArgs' | 'isReady'> = {}) {
+async function startProbed(
+  name: string,
+  env: Record<string, string>,
+  options: { cwd?: string; entry?: string; nodeArgs?: string[]; isReady?: (server: ServiceProcess) => Promise<boolean> } = {},
+) {
   const { entry = 'dist/main.js', nodeArgs = [] } = options;
   log(
     `bench: starting ${name} (${env.HTTP_ADAPTER ? `HTTP_ADAPTER=${env.HTTP_ADAPTER} ` : ''}node ${[...nodeArgs, entry].join(' ')} in ${options.cwd ?? ROOT})`,
@@ -218,28 +213,18 @@ export async function startSide(context: Context, side: Side, suffix: string, no
     const options = { entry: 'bench/layer-server.ts', nodeArgs: [...nodeArgs, '--import', 'tsx/esm'], isReady: listens };
     return startProbed(name, { ...layer, REDIS_URL: store.server.url, ...database }, options);
   }
-  const env = {
-    ...database,
-    NODE_ENV: 'production',
-    // Stopped between rounds: no drain to wait for.
-    SHUTDOWN_DRAIN_MS: '0',
-    LOG_LEVEL: 'warn',
-    API_KEYS: `bench:${API_KEY}`,
-    ADMIN_TOKEN,
-    RATE_LIMIT_MAX: '0',
-    GATEWAY_MIN_DELAY_MS: '0',
-    GATEWAY_MAX_DELAY_MS: '0',
-    REDIS_URL: store.server.url,
-  };
+  // Production, quiet, an instant gateway; stopped between rounds, so no drain to wait for.
+  const service = { NODE_ENV: 'production', LOG_LEVEL: 'warn', GATEWAY_MIN_DELAY_MS: '0', GATEWAY_MAX_DELAY_MS: '0', SHUTDOWN_DRAIN_MS: '0' };
+  const env = { ...database, ...service, API_KEYS: `bench:${API_KEY}`, ADMIN_TOKEN, RATE_LIMIT_MAX: '0', REDIS_URL: store.server.url };
   if (side === 'baseline')
     return startProbed(name, { ...env, HTTP_ADAPTER: DEFAULT_ADAPTER }, { entry: 'bench/baseline.ts', nodeArgs: [...nodeArgs, '--import', 'tsx'] });
   if (side === 'ref') return startProbed(name, env, { cwd: context.refCheckout, nodeArgs });
   if (side !== 'worker') return startProbed(name, { ...env, HTTP_ADAPTER: side }, { nodeArgs });
   // The service without the event path (it still writes each charge's outbox row), and the events
   // worker beside it on the same Redis, database and vhost: its CPU is what the events cost. The service first (it migrates).
-  const service = await startProbed(name, { ...env, HTTP_ADAPTER: DEFAULT_ADAPTER, EVENTS_WORKER: 'false' }, { nodeArgs });
+  const withoutEvents = await startProbed(name, { ...env, HTTP_ADAPTER: DEFAULT_ADAPTER, EVENTS_WORKER: 'false' }, { nodeArgs });
   context.worker = await startProbed(`${name} (events worker)`, env, { entry: 'dist/worker.js' });
-  return service;
+  return withoutEvents;
 }
 
 /** The typed API of the client package, as the bench's admin. */
@@ -268,34 +253,18 @@ export type LoadTarget = Pick<ServiceProcess, 'name' | 'baseUrl'>;
 /** bench/floor-server.mjs, once it listens: node:http answering every request with the service's 409. */
 export async function startFloor(): Promise<LoadTarget> {
   log('bench: starting the floor server (node bench/floor-server.mjs)');
-  return ServiceProcess.start(
-    {},
-    { name: 'floor server', entry: 'bench/floor-server.mjs', ipc: true, isReady: (floor) => fetch(floor.baseUrl).then(() => true) },
-  );
+  return ServiceProcess.start({}, { name: 'floor server', entry: 'bench/floor-server.mjs', ipc: true, isReady: listens });
 }
 
 export function loadOptions(mode: LoadOptions['mode'], label: string, target: LoadTarget, side: Side, extra: Partial<LoadOptions>): LoadOptions {
-  return {
-    mode,
-    label,
-    baseUrl: target.baseUrl,
-    apiKey: API_KEY,
-    ...requestOf(side),
-    keyPrefix: `${label.replace(/\s+/g, '-')}-${randomBytes(4).toString('hex')}`,
-    connections: 50,
-    ...extra,
-  };
+  const keyPrefix = `${label.replace(/\s+/g, '-')}-${randomBytes(4).toString('hex')}`;
+  return { mode, label, baseUrl: target.baseUrl, apiKey: API_KEY, ...requestOf(side), keyPrefix, connections: 50, ...extra };
 }
 
 /** bench/load.ts in a process of its own; `beforeGo` runs once it is loaded and before it sends anything, so its start-up is not measured. */
 export async function runLoad<T extends AutocannonOutput | ContentionResult>(options: LoadOptions, beforeGo?: () => Promise<void>): Promise<T> {
-  const load = ManagedProcess.spawn(process.execPath, ['--import', 'tsx', 'bench/load.ts', JSON.stringify(options)], {
-    name: `load ${options.label}`,
-    cwd: ROOT,
-    env: process.env,
-    stdin: 'pipe',
-    stderr: 'stderr',
-  });
+  const spawnOptions = { name: `load ${options.label}`, cwd: ROOT, env: process.env, stdin: 'pipe', stderr: 'stderr' } as const;
+  const load = ManagedProcess.spawn(process.execPath, ['--import', 'tsx', 'bench/load.ts', JSON.stringify(options)], spawnOptions);
   try {
     let output: string | undefined;
     for await (const line of createInterface({ input: load.child.stdout! })) {
