@@ -150,11 +150,9 @@ async function main(): Promise<number> {
     console.error('error: the bench starts its own redis-server and none is installed (apt-get install redis-server)');
     return 1;
   }
-  let interrupted = false;
   const interrupt = (signal: NodeJS.Signals) => {
-    // Ctrl-C can arrive twice (from the terminal, and relayed by tsx): the handler stays, so the process does not end before the clean-up.
-    if (interrupted) return;
-    interrupted = true;
+    // Ctrl-C can arrive twice (from the terminal, and relayed by tsx): the handler stays, so the
+    // process does not end before the clean-up, which runs once.
     log(`bench: ${signal}: stopping everything it started`);
     void stopEverything().finally(() => process.exit(signal === 'SIGINT' ? 130 : 143));
   };

@@ -1,4 +1,5 @@
 /** Redis, PostgreSQL and process figures of a measured window, from Redis' INFO commandstats and the probe. */
+import type autocannon from 'autocannon';
 import type { Redis } from 'ioredis';
 import { round } from '../../scripts/lib/stats.js';
 import { waitFor } from '../../test/harness/index.js';
@@ -76,3 +77,10 @@ export function processFigures(before: ProbeSample, after: ProbeSample, requests
   const idle = after.elu.idle - before.elu.idle;
   return { elu: active + idle === 0 ? 0 : round(active / (active + idle), 3), cpuUsPerRequest: round((after.cpuUs - before.cpuUs) / Math.max(requests, 1), 0) };
 }
+
+/** Responses per second of an autocannon run. */
+export const reqPerSec = (result: autocannon.Result) => round(result.requests.total / result.duration, 1);
+
+/** Responses of an autocannon run by status. */
+export const statusCounts = (result: autocannon.Result) =>
+  Object.fromEntries(Object.entries(result.statusCodeStats ?? {}).map(([status, value]) => [status, value?.count ?? 0]));

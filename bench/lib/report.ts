@@ -27,7 +27,7 @@ export interface BenchResult {
 const RESULTS_DOCUMENT = join(ROOT, 'docs', 'performance.md');
 const MARKERS = ['<!-- results:start -->', '<!-- results:end -->'] as const;
 
-function medianOf(digits: number, values: Array<number | null | undefined>): number | null {
+function medianOf(digits: number, values: Figure[]): number | null {
   const present = values.filter((value): value is number => typeof value === 'number' && Number.isFinite(value));
   return present.length === 0 ? null : round(median(present), digits);
 }
@@ -42,7 +42,7 @@ export function summarizeScenarios(runs: ThroughputRun[]) {
   return labels.map((label) => {
     const own = runs.filter((run) => run.label === label);
     const { scenario, side } = own[0]!;
-    const pick = (figure: (run: ThroughputRun) => number | null | undefined, digits = 3) => medianOf(digits, own.map(figure));
+    const pick = (figure: (run: ThroughputRun) => Figure, digits = 3) => medianOf(digits, own.map(figure));
     const sameRound = (run: ThroughputRun, test: (other: ThroughputRun) => boolean) => runs.find((other) => other.round === run.round && test(other));
     const ratio = (test: (other: ThroughputRun) => boolean, figure: (run: ThroughputRun) => number) =>
       pick((run) => {
@@ -188,14 +188,7 @@ export function evaluateTargets(result: Pick<BenchResult, 'summary' | 'soak' | '
   const row = (scenario: ThroughputScenario, side = DEFAULT_ADAPTER as 'worker' | typeof DEFAULT_ADAPTER) =>
     result.summary.scenarios.find((summary) => summary.scenario === scenario && summary.side === side);
   const name = (scenario: ThroughputScenario) => rowLabel(scenario, DEFAULT_ADAPTER, ref);
-  const check = (
-    name: string,
-    value: number | null | undefined,
-    ok: (value: number) => boolean,
-    target: string,
-    format: (value: number) => string,
-    missing = 'not measured',
-  ) =>
+  const check = (name: string, value: Figure, ok: (value: number) => boolean, target: string, format: (value: number) => string, missing = 'not measured') =>
     targets.push(
       value === null || value === undefined || !Number.isFinite(value)
         ? { name, status: 'SKIP', value: missing, target }
@@ -216,7 +209,7 @@ export function evaluateTargets(result: Pick<BenchResult, 'summary' | 'soak' | '
       () => executions.join(', '),
     );
   };
-  const floorInfo = (name: string, floorP99: number | null | undefined, ratio: number | null | undefined) => {
+  const floorInfo = (name: string, floorP99: Figure, ratio: Figure) => {
     const value = floorP99 == null ? null : `409 p99 ${floorP99.toFixed(1)} ms; service ÷ floor ${format(ratio)}×`;
     info(`${name}: floor on this machine (bare node:http answering a fixed 409, same client)`, value);
   };
@@ -271,12 +264,15 @@ export function evaluateTargets(result: Pick<BenchResult, 'summary' | 'soak' | '
   return targets;
 }
 
+/** A figure, null or undefined when not measured. */
+type Figure = number | null | undefined;
+
 /** A figure with `digits` decimals, or – when not measured. */
-function format(value: number | null | undefined, digits = 1): string {
+function format(value: Figure, digits = 1): string {
   return value === null || value === undefined || !Number.isFinite(value) ? '–' : value.toFixed(digits);
 }
 
-const scaled = (value: number | null | undefined, factor: number) => (value === null || value === undefined ? null : factor * value);
+const scaled = (value: Figure, factor: number) => (value === null || value === undefined ? null : factor * value);
 const counts = (statuses: Record<string, number>) =>
   Object.entries(statuses)
     .map(([status, count]) => `${status}×${count}`)
@@ -319,7 +315,7 @@ const LAYER_COLUMNS: Column[] = [
   ['non-2xx', (s) => counts(s.non2xx)],
 ];
 
-function signed(value: number | null | undefined): string {
+function signed(value: Figure): string {
   return value === null || value === undefined ? '–' : `${value >= 0 ? '+' : ''}${value.toFixed(0)}`;
 }
 
@@ -411,12 +407,10 @@ function renderProfiles(profiles: ProfiledRun[]): string[] {
       '',
       '| function | where | self ms | % |',
       '|---|---|---:|---:|',
-      ...profile.top
-        .slice(0, 15)
-        .map(
-          (entry) =>
-            `| \`${entry.function}\` | ${entry.location ? `\`${entry.location}${entry.line ? `:${entry.line}` : ''}\`` : '–'} | ${format(entry.selfMs, 0)} | ${format(entry.selfPercent)} |`,
-        ),
+      ...profile.top.slice(0, 15).map(({ function: name, location, line, selfMs, selfPercent }) => {
+        const where = location ? `\`${location}${line ? `:${line}` : ''}\`` : '–';
+        return `| \`${name}\` | ${where} | ${format(selfMs, 0)} | ${format(selfPercent)} |`;
+      }),
     );
   }
   if (profiles.length === 0) return lines;

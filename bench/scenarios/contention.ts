@@ -6,7 +6,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { round } from '../../scripts/lib/stats.js';
 import type { AutocannonOutput, ContentionResult } from '../load.js';
-import { settledSnapshot, snapshot, storeFigures } from '../lib/measure.js';
+import { settledSnapshot, type Snapshot, snapshot, statusCounts, storeFigures } from '../lib/measure.js';
 import { type Context, emptyStore, ledgerCount, type LoadTarget, loadOptions, log, runLoad, setGatewayDelay, storeOf } from '../lib/processes.js';
 import { DEFAULT_ADAPTER } from '../lib/sides.js';
 
@@ -23,10 +23,8 @@ export async function runContention(context: Context, round_: number) {
   await emptyStore(store);
   try {
     await setGatewayDelay(service, BURST_GATEWAY_DELAY_MS);
-    let before: Awaited<ReturnType<typeof snapshot>> | undefined;
-    const burst = await runBurst(`contention r${round_}`, service, requests, async () => {
-      before = await snapshot(store.client, service);
-    });
+    let before: Snapshot | undefined;
+    const burst = await runBurst(`contention r${round_}`, service, requests, async () => void (before = await snapshot(store.client, service)));
     const figures = storeFigures(before!, await settledSnapshot(store.client, service), requests);
     log(
       `bench: contention steady r${round_}: ${connections} connections repeating one key for ${STEADY_SECONDS} s while it runs (gateway delay ${STEADY_GATEWAY_DELAY_MS} ms)`,
@@ -67,7 +65,7 @@ async function runBurst(label: string, target: LoadTarget, requests: number, bef
 async function runSteady(label: string, target: LoadTarget, connections: number) {
   const load = loadOptions('cycle', label, target, DEFAULT_ADAPTER, { keyCount: 1, seconds: STEADY_SECONDS, connections });
   const { result } = await runLoad<AutocannonOutput>(load);
-  const statuses = Object.fromEntries(Object.entries(result.statusCodeStats ?? {}).map(([status, value]) => [status, value?.count ?? 0]));
+  const statuses = statusCounts(result);
   return {
     key: `${load.keyPrefix}-0`,
     statuses,

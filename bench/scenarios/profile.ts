@@ -3,6 +3,7 @@ import { existsSync, readdirSync, renameSync, rmSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { round } from '../../scripts/lib/stats.js';
 import { summarizeCpuProfile } from '../lib/cpu-profile.js';
+import { reqPerSec } from '../lib/measure.js';
 import { type Context, emptyStore, RESULTS_DIR, ROOT, runLoad, startSide, storeOf } from '../lib/processes.js';
 import { DEFAULT_ADAPTER } from '../lib/sides.js';
 import { scenarioLoad, warmUp } from './throughput.js';
@@ -38,7 +39,7 @@ export async function runProfile(context: Context, stamp: string, scenario: (typ
       ...summary,
       file: relative(ROOT, file),
       scenario,
-      reqPerSec: round(result.requests.total / result.duration, 1),
+      reqPerSec: reqPerSec(result),
       requests: result.requests.sent,
       busyUsPerRequest: round((1000 * summary.busyMs) / Math.max(result.requests.sent, 1), 1),
     };

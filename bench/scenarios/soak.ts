@@ -1,6 +1,7 @@
 import type { AutocannonOutput } from '../load.js';
 import { median, round, slope } from '../../scripts/lib/stats.js';
 import { type Context, emptyStore, loadOptions, log, runLoad, startSide, storeOf } from '../lib/processes.js';
+import { reqPerSec } from '../lib/measure.js';
 import { DEFAULT_ADAPTER } from '../lib/sides.js';
 
 export const SOAK_FIRST_SECONDS = 10;
@@ -36,7 +37,7 @@ export async function runSoak(context: Context) {
     const rssAfterSoakMB = windowMedian(series.at(-1)?.[0] ?? soakSeconds);
     return {
       seconds: soakSeconds,
-      reqPerSec: [first, rest].map(({ result }) => round(result.requests.total / result.duration, 1)),
+      reqPerSec: [first, rest].map(({ result }) => reqPerSec(result)),
       rssAfter10sMB,
       rssAfterSoakMB,
       ratio: round(rssAfterSoakMB / rssAfter10sMB, 3),

@@ -7,7 +7,7 @@ import { createPaymentsApi } from '@idempotent-payments/client';
 import { percentile, round } from '../../scripts/lib/stats.js';
 import { waitFor } from '../../test/harness/index.js';
 import type { AutocannonOutput } from '../load.js';
-import { processFigures, settledSnapshot, snapshot, storeFigures } from '../lib/measure.js';
+import { processFigures, reqPerSec, settledSnapshot, snapshot, statusCounts, storeFigures } from '../lib/measure.js';
 import { API_KEY, type Context, emptyStore, loadOptions, log, type ProbedService, requestOf, runLoad, startSide, storeOf } from '../lib/processes.js';
 import { isLayerSide, rowLabel, type Side, sideName, type ThroughputScenario } from '../lib/sides.js';
 
@@ -106,9 +106,9 @@ export async function runThroughput(context: Context, scenario: ThroughputScenar
       label: row,
       round: round_,
       requests,
-      reqPerSec: round(result.requests.total / result.duration, 1),
+      reqPerSec: reqPerSec(result),
       latencyMs: { p50: result.latency.p50, p97_5: result.latency.p97_5, p99: result.latency.p99 },
-      statusCounts: Object.fromEntries(Object.entries(result.statusCodeStats ?? {}).map(([status, value]) => [status, value?.count ?? 0])),
+      statusCounts: statusCounts(result),
       errors: result.errors,
       timeouts: result.timeouts,
       perSecond,
