@@ -53,33 +53,19 @@ async function main(): Promise<void> {
 }
 
 /** Per request: the Idempotency-Key to send, per the mode. */
-function keySource(options: LoadOptions): () => string {
-  const prefix = options.keyPrefix;
+function keySource({ mode, keyPrefix: prefix, keyCount = 1000, seed = 1, duplicateShare = 0.1 }: LoadOptions): () => string {
   let sent = 0;
-  switch (options.mode) {
-    case 'unique':
-      return () => `${prefix}-${sent++}`;
-    case 'cycle': {
-      const count = options.keyCount ?? 1000;
-      return () => `${prefix}-${sent++ % count}`;
+  if (mode === 'cycle') return () => `${prefix}-${sent++ % keyCount}`;
+  if (mode !== 'mixed') return () => `${prefix}-${sent++}`;
+  const random = parkMiller(seed);
+  return () => {
+    // Duplicates start once there are keys old enough; their age is uniform in [MIN_AGE, min(MAX_AGE, new keys sent)).
+    if (sent >= 2 * DUPLICATE_MIN_AGE && random() < duplicateShare) {
+      const age = DUPLICATE_MIN_AGE + Math.floor(random() * (Math.min(DUPLICATE_MAX_AGE, sent) - DUPLICATE_MIN_AGE));
+      return `${prefix}-${sent - age}`;
     }
-    case 'mixed': {
-      const random = parkMiller(options.seed ?? 1);
-      const share = options.duplicateShare ?? 0.1;
-      let fresh = 0;
-      return () => {
-        // Duplicates start once there are keys old enough; their age is uniform in [MIN_AGE, min(MAX_AGE, fresh)).
-        if (fresh >= 2 * DUPLICATE_MIN_AGE && random() < share) {
-          const oldest = Math.min(DUPLICATE_MAX_AGE, fresh);
-          const age = DUPLICATE_MIN_AGE + Math.floor(random() * (oldest - DUPLICATE_MIN_AGE));
-          return `${prefix}-${fresh - age}`;
-        }
-        return `${prefix}-${fresh++}`;
-      };
-    }
-    default:
-      throw new Error(`no key source for mode ${options.mode}`);
-  }
+    return `${prefix}-${sent++}`;
+  };
 }
 
 export type AutocannonOutput = { result: autocannon.Result; perSecond: number[] };
@@ -97,22 +83,12 @@ async function runAutocannon(options: LoadOptions): Promise<AutocannonOutput> {
         method: 'POST',
         connections: options.connections,
         ...(options.amount === undefined ? { duration: options.seconds ?? 10 } : { amount: options.amount }),
-        headers: {
-          authorization: `Bearer ${options.apiKey}`,
-          'content-type': 'application/json',
-        },
+        headers: { authorization: `Bearer ${options.apiKey}`, 'content-type': 'application/json' },
         body: options.body,
-        requests: [
-          {
-            // Called for every request: each gets its own Idempotency-Key.
-            setupRequest: (request) => ({ ...request, headers: { ...request.headers, 'idempotency-key': nextKey() } }),
-          },
-        ],
+        // Called for every request: each gets its own Idempotency-Key.
+        requests: [{ setupRequest: (request) => ({ ...request, headers: { ...request.headers, 'idempotency-key': nextKey() } }) }],
       },
-      (error, result) => {
-        if (error) reject(error);
-        else resolve({ result, perSecond });
-      },
+      (error, result) => (error ? reject(error) : resolve({ result, perSecond })),
     );
     // 'tick' (once a second) is emitted by autocannon but missing from its type definitions.
     (instance as unknown as NodeJS.EventEmitter).on('tick', ({ counter }: { counter: number }) => {

@@ -45,18 +45,17 @@ export function log(message: string): void {
 /** By URL: the `--ref` side runs this checkout's probe too; it instruments the ioredis and pg of the process's cwd. */
 const PROBE = pathToFileURL(join(ROOT, 'bench', 'probe.mjs')).href;
 
-/** What bench/probe.mjs answers: cumulative figures of the process; a run diffs two. */
+/**
+ * What bench/probe.mjs answers, cumulative (a run diffs two): ELU; CPU µs of all threads; Redis round
+ * trips by command (a script by name, a MULTI/EXEC block as "multi") and socket writes; PostgreSQL
+ * statements by prepared name (BEGIN/COMMIT/ROLLBACK, else `text`); CLOCK_MONOTONIC µs, the clock of V8's CPU profiles.
+ */
 export interface ProbeSample {
   elu: { idle: number; active: number };
-  /** process.cpuUsage() user + system, µs, all threads. */
   cpuUs: number;
-  /** Round trips to Redis so far, by command (a script by name); a MULTI/EXEC block is one ("multi"). */
   redis: Record<string, number>;
-  /** Socket writes to Redis: a command alone, or a (auto-)pipeline flush. */
   redisWrites: number;
-  /** Statements sent to PostgreSQL so far, by prepared name (BEGIN/COMMIT/ROLLBACK, else `text`). */
   postgres: Record<string, number>;
-  /** CLOCK_MONOTONIC in µs, the clock of V8's CPU profiles. */
   monotonicUs: number;
 }
 

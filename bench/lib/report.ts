@@ -237,26 +237,14 @@ export function evaluateTargets(result: Pick<BenchResult, 'summary' | 'soak' | '
   floorInfo(steady, contention?.floor.steadyP99Ms, contention?.floor.steadyP99Ratio);
   const events = fresh?.events;
   const lag = (v: number) => `${(1000 * v).toFixed(0)} ms (max ${(1000 * (events?.lagMaxS ?? 0)).toFixed(0)} ms)`;
-  check(
-    `${name('fresh')}: outbox lag (oldest unpublished event) p99`,
-    events?.lagP99S,
-    (v) => v < OUTBOX_LAG_P99_TARGET_S,
-    `< ${OUTBOX_LAG_P99_TARGET_S} s`,
-    lag,
-  );
+  const lagName = `${name('fresh')}: outbox lag (oldest unpublished event) p99`;
+  check(lagName, events?.lagP99S, (v) => v < OUTBOX_LAG_P99_TARGET_S, `< ${OUTBOX_LAG_P99_TARGET_S} s`, lag);
   const worker = row('fresh', 'worker');
   const share = (v: number) => `${percent(v)} (${format(worker?.events?.eventCpuUs, 0)} µs per event, ${format(worker?.cpuUsPerRequest, 0)} µs per charge)`;
-  check(
-    `${worker?.label ?? 'fresh (events worker apart)'}: relaying and consuming an event, CPU of the events worker per event ÷ the service's CPU per charge`,
-    worker?.events?.shareOfCharge,
-    (v) => v <= EVENT_CPU_SHARE_TARGET,
-    `≤ ${percent(EVENT_CPU_SHARE_TARGET)} of a charge`,
-    share,
-  );
-  info(
-    `${name('fresh')}: cross-check, the service's CPU per request with the event path in process over ${worker?.label}'s service without it, minus 1`,
-    events?.inProcessShare == null ? null : percent(events.inProcessShare),
-  );
+  const shareName = `${worker?.label ?? 'fresh (events worker apart)'}: relaying and consuming an event, CPU of the events worker per event ÷ the service's CPU per charge`;
+  check(shareName, worker?.events?.shareOfCharge, (v) => v <= EVENT_CPU_SHARE_TARGET, `≤ ${percent(EVENT_CPU_SHARE_TARGET)} of a charge`, share);
+  const crossCheck = `${name('fresh')}: cross-check, the service's CPU per request with the event path in process over ${worker?.label}'s service without it, minus 1`;
+  info(crossCheck, events?.inProcessShare == null ? null : percent(events.inProcessShare));
   const soak = result.soak;
   const growth = (v: number) => `${v.toFixed(3)} × (${soak!.rssAfter10sMB} → ${soak!.rssAfterSoakMB} MB after ${soak!.seconds} s)`;
   const soakMissing = quick ? 'skipped (--quick)' : 'not measured';
@@ -273,10 +261,7 @@ function format(value: Figure, digits = 1): string {
 }
 
 const scaled = (value: Figure, factor: number) => (value === null || value === undefined ? null : factor * value);
-const counts = (statuses: Record<string, number>) =>
-  Object.entries(statuses)
-    .map(([status, count]) => `${status}×${count}`)
-    .join(', ') || '0';
+const counts = (statuses: Record<string, number>) => Array.from(Object.entries(statuses), ([status, count]) => `${status}×${count}`).join(', ') || '0';
 
 type Column = [string, (summary: ScenarioSummary) => string];
 const SERVICE_COLUMNS: Column[] = [

@@ -7,7 +7,7 @@ import { createPaymentsApi } from '@idempotent-payments/client';
 import { percentile, round } from '../../scripts/lib/stats.js';
 import { waitFor } from '../../test/harness/index.js';
 import type { AutocannonOutput } from '../load.js';
-import { processFigures, reqPerSec, settledSnapshot, snapshot, statusCounts, storeFigures } from '../lib/measure.js';
+import { processFigures, reqPerSec, settledSnapshot, type Snapshot, snapshot, statusCounts, storeFigures } from '../lib/measure.js';
 import { API_KEY, type Context, emptyStore, loadOptions, log, type ProbedService, requestOf, runLoad, startSide, storeOf } from '../lib/processes.js';
 import { isLayerSide, rowLabel, type Side, sideName, type ThroughputScenario } from '../lib/sides.js';
 
@@ -88,16 +88,14 @@ export async function runThroughput(context: Context, scenario: ThroughputScenar
     }
     const measuresEvents = scenario === 'fresh' && store.database && !isLayerSide(side);
     const events = measuresEvents ? eventPath(store.database!.client, side === 'worker' ? context.worker : undefined) : undefined;
-    let before: Awaited<ReturnType<typeof snapshot>> | undefined;
+    let before: Snapshot | undefined;
     const { result, perSecond } = await runLoad<AutocannonOutput>(load, async () => {
       await events?.start();
       before = await snapshot(store.client, target);
     });
     await events?.stop();
-    const atEnd = await target.sample();
-    const rssMB = round((target.rss() ?? 0) / 2 ** 20, 1);
-    const settled = await settledSnapshot(store.client, target);
-    const requests = result.requests.sent;
+    const [requests, atEnd, rssMB] = [result.requests.sent, await target.sample(), round(target.rss() / 2 ** 20, 1)];
+    const storeAtEnd = await settledSnapshot(store.client, target);
     const figures = processFigures(before!.probe, atEnd, requests);
     const eventFigures = await events?.figures(figures.cpuUsPerRequest);
     const run = {
@@ -112,16 +110,17 @@ export async function runThroughput(context: Context, scenario: ThroughputScenar
       errors: result.errors,
       timeouts: result.timeouts,
       perSecond,
-      store: storeFigures(before!, settled, requests),
+      store: storeFigures(before!, storeAtEnd, requests),
       ...figures,
       rssMB,
       ...(eventFigures && { events: eventFigures }),
       loadAverage1m: round(loadavg()[0]!, 2),
     };
+    const eventLog = eventFigures
+      ? `; outbox lag p99 ${eventFigures.lagP99S} s, ${eventFigures.published} events, drained after ${eventFigures.drainMs} ms`
+      : '';
     log(
-      `bench: ${label}: ${run.reqPerSec} req/s, p99 ${run.latencyMs.p99} ms, ${run.store.roundTripsPerRequest} round trips/req, ${run.store.commandsPerRequest} commands/req, ` +
-        `ELU ${run.elu}, CPU ${run.cpuUsPerRequest} µs/req, RSS ${rssMB} MB, load average ${run.loadAverage1m}` +
-        (eventFigures ? `; outbox lag p99 ${eventFigures.lagP99S} s, ${eventFigures.published} events, drained after ${eventFigures.drainMs ?? 'not'} ms` : ''),
+      `bench: ${label}: ${run.reqPerSec} req/s, p99 ${run.latencyMs.p99} ms, ${run.store.roundTripsPerRequest} round trips/req, CPU ${run.cpuUsPerRequest} µs/req${eventLog}`,
     );
     return run;
   } finally {
