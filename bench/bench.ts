@@ -40,8 +40,7 @@ const OPTIONS: Record<string, { default: number | boolean | string | null; min?:
   adapters: {
     default: HTTP_ADAPTERS.join(','),
     value: '<list>',
-    help: `comma list of ${HTTP_ADAPTERS.join(',')}: fresh and replay of the service, and the layer sides, on each; the baseline,
-mixed, contention, the soak and the profiles run on the default adapter, ${DEFAULT_ADAPTER}`,
+    help: `the service's fresh and replay and the layer sides run on each; the rest on ${DEFAULT_ADAPTER}`,
   },
   ref: { default: null, value: '<git ref>', help: 'also measure the service at this git ref (fresh and replay), built in a temporary worktree' },
   rounds: { default: 3, help: 'interleaved rounds: every scenario on every side, then again' },
@@ -62,7 +61,7 @@ const USAGE = [
   ...Object.entries(OPTIONS).map(([name, option]) => {
     const head = `  --${name} ${typeof option.default === 'number' ? '<n>' : (option.value ?? '')}`.padEnd(32);
     const shown = option.default === false || option.default === null ? '' : ` (default ${option.default})`;
-    return `${head}${option.help.replace(/\n/g, `\n${' '.repeat(32)}`)}${shown}`;
+    return `${head}${option.help}${shown}`;
   }),
 ].join('\n');
 

@@ -38,9 +38,7 @@ function labelOf(client, { name = 'unknown', args = [] }) {
     const families = args.slice(2, 2 + Number(args[1] ?? 0)).map((key) =>
       String(key)
         .replace(/\{[^}]*\}/g, '{}')
-        .split(':')
-        .map((part) => (/[0-9]/.test(part) && part !== '{}' ? '*' : part))
-        .join(':'),
+        .replace(/(?<=^|:)[^:]*\d[^:]*(?=:|$)/g, '*'),
     );
     const sha = /^[0-9a-f]{40}$/.test(script) ? script : createHash('sha1').update(script).digest('hex');
     scriptNames.set(script, `${families.join(',')}#${sha.slice(0, 8)}`);

@@ -29,14 +29,11 @@ export const sum = (values: number[]) => values.reduce((total, value) => total +
 const sumWhere = (counts: Record<string, number>, test: (name: string) => boolean) =>
   sum(Object.entries(counts).map(([name, count]) => (test(name) ? count : 0)));
 
-export interface Snapshot {
-  commands: Record<string, number>;
-  probe: ProbeSample;
-}
-
-export async function snapshot(client: Redis, service: ProbedService): Promise<Snapshot> {
+export async function snapshot(client: Redis, service: ProbedService) {
   return { commands: await commandStats(client), probe: await service.sample() };
 }
+
+export type Snapshot = Awaited<ReturnType<typeof snapshot>>;
 
 /** After the load: once Redis stops receiving commands (requests still in flight when the load stopped). */
 export async function settledSnapshot(client: Redis, service: ProbedService): Promise<Snapshot> {

@@ -54,11 +54,9 @@ export function summarizeScenarios(runs: ThroughputRun[]) {
     const bare = isLayerSide(side) ? side.replace(/ [^ ]+( passthrough)?$/, ' bare') : undefined;
     const isBare = (other: ThroughputRun) => other.side === bare;
     const non2xx: Record<string, number> = {};
-    for (const run of own) {
-      for (const [status, count] of Object.entries({ ...run.statusCounts, errors: run.errors, timeouts: run.timeouts })) {
+    for (const run of own)
+      for (const [status, count] of Object.entries({ ...run.statusCounts, errors: run.errors, timeouts: run.timeouts }))
         if (!status.startsWith('2') && count > 0) non2xx[status] = (non2xx[status] ?? 0) + count;
-      }
-    }
     return {
       scenario,
       side,

@@ -26,9 +26,7 @@ export async function runContention(context: Context, round_: number) {
     let before: Snapshot | undefined;
     const burst = await runBurst(`contention r${round_}`, service, requests, async () => void (before = await snapshot(store.client, service)));
     const figures = storeFigures(before!, await settledSnapshot(store.client, service), requests);
-    log(
-      `bench: contention steady r${round_}: ${connections} connections repeating one key for ${STEADY_SECONDS} s while it runs (gateway delay ${STEADY_GATEWAY_DELAY_MS} ms)`,
-    );
+    log(`bench: contention steady r${round_}: ${connections} connections repeating one key for ${STEADY_SECONDS} s while it runs`);
     await setGatewayDelay(service, STEADY_GATEWAY_DELAY_MS);
     const steady = await runSteady(`contention steady r${round_}`, service, connections);
     // Let the one execution finish before the ledger is read.

@@ -33,25 +33,20 @@ export async function sanityChecks(context: Context): Promise<string[]> {
     const name = sideName(side, context.options.ref);
     const api = createPaymentsApi(service.baseUrl, { headers: { Authorization: `Bearer ${API_KEY}` } });
     const key = `sanity-${name.replace(/\s+/g, '-')}-${randomBytes(4).toString('hex')}`;
+    const request = { params: { header: { 'Idempotency-Key': key } }, body: JSON.parse(requestOf(side).body) };
     const charge = async () => {
-      const { data, response } = await api.POST('/api/payments/charge', {
-        params: { header: { 'Idempotency-Key': key } },
-        body: JSON.parse(requestOf(side).body),
-      });
+      const { data, response } = await api.POST('/api/payments/charge', request);
       return { status: response.status, cached: response.headers.get('idempotency-cached'), location: response.headers.get('location'), id: data?.id };
     };
     const [first, second] = [await charge(), await charge()];
+    const created = first.status === 201 && second.status === 201;
+    // The baseline's middleware marks the route's answers Idempotency-Cached: false; only the interceptor replays.
+    const bypassed = created && first.location === `/api/payments/${first.id}` && second.cached !== 'true';
+    const replayed = created && first.cached === 'false' && second.cached === 'true' && first.id === second.id;
     const [passed, check] =
       side === 'baseline'
-        ? // Its middleware marks the route's answers Idempotency-Cached: false; only the interceptor replays.
-          [
-            first.status === 201 && second.status === 201 && first.location === `/api/payments/${first.id}` && second.cached !== 'true',
-            'baseline: 201 with Location twice with one key, the second not a replay (the interceptor is bypassed)',
-          ]
-        : [
-            first.status === 201 && first.cached === 'false' && second.status === 201 && second.cached === 'true' && first.id === second.id,
-            `service (${name}): 201 Idempotency-Cached: false, then 201 Idempotency-Cached: true with the same charge id`,
-          ];
+        ? [bypassed, 'baseline: 201 with Location twice with one key, the second not a replay (the interceptor is bypassed)']
+        : [replayed, `service (${name}): 201 Idempotency-Cached: false, then 201 Idempotency-Cached: true with the same charge id`];
     if (!passed) throw new Error(`sanity check of ${name} failed: ${JSON.stringify([first, second])}`);
     log(`bench: check ok: ${check}`);
     checks.push(check);
@@ -133,11 +128,10 @@ export type ThroughputRun = Awaited<ReturnType<typeof runThroughput>>;
 /** The age of the oldest event still waiting in the outbox, 0 when none waits: what readiness and payments_outbox_lag_seconds report. */
 const LAG = `SELECT coalesce(extract(epoch FROM clock_timestamp() - min(occurred_at)), 0)::float8 AS lag FROM payment_events WHERE published_at IS NULL`;
 /** Events published, those still waiting in the outbox, successes and those still waiting for their receipt. */
-const COUNTS = `SELECT
-  (SELECT count(*) FROM payment_events WHERE published_at IS NOT NULL)::int AS published,
-  (SELECT count(*) FROM payment_events WHERE published_at IS NULL)::int AS unpublished,
-  (SELECT count(*) FROM payment_events WHERE type = 'payment.succeeded')::int AS succeeded,
-  (SELECT count(*) FROM payment_events e WHERE e.type = 'payment.succeeded' AND NOT EXISTS (SELECT 1 FROM receipts r WHERE r.event_id = e.id))::int AS unconsumed`;
+const COUNTS = `SELECT count(*) FILTER (WHERE published_at IS NOT NULL)::int AS published, count(*) FILTER (WHERE published_at IS NULL)::int AS unpublished,
+  count(*) FILTER (WHERE type = 'payment.succeeded')::int AS succeeded,
+  count(*) FILTER (WHERE type = 'payment.succeeded' AND NOT EXISTS (SELECT 1 FROM receipts r WHERE r.event_id = e.id))::int AS unconsumed
+  FROM payment_events e`;
 type Counts = Record<'published' | 'unpublished' | 'succeeded' | 'unconsumed', number>;
 
 /**
