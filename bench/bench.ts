@@ -175,13 +175,8 @@ async function main(): Promise<number> {
     const servesService = sides.length > 0 || runsContention(options);
     if (options.build && servesService) await runStep('npm', ['run', 'build']);
     if (servesService && !existsSync(join(ROOT, 'dist', 'main.js'))) throw new Error('dist/main.js is missing: run without --no-build');
-    const context: Context = {
-      options,
-      stores: {},
-      processes: {},
-      refCheckout: options.ref !== null && sides.includes('ref') ? await buildRef(options.ref) : undefined,
-      floor: runsContention(options) ? await startFloor() : undefined,
-    };
+    if (options.ref !== null && sides.includes('ref')) await buildRef(options.ref);
+    const context: Context = { options, stores: {}, processes: {}, floor: runsContention(options) ? await startFloor() : undefined };
     for (const side of sides) context.stores[side] = await startStore(`${sideName(side, options.ref)} side`, side !== 'ref');
     if (rows.some((row) => isLayerSide(row.side))) context.stores.layer = await startStore('layer sides', true);
 

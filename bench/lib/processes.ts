@@ -83,8 +83,8 @@ async function startProbed(
   };
   return Object.assign(service, {
     sample: () => ask('sample'),
-    /** VmRSS from /proc, bytes. */
-    rss: () => Number(/^VmRSS:\s+(\d+)\s+kB/m.exec(readFileSync(`/proc/${service.pid}/status`, 'utf8'))?.[1] ?? 0) * 1024,
+    /** VmRSS from /proc, bytes; 0 once the process is gone. */
+    rss: () => (service.pid === undefined ? 0 : Number(/^VmRSS:\s+(\d+)\s+kB/m.exec(readFileSync(`/proc/${service.pid}/status`, 'utf8'))?.[1] ?? 0) * 1024),
     /** A normal exit, which --cpu-prof needs to write its file; SIGTERM, SIGKILL if it does not come. */
     async exitNormally() {
       const running = service.process;
@@ -164,13 +164,12 @@ export async function runStep(command: string, args: string[], cwd = ROOT): Prom
   if (code !== 0) throw new Error(`${command} ${args.join(' ')} failed (exit ${code})`);
 }
 
-/** The service as it was at a git ref: a detached worktree in a temporary folder, built there. */
-export async function buildRef(ref: string): Promise<string> {
+/** The service as it was at a git ref: a detached worktree in a temporary folder, built there; the `ref` side runs it. */
+export async function buildRef(ref: string): Promise<void> {
   refCheckout = join(mkdtempSync(join(tmpdir(), 'bench-ref-')), 'checkout');
   await runStep('git', ['worktree', 'add', '--detach', refCheckout, ref]);
   await runStep('npm', ['ci', '--no-audit', '--no-fund'], refCheckout);
   await runStep('npm', ['run', 'build'], refCheckout);
-  return refCheckout;
 }
 
 /** What scenarios run against: the options, each side's store and (during a round) process, the floor server. */
@@ -181,7 +180,6 @@ export interface Context {
   /** The `worker` side's events worker of this round. */
   worker?: ProbedService;
   floor?: LoadTarget;
-  refCheckout?: string;
 }
 
 /** The layer sides share one store, the others have one each. */
@@ -191,9 +189,7 @@ export function storeOf(context: Context, side: Side): Store {
   return store;
 }
 
-export function requestOf(side: Side): typeof CHARGE {
-  return isLayerSide(side) ? LAYER_ITEM : CHARGE;
-}
+export const requestOf = (side: Side) => (isLayerSide(side) ? LAYER_ITEM : CHARGE);
 
 /**
  * A new process of a side, named `<side> <suffix>`; `nodeArgs` go before the entry (--cpu-prof).
@@ -217,7 +213,7 @@ export async function startSide(context: Context, side: Side, suffix: string, no
   const env = { ...database, ...service, API_KEYS: `bench:${API_KEY}`, ADMIN_TOKEN, RATE_LIMIT_MAX: '0', REDIS_URL: store.server.url };
   if (side === 'baseline')
     return startProbed(name, { ...env, HTTP_ADAPTER: DEFAULT_ADAPTER }, { entry: 'bench/baseline.ts', nodeArgs: [...nodeArgs, '--import', 'tsx'] });
-  if (side === 'ref') return startProbed(name, env, { cwd: context.refCheckout, nodeArgs });
+  if (side === 'ref') return startProbed(name, env, { cwd: refCheckout, nodeArgs });
   if (side !== 'worker') return startProbed(name, { ...env, HTTP_ADAPTER: side }, { nodeArgs });
   // The service without the event path (it still writes each charge's outbox row), and the events
   // worker beside it on the same Redis, database and vhost: its CPU is what the events cost. The service first (it migrates).
