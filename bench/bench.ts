@@ -123,23 +123,17 @@ async function git(args: string[], cwd = ROOT): Promise<string | null> {
 }
 
 async function main(): Promise<number> {
-  let options: BenchOptions;
+  let options: ReturnType<typeof parseOptions>;
   try {
-    const parsed = parseOptions(process.argv.slice(2));
-    if (parsed === 'help') {
-      console.log(USAGE);
-      return 0;
-    }
-    if ('report' in parsed) {
-      writeOutputs(JSON.parse(readFileSync(parsed.report, 'utf8')) as BenchResult);
-      return 0;
-    }
-    options = parsed;
+    options = parseOptions(process.argv.slice(2));
   } catch (error) {
     if (!(error instanceof UsageError)) throw error;
     console.error(`error: ${error.message}\nRun with --help to see the options.`);
     return 2;
   }
+  if (options === 'help') console.log(USAGE);
+  else if ('report' in options) writeOutputs(JSON.parse(readFileSync(options.report, 'utf8')) as BenchResult);
+  if (options === 'help' || 'report' in options) return 0;
   const refCommit = options.ref === null ? null : await git(['rev-parse', '--verify', '--quiet', `${options.ref}^{commit}`]);
   if (options.ref !== null && refCommit === null) {
     console.error(`error: --ref ${options.ref} names no commit of this repository`);

@@ -38,10 +38,8 @@ export type Snapshot = Awaited<ReturnType<typeof snapshot>>;
 /** After the load: once Redis stops receiving commands (requests still in flight when the load stopped). */
 export async function settledSnapshot(client: Redis, service: ProbedService): Promise<Snapshot> {
   let last = -1;
-  await waitFor('Redis receives no more commands', async () => last === (last = sum(Object.values(await commandStats(client)))), {
-    timeoutMs: 3000,
-    intervalMs: 100,
-  }).catch(() => undefined);
+  const quiet = async () => last === (last = sum(Object.values(await commandStats(client))));
+  await waitFor('Redis receives no more commands', quiet, { timeoutMs: 3000, intervalMs: 100 }).catch(() => undefined);
   return snapshot(client, service);
 }
 

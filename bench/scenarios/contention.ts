@@ -25,7 +25,7 @@ export async function runContention(context: Context, round_: number) {
     await setGatewayDelay(service, BURST_GATEWAY_DELAY_MS);
     let before: Snapshot | undefined;
     const burst = await runBurst(`contention r${round_}`, service, requests, async () => void (before = await snapshot(store.client, service)));
-    const figures = storeFigures(before!, await settledSnapshot(store.client, service), requests);
+    const { roundTripsPerRequest } = storeFigures(before!, await settledSnapshot(store.client, service), requests);
     log(`bench: contention steady r${round_}: ${connections} connections repeating one key for ${STEADY_SECONDS} s while it runs`);
     await setGatewayDelay(service, STEADY_GATEWAY_DELAY_MS);
     const steady = await runSteady(`contention steady r${round_}`, service, connections);
@@ -34,12 +34,7 @@ export async function runContention(context: Context, round_: number) {
     log(`bench: contention floor r${round_}: the same burst and steady load against the ${context.floor!.name}`);
     return {
       round: round_,
-      burst: {
-        ...burst,
-        ledgerExecutions: await ledgerCount(service, burst.key),
-        roundTripsPerRequest: figures.roundTripsPerRequest,
-        gatewayDelayMs: BURST_GATEWAY_DELAY_MS,
-      },
+      burst: { ...burst, ledgerExecutions: await ledgerCount(service, burst.key), roundTripsPerRequest, gatewayDelayMs: BURST_GATEWAY_DELAY_MS },
       steady: { ...steady, ledgerExecutions: await ledgerCount(service, steady.key), gatewayDelayMs: STEADY_GATEWAY_DELAY_MS },
       floor: {
         burst: await runBurst(`contention floor r${round_}`, context.floor!, requests),
