@@ -1,12 +1,8 @@
 /**
- * The bench's baseline: the production build (dist/) with the idempotency layer switched off,
- * composed as the tests compose apps; NOT a production entry point:
- *
- *   npm run build && PORT=3001 API_KEYS=… node --import tsx bench/baseline.ts
- *
- * Same AppModule, setUpApp, adapter and options as src/main.ts; only IdempotencyInterceptor is
- * replaced, through @nestjs/testing's overrideInterceptor, by BypassIdempotencyInterceptor. The
- * bench checks that the override took (a second request with one key is not replayed).
+ * The bench's baseline, NOT a production entry point: the production build (dist/) with the
+ * idempotency layer switched off, composed as the tests compose apps (`node --import tsx
+ * bench/baseline.ts`, after `npm run build`). Same AppModule, setUpApp, adapter and options as
+ * src/main.ts; only IdempotencyInterceptor is overridden, by BypassIdempotencyInterceptor.
  */
 import 'reflect-metadata';
 import { BadRequestException, type CallHandler, type ExecutionContext, Injectable, Logger, type NestInterceptor } from '@nestjs/common';

@@ -2,7 +2,7 @@
 /**
  * The bench: what idempotency costs, on each adapter, against the service at an earlier commit
  * (`--ref`), and the idempotency package alone against a peer package (`--scenarios layer`, or
- * `npm run bench:layer`). See bench/README.md. Progress on stderr, the report on stdout.
+ * `npm run bench:layer`). See docs/performance.md. Progress on stderr, the report on stdout.
  * Exit codes: 0 measured (targets may still FAIL), 1 the bench failed, 2 bad arguments.
  */
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
@@ -32,70 +32,64 @@ import { type ProfiledRun, runProfile } from './scenarios/profile.js';
 import { runSoak, SOAK_FIRST_SECONDS } from './scenarios/soak.js';
 import { runThroughput, sanityChecks, type ThroughputRun, warmUp } from './scenarios/throughput.js';
 
-const USAGE = `Usage: npm run bench -- [options]      (npm run bench:layer: --scenarios layer --seconds 4 --connections 20 --warmup-seconds 1 --lead-in-seconds 0)
+/** Every option: its default (a number: an integer option `<n>`, at least `min`; false: a flag; else a text option named `value`) and its help. */
+const OPTIONS: Record<string, { default: number | boolean | string | null; min?: number; value?: string; help: string }> = {
+  seconds: { default: 10, help: 'length of each measured run' },
+  connections: { default: 50, help: 'autocannon connections' },
+  scenarios: { default: null, value: '<list>', help: `comma list of ${ALL_SCENARIOS.join(',')} (default all but layer)` },
+  adapters: {
+    default: HTTP_ADAPTERS.join(','),
+    value: '<list>',
+    help: `the service's fresh and replay and the layer sides run on each; the rest on ${DEFAULT_ADAPTER}`,
+  },
+  ref: { default: null, value: '<git ref>', help: 'also measure the service at this git ref (fresh and replay), built in a temporary worktree' },
+  rounds: { default: 3, help: 'interleaved rounds: every scenario on every side, then again' },
+  'soak-seconds': { default: 60, min: SOAK_FIRST_SECONDS + 1, help: `memory check: RSS after ${SOAK_FIRST_SECONDS} s vs after n s of fresh keys` },
+  quick: { default: false, help: 'skip the soak' },
+  'cpu-prof': { default: false, help: 'also profile fresh and replay (default adapter) and the baseline with node --cpu-prof' },
+  'warmup-seconds': { default: 3, min: 0, help: 'unmeasured load on each new process' },
+  'lead-in-seconds': { default: 2, min: 0, help: 'unmeasured load of the same scenario right before each measured run' },
+  'contention-requests': { default: 1000, help: 'requests in the contention burst (and to bench/floor-server.mjs, the floor)' },
+  'no-build': { default: false, help: 'use dist/ as it is instead of running `npm run build`' },
+  report: { default: null, value: '<results.json>', help: 'measure nothing: the tables again from a results JSON file' },
+  help: { default: false, help: 'show this help' },
+};
 
-  --seconds <n>              length of each measured run (default 10)
-  --connections <n>          autocannon connections (default 50)
-  --scenarios <list>         comma list of ${ALL_SCENARIOS.join(',')} (default all but layer)
-  --adapters <list>          comma list of ${HTTP_ADAPTERS.join(',')} (default both): fresh and replay of the service,
-                             and the layer sides, on each; the baseline, mixed, contention, the soak and the
-                             profiles run on the default adapter, ${DEFAULT_ADAPTER}
-  --ref <git ref>            also measure the service as it was at this ref (fresh and replay), built in a
-                             temporary git worktree (removed at the end), with ratios to it from the same round
-  --rounds <n>               interleaved rounds: every scenario on every side, then again (default 3)
-  --soak-seconds <n>         memory check: RSS after ${SOAK_FIRST_SECONDS} s vs after n s of fresh keys (default 60)
-  --quick                    skip the soak
-  --cpu-prof                 also profile fresh and replay (default adapter) and the baseline with node --cpu-prof
-  --warmup-seconds <n>       unmeasured load on each new process (default 3)
-  --lead-in-seconds <n>      unmeasured load of the same scenario right before each measured run (default 2)
-  --contention-requests <n>  requests in the contention burst (default 1000); the same burst and steady load
-                             also go to bench/floor-server.mjs, the floor of this machine and client
-  --no-build                 use dist/ as it is instead of running \`npm run build\`
-  --report <results.json>    measure nothing: redraw the chart and the README table from a results file
-  --help                     show this help`;
+const USAGE = [
+  'Usage: npm run bench -- [options]   (npm run bench:layer: --scenarios layer --seconds 4 --connections 20 --warmup-seconds 1 --lead-in-seconds 0)',
+  '',
+  ...Object.entries(OPTIONS).map(([name, option]) => {
+    const head = `  --${name} ${typeof option.default === 'number' ? '<n>' : (option.value ?? '')}`.padEnd(32);
+    const shown = option.default === false || option.default === null ? '' : ` (default ${option.default})`;
+    return `${head}${option.help}${shown}`;
+  }),
+].join('\n');
 
 class UsageError extends Error {}
 
+const SERVICE_SCENARIOS = ALL_SCENARIOS.filter((scenario) => scenario !== 'layer');
+
 function parseOptions(argv: string[]): BenchOptions | 'help' | { report: string } {
-  const text = { type: 'string' } as const;
-  const flag = { type: 'boolean' } as const;
-  let values;
+  let values: Record<string, string | boolean | undefined>;
   try {
-    ({ values } = parseArgs({
-      args: argv,
-      strict: true,
-      options: {
-        seconds: text,
-        connections: text,
-        scenarios: text,
-        adapters: text,
-        ref: text,
-        rounds: text,
-        'soak-seconds': text,
-        quick: flag,
-        'cpu-prof': flag,
-        'warmup-seconds': text,
-        'lead-in-seconds': text,
-        'contention-requests': text,
-        'no-build': flag,
-        report: text,
-        help: flag,
-      },
-    }));
+    const spec = Object.fromEntries(
+      Object.entries(OPTIONS).map(([name, option]) => [name, { type: option.default === false ? 'boolean' : 'string' }] as const),
+    );
+    ({ values } = parseArgs({ args: argv, strict: true, options: spec }));
   } catch (error) {
     throw new UsageError((error as Error).message);
   }
   if (values.help) return 'help';
-  if (values.report !== undefined) return { report: values.report };
-  const integer = (name: keyof typeof values, fallback: number, min = 1) => {
-    const raw = values[name] as string | undefined;
-    if (raw === undefined) return fallback;
+  if (typeof values.report === 'string') return { report: values.report };
+  const integer = (name: string) => {
+    const [raw, { default: fallback, min = 1 }] = [values[name] as string | undefined, OPTIONS[name]!];
+    if (raw === undefined) return fallback as number;
     if (!/^\d+$/.test(raw.trim()) || Number(raw) < min) throw new UsageError(`--${name} must be an integer ≥ ${min}, got "${raw}"`);
     return Number(raw);
   };
   const listOf = <T extends string>(name: 'scenarios' | 'adapters', choices: readonly T[], fallback: readonly T[]): T[] => {
     const names =
-      values[name]
+      (values[name] as string | undefined)
         ?.split(',')
         .map((entry) => entry.trim())
         .filter(Boolean) ?? fallback;
@@ -104,25 +98,22 @@ function parseOptions(argv: string[]): BenchOptions | 'help' | { report: string 
       throw new UsageError(`--${name}: ${unknown ? `unknown "${unknown}"` : 'empty'}; choose from ${choices.join(', ')}`);
     return choices.filter((choice) => names.includes(choice));
   };
-  if (values.ref?.trim() === '') throw new UsageError('--ref is empty');
+  const ref = (values.ref as string | undefined)?.trim() ?? null;
+  if (ref === '') throw new UsageError('--ref is empty');
   return {
-    seconds: integer('seconds', 10),
-    connections: integer('connections', 50),
-    scenarios: listOf(
-      'scenarios',
-      ALL_SCENARIOS,
-      ALL_SCENARIOS.filter((scenario) => scenario !== 'layer'),
-    ),
+    seconds: integer('seconds'),
+    connections: integer('connections'),
+    scenarios: listOf('scenarios', ALL_SCENARIOS, SERVICE_SCENARIOS),
     adapters: listOf('adapters', HTTP_ADAPTERS, HTTP_ADAPTERS),
-    ref: values.ref?.trim() ?? null,
-    rounds: integer('rounds', 3),
-    soakSeconds: integer('soak-seconds', 60, SOAK_FIRST_SECONDS + 1),
-    quick: values.quick ?? false,
-    cpuProf: values['cpu-prof'] ?? false,
-    warmupSeconds: integer('warmup-seconds', 3, 0),
-    leadInSeconds: integer('lead-in-seconds', 2, 0),
-    contentionRequests: integer('contention-requests', 1000),
-    build: !values['no-build'],
+    ref,
+    rounds: integer('rounds'),
+    soakSeconds: integer('soak-seconds'),
+    quick: values.quick === true,
+    cpuProf: values['cpu-prof'] === true,
+    warmupSeconds: integer('warmup-seconds'),
+    leadInSeconds: integer('lead-in-seconds'),
+    contentionRequests: integer('contention-requests'),
+    build: values['no-build'] !== true,
   };
 }
 
@@ -132,23 +123,17 @@ async function git(args: string[], cwd = ROOT): Promise<string | null> {
 }
 
 async function main(): Promise<number> {
-  let options: BenchOptions;
+  let options: ReturnType<typeof parseOptions>;
   try {
-    const parsed = parseOptions(process.argv.slice(2));
-    if (parsed === 'help') {
-      console.log(USAGE);
-      return 0;
-    }
-    if ('report' in parsed) {
-      writeOutputs(JSON.parse(readFileSync(parsed.report, 'utf8')) as BenchResult);
-      return 0;
-    }
-    options = parsed;
+    options = parseOptions(process.argv.slice(2));
   } catch (error) {
     if (!(error instanceof UsageError)) throw error;
     console.error(`error: ${error.message}\nRun with --help to see the options.`);
     return 2;
   }
+  if (options === 'help') console.log(USAGE);
+  else if ('report' in options) writeOutputs(JSON.parse(readFileSync(options.report, 'utf8')) as BenchResult);
+  if (options === 'help' || 'report' in options) return 0;
   const refCommit = options.ref === null ? null : await git(['rev-parse', '--verify', '--quiet', `${options.ref}^{commit}`]);
   if (options.ref !== null && refCommit === null) {
     console.error(`error: --ref ${options.ref} names no commit of this repository`);
@@ -158,11 +143,9 @@ async function main(): Promise<number> {
     console.error('error: the bench starts its own redis-server and none is installed (apt-get install redis-server)');
     return 1;
   }
-  let interrupted = false;
   const interrupt = (signal: NodeJS.Signals) => {
-    // Ctrl-C can arrive twice (from the terminal, and relayed by tsx): the handler stays, so the process does not end before the clean-up.
-    if (interrupted) return;
-    interrupted = true;
+    // Ctrl-C can arrive twice (from the terminal, and relayed by tsx): the handler stays, so the
+    // process does not end before the clean-up, which runs once.
     log(`bench: ${signal}: stopping everything it started`);
     void stopEverything().finally(() => process.exit(signal === 'SIGINT' ? 130 : 143));
   };
@@ -171,6 +154,7 @@ async function main(): Promise<number> {
   mkdirSync(RESULTS_DIR, { recursive: true });
 
   const startedAt = new Date().toISOString().replace(/\.\d+Z$/, 'Z');
+  const stamp = startedAt.replace(/:/g, '-');
   const machine = {
     node: process.versions.node,
     cpus: cpus().length,
@@ -185,13 +169,8 @@ async function main(): Promise<number> {
     const servesService = sides.length > 0 || runsContention(options);
     if (options.build && servesService) await runStep('npm', ['run', 'build']);
     if (servesService && !existsSync(join(ROOT, 'dist', 'main.js'))) throw new Error('dist/main.js is missing: run without --no-build');
-    const context: Context = {
-      options,
-      stores: {},
-      processes: {},
-      refCheckout: options.ref !== null && sides.includes('ref') ? await buildRef(options.ref) : undefined,
-      floor: runsContention(options) ? await startFloor() : undefined,
-    };
+    if (options.ref !== null && sides.includes('ref')) await buildRef(options.ref);
+    const context: Context = { options, stores: {}, processes: {}, floor: runsContention(options) ? await startFloor() : undefined };
     for (const side of sides) context.stores[side] = await startStore(`${sideName(side, options.ref)} side`, side !== 'ref');
     if (rows.some((row) => isLayerSide(row.side))) context.stores.layer = await startStore('layer sides', true);
 
@@ -217,9 +196,8 @@ async function main(): Promise<number> {
     const soak = options.quick || !onDefaultAdapter('fresh') ? null : await runSoak(context);
     const profiles: ProfiledRun[] = [];
     if (options.cpuProf) {
-      for (const scenario of ['fresh', 'replay'] as const)
-        if (onDefaultAdapter(scenario)) profiles.push(await runProfile(context, startedAt.replace(/:/g, '-'), scenario));
-      if (options.scenarios.includes('baseline')) profiles.push(await runProfile(context, startedAt.replace(/:/g, '-'), 'baseline'));
+      for (const scenario of ['fresh', 'replay'] as const) if (onDefaultAdapter(scenario)) profiles.push(await runProfile(context, stamp, scenario));
+      if (options.scenarios.includes('baseline')) profiles.push(await runProfile(context, stamp, 'baseline'));
     }
     const measured = { options, soak, summary: { scenarios: summarizeScenarios(runs), contention: summarizeContention(contention) } };
     const dirty = await git(['status', '--porcelain']);
@@ -234,7 +212,7 @@ async function main(): Promise<number> {
       ...measured,
       targets: evaluateTargets(measured),
     });
-    log(`bench: wrote bench/results/${startedAt.replace(/:/g, '-')}.json and .svg, and the table in bench/README.md`);
+    log(`bench: wrote bench/results/${stamp}.json and the tables in docs/performance.md`);
     return 0;
   } finally {
     await stopEverything();
@@ -242,9 +220,7 @@ async function main(): Promise<number> {
 }
 
 main().then(
-  (code) => {
-    process.exitCode = code;
-  },
+  (code) => (process.exitCode = code),
   async (error: unknown) => {
     console.error('bench failed:', error instanceof Error ? error.message : error);
     for (const service of servicesStarted) {

@@ -11,7 +11,7 @@
  * Nothing else runs in it: what it costs per request is the framework's and the layer's.
  */
 import 'reflect-metadata';
-import { Body, Controller, Post, Res, type DynamicModule } from '@nestjs/common';
+import { applyDecorators, Body, Controller, Post, Res, type DynamicModule } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { ExpressAdapter } from '@nestjs/platform-express';
 import { FastifyAdapter } from '@nestjs/platform-fastify';
@@ -34,21 +34,17 @@ const {
 
 const item = (body: unknown) => ({ id: 'item_1', status: 'created', body });
 
-@Controller('items')
-class BareController {
-  @Post()
-  create(@Body() body: unknown): unknown {
-    return item(body);
+/** The one route, with the decorators of a layer (none: bare). */
+function itemsController(...decorators: MethodDecorator[]) {
+  @Controller('items')
+  class ItemsController {
+    @Post()
+    @applyDecorators(...decorators)
+    create(@Body() body: unknown): unknown {
+      return item(body);
+    }
   }
-}
-
-@Controller('items')
-class ReturningController {
-  @Post()
-  @Idempotent()
-  create(@Body() body: unknown): unknown {
-    return item(body);
-  }
+  return ItemsController;
 }
 
 @Controller('items')
@@ -61,23 +57,14 @@ class PassthroughController {
   }
 }
 
-@Controller('items')
-class PeerController {
-  @Post()
-  @PeerIdempotent()
-  create(@Body() body: unknown): unknown {
-    return item(body);
-  }
-}
-
 function appModule(): DynamicModule {
-  if (STORE === 'none') return { module: class BareApp {}, controllers: [BareController] };
+  if (STORE === 'none') return { module: class BareApp {}, controllers: [itemsController()] };
   if (LAYER === 'peer') {
     if (STORE !== 'redis') throw new Error(`the peer layer runs with its Redis adapter only (STORE=redis), not STORE=${STORE}`);
     return {
       module: class PeerApp {},
       imports: [NodeIdempotencyModule.forRootAsync({ storage: { adapter: StorageAdapterEnum.redis, options: { url: REDIS_URL } } })],
-      controllers: [PeerController],
+      controllers: [itemsController(PeerIdempotent())],
     };
   }
   const redis = () => new RedisIdempotencyStore(new Redis(REDIS_URL, { enableAutoPipelining: true }));
@@ -92,7 +79,7 @@ function appModule(): DynamicModule {
   return {
     module: class LayerApp {},
     imports: [IdempotencyModule.forRoot({ store })],
-    controllers: [HANDLER === 'passthrough' ? PassthroughController : ReturningController],
+    controllers: [HANDLER === 'passthrough' ? PassthroughController : itemsController(Idempotent())],
   };
 }
 

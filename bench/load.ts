@@ -1,30 +1,24 @@
 /**
- * The load generator, run by bench/bench.ts as its own process so that the client's work is not
- * done on the measured event loop: `node --import tsx bench/load.ts '<LoadOptions as JSON>'`.
- * It prints `ready` once loaded, waits for a `go` line on stdin (the bench takes its "before"
- * snapshots in between), drives the load with progress on stderr and prints its result as one JSON
- * line: autocannon's for the throughput modes, its own for the contention burst. It sends raw
- * requests rather than the client package's: the client's per-request work (Request objects, retry
- * bookkeeping) would be measured as the service's latency and cap the load.
+ * The load generator, its own process so that the client's work is not done on the measured event
+ * loop: `node --import tsx bench/load.ts '<LoadOptions as JSON>'`. It prints `ready`, waits for `go`
+ * on stdin (the bench takes its "before" snapshots in between), and prints its result as one JSON
+ * line. It sends raw requests rather than the client package's, whose per-request work would be
+ * measured as the service's latency and cap the load.
  *
  * Modes, all POST `path` with the same body:
- *   unique      every request a new Idempotency-Key (baseline, fresh)
- *   sequence    keys <prefix>-0 … <prefix>-(amount-1), each exactly once (warming the replay set)
+ *   unique      every request a new Idempotency-Key, `<prefix>-0`, `<prefix>-1`, … (for `seconds`, or `amount` requests)
  *   cycle       keys <prefix>-0 … <prefix>-(keyCount-1) over and over (replay)
  *   mixed       a new key, or with probability duplicateShare a key first sent 100–1100 new keys ago
  *               (so almost always finished: a replay, rarely a 409)
  *   contention  `requests` requests at once with ONE key over pre-opened keep-alive sockets
  */
 import autocannon from 'autocannon';
-import type { EventEmitter } from 'node:events';
 import { Agent, request as httpRequest } from 'node:http';
-import { createInterface } from 'node:readline';
+import { once } from 'node:events';
 import { percentile, round } from '../scripts/lib/stats.js';
 
-export type LoadMode = 'unique' | 'sequence' | 'cycle' | 'mixed' | 'contention';
-
 export interface LoadOptions {
-  mode: LoadMode;
+  mode: 'unique' | 'cycle' | 'mixed' | 'contention';
   label: string;
   baseUrl: string;
   path: string;
@@ -32,13 +26,12 @@ export interface LoadOptions {
   body: string;
   keyPrefix: string;
   connections: number;
-  /** Throughput modes: run this long (ignored when `amount` is set). */
+  /** Run this long, or send `amount` requests. */
   seconds?: number;
-  /** Stop after this many requests (sequence). */
   amount?: number;
   /** cycle: size of the key set. */
   keyCount?: number;
-  /** mixed: share of requests that repeat a recent key. */
+  /** mixed: share of requests that repeat a recent key, and the seed of their choice. */
   duplicateShare?: number;
   seed?: number;
   /** contention: requests in the burst. */
@@ -53,55 +46,26 @@ const DUPLICATE_MAX_AGE = 1100;
 async function main(): Promise<void> {
   const options = JSON.parse(process.argv[2] ?? '') as LoadOptions;
   process.stdout.write('ready\n');
-  await waitForGo();
+  await once(process.stdin, 'data');
   const result = options.mode === 'contention' ? await runContention(options) : await runAutocannon(options);
   // Exit once written: nothing (autocannon's sockets, the stdin pipe) may keep the process alive.
   process.stdout.write(`${JSON.stringify(result)}\n`, () => process.exit(0));
 }
 
-function waitForGo(): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const lines = createInterface({ input: process.stdin });
-    lines.on('line', (line) => {
-      if (line.trim() === 'go') {
-        lines.close();
-        resolve();
-      }
-    });
-    lines.on('close', () => resolve());
-    process.stdin.on('error', reject);
-  });
-}
-
 /** Per request: the Idempotency-Key to send, per the mode. */
-function keySource(options: LoadOptions): () => string {
-  const prefix = options.keyPrefix;
+function keySource({ mode, keyPrefix: prefix, keyCount = 1000, seed = 1, duplicateShare = 0.1 }: LoadOptions): () => string {
   let sent = 0;
-  switch (options.mode) {
-    case 'unique':
-    case 'sequence':
-      return () => `${prefix}-${sent++}`;
-    case 'cycle': {
-      const count = options.keyCount ?? 1000;
-      return () => `${prefix}-${sent++ % count}`;
+  if (mode === 'cycle') return () => `${prefix}-${sent++ % keyCount}`;
+  if (mode !== 'mixed') return () => `${prefix}-${sent++}`;
+  const random = parkMiller(seed);
+  return () => {
+    // Duplicates start once there are keys old enough; their age is uniform in [MIN_AGE, min(MAX_AGE, new keys sent)).
+    if (sent >= 2 * DUPLICATE_MIN_AGE && random() < duplicateShare) {
+      const age = DUPLICATE_MIN_AGE + Math.floor(random() * (Math.min(DUPLICATE_MAX_AGE, sent) - DUPLICATE_MIN_AGE));
+      return `${prefix}-${sent - age}`;
     }
-    case 'mixed': {
-      const random = mulberry32(options.seed ?? 1);
-      const share = options.duplicateShare ?? 0.1;
-      let fresh = 0;
-      return () => {
-        // Duplicates start once there are keys old enough; their age is uniform in [MIN_AGE, min(MAX_AGE, fresh)).
-        if (fresh >= 2 * DUPLICATE_MIN_AGE && random() < share) {
-          const oldest = Math.min(DUPLICATE_MAX_AGE, fresh);
-          const age = DUPLICATE_MIN_AGE + Math.floor(random() * (oldest - DUPLICATE_MIN_AGE));
-          return `${prefix}-${fresh - age}`;
-        }
-        return `${prefix}-${fresh++}`;
-      };
-    }
-    default:
-      throw new Error(`no key source for mode ${options.mode}`);
-  }
+    return `${prefix}-${sent++}`;
+  };
 }
 
 export type AutocannonOutput = { result: autocannon.Result; perSecond: number[] };
@@ -119,25 +83,15 @@ async function runAutocannon(options: LoadOptions): Promise<AutocannonOutput> {
         method: 'POST',
         connections: options.connections,
         ...(options.amount === undefined ? { duration: options.seconds ?? 10 } : { amount: options.amount }),
-        headers: {
-          authorization: `Bearer ${options.apiKey}`,
-          'content-type': 'application/json',
-        },
+        headers: { authorization: `Bearer ${options.apiKey}`, 'content-type': 'application/json' },
         body: options.body,
-        requests: [
-          {
-            // Called for every request: each gets its own Idempotency-Key.
-            setupRequest: (request) => ({ ...request, headers: { ...request.headers, 'idempotency-key': nextKey() } }),
-          },
-        ],
+        // Called for every request: each gets its own Idempotency-Key.
+        requests: [{ setupRequest: (request) => ({ ...request, headers: { ...request.headers, 'idempotency-key': nextKey() } }) }],
       },
-      (error, result) => {
-        if (error) reject(error);
-        else resolve({ result, perSecond });
-      },
+      (error, result) => (error ? reject(error) : resolve({ result, perSecond })),
     );
     // 'tick' (once a second) is emitted by autocannon but missing from its type definitions.
-    (instance as unknown as EventEmitter).on('tick', ({ counter }: { counter: number }) => {
+    (instance as unknown as NodeJS.EventEmitter).on('tick', ({ counter }: { counter: number }) => {
       const elapsed = Math.round((Date.now() - started) / 1000);
       // autocannon ticks once more as it stops, for the part-second after the last full one.
       if (counter === 0 && options.seconds !== undefined && elapsed >= options.seconds) return;
@@ -153,91 +107,68 @@ async function runAutocannon(options: LoadOptions): Promise<AutocannonOutput> {
  */
 async function runContention(options: LoadOptions) {
   const total = options.requests ?? 1000;
-  const base = new URL(options.baseUrl);
   const agent = new Agent({ keepAlive: true, maxSockets: total, maxFreeSockets: total, keepAliveMsecs: 10_000 });
-  const send = (method: string, path: string, headers: Record<string, string>, body?: string) =>
-    new Promise<{ status: number; cached: string | undefined; endedAt: number }>((resolve, reject) => {
-      const req = httpRequest(
-        {
-          host: base.hostname,
-          port: base.port,
-          method,
-          path,
-          agent,
-          headers: body ? { ...headers, 'content-length': String(Buffer.byteLength(body)) } : headers,
-        },
-        (res) => {
-          res.resume();
-          res.on('end', () =>
-            resolve({ status: res.statusCode ?? 0, cached: res.headers['idempotency-cached'] as string | undefined, endedAt: performance.now() }),
-          );
-          res.on('error', reject);
-        },
-      );
-      req.on('error', reject);
-      req.setTimeout(30_000, () => req.destroy(new Error('timed out after 30 s')));
-      req.end(body);
+  const { hostname: host, port } = new URL(options.baseUrl);
+  const send = (method: string, path: string, headers: Record<string, string> = {}, body = '') =>
+    new Promise<{ status: number; cached: unknown; endedAt: number }>((resolve, reject) => {
+      const request = httpRequest({ host, port, method, path, agent, headers: { ...headers, 'content-length': Buffer.byteLength(body) } }, (response) => {
+        response.resume().on('error', reject);
+        response.on('end', () => resolve({ status: response.statusCode ?? 0, cached: response.headers['idempotency-cached'], endedAt: performance.now() }));
+      });
+      request.on('error', reject).setTimeout(30_000, () => request.destroy(new Error('timed out after 30 s')));
+      request.end(body);
     });
+  const progress = (message: string) => process.stderr.write(`  [${options.label}] ${message}\n`);
 
-  process.stderr.write(`  [${options.label}] opening ${total} keep-alive connections\n`);
-  const warm = await Promise.allSettled(Array.from({ length: total }, () => send('GET', '/health', {})));
-  const notWarm = warm.filter((outcome) => outcome.status === 'rejected').length;
-  if (notWarm > 0) process.stderr.write(`  [${options.label}] ${notWarm} connections could not be opened; they open during the burst\n`);
-
-  const headers = {
-    authorization: `Bearer ${options.apiKey}`,
-    'content-type': 'application/json',
-    'idempotency-key': options.keyPrefix,
-  };
-  process.stderr.write(`  [${options.label}] ${total} requests with one key\n`);
+  progress(`opening ${total} keep-alive connections`);
+  const notWarm = (await Promise.allSettled(Array.from({ length: total }, () => send('GET', '/health')))).filter((o) => o.status === 'rejected').length;
+  if (notWarm > 0) progress(`${notWarm} connections could not be opened; they open during the burst`);
+  const headers = { authorization: `Bearer ${options.apiKey}`, 'content-type': 'application/json', 'idempotency-key': options.keyPrefix };
+  progress(`${total} requests with one key`);
   const firstAt = performance.now();
-  const pending = Array.from({ length: total }, () => {
-    const startedAt = performance.now();
-    return send('POST', options.path, headers, options.body).then(
-      (answer) => ({ ...answer, latencyMs: answer.endedAt - startedAt }),
-      () => ({ status: -1, cached: undefined, endedAt: performance.now(), latencyMs: NaN }),
-    );
-  });
-  const answers = await Promise.all(pending);
+  const answers = await Promise.all(
+    Array.from({ length: total }, () => {
+      const startedAt = performance.now();
+      return send('POST', options.path, headers, options.body).then(
+        (answer) => ({ ...answer, latencyMs: answer.endedAt - startedAt }),
+        () => ({ status: 'error', cached: undefined, endedAt: performance.now(), latencyMs: NaN }),
+      );
+    }),
+  );
   agent.destroy();
 
   const statuses: Record<string, number> = {};
-  for (const { status } of answers) statuses[status === -1 ? 'error' : status] = (statuses[status === -1 ? 'error' : status] ?? 0) + 1;
+  for (const { status } of answers) statuses[status] = (statuses[status] ?? 0) + 1;
   const fresh = answers.find((answer) => answer.status === 201 && answer.cached === 'false');
   const conflicts = answers.filter((answer) => answer.status === 409);
   // The 409s answered while the one execution still ran (the floor server answers no 201: all of them).
-  const whileRunning = fresh ? conflicts.filter((answer) => answer.endedAt <= fresh.endedAt) : conflicts;
-  const summarize = (latencies: number[]) => ({ count: latencies.length, p50: percentile(latencies, 50, 2), p99: percentile(latencies, 99, 2) });
+  const whileRunning = conflicts.filter((answer) => !fresh || answer.endedAt <= fresh.endedAt);
+  const summarize = (answers: Array<{ latencyMs: number }>) => {
+    const latencies = answers.map((answer) => answer.latencyMs);
+    return { count: latencies.length, p50: percentile(latencies, 50, 2), p99: percentile(latencies, 99, 2) };
+  };
+  const lastConflictAt = Math.max(...conflicts.map((answer) => answer.endedAt));
   const result = {
     requests: total,
     statuses,
     replays: answers.filter((answer) => answer.status === 201 && answer.cached === 'true').length,
     freshLatencyMs: fresh ? round(fresh.latencyMs) : null,
-    conflicts: summarize(conflicts.map((answer) => answer.latencyMs)),
-    conflictsWhileRunning: summarize(whileRunning.map((answer) => answer.latencyMs)),
+    conflicts: summarize(conflicts),
+    conflictsWhileRunning: summarize(whileRunning),
     wallMs: round(Math.max(...answers.map((answer) => answer.endedAt)) - firstAt),
     /** 409s answered per second, first request to last 409: the pace of the conflict path. */
-    conflictsPerSecond:
-      conflicts.length === 0 ? null : Math.round((1000 * conflicts.length) / (Math.max(...conflicts.map((answer) => answer.endedAt)) - firstAt)),
+    conflictsPerSecond: conflicts.length === 0 ? null : Math.round((1000 * conflicts.length) / (lastConflictAt - firstAt)),
   };
-  process.stderr.write(
-    `  [${options.label}] ${JSON.stringify(statuses)}; 409 p50 ${result.conflicts.p50} ms, p99 ${result.conflicts.p99} ms; ${result.conflictsPerSecond} 409s/s\n`,
-  );
+  progress(`${JSON.stringify(statuses)}; 409 p50 ${result.conflicts.p50} ms, p99 ${result.conflicts.p99} ms; ${result.conflictsPerSecond} 409s/s`);
   return result;
 }
 
 export type ContentionResult = Awaited<ReturnType<typeof runContention>>;
 
-/** A small seeded PRNG, so a mixed run repeats the same key sequence. */
-function mulberry32(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+/** The minimal standard generator (seed ≥ 1), so a mixed run repeats the same key sequence. */
+function parkMiller(seed: number): () => number {
+  let state = seed;
+  return () => (state = (state * 48_271) % 0x7fffffff) / 0x7fffffff;
 }
 
 // bench.ts imports only this file's types (erased), so this runs only in the load process.

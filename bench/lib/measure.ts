@@ -1,4 +1,5 @@
 /** Redis, PostgreSQL and process figures of a measured window, from Redis' INFO commandstats and the probe. */
+import type autocannon from 'autocannon';
 import type { Redis } from 'ioredis';
 import { round } from '../../scripts/lib/stats.js';
 import { waitFor } from '../../test/harness/index.js';
@@ -14,39 +15,31 @@ const NOT_REQUEST_WORK = /^(info|flushall|flushdb|config\|.*|client\|.*|hello|se
 const IDEMPOTENCY_ROUND_TRIP = /^(evalsha|eval):([^#]*idempotency:\{\}:lock|acquireLock$|extendLock$|releaseLock$)/;
 
 async function commandStats(client: Redis): Promise<Record<string, number>> {
-  const calls: Record<string, number> = {};
-  for (const [, name, count] of (await client.info('commandstats')).matchAll(/^cmdstat_([^:]+):calls=(\d+)/gm)) calls[name!] = Number(count);
-  return calls;
+  return Object.fromEntries(
+    [...(await client.info('commandstats')).matchAll(/^cmdstat_([^:]+):calls=(\d+)/gm)].map(([, name, count]) => [name, Number(count)]),
+  );
 }
 
 function delta(after: Record<string, number>, before: Record<string, number>): Record<string, number> {
-  const result: Record<string, number> = {};
-  for (const [name, count] of Object.entries(after)) {
-    if (count > (before[name] ?? 0) && !NOT_REQUEST_WORK.test(name)) result[name] = count - (before[name] ?? 0);
-  }
-  return result;
+  const grown = Object.entries(after).map(([name, count]) => [name, count - (before[name] ?? 0)] as const);
+  return Object.fromEntries(grown.filter(([name, count]) => count > 0 && !NOT_REQUEST_WORK.test(name)));
 }
 
 export const sum = (values: number[]) => values.reduce((total, value) => total + value, 0);
 const sumWhere = (counts: Record<string, number>, test: (name: string) => boolean) =>
   sum(Object.entries(counts).map(([name, count]) => (test(name) ? count : 0)));
 
-export interface Snapshot {
-  commands: Record<string, number>;
-  probe: ProbeSample;
-}
-
-export async function snapshot(client: Redis, service: ProbedService): Promise<Snapshot> {
+export async function snapshot(client: Redis, service: ProbedService) {
   return { commands: await commandStats(client), probe: await service.sample() };
 }
+
+export type Snapshot = Awaited<ReturnType<typeof snapshot>>;
 
 /** After the load: once Redis stops receiving commands (requests still in flight when the load stopped). */
 export async function settledSnapshot(client: Redis, service: ProbedService): Promise<Snapshot> {
   let last = -1;
-  await waitFor('Redis receives no more commands', async () => last === (last = sum(Object.values(await commandStats(client)))), {
-    timeoutMs: 3000,
-    intervalMs: 100,
-  }).catch(() => undefined);
+  const quiet = async () => last === (last = sum(Object.values(await commandStats(client))));
+  await waitFor('Redis receives no more commands', quiet, { timeoutMs: 3000, intervalMs: 100 }).catch(() => undefined);
   return snapshot(client, service);
 }
 
@@ -79,3 +72,10 @@ export function processFigures(before: ProbeSample, after: ProbeSample, requests
   const idle = after.elu.idle - before.elu.idle;
   return { elu: active + idle === 0 ? 0 : round(active / (active + idle), 3), cpuUsPerRequest: round((after.cpuUs - before.cpuUs) / Math.max(requests, 1), 0) };
 }
+
+/** Responses per second of an autocannon run. */
+export const reqPerSec = (result: autocannon.Result) => round(result.requests.total / result.duration, 1);
+
+/** Responses of an autocannon run by status. */
+export const statusCounts = (result: autocannon.Result) =>
+  Object.fromEntries(Object.entries(result.statusCodeStats ?? {}).map(([status, value]) => [status, value?.count ?? 0]));

@@ -1,5 +1,6 @@
 /** The processes of a run (builds, the `--ref` worktree, Redis servers, databases, sides, the floor server, load) and their clean-up. */
 import { randomBytes } from 'node:crypto';
+import { once } from 'node:events';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -8,12 +9,12 @@ import { pathToFileURL } from 'node:url';
 import { createPaymentsApi } from '@idempotent-payments/client';
 import { Redis } from 'ioredis';
 import pg from 'pg';
-import { freePort, ManagedProcess, RabbitMqVhost, RedisServer, runToExit, ServiceProcess, stopAll, TestDatabase, waitFor } from '../../test/harness/index.js';
+import { ManagedProcess, RabbitMqVhost, RedisServer, runToExit, ServiceProcess, stopAll, TestDatabase } from '../../test/harness/index.js';
 import type { AutocannonOutput, ContentionResult, LoadOptions } from '../load.js';
 import { DEFAULT_ADAPTER, type HttpAdapter, isLayerSide, layerVariant, type Scenario, type Side, sideName } from './sides.js';
 
 export const ROOT = join(import.meta.dirname, '..', '..');
-/** Generated, not in git: each run's JSON, chart and CPU profiles. */
+/** Generated, not in git: each run's JSON and CPU profiles. */
 export const RESULTS_DIR = join(ROOT, 'bench', 'results');
 export const API_KEY = 'sk_bench_0123456789abcdef';
 const ADMIN_TOKEN = `bench_admin_${randomBytes(12).toString('hex')}`;
@@ -44,106 +45,56 @@ export function log(message: string): void {
 /** By URL: the `--ref` side runs this checkout's probe too; it instruments the ioredis and pg of the process's cwd. */
 const PROBE = pathToFileURL(join(ROOT, 'bench', 'probe.mjs')).href;
 
-/** What bench/probe.mjs answers: cumulative figures of the process; a run diffs two. */
+/**
+ * What bench/probe.mjs answers, cumulative (a run diffs two): ELU; CPU µs of all threads; Redis round
+ * trips by command (a script by name, a MULTI/EXEC block as "multi") and socket writes; PostgreSQL
+ * statements by prepared name (BEGIN/COMMIT/ROLLBACK, else `text`); CLOCK_MONOTONIC µs, the clock of V8's CPU profiles.
+ */
 export interface ProbeSample {
   elu: { idle: number; active: number };
-  /** process.cpuUsage() user + system, µs, all threads. */
   cpuUs: number;
-  /** Round trips to Redis so far, by command (a script by name); a MULTI/EXEC block is one ("multi"). */
   redis: Record<string, number>;
-  /** Socket writes to Redis: a command alone, or a (auto-)pipeline flush. */
   redisWrites: number;
-  /** Statements sent to PostgreSQL so far, by prepared name (BEGIN/COMMIT/ROLLBACK, else `text`). */
   postgres: Record<string, number>;
-  /** CLOCK_MONOTONIC in µs, the clock of V8's CPU profiles. */
   monotonicUs: number;
 }
 
-/** A process of the harness with bench/probe.mjs preloaded and an IPC channel to it. */
-export class ProbedService {
-  private nextId = 1;
-  private readonly waiting = new Map<number, (message: ProbeSample) => void>();
+/** Every process a side ran, for their logs when the bench fails. */
+export const servicesStarted: ServiceProcess[] = [];
 
-  private constructor(private readonly service: ServiceProcess) {
-    service.process?.child.on('message', (message: ProbeSample & { id: number }) => {
-      this.waiting.get(message.id)?.(message);
-      this.waiting.delete(message.id);
-    });
-  }
-
-  static async start(
-    name: string,
-    env: Record<string, string>,
-    options: { cwd?: string; entry?: string; nodeArgs?: string[]; isReady?: (url: string) => Promise<boolean> } = {},
-  ) {
-    const { cwd = ROOT, entry = 'dist/main.js', nodeArgs = [], isReady } = options;
-    log(
-      `bench: starting ${name} (${env.HTTP_ADAPTER ? `HTTP_ADAPTER=${env.HTTP_ADAPTER} ` : ''}node ${[...nodeArgs, entry].join(' ')}${cwd === ROOT ? '' : ` in ${cwd}`})`,
-    );
-    const service = await ServiceProcess.start(env, {
-      name,
-      cwd,
-      entry,
-      nodeArgs: [...nodeArgs, '--import', PROBE],
-      ipc: true,
-      ...(isReady && { isReady: (started: ServiceProcess) => isReady(started.baseUrl) }),
-    });
-    const probed = new ProbedService(service);
-    servicesStarted.push(probed);
-    return probed;
-  }
-
-  get name(): string {
-    return this.service.name;
-  }
-
-  get baseUrl(): string {
-    return this.service.baseUrl;
-  }
-
-  get logs(): string {
-    return this.service.logs;
-  }
-
-  /** VmRSS from /proc, bytes. */
-  rss(): number | undefined {
-    const match = this.service.pid && /^VmRSS:\s+(\d+)\s+kB/m.exec(readFileSync(`/proc/${this.service.pid}/status`, 'utf8'));
-    return match ? Number(match[1]) * 1024 : undefined;
-  }
-
-  sample(): Promise<ProbeSample> {
-    return this.ask('sample');
-  }
-
-  /** A normal exit (the probe calls process.exit(0)), which --cpu-prof needs to write its file; SIGTERM, SIGKILL if it does not come. */
-  async exitNormally(): Promise<void> {
-    const running = this.service.process;
-    if (!running) return;
-    await this.ask('exit').catch(() => undefined);
-    if (!(await running.waitForExit(15_000))) await running.stop();
-  }
-
-  stop(): Promise<void> {
-    return this.service.stop();
-  }
-
-  private ask<T>(type: string, timeoutMs = 15_000): Promise<T> {
-    const child = this.service.process?.child;
-    if (!child?.connected) return Promise.reject(new Error(`${this.name} is not running`));
-    const id = this.nextId++;
-    return new Promise<T>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`${this.name} did not answer the probe's "${type}" within ${timeoutMs} ms`)), timeoutMs);
-      this.waiting.set(id, (message) => {
-        clearTimeout(timer);
-        resolve(message as T);
-      });
-      child.send({ id, type });
-    });
-  }
+/** A process of the harness with bench/probe.mjs preloaded, and the bench's questions to the probe. */
+async function startProbed(
+  name: string,
+  env: Record<string, string>,
+  options: { cwd?: string; entry?: string; nodeArgs?: string[]; isReady?: (server: ServiceProcess) => Promise<boolean> } = {},
+) {
+  const { entry = 'dist/main.js', nodeArgs = [] } = options;
+  log(
+    `bench: starting ${name} (${env.HTTP_ADAPTER ? `HTTP_ADAPTER=${env.HTTP_ADAPTER} ` : ''}node ${[...nodeArgs, entry].join(' ')} in ${options.cwd ?? ROOT})`,
+  );
+  const service = await ServiceProcess.start(env, { ...options, name, nodeArgs: [...nodeArgs, '--import', PROBE], ipc: true });
+  servicesStarted.push(service);
+  // One question at a time per process: the next message is the answer.
+  const ask = async (type: 'sample' | 'exit') => {
+    const child = service.process?.child;
+    if (!child?.connected) throw new Error(`${name} is not running`);
+    child.send({ type });
+    return (await once(child, 'message', { signal: AbortSignal.timeout(15_000) }))[0] as ProbeSample;
+  };
+  return Object.assign(service, {
+    sample: () => ask('sample'),
+    /** VmRSS from /proc, bytes; 0 once the process is gone. */
+    rss: () => (service.pid === undefined ? 0 : Number(/^VmRSS:\s+(\d+)\s+kB/m.exec(readFileSync(`/proc/${service.pid}/status`, 'utf8'))?.[1] ?? 0) * 1024),
+    /** A normal exit, which --cpu-prof needs to write its file; SIGTERM, SIGKILL if it does not come. */
+    async exitNormally() {
+      const running = service.process;
+      await ask('exit').catch(() => undefined);
+      if (running && !(await running.waitForExit(15_000))) await running.stop();
+    },
+  });
 }
 
-/** Every process a side ran, for their logs when the bench fails. */
-export const servicesStarted: ProbedService[] = [];
+export type ProbedService = Awaited<ReturnType<typeof startProbed>>;
 
 /**
  * A side's storage: a redis-server of its own (each service runs the events consumer in process,
@@ -213,13 +164,12 @@ export async function runStep(command: string, args: string[], cwd = ROOT): Prom
   if (code !== 0) throw new Error(`${command} ${args.join(' ')} failed (exit ${code})`);
 }
 
-/** The service as it was at a git ref: a detached worktree in a temporary folder, built there. */
-export async function buildRef(ref: string): Promise<string> {
+/** The service as it was at a git ref: a detached worktree in a temporary folder, built there; the `ref` side runs it. */
+export async function buildRef(ref: string): Promise<void> {
   refCheckout = join(mkdtempSync(join(tmpdir(), 'bench-ref-')), 'checkout');
   await runStep('git', ['worktree', 'add', '--detach', refCheckout, ref]);
   await runStep('npm', ['ci', '--no-audit', '--no-fund'], refCheckout);
   await runStep('npm', ['run', 'build'], refCheckout);
-  return refCheckout;
 }
 
 /** What scenarios run against: the options, each side's store and (during a round) process, the floor server. */
@@ -230,7 +180,6 @@ export interface Context {
   /** The `worker` side's events worker of this round. */
   worker?: ProbedService;
   floor?: LoadTarget;
-  refCheckout?: string;
 }
 
 /** The layer sides share one store, the others have one each. */
@@ -240,9 +189,7 @@ export function storeOf(context: Context, side: Side): Store {
   return store;
 }
 
-export function requestOf(side: Side): typeof CHARGE {
-  return isLayerSide(side) ? LAYER_ITEM : CHARGE;
-}
+export const requestOf = (side: Side) => (isLayerSide(side) ? LAYER_ITEM : CHARGE);
 
 /**
  * A new process of a side, named `<side> <suffix>`; `nodeArgs` go before the entry (--cpu-prof).
@@ -258,38 +205,21 @@ export async function startSide(context: Context, side: Side, suffix: string, no
     const [layerStore, handler = 'returning'] = variant === 'bare' ? ['none'] : variant === 'peer' ? ['redis'] : variant.split(' ');
     const layer = { ADAPTER: adapter, LAYER: variant === 'peer' ? 'peer' : 'ours', STORE: layerStore!, HANDLER: handler };
     // tsx's ESM loader only: its CommonJS hook would give the peer's require('@nestjs/core') a copy of NestJS of its own.
-    return ProbedService.start(
-      name,
-      { ...layer, REDIS_URL: store.server.url, ...database },
-      {
-        entry: 'bench/layer-server.ts',
-        nodeArgs: [...nodeArgs, '--import', 'tsx/esm'],
-        isReady: (url) => fetch(url).then(() => true),
-      },
-    );
+    const options = { entry: 'bench/layer-server.ts', nodeArgs: [...nodeArgs, '--import', 'tsx/esm'], isReady: listens };
+    return startProbed(name, { ...layer, REDIS_URL: store.server.url, ...database }, options);
   }
-  const env = {
-    ...database,
-    NODE_ENV: 'production',
-    // Stopped between rounds: no drain to wait for.
-    SHUTDOWN_DRAIN_MS: '0',
-    LOG_LEVEL: 'warn',
-    API_KEYS: `bench:${API_KEY}`,
-    ADMIN_TOKEN,
-    RATE_LIMIT_MAX: '0',
-    GATEWAY_MIN_DELAY_MS: '0',
-    GATEWAY_MAX_DELAY_MS: '0',
-    REDIS_URL: store.server.url,
-  };
+  // Production, quiet, an instant gateway; stopped between rounds, so no drain to wait for.
+  const service = { NODE_ENV: 'production', LOG_LEVEL: 'warn', GATEWAY_MIN_DELAY_MS: '0', GATEWAY_MAX_DELAY_MS: '0', SHUTDOWN_DRAIN_MS: '0' };
+  const env = { ...database, ...service, API_KEYS: `bench:${API_KEY}`, ADMIN_TOKEN, RATE_LIMIT_MAX: '0', REDIS_URL: store.server.url };
   if (side === 'baseline')
-    return ProbedService.start(name, { ...env, HTTP_ADAPTER: DEFAULT_ADAPTER }, { entry: 'bench/baseline.ts', nodeArgs: [...nodeArgs, '--import', 'tsx'] });
-  if (side === 'ref') return ProbedService.start(name, env, { cwd: context.refCheckout, nodeArgs });
-  if (side !== 'worker') return ProbedService.start(name, { ...env, HTTP_ADAPTER: side }, { nodeArgs });
+    return startProbed(name, { ...env, HTTP_ADAPTER: DEFAULT_ADAPTER }, { entry: 'bench/baseline.ts', nodeArgs: [...nodeArgs, '--import', 'tsx'] });
+  if (side === 'ref') return startProbed(name, env, { cwd: refCheckout, nodeArgs });
+  if (side !== 'worker') return startProbed(name, { ...env, HTTP_ADAPTER: side }, { nodeArgs });
   // The service without the event path (it still writes each charge's outbox row), and the events
   // worker beside it on the same Redis, database and vhost: its CPU is what the events cost. The service first (it migrates).
-  const service = await ProbedService.start(name, { ...env, HTTP_ADAPTER: DEFAULT_ADAPTER, EVENTS_WORKER: 'false' }, { nodeArgs });
-  context.worker = await ProbedService.start(`${name} (events worker)`, env, { entry: 'dist/worker.js' });
-  return service;
+  const withoutEvents = await startProbed(name, { ...env, HTTP_ADAPTER: DEFAULT_ADAPTER, EVENTS_WORKER: 'false' }, { nodeArgs });
+  context.worker = await startProbed(`${name} (events worker)`, env, { entry: 'dist/worker.js' });
+  return withoutEvents;
 }
 
 /** The typed API of the client package, as the bench's admin. */
@@ -309,41 +239,27 @@ export async function ledgerCount(service: LoadTarget, idempotencyKey: string): 
   return Array.isArray(charges) ? charges.length : null;
 }
 
-/** What load is sent to: a side's process, or the floor server. */
-export type LoadTarget = Pick<ProbedService, 'name' | 'baseUrl'>;
+/** Ready once it answers anything: the layer and floor servers have no /health. */
+const listens = (server: ServiceProcess) => fetch(server.baseUrl).then(() => true);
 
-/** bench/floor-server.mjs on a free port, once it listens: node:http answering every request with the service's 409. */
+/** What load is sent to: a side's process, or the floor server. */
+export type LoadTarget = Pick<ServiceProcess, 'name' | 'baseUrl'>;
+
+/** bench/floor-server.mjs, once it listens: node:http answering every request with the service's 409. */
 export async function startFloor(): Promise<LoadTarget> {
-  const port = await freePort();
-  log(`bench: starting the floor server (node bench/floor-server.mjs on port ${port})`);
-  const floor = ManagedProcess.spawn(process.execPath, ['bench/floor-server.mjs'], { name: 'floor server', cwd: ROOT, env: { PORT: String(port) }, ipc: true });
-  const baseUrl = `http://127.0.0.1:${port}`;
-  await waitFor(`the floor server listens on ${baseUrl}`, () => fetch(baseUrl).then(() => true), { timeoutMs: 10_000, process: floor });
-  return { name: 'floor server', baseUrl };
+  log('bench: starting the floor server (node bench/floor-server.mjs)');
+  return ServiceProcess.start({}, { name: 'floor server', entry: 'bench/floor-server.mjs', ipc: true, isReady: listens });
 }
 
 export function loadOptions(mode: LoadOptions['mode'], label: string, target: LoadTarget, side: Side, extra: Partial<LoadOptions>): LoadOptions {
-  return {
-    mode,
-    label,
-    baseUrl: target.baseUrl,
-    apiKey: API_KEY,
-    ...requestOf(side),
-    keyPrefix: `${label.replace(/\s+/g, '-')}-${randomBytes(4).toString('hex')}`,
-    connections: 50,
-    ...extra,
-  };
+  const keyPrefix = `${label.replace(/\s+/g, '-')}-${randomBytes(4).toString('hex')}`;
+  return { mode, label, baseUrl: target.baseUrl, apiKey: API_KEY, ...requestOf(side), keyPrefix, connections: 50, ...extra };
 }
 
 /** bench/load.ts in a process of its own; `beforeGo` runs once it is loaded and before it sends anything, so its start-up is not measured. */
 export async function runLoad<T extends AutocannonOutput | ContentionResult>(options: LoadOptions, beforeGo?: () => Promise<void>): Promise<T> {
-  const load = ManagedProcess.spawn(process.execPath, ['--import', 'tsx', 'bench/load.ts', JSON.stringify(options)], {
-    name: `load ${options.label}`,
-    cwd: ROOT,
-    env: process.env,
-    stdin: 'pipe',
-    stderr: 'stderr',
-  });
+  const spawnOptions = { name: `load ${options.label}`, cwd: ROOT, env: process.env, stdin: 'pipe', stderr: 'stderr' } as const;
+  const load = ManagedProcess.spawn(process.execPath, ['--import', 'tsx', 'bench/load.ts', JSON.stringify(options)], spawnOptions);
   try {
     let output: string | undefined;
     for await (const line of createInterface({ input: load.child.stdout! })) {

@@ -1,4 +1,4 @@
-/** What a run reports: summaries over rounds, the targets, the tables (README block and stdout), the chart and JSON files. */
+/** What a run reports: summaries over rounds, the targets, the tables (stdout and docs/performance.md) and the JSON file. */
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { median, percentile, round } from '../../scripts/lib/stats.js';
@@ -6,7 +6,6 @@ import type { ContentionRun } from '../scenarios/contention.js';
 import type { ProfiledRun } from '../scenarios/profile.js';
 import type { SoakResult } from '../scenarios/soak.js';
 import type { ThroughputRun } from '../scenarios/throughput.js';
-import { renderChart } from './chart.js';
 import { sum } from './measure.js';
 import { type BenchOptions, RESULTS_DIR, ROOT } from './processes.js';
 import { DEFAULT_ADAPTER, isLayerSide, rowLabel, sideName, type ThroughputScenario } from './sides.js';
@@ -25,10 +24,10 @@ export interface BenchResult {
   targets: Target[];
 }
 
-const README = join(ROOT, 'bench', 'README.md');
+const RESULTS_DOCUMENT = join(ROOT, 'docs', 'performance.md');
 const MARKERS = ['<!-- results:start -->', '<!-- results:end -->'] as const;
 
-function medianOf(values: Array<number | null | undefined>, digits = 3): number | null {
+function medianOf(digits: number, values: Figure[]): number | null {
   const present = values.filter((value): value is number => typeof value === 'number' && Number.isFinite(value));
   return present.length === 0 ? null : round(median(present), digits);
 }
@@ -43,7 +42,7 @@ export function summarizeScenarios(runs: ThroughputRun[]) {
   return labels.map((label) => {
     const own = runs.filter((run) => run.label === label);
     const { scenario, side } = own[0]!;
-    const pick = (figure: (run: ThroughputRun) => number | null | undefined, digits = 3) => medianOf(own.map(figure), digits);
+    const pick = (figure: (run: ThroughputRun) => Figure, digits = 3) => medianOf(digits, own.map(figure));
     const sameRound = (run: ThroughputRun, test: (other: ThroughputRun) => boolean) => runs.find((other) => other.round === run.round && test(other));
     const ratio = (test: (other: ThroughputRun) => boolean, figure: (run: ThroughputRun) => number) =>
       pick((run) => {
@@ -55,13 +54,9 @@ export function summarizeScenarios(runs: ThroughputRun[]) {
     const bare = isLayerSide(side) ? side.replace(/ [^ ]+( passthrough)?$/, ' bare') : undefined;
     const isBare = (other: ThroughputRun) => other.side === bare;
     const non2xx: Record<string, number> = {};
-    for (const run of own) {
-      for (const [status, count] of Object.entries({ ...run.statusCounts, errors: run.errors, timeouts: run.timeouts })) {
+    for (const run of own)
+      for (const [status, count] of Object.entries({ ...run.statusCounts, errors: run.errors, timeouts: run.timeouts }))
         if (!status.startsWith('2') && count > 0) non2xx[status] = (non2xx[status] ?? 0) + count;
-      }
-    }
-    const withEvents = own.filter((run) => run.events);
-    const lagSamples = withEvents.flatMap((run) => run.events!.lagSamplesS);
     return {
       scenario,
       side,
@@ -97,42 +92,47 @@ export function summarizeScenarios(runs: ThroughputRun[]) {
             reqPerSec: ratio(isBare, (run) => run.reqPerSec),
           }
         : null,
-      events:
-        withEvents.length === 0
-          ? null
-          : {
-              lagP99S: percentile(lagSamples, 99, 3),
-              lagMaxS: lagSamples.length === 0 ? null : Math.max(...lagSamples),
-              eventCpuUs: medianOf(
-                withEvents.map((run) => run.events!.workerCpuUsPerEvent),
-                0,
-              ),
-              shareOfCharge: medianOf(
-                withEvents.map((run) => run.events!.shareOfCharge),
-                4,
-              ),
-              /** Cross-check on the default adapter's row: its CPU per request over the `worker` row's service CPU, same round, minus 1. */
-              inProcessShare:
-                side === DEFAULT_ADAPTER
-                  ? medianOf(
-                      own.map((run) => run.cpuUsPerRequest / (sameRound(run, (other) => other.side === 'worker')?.cpuUsPerRequest ?? NaN) - 1),
-                      4,
-                    )
-                  : null,
-            },
+      events: own.some((run) => run.events) ? eventSummary(own, (run) => sameRound(run, (other) => other.side === 'worker')) : null,
     };
   });
+}
+
+/** The event path of a row's fresh runs; the cross-check on the default adapter's row against the `worker` row's service CPU of the same round. */
+function eventSummary(own: ThroughputRun[], workerRun: (run: ThroughputRun) => ThroughputRun | undefined) {
+  const events = own.flatMap((run) => (run.events ? [run.events] : []));
+  const lagSamples = events.flatMap((figures) => figures.lagSamplesS);
+  return {
+    lagP99S: percentile(lagSamples, 99, 3),
+    lagMaxS: lagSamples.length === 0 ? null : Math.max(...lagSamples),
+    eventCpuUs: medianOf(
+      0,
+      events.map((figures) => figures.workerCpuUsPerEvent),
+    ),
+    shareOfCharge: medianOf(
+      4,
+      events.map((figures) => figures.shareOfCharge),
+    ),
+    /** This row's CPU per request over the service's without the event path, minus 1. */
+    inProcessShare:
+      own[0]!.side === DEFAULT_ADAPTER
+        ? medianOf(
+            4,
+            own.map((run) => run.cpuUsPerRequest / (workerRun(run)?.cpuUsPerRequest ?? NaN) - 1),
+          )
+        : null,
+  };
 }
 
 export type ScenarioSummary = ReturnType<typeof summarizeScenarios>[number];
 
 export function summarizeContention(runs: ContentionRun[]) {
   if (runs.length === 0) return null;
-  const pick = (figure: (run: ContentionRun) => number | null) => medianOf(runs.map(figure), 2);
-  const perRoundRatio = (service: (run: ContentionRun) => number | null, floor: (run: ContentionRun) => number | null) =>
+  const pick = (figure: (run: ContentionRun) => number | null) => medianOf(2, runs.map(figure));
+  /** The service's 409 p99 ÷ the floor's, same round. */
+  const vsFloor = (figures: (run: ContentionRun) => Array<number | null>) =>
     pick((run) => {
-      const [ours, theirs] = [service(run), floor(run)];
-      return ours === null || theirs === null || theirs <= 0 ? null : ours / theirs;
+      const [service, floor] = figures(run);
+      return (service ?? NaN) / (floor || NaN);
     });
   return {
     rounds: runs.length,
@@ -152,30 +152,18 @@ export function summarizeContention(runs: ContentionRun[]) {
       burstP50Ms: pick((run) => run.floor.burst.conflicts.p50),
       burstP99Ms: pick((run) => run.floor.burst.conflicts.p99),
       burstConflictsPerSecond: pick((run) => run.floor.burst.conflictsPerSecond),
-      /** The service's 409 p99 while the execution runs ÷ the floor's 409 p99, same round. */
-      burstP99Ratio: perRoundRatio(
-        (run) => run.burst.conflictsWhileRunning.p99,
-        (run) => run.floor.burst.conflicts.p99,
-      ),
+      burstP99Ratio: vsFloor((run) => [run.burst.conflictsWhileRunning.p99, run.floor.burst.conflicts.p99]),
       steadyP50Ms: pick((run) => run.floor.steady.p50),
       steadyP99Ms: pick((run) => run.floor.steady.p99),
-      steadyP99Ratio: perRoundRatio(
-        (run) => run.steady.p99,
-        (run) => run.floor.steady.p99,
-      ),
+      steadyP99Ratio: vsFloor((run) => [run.steady.p99, run.floor.steady.p99]),
     },
   };
 }
 
 type ContentionSummary = NonNullable<ReturnType<typeof summarizeContention>>;
 
-export interface Target {
-  name: string;
-  /** INFO: not a target but a figure to read one by (the floor, a cross-check). */
-  status: 'PASS' | 'FAIL' | 'SKIP' | 'INFO';
-  value: string;
-  target: string;
-}
+/** INFO: not a target but a figure to read one by (the floor, a cross-check). */
+export type Target = { name: string; status: 'PASS' | 'FAIL' | 'SKIP' | 'INFO'; value: string; target: string };
 
 /** Against `--ref 053e3c3` (records in Redis): a fresh charge may cost 10 % more CPU than there, a replay no more. */
 const REF_CPU_TARGET = { fresh: 1.1, replay: 1.0 } as const;
@@ -193,14 +181,7 @@ export function evaluateTargets(result: Pick<BenchResult, 'summary' | 'soak' | '
   const row = (scenario: ThroughputScenario, side = DEFAULT_ADAPTER as 'worker' | typeof DEFAULT_ADAPTER) =>
     result.summary.scenarios.find((summary) => summary.scenario === scenario && summary.side === side);
   const name = (scenario: ThroughputScenario) => rowLabel(scenario, DEFAULT_ADAPTER, ref);
-  const check = (
-    name: string,
-    value: number | null | undefined,
-    ok: (value: number) => boolean,
-    target: string,
-    format: (value: number) => string,
-    missing = 'not measured',
-  ) =>
+  const check = (name: string, value: Figure, ok: (value: number) => boolean, target: string, format: (value: number) => string, missing = 'not measured') =>
     targets.push(
       value === null || value === undefined || !Number.isFinite(value)
         ? { name, status: 'SKIP', value: missing, target }
@@ -210,107 +191,70 @@ export function evaluateTargets(result: Pick<BenchResult, 'summary' | 'soak' | '
   const times = (of: string) => (value: number) => `${value.toFixed(2)} × ${of}`;
   const ms = (value: number) => `${value.toFixed(1)} ms`;
   const percent = (value: number) => `${(100 * value).toFixed(1)} %`;
-  const onePerRound = (name: string, executions: Array<number | null> | undefined) =>
+  const fixed2 = (value: number) => value.toFixed(2);
+  const onePerRound = (name: string, executions: Array<number | null> = []) => {
+    const measured = executions.length > 0 && executions.every((count) => count !== null);
     check(
       name,
-      executions?.every((count) => count !== null) ? Math.max(...(executions as number[])) : null,
-      () => executions!.every((count) => count === 1),
+      measured ? Math.max(...(executions as number[])) : null,
+      () => executions.every((count) => count === 1),
       '1 in every round',
-      () => executions!.join(', '),
+      () => executions.join(', '),
     );
-  const floorInfo = (name: string, floorP99: number | null | undefined, ratio: number | null | undefined) =>
-    info(
-      `${name}: floor on this machine (bare node:http answering a fixed 409, same client)`,
-      floorP99 == null ? null : `409 p99 ${floorP99.toFixed(1)} ms; service ÷ floor ${format(ratio)}×`,
-    );
+  };
+  const floorInfo = (name: string, floorP99: Figure, ratio: Figure) => {
+    const value = floorP99 == null ? null : `409 p99 ${floorP99.toFixed(1)} ms; service ÷ floor ${format(ratio)}×`;
+    info(`${name}: floor on this machine (bare node:http answering a fixed 409, same client)`, value);
+  };
 
-  check(
-    `${name('replay')}: idempotency round trips per request`,
-    row('replay')?.idempotencyRoundTripsPerRequest,
-    (v) => Math.abs(v - 1) <= 0.01,
-    '= 1',
-    (v) => v.toFixed(2),
-  );
-  check(
-    `${name('fresh')}: idempotency round trips per request`,
-    row('fresh')?.idempotencyRoundTripsPerRequest,
-    (v) => v > 0 && v <= 3.01,
-    '≤ 3',
-    (v) => v.toFixed(2),
-  );
-  check(`${name('fresh')}: requests/s`, row('fresh')?.vsBaseline.reqPerSec, (v) => v >= 0.85, '≥ 0.85 × baseline', times('baseline'));
-  check(`${name('fresh')}: p99 latency`, row('fresh')?.vsBaseline.p99, (v) => v <= 1.25, '≤ 1.25 × baseline', times('baseline'));
-  check(`${name('replay')}: requests/s`, row('replay')?.vsBaseline.reqPerSec, (v) => v >= 1.3, '≥ 1.3 × baseline', times('baseline'));
+  const [fresh, replay] = [row('fresh'), row('replay')];
+  check(`${name('replay')}: idempotency round trips per request`, replay?.idempotencyRoundTripsPerRequest, (v) => Math.abs(v - 1) <= 0.01, '= 1', fixed2);
+  check(`${name('fresh')}: idempotency round trips per request`, fresh?.idempotencyRoundTripsPerRequest, (v) => v > 0 && v <= 3.01, '≤ 3', fixed2);
+  check(`${name('fresh')}: requests/s`, fresh?.vsBaseline.reqPerSec, (v) => v >= 0.85, '≥ 0.85 × baseline', times('baseline'));
+  check(`${name('fresh')}: p99 latency`, fresh?.vsBaseline.p99, (v) => v <= 1.25, '≤ 1.25 × baseline', times('baseline'));
+  check(`${name('replay')}: requests/s`, replay?.vsBaseline.reqPerSec, (v) => v >= 1.3, '≥ 1.3 × baseline', times('baseline'));
   const refName = ref ? sideName('ref', ref) : 'ref';
   for (const scenario of ['fresh', 'replay'] as const) {
-    const bound = REF_CPU_TARGET[scenario];
-    check(
-      `${name(scenario)}: CPU per request`,
-      row(scenario)?.vsRef.cpuUs,
-      (v) => v <= bound,
-      `≤ ${bound.toFixed(2)} × ${refName}`,
-      times(refName),
-      ref ? 'not measured' : 'not measured (run with --ref 053e3c3)',
-    );
+    const [bound, missing] = [REF_CPU_TARGET[scenario], ref ? 'not measured' : 'not measured (run with --ref 053e3c3)'];
+    check(`${name(scenario)}: CPU per request`, row(scenario)?.vsRef.cpuUs, (v) => v <= bound, `≤ ${bound.toFixed(2)} × ${refName}`, times(refName), missing);
   }
   const contention = result.summary.contention;
+  const conflictTarget = `≤ ${CONFLICT_P99_TARGET_MS} ms`;
   onePerRound('contention: executions per burst', contention?.executionsPerRound);
-  check(
-    'contention: 409 p99 while the execution runs',
-    contention?.whileRunningP99Ms,
-    (v) => v <= CONFLICT_P99_TARGET_MS,
-    `≤ ${CONFLICT_P99_TARGET_MS} ms`,
-    ms,
-  );
+  check('contention: 409 p99 while the execution runs', contention?.whileRunningP99Ms, (v) => v <= CONFLICT_P99_TARGET_MS, conflictTarget, ms);
   floorInfo('contention', contention?.floor.burstP99Ms, contention?.floor.burstP99Ratio);
   check('contention: 409 p99 while the execution runs, against the floor', contention?.floor.burstP99Ratio, (v) => v <= 2, '≤ 2 × floor', times('floor'));
   const steady = 'contention (steady, one key at --connections)';
   onePerRound(`${steady}: executions`, contention?.steadyExecutionsPerRound);
-  check(`${steady}: 409 p99`, contention?.steadyP99Ms, (v) => v <= CONFLICT_P99_TARGET_MS, `≤ ${CONFLICT_P99_TARGET_MS} ms`, ms);
+  check(`${steady}: 409 p99`, contention?.steadyP99Ms, (v) => v <= CONFLICT_P99_TARGET_MS, conflictTarget, ms);
   floorInfo(steady, contention?.floor.steadyP99Ms, contention?.floor.steadyP99Ratio);
-  const events = row('fresh')?.events;
-  check(
-    `${name('fresh')}: outbox lag (oldest unpublished event) p99`,
-    events?.lagP99S,
-    (v) => v < OUTBOX_LAG_P99_TARGET_S,
-    `< ${OUTBOX_LAG_P99_TARGET_S} s`,
-    (v) => `${(1000 * v).toFixed(0)} ms (max ${(1000 * (events?.lagMaxS ?? 0)).toFixed(0)} ms)`,
-  );
+  const events = fresh?.events;
+  const lag = (v: number) => `${(1000 * v).toFixed(0)} ms (max ${(1000 * (events?.lagMaxS ?? 0)).toFixed(0)} ms)`;
+  const lagName = `${name('fresh')}: outbox lag (oldest unpublished event) p99`;
+  check(lagName, events?.lagP99S, (v) => v < OUTBOX_LAG_P99_TARGET_S, `< ${OUTBOX_LAG_P99_TARGET_S} s`, lag);
   const worker = row('fresh', 'worker');
-  check(
-    `${worker?.label ?? 'fresh (events worker apart)'}: relaying and consuming an event, CPU of the events worker per event ÷ the service's CPU per charge`,
-    worker?.events?.shareOfCharge,
-    (v) => v <= EVENT_CPU_SHARE_TARGET,
-    `≤ ${percent(EVENT_CPU_SHARE_TARGET)} of a charge`,
-    (v) => `${percent(v)} (${format(worker?.events?.eventCpuUs, 0)} µs per event, ${format(worker?.cpuUsPerRequest, 0)} µs per charge)`,
-  );
-  const inProcess = events?.inProcessShare;
-  info(
-    `${name('fresh')}: cross-check, the service's CPU per request with the event path in process over ${worker?.label}'s service without it, minus 1`,
-    inProcess == null ? null : percent(inProcess),
-  );
+  const share = (v: number) => `${percent(v)} (${format(worker?.events?.eventCpuUs, 0)} µs per event, ${format(worker?.cpuUsPerRequest, 0)} µs per charge)`;
+  const shareName = `${worker?.label ?? 'fresh (events worker apart)'}: relaying and consuming an event, CPU of the events worker per event ÷ the service's CPU per charge`;
+  check(shareName, worker?.events?.shareOfCharge, (v) => v <= EVENT_CPU_SHARE_TARGET, `≤ ${percent(EVENT_CPU_SHARE_TARGET)} of a charge`, share);
+  const crossCheck = `${name('fresh')}: cross-check, the service's CPU per request with the event path in process over ${worker?.label}'s service without it, minus 1`;
+  info(crossCheck, events?.inProcessShare == null ? null : percent(events.inProcessShare));
   const soak = result.soak;
-  check(
-    'fresh soak: RSS growth',
-    soak?.ratio,
-    (v) => v <= SOAK_RSS_TARGET,
-    `≤ ${SOAK_RSS_TARGET.toFixed(2)} × RSS after 10 s`,
-    (v) => `${v.toFixed(3)} × (${soak!.rssAfter10sMB} → ${soak!.rssAfterSoakMB} MB after ${soak!.seconds} s)`,
-    quick ? 'skipped (--quick)' : 'not measured',
-  );
+  const growth = (v: number) => `${v.toFixed(3)} × (${soak!.rssAfter10sMB} → ${soak!.rssAfterSoakMB} MB after ${soak!.seconds} s)`;
+  const soakMissing = quick ? 'skipped (--quick)' : 'not measured';
+  check('fresh soak: RSS growth', soak?.ratio, (v) => v <= SOAK_RSS_TARGET, `≤ ${SOAK_RSS_TARGET.toFixed(2)} × RSS after 10 s`, growth, soakMissing);
   return targets;
 }
 
+/** A figure, null or undefined when not measured. */
+type Figure = number | null | undefined;
+
 /** A figure with `digits` decimals, or – when not measured. */
-function format(value: number | null | undefined, digits = 1): string {
+function format(value: Figure, digits = 1): string {
   return value === null || value === undefined || !Number.isFinite(value) ? '–' : value.toFixed(digits);
 }
 
-const scaled = (value: number | null | undefined, factor: number) => (value === null || value === undefined ? null : factor * value);
-const counts = (statuses: Record<string, number>) =>
-  Object.entries(statuses)
-    .map(([status, count]) => `${status}×${count}`)
-    .join(', ') || '0';
+const scaled = (value: Figure, factor: number) => (value === null || value === undefined ? null : factor * value);
+const counts = (statuses: Record<string, number>) => Array.from(Object.entries(statuses), ([status, count]) => `${status}×${count}`).join(', ') || '0';
 
 type Column = [string, (summary: ScenarioSummary) => string];
 const SERVICE_COLUMNS: Column[] = [
@@ -349,17 +293,14 @@ const LAYER_COLUMNS: Column[] = [
   ['non-2xx', (s) => counts(s.non2xx)],
 ];
 
-function signed(value: number | null | undefined): string {
+function signed(value: Figure): string {
   return value === null || value === undefined ? '–' : `${value >= 0 ? '+' : ''}${value.toFixed(0)}`;
 }
 
 function table(columns: Column[], rows: ScenarioSummary[]): string[] {
   return [
     `| ${columns.map(([header]) => header).join(' | ')} |`,
-    `|---|${columns
-      .slice(1)
-      .map(() => '---:')
-      .join('|')}|`,
+    `|---|${'---:|'.repeat(columns.length - 1)}`,
     ...rows.map((row) => `| ${columns.map(([, cell]) => cell(row)).join(' | ')} |`),
   ];
 }
@@ -383,7 +324,7 @@ function versusPeer(rows: ScenarioSummary[]): string[] {
   ];
 }
 
-/** The report: the generated block of bench/README.md, also printed on stdout. */
+/** The report: the generated block of docs/performance.md, also printed on stdout. */
 export function renderMarkdown(result: BenchResult): string {
   const { options, machine, git } = result;
   const stamp = result.startedAt.replace(/:/g, '-');
@@ -394,7 +335,7 @@ export function renderMarkdown(result: BenchResult): string {
       `${options.seconds} s per run, ${options.connections} connections, ${options.rounds} interleaved round(s)${options.quick ? ', `--quick` (no soak)' : ''}; ` +
       `adapters ${options.adapters.join(' and ')}${options.ref ? `, \`--ref ${options.ref}\` (${git.refCommit?.slice(0, 8)})` : ''}; ` +
       `Node ${machine.node}, ${machine.cpus} CPUs (load average at start ${machine.loadAverageAtStart.join(' / ')}), ${machine.redis}. ` +
-      `Full data and chart: \`bench/results/${stamp}.json\` and \`.svg\` on the machine that ran it (not in git).`,
+      `Full data: \`bench/results/${stamp}.json\` on the machine that ran it (not in git).`,
   ];
   if (service.length > 0)
     lines.push('', ...table(SERVICE_COLUMNS, service), '', 'Medians over rounds; ratios are medians of per-round ratios. The columns are explained above.');
@@ -444,12 +385,10 @@ function renderProfiles(profiles: ProfiledRun[]): string[] {
       '',
       '| function | where | self ms | % |',
       '|---|---|---:|---:|',
-      ...profile.top
-        .slice(0, 15)
-        .map(
-          (entry) =>
-            `| \`${entry.function}\` | ${entry.location ? `\`${entry.location}${entry.line ? `:${entry.line}` : ''}\`` : '–'} | ${format(entry.selfMs, 0)} | ${format(entry.selfPercent)} |`,
-        ),
+      ...profile.top.slice(0, 15).map(({ function: name, location, line, selfMs, selfPercent }) => {
+        const where = location ? `\`${location}${line ? `:${line}` : ''}\`` : '–';
+        return `| \`${name}\` | ${where} | ${format(selfMs, 0)} | ${format(selfPercent)} |`;
+      }),
     );
   }
   if (profiles.length === 0) return lines;
@@ -465,7 +404,7 @@ function renderProfiles(profiles: ProfiledRun[]): string[] {
     `Self time by origin, µs of CPU per request${added ? ' (fresh − baseline: what the idempotency path adds)' : ''}:`,
     '',
     `| origin | ${profiles.map((profile) => `${profile.scenario} µs/req`).join(' | ')} |${added ? ' fresh − baseline |' : ''}`,
-    `|---|${profiles.map(() => '---:').join('|')}|${added ? '---:|' : ''}`,
+    `|---|${'---:|'.repeat(profiles.length + (added ? 1 : 0))}`,
     ...origins.map(
       (origin) =>
         `| ${origin} | ${profiles.map((profile) => format(perRequest(profile, origin), 0)).join(' | ')} |${added ? ` ${signed(perRequest(fresh, origin) - perRequest(baseline, origin))} |` : ''}`,
@@ -474,14 +413,13 @@ function renderProfiles(profiles: ProfiledRun[]): string[] {
   return lines;
 }
 
-/** The JSON, the chart (bench/results/) and the README block, from a result; the report on stdout. */
+/** The JSON (bench/results/) and the block of docs/performance.md, from a result; the report on stdout. */
 export function writeOutputs(result: BenchResult): void {
   const stamp = result.startedAt.replace(/:/g, '-');
   writeFileSync(join(RESULTS_DIR, `${stamp}.json`), `${JSON.stringify(result, null, 2)}\n`);
-  writeFileSync(join(RESULTS_DIR, `${stamp}.svg`), renderChart(result));
   const markdown = renderMarkdown(result);
-  const current = readFileSync(README, 'utf8');
+  const current = readFileSync(RESULTS_DOCUMENT, 'utf8');
   const [start, end] = [current.indexOf(MARKERS[0]), current.indexOf(MARKERS[1])];
-  if (start !== -1 && end > start) writeFileSync(README, `${current.slice(0, start)}${MARKERS[0]}\n${markdown}\n${current.slice(end)}`);
+  if (start !== -1 && end > start) writeFileSync(RESULTS_DOCUMENT, `${current.slice(0, start)}${MARKERS[0]}\n${markdown}\n${current.slice(end)}`);
   console.log(`\n${markdown}`);
 }

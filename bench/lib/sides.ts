@@ -1,4 +1,6 @@
 /** What a run measures: its sides (processes), and which scenario runs on which side, in which order. */
+import type { BenchOptions } from './processes.js';
+
 export const HTTP_ADAPTERS = ['fastify', 'express'] as const;
 export type HttpAdapter = (typeof HTTP_ADAPTERS)[number];
 /** The service's default adapter: the baseline, mixed, contention, the soak and the profiles run on it. */
@@ -20,11 +22,7 @@ export type LayerSide = `layer ${HttpAdapter} ${LayerVariant}`;
  */
 export type Side = 'baseline' | HttpAdapter | 'worker' | 'ref' | LayerSide;
 
-export interface SideOptions {
-  scenarios: readonly Scenario[];
-  adapters: readonly HttpAdapter[];
-  ref: string | null;
-}
+type SideOptions = Pick<BenchOptions, 'scenarios' | 'adapters' | 'ref'>;
 
 export const isLayerSide = (side: Side): side is LayerSide => side.startsWith('layer ');
 
@@ -46,14 +44,11 @@ function roundSides(options: SideOptions): Side[] {
   return ['baseline', ...options.adapters, ...(onDefault ? (['worker'] as const) : []), ...(options.ref ? (['ref'] as const) : [])];
 }
 
+/** The durable stores on the service's adapter only, to keep the run's length. */
 function layerSides(options: SideOptions): LayerSide[] {
-  if (!options.scenarios.includes('layer')) return [];
-  // The durable stores on the service's adapter only, to keep the run's length.
-  return options.adapters.flatMap((adapter) =>
-    LAYER_VARIANTS.filter((variant) => adapter === DEFAULT_ADAPTER || !['postgres', 'tiered'].includes(variant)).map(
-      (variant): LayerSide => `layer ${adapter} ${variant}`,
-    ),
-  );
+  const variants = (adapter: HttpAdapter) => LAYER_VARIANTS.filter((variant) => adapter === DEFAULT_ADAPTER || !['postgres', 'tiered'].includes(variant));
+  const sides = options.adapters.flatMap((adapter) => variants(adapter).map((variant): LayerSide => `layer ${adapter} ${variant}`));
+  return options.scenarios.includes('layer') ? sides : [];
 }
 
 /** The throughput runs of a round in order: by scenario, then side, so the runs a ratio compares run back to back; then the layer's. */

@@ -6,7 +6,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { round } from '../../scripts/lib/stats.js';
 import type { AutocannonOutput, ContentionResult } from '../load.js';
-import { settledSnapshot, snapshot, storeFigures } from '../lib/measure.js';
+import { settledSnapshot, type Snapshot, snapshot, statusCounts, storeFigures } from '../lib/measure.js';
 import { type Context, emptyStore, ledgerCount, type LoadTarget, loadOptions, log, runLoad, setGatewayDelay, storeOf } from '../lib/processes.js';
 import { DEFAULT_ADAPTER } from '../lib/sides.js';
 
@@ -23,14 +23,10 @@ export async function runContention(context: Context, round_: number) {
   await emptyStore(store);
   try {
     await setGatewayDelay(service, BURST_GATEWAY_DELAY_MS);
-    let before: Awaited<ReturnType<typeof snapshot>> | undefined;
-    const burst = await runBurst(`contention r${round_}`, service, requests, async () => {
-      before = await snapshot(store.client, service);
-    });
-    const figures = storeFigures(before!, await settledSnapshot(store.client, service), requests);
-    log(
-      `bench: contention steady r${round_}: ${connections} connections repeating one key for ${STEADY_SECONDS} s while it runs (gateway delay ${STEADY_GATEWAY_DELAY_MS} ms)`,
-    );
+    let before: Snapshot | undefined;
+    const burst = await runBurst(`contention r${round_}`, service, requests, async () => void (before = await snapshot(store.client, service)));
+    const { roundTripsPerRequest } = storeFigures(before!, await settledSnapshot(store.client, service), requests);
+    log(`bench: contention steady r${round_}: ${connections} connections repeating one key for ${STEADY_SECONDS} s while it runs`);
     await setGatewayDelay(service, STEADY_GATEWAY_DELAY_MS);
     const steady = await runSteady(`contention steady r${round_}`, service, connections);
     // Let the one execution finish before the ledger is read.
@@ -38,12 +34,7 @@ export async function runContention(context: Context, round_: number) {
     log(`bench: contention floor r${round_}: the same burst and steady load against the ${context.floor!.name}`);
     return {
       round: round_,
-      burst: {
-        ...burst,
-        ledgerExecutions: await ledgerCount(service, burst.key),
-        roundTripsPerRequest: figures.roundTripsPerRequest,
-        gatewayDelayMs: BURST_GATEWAY_DELAY_MS,
-      },
+      burst: { ...burst, ledgerExecutions: await ledgerCount(service, burst.key), roundTripsPerRequest, gatewayDelayMs: BURST_GATEWAY_DELAY_MS },
       steady: { ...steady, ledgerExecutions: await ledgerCount(service, steady.key), gatewayDelayMs: STEADY_GATEWAY_DELAY_MS },
       floor: {
         burst: await runBurst(`contention floor r${round_}`, context.floor!, requests),
@@ -67,7 +58,7 @@ async function runBurst(label: string, target: LoadTarget, requests: number, bef
 async function runSteady(label: string, target: LoadTarget, connections: number) {
   const load = loadOptions('cycle', label, target, DEFAULT_ADAPTER, { keyCount: 1, seconds: STEADY_SECONDS, connections });
   const { result } = await runLoad<AutocannonOutput>(load);
-  const statuses = Object.fromEntries(Object.entries(result.statusCodeStats ?? {}).map(([status, value]) => [status, value?.count ?? 0]));
+  const statuses = statusCounts(result);
   return {
     key: `${load.keyPrefix}-0`,
     statuses,

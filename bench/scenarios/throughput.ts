@@ -1,12 +1,13 @@
 /** The throughput scenarios (baseline, fresh, replay, mixed, on every side), the checks before them, and the event path of fresh runs. */
 import { randomBytes } from 'node:crypto';
 import { loadavg } from 'node:os';
+import { setTimeout as sleep } from 'node:timers/promises';
 import type pg from 'pg';
 import { createPaymentsApi } from '@idempotent-payments/client';
 import { percentile, round } from '../../scripts/lib/stats.js';
 import { waitFor } from '../../test/harness/index.js';
-import type { AutocannonOutput, LoadOptions } from '../load.js';
-import { processFigures, settledSnapshot, snapshot, storeFigures } from '../lib/measure.js';
+import type { AutocannonOutput } from '../load.js';
+import { processFigures, reqPerSec, settledSnapshot, type Snapshot, snapshot, statusCounts, storeFigures } from '../lib/measure.js';
 import { API_KEY, type Context, emptyStore, loadOptions, log, type ProbedService, requestOf, runLoad, startSide, storeOf } from '../lib/processes.js';
 import { isLayerSide, rowLabel, type Side, sideName, type ThroughputScenario } from '../lib/sides.js';
 
@@ -14,17 +15,11 @@ const REPLAY_KEYS = 1000;
 const MIXED_DUPLICATE_SHARE = 0.1;
 
 /** The measured load of a scenario; replay first warms its keys (not measured). */
-export async function scenarioLoad(
-  scenario: ThroughputScenario,
-  label: string,
-  target: ProbedService,
-  side: Side,
-  base: Pick<LoadOptions, 'seconds' | 'connections'>,
-  round_: number,
-) {
+export async function scenarioLoad(context: Context, scenario: ThroughputScenario, label: string, target: ProbedService, side: Side, round_: number) {
+  const base = { seconds: context.options.seconds, connections: context.options.connections };
   if (scenario === 'mixed') return loadOptions('mixed', label, target, side, { ...base, duplicateShare: MIXED_DUPLICATE_SHARE, seed: round_ });
   if (scenario !== 'replay') return loadOptions('unique', label, target, side, base);
-  const warm = loadOptions('sequence', `${label} warm`, target, side, { amount: REPLAY_KEYS, connections: base.connections });
+  const warm = loadOptions('unique', `${label} warm`, target, side, { amount: REPLAY_KEYS, connections: base.connections });
   log(`bench: ${label}: warming ${REPLAY_KEYS} keys (one request each, not measured)`);
   const { result } = await runLoad<AutocannonOutput>(warm);
   if (result['2xx'] !== REPLAY_KEYS) throw new Error(`warming the replay keys: ${result['2xx']} of ${REPLAY_KEYS} answered 2xx`);
@@ -38,24 +33,21 @@ export async function sanityChecks(context: Context): Promise<string[]> {
     const name = sideName(side, context.options.ref);
     const api = createPaymentsApi(service.baseUrl, { headers: { Authorization: `Bearer ${API_KEY}` } });
     const key = `sanity-${name.replace(/\s+/g, '-')}-${randomBytes(4).toString('hex')}`;
+    const request = { params: { header: { 'Idempotency-Key': key } }, body: JSON.parse(requestOf(side).body) };
     const charge = async () => {
-      const { data, response } = await api.POST('/api/payments/charge', {
-        params: { header: { 'Idempotency-Key': key } },
-        body: JSON.parse(requestOf(side).body),
-      });
+      const { data, response } = await api.POST('/api/payments/charge', request);
       return { status: response.status, cached: response.headers.get('idempotency-cached'), location: response.headers.get('location'), id: data?.id };
     };
     const [first, second] = [await charge(), await charge()];
-    const check =
+    const created = first.status === 201 && second.status === 201;
+    // The baseline's middleware marks the route's answers Idempotency-Cached: false; only the interceptor replays.
+    const bypassed = created && first.location === `/api/payments/${first.id}` && second.cached !== 'true';
+    const replayed = created && first.cached === 'false' && second.cached === 'true' && first.id === second.id;
+    const [passed, check] =
       side === 'baseline'
-        ? // Its middleware marks the route's answers Idempotency-Cached: false; only the interceptor replays.
-          first.status === 201 && second.status === 201 && first.location === `/api/payments/${first.id}` && second.cached !== 'true'
-          ? 'baseline: 201 with Location twice with one key, the second not a replay (the interceptor is bypassed)'
-          : undefined
-        : first.status === 201 && first.cached === 'false' && second.status === 201 && second.cached === 'true' && first.id === second.id
-          ? `service (${name}): 201 Idempotency-Cached: false, then 201 Idempotency-Cached: true with the same charge id`
-          : undefined;
-    if (!check) throw new Error(`sanity check of ${name} failed: ${JSON.stringify([first, second])}`);
+        ? [bypassed, 'baseline: 201 with Location twice with one key, the second not a replay (the interceptor is bypassed)']
+        : [replayed, `service (${name}): 201 Idempotency-Cached: false, then 201 Idempotency-Cached: true with the same charge id`];
+    if (!passed) throw new Error(`sanity check of ${name} failed: ${JSON.stringify([first, second])}`);
     log(`bench: check ok: ${check}`);
     checks.push(check);
   }
@@ -82,28 +74,23 @@ export async function runThroughput(context: Context, scenario: ThroughputScenar
     const label = `${row} r${round_}`;
     log(`bench: ${label}: ${options.seconds} s, ${options.connections} connections against ${target.name}`);
     await emptyStore(store);
-    const load = await scenarioLoad(scenario, label, target, side, { seconds: options.seconds, connections: options.connections }, round_);
+    const load = await scenarioLoad(context, scenario, label, target, side, round_);
     if (options.leadInSeconds > 0) {
       // A process that sat idle while the others ran is slower for its first seconds: a transient,
       // not what a request costs. New keys get a prefix of their own, so the measured ones are still new.
       const keyPrefix = load.mode === 'cycle' ? load.keyPrefix : `${load.keyPrefix}-lead-in`;
       await runLoad({ ...load, label: `${label} lead-in`, keyPrefix, seconds: options.leadInSeconds });
     }
-    const events =
-      scenario === 'fresh' && store.database && !isLayerSide(side)
-        ? new EventPath(store.database.client, side === 'worker' ? context.worker : undefined)
-        : undefined;
-    let before: Awaited<ReturnType<typeof snapshot>> | undefined;
+    const measuresEvents = scenario === 'fresh' && store.database && !isLayerSide(side);
+    const events = measuresEvents ? eventPath(store.database!.client, side === 'worker' ? context.worker : undefined) : undefined;
+    let before: Snapshot | undefined;
     const { result, perSecond } = await runLoad<AutocannonOutput>(load, async () => {
-      await events?.prepare();
+      await events?.start();
       before = await snapshot(store.client, target);
-      events?.startSampling();
     });
-    await events?.stopSampling();
-    const atEnd = await target.sample();
-    const rssMB = round((target.rss() ?? 0) / 2 ** 20, 1);
-    const settled = await settledSnapshot(store.client, target);
-    const requests = result.requests.sent;
+    await events?.stop();
+    const [requests, atEnd, rssMB] = [result.requests.sent, await target.sample(), round(target.rss() / 2 ** 20, 1)];
+    const storeAtEnd = await settledSnapshot(store.client, target);
     const figures = processFigures(before!.probe, atEnd, requests);
     const eventFigures = await events?.figures(figures.cpuUsPerRequest);
     const run = {
@@ -112,22 +99,23 @@ export async function runThroughput(context: Context, scenario: ThroughputScenar
       label: row,
       round: round_,
       requests,
-      reqPerSec: round(result.requests.total / result.duration, 1),
+      reqPerSec: reqPerSec(result),
       latencyMs: { p50: result.latency.p50, p97_5: result.latency.p97_5, p99: result.latency.p99 },
-      statusCounts: Object.fromEntries(Object.entries(result.statusCodeStats ?? {}).map(([status, value]) => [status, value?.count ?? 0])),
+      statusCounts: statusCounts(result),
       errors: result.errors,
       timeouts: result.timeouts,
       perSecond,
-      store: storeFigures(before!, settled, requests),
+      store: storeFigures(before!, storeAtEnd, requests),
       ...figures,
       rssMB,
       ...(eventFigures && { events: eventFigures }),
       loadAverage1m: round(loadavg()[0]!, 2),
     };
+    const eventLog = eventFigures
+      ? `; outbox lag p99 ${eventFigures.lagP99S} s, ${eventFigures.published} events, drained after ${eventFigures.drainMs} ms`
+      : '';
     log(
-      `bench: ${label}: ${run.reqPerSec} req/s, p99 ${run.latencyMs.p99} ms, ${run.store.roundTripsPerRequest} round trips/req, ${run.store.commandsPerRequest} commands/req, ` +
-        `ELU ${run.elu}, CPU ${run.cpuUsPerRequest} µs/req, RSS ${rssMB} MB, load average ${run.loadAverage1m}` +
-        (eventFigures ? `; outbox lag p99 ${eventFigures.lagP99S} s, ${eventFigures.published} events, drained after ${eventFigures.drainMs ?? 'not'} ms` : ''),
+      `bench: ${label}: ${run.reqPerSec} req/s, p99 ${run.latencyMs.p99} ms, ${run.store.roundTripsPerRequest} round trips/req, CPU ${run.cpuUsPerRequest} µs/req${eventLog}`,
     );
     return run;
   } finally {
@@ -137,91 +125,70 @@ export async function runThroughput(context: Context, scenario: ThroughputScenar
 
 export type ThroughputRun = Awaited<ReturnType<typeof runThroughput>>;
 
-/** How often the outbox lag is sampled. */
-const LAG_SAMPLE_MS = 100;
 /** The age of the oldest event still waiting in the outbox, 0 when none waits: what readiness and payments_outbox_lag_seconds report. */
 const LAG = `SELECT coalesce(extract(epoch FROM clock_timestamp() - min(occurred_at)), 0)::float8 AS lag FROM payment_events WHERE published_at IS NULL`;
 /** Events published, those still waiting in the outbox, successes and those still waiting for their receipt. */
-const COUNTS = `SELECT
-  (SELECT count(*) FROM payment_events WHERE published_at IS NOT NULL)::int AS published,
-  (SELECT count(*) FROM payment_events WHERE published_at IS NULL)::int AS unpublished,
-  (SELECT count(*) FROM payment_events WHERE type = 'payment.succeeded')::int AS succeeded,
-  (SELECT count(*) FROM payment_events e WHERE e.type = 'payment.succeeded' AND NOT EXISTS (SELECT 1 FROM receipts r WHERE r.event_id = e.id))::int AS unconsumed`;
+const COUNTS = `SELECT count(*) FILTER (WHERE published_at IS NOT NULL)::int AS published, count(*) FILTER (WHERE published_at IS NULL)::int AS unpublished,
+  count(*) FILTER (WHERE type = 'payment.succeeded')::int AS succeeded,
+  count(*) FILTER (WHERE type = 'payment.succeeded' AND NOT EXISTS (SELECT 1 FROM receipts r WHERE r.event_id = e.id))::int AS unconsumed
+  FROM payment_events e`;
 type Counts = Record<'published' | 'unpublished' | 'succeeded' | 'unconsumed', number>;
 
 /**
  * The event path of a fresh run, read by the bench's own connection to the side's database: the
- * outbox lag sampled during the window (independently of the relay, whose gauge it refreshes
- * itself), and with the events worker apart, its CPU until the window's events are relayed and consumed.
+ * outbox lag sampled every 100 ms during the window (independently of the relay, whose gauge it
+ * refreshes itself), and with the events worker apart, its CPU until the window's events are
+ * relayed and consumed.
  */
-class EventPath {
-  private readonly samples: number[] = [];
-  private sampling?: Promise<void>;
-  private stopped = false;
-  private before?: { counts: Counts; workerCpuUs: number | null };
-
-  constructor(
-    private readonly client: pg.Client,
-    private readonly worker: ProbedService | undefined,
-  ) {}
-
-  /** With the worker apart, the lead-in's events are drained first, so its CPU from here on is the window's events. */
-  async prepare(): Promise<void> {
-    const counts = this.worker ? (await this.drain()).counts : await this.counts();
-    this.before = { counts, workerCpuUs: this.worker ? (await this.worker.sample()).cpuUs : null };
-  }
-
-  startSampling(): void {
-    this.sampling = (async () => {
-      while (!this.stopped) {
-        const { rows } = await this.client.query<{ lag: number }>(LAG);
-        this.samples.push(rows[0]?.lag ?? 0);
-        await new Promise((resolve) => setTimeout(resolve, LAG_SAMPLE_MS));
-      }
-    })();
-  }
-
-  async stopSampling(): Promise<void> {
-    this.stopped = true;
-    await this.sampling;
-  }
-
-  /** Once the outbox is empty and every success has its receipt. */
-  async figures(serviceCpuUsPerRequest: number) {
-    const { counts, drainMs } = await this.drain();
-    const before = this.before!;
-    const published = counts.published - before.counts.published;
-    const workerCpuUs = this.worker && before.workerCpuUs !== null ? (await this.worker.sample()).cpuUs - before.workerCpuUs : null;
-    const perEvent = workerCpuUs !== null && published > 0 ? workerCpuUs / published : null;
-    return {
-      lagSamplesS: this.samples.map((lag) => round(lag, 3)),
-      lagP99S: percentile(this.samples, 99, 3),
-      published,
-      consumed: counts.succeeded - counts.unconsumed - (before.counts.succeeded - before.counts.unconsumed),
-      drainMs,
-      workerCpuUsPerEvent: perEvent === null ? null : round(perEvent, 0),
-      shareOfCharge: perEvent === null || serviceCpuUsPerRequest <= 0 ? null : round(perEvent / serviceCpuUsPerRequest, 4),
-    };
-  }
-
-  private async counts(): Promise<Counts> {
-    return (await this.client.query<Counts>(COUNTS)).rows[0]!;
-  }
-
-  private async drain(): Promise<{ counts: Counts; drainMs: number | null }> {
+function eventPath(client: pg.Client, worker: ProbedService | undefined) {
+  const samples: number[] = [];
+  let sampling: Promise<void> | undefined;
+  let stopped = false;
+  let before: { counts: Counts; workerCpuUs: number | null };
+  const counts = async () => (await client.query<Counts>(COUNTS)).rows[0]!;
+  /** Until the outbox is empty and every success has its receipt. */
+  const drain = async () => {
     const started = Date.now();
-    let counts = await this.counts();
+    let current = await counts();
     const drained = await waitFor(
       'the outbox is empty and every success has its receipt',
-      async () => {
-        counts = await this.counts();
-        return counts.unpublished === 0 && counts.unconsumed === 0;
-      },
+      async () => ((current = await counts()), current.unpublished === 0 && current.unconsumed === 0),
       { timeoutMs: 60_000, intervalMs: 50 },
     ).then(
       () => true,
       () => false,
     );
-    return { counts, drainMs: drained ? Date.now() - started : null };
-  }
+    return { counts: current, drainMs: drained ? Date.now() - started : null };
+  };
+  return {
+    /** With the worker apart, the lead-in's events are drained first, so its CPU from here on is the window's events. */
+    async start() {
+      before = { counts: worker ? (await drain()).counts : await counts(), workerCpuUs: worker ? (await worker.sample()).cpuUs : null };
+      sampling = (async () => {
+        while (!stopped) {
+          samples.push((await client.query<{ lag: number }>(LAG)).rows[0]?.lag ?? 0);
+          await sleep(100);
+        }
+      })();
+    },
+    async stop() {
+      stopped = true;
+      await sampling;
+    },
+    async figures(serviceCpuUsPerRequest: number) {
+      const { counts: after, drainMs } = await drain();
+      const published = after.published - before.counts.published;
+      const workerCpuUs = worker && before.workerCpuUs !== null ? (await worker.sample()).cpuUs - before.workerCpuUs : null;
+      const perEvent = workerCpuUs !== null && published > 0 ? workerCpuUs / published : null;
+      return {
+        lagSamplesS: samples.map((lag) => round(lag, 3)),
+        lagP99S: percentile(samples, 99, 3),
+        published,
+        consumed: after.succeeded - after.unconsumed - (before.counts.succeeded - before.counts.unconsumed),
+        drainMs,
+        workerCpuUsPerEvent: perEvent === null ? null : round(perEvent, 0),
+        shareOfCharge: perEvent === null || serviceCpuUsPerRequest <= 0 ? null : round(perEvent / serviceCpuUsPerRequest, 4),
+      };
+    },
+  };
 }
