@@ -37,6 +37,11 @@ export class RabbitMqEventPublisher extends EventPublisher implements OnModuleDe
       publishTimeout: config.BROKER_PUBLISH_TIMEOUT_MS,
       setup: (channel: ConfirmChannel) => assertPaymentEventsTopology(channel, config.EVENTS_MAX_DELIVERIES),
     });
+    // A setup cut short (the channel closed under it: the broker went away, or the app is closing)
+    // is emitted as 'error', which would end the process without a listener; the next connect sets up again.
+    this.channel.on('error', (error: Error) =>
+      this.logger.warn(`Setting up the relay's channel failed (${error.message}); it is set up again on the next connect`),
+    );
   }
 
   async publish(events: readonly PaymentEvent[]): Promise<void> {
