@@ -250,6 +250,9 @@ describe('POST /api/payments/charge idempotency', () => {
       const withinTtl = await charge(service.baseUrl, key);
       expect(withinTtl.status).toBe(502);
       expect(withinTtl.headers['idempotency-cached']).toBe('true');
+      // The replay says when the stored error expires: the earliest a retry with the key runs again.
+      expect(Number(withinTtl.headers['retry-after'])).toBeGreaterThanOrEqual(1);
+      expect(Number(withinTtl.headers['retry-after'])).toBeLessThanOrEqual(ERROR_TTL_SECONDS);
 
       // Its copy in PostgreSQL, written first, expires before the one in Redis.
       await waitFor('the stored error has expired', async () => (await service.redis.exists(responseKey(recordId))) === 0, ERROR_TTL_SECONDS * 1000 + 5000);
